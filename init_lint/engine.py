@@ -1,0 +1,118 @@
+"""The one analysis engine behind every front end.
+
+``lint_paths``/``lint_source`` read and parse files, run the per-file analysis
+(:mod:`init_lint.analysis`) and then resolve facts across files (a class initialised by the
+class that contains it, possibly in another file of the same package). Front ends (CLI, flake8,
+--fix) only filter and render the findings returned here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from .findings import Finding
+from .rules import PARSE_ERROR_CODE
+
+
+@dataclass(frozen=True)
+class Options:
+    """Analysis settings shared by all front ends (the config file and CLI fill these in)."""
+
+    through_norm: bool = False  # also report layers that reach the rectifier through a norm
+    # Fix preferences (used when a finding's fix is built).
+    mode: str = "fan_in"
+    distribution: str = "normal"
+    zero_bias: bool = False
+    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass
+class ParsedFile:
+    path: str
+    module: cst.Module
+    module_name: str
+
+
+def parse_error(path: str, line: int, column: int, message: str) -> Finding:
+    return Finding(path, max(line, 1), max(column, 1), PARSE_ERROR_CODE, message)
+
+
+def read_source(path: str) -> bytes | Finding:
+    """The file's bytes, or an INI999 finding saying why it could not be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return parse_error(path, 1, 1, "file not found")
+    except IsADirectoryError:
+        return parse_error(path, 1, 1, "is a directory, not a file")
+    except OSError as error:
+        return parse_error(path, 1, 1, f"cannot read file: {error.strerror or error}")
+
+
+def parse_source(source: str | bytes, path: str) -> cst.Module | Finding:
+    """Parse with LibCST; a syntax error or undecodable bytes become an INI999 finding."""
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        message = str(error.message).strip().splitlines()[0] if error.message else "syntax error"
+        return parse_error(path, error.raw_line, error.raw_column + 1, f"syntax error: {message}")
+    except (UnicodeDecodeError, LookupError) as error:
+        return parse_error(path, 1, 1, f"cannot decode file: {error}")
+    except (RecursionError, MemoryError) as error:
+        return parse_error(path, 1, 1, f"file too complex to parse: {type(error).__name__}")
+
+
+def module_name_for(path: str) -> str:
+    """Dotted module name, walking up through packages (dirs with __init__.py)."""
+    p = Path(path).resolve() if path not in ("-", "<stdin>") else Path(path)
+    parts = [p.stem] if p.stem != "__init__" else []
+    parent = p.parent
+    while (parent / "__init__.py").is_file() and parent != parent.parent:
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    return ".".join(parts) or p.stem
+
+
+def lint_sources(
+    sources: Iterable[tuple[str, str | bytes]], options: Options | None = None
+) -> list[Finding]:
+    """Lint (path, source) pairs as one project: cross-file facts are shared among them."""
+    from .analysis import analyze_module, resolve
+
+    options = options or Options()
+    findings: list[Finding] = []
+    facts = []
+    for path, source in sources:
+        module = parse_source(source, path)
+        if isinstance(module, Finding):
+            findings.append(module)
+            continue
+        file_facts = analyze_module(module, path, module_name_for(path), options)
+        facts.append(file_facts)
+    findings.extend(resolve(facts, options))
+    return sorted(set(findings))
+
+
+def lint_source(source: str | bytes, path: str = "<stdin>", options: Options | None = None) -> list[Finding]:
+    return lint_sources([(path, source)], options)
+
+
+def lint_paths(paths: Sequence[str | os.PathLike[str]], options: Options | None = None) -> list[Finding]:
+    """Lint files (already expanded from directories by the caller) as one project."""
+    findings: list[Finding] = []
+    readable: list[tuple[str, bytes]] = []
+    for raw in paths:
+        path = os.fspath(raw)
+        data = read_source(path)
+        if isinstance(data, Finding):
+            findings.append(data)
+        else:
+            readable.append((path, data))
+    findings.extend(lint_sources(readable, options))
+    return sorted(set(findings))

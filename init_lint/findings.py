@@ -1,0 +1,50 @@
+"""A finding is data: every front end (CLI text/JSON/SARIF, flake8, --fix) renders these."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the source between two 1-based (line, column) positions with ``content``."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    description: str
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem at a place. Lines and columns are 1-based, as editors show them."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    end_line: int = 0
+    end_column: int = 0
+    fix: Fix | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable public JSON shape (see README, "JSON output")."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line or self.line,
+            "end_column": self.end_column or self.column,
+            "code": self.code,
+            "message": self.message,
+            "fix": None if self.fix is None else asdict(self.fix),
+        }

@@ -1,0 +1,311 @@
+"""What init each activation wants, and the gains involved.
+
+This is the single source of that knowledge: the static checker, the autofix and the runtime
+verifier all ask this module. It is pure Python (no torch) so that linting never needs torch.
+Numbers follow ``torch.nn.init`` (PyTorch 2.13) and He et al. 2015, see docs/rules.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+#: Two gains that differ by less than this fraction are treated as equal (relu vs LeakyReLU(0.01)).
+GAIN_TOLERANCE = 0.01
+
+#: PyTorch's default Linear/Conv init, ``kaiming_uniform_(w, a=sqrt(5))``: std·√fan_in = 1/√3.
+DEFAULT_INIT_GAIN = 1 / math.sqrt(3)
+DEFAULT_INIT_A = math.sqrt(5)
+
+LEAKY_RELU_DEFAULT_SLOPE = 0.01
+PRELU_DEFAULT_SLOPE = 0.25
+RRELU_DEFAULT_BOUNDS = (1 / 8, 1 / 3)
+
+# Layers whose weight scale init-lint checks, by torch.nn class name.
+LINEAR_LAYERS = frozenset({"Linear", "LazyLinear"})
+CONV_LAYERS = frozenset(
+    {
+        "Conv1d", "Conv2d", "Conv3d",
+        "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+        "LazyConv1d", "LazyConv2d", "LazyConv3d",
+        "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+    }
+)
+WEIGHT_LAYERS = LINEAR_LAYERS | CONV_LAYERS
+
+#: Base classes in torch.nn that an ``isinstance`` test may name, per layer class.
+LAYER_BASES: dict[str, tuple[str, ...]] = {
+    **{name: ("Module",) for name in LINEAR_LAYERS},
+    **{
+        name: ("_ConvTransposeNd", "_ConvNd", "Module") if "Transpose" in name else ("_ConvNd", "Module")
+        for name in CONV_LAYERS
+    },
+}
+for _lazy in [n for n in WEIGHT_LAYERS if n.startswith("Lazy")]:
+    LAYER_BASES[_lazy] = (_lazy[4:], "LazyModuleMixin", *LAYER_BASES[_lazy[4:]])
+
+NORM_LAYERS = frozenset(
+    {
+        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
+        "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+        "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm",
+        "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+        "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
+    }
+)
+#: Norm layers whose ``weight`` is a 1-D affine parameter (Kaiming/Xavier on it raises).
+ONE_D_WEIGHT_LAYERS = NORM_LAYERS - {"LocalResponseNorm"}
+
+#: Ops that pass a layer's output on without changing its scale (He's condition still applies).
+PASS_THROUGH_LAYERS = frozenset(
+    {
+        "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+        "Identity", "Flatten", "Unflatten",
+        "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+        "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
+        "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+    }
+)
+PASS_THROUGH_FUNCTIONS = frozenset(
+    {
+        "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+        "flatten", "unflatten", "reshape", "squeeze", "unsqueeze", "permute", "transpose",
+        "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+        "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+        "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    }
+)
+PASS_THROUGH_TENSOR_METHODS = frozenset(
+    {
+        "view", "reshape", "permute", "transpose", "flatten", "unflatten", "contiguous",
+        "squeeze", "unsqueeze", "clone", "to", "float", "half", "double", "bfloat16", "type_as",
+        "view_as", "reshape_as", "t", "mT",
+    }
+)
+NORM_FUNCTIONS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
+
+#: calculate_gain's accepted nonlinearity names.
+LINEAR_NONLINEARITIES = frozenset(
+    {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"}
+)
+KNOWN_NONLINEARITIES = LINEAR_NONLINEARITIES | {"sigmoid", "tanh", "relu", "leaky_relu", "selu"}
+FAN_MODES = frozenset({"fan_in", "fan_out"})
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """Mirror of ``torch.nn.init.calculate_gain`` (raises ValueError the same way)."""
+    if nonlinearity in LINEAR_NONLINEARITIES or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = LEAKY_RELU_DEFAULT_SLOPE if param is None else float(param)
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def kaiming_gain(nonlinearity: str = "leaky_relu", a: float = 0.0) -> float:
+    """The gain ``kaiming_uniform_/kaiming_normal_`` use: note a=0 (not 0.01) by default."""
+    return calculate_gain(nonlinearity, a)
+
+
+def gains_match(actual: float, required: float, tolerance: float = GAIN_TOLERANCE) -> bool:
+    return abs(actual - required) <= tolerance * required
+
+
+class Family(str, Enum):
+    """How an activation constrains the preceding layer's init."""
+
+    RECTIFIER = "rectifier"  # He/Kaiming: Var(W) = 2 / ((1 + a²) fan)
+    SATURATING = "saturating"  # Tanh/Sigmoid: Xavier with calculate_gain
+    OTHER = "other"  # GELU, SiLU, ...: init-lint makes no claim
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation as it appears in code or at run time."""
+
+    name: str  # canonical torch.nn class name: 'ReLU', 'LeakyReLU', 'Tanh', 'GELU', ...
+    family: Family
+    slope: float | None = None  # negative slope of a leaky rectifier; None when unknown
+
+    @property
+    def nonlinearity(self) -> str | None:
+        """The ``nonlinearity=`` name that matches this activation, if any."""
+        if self.family is Family.SATURATING:
+            return self.name.lower()
+        if self.family is Family.RECTIFIER:
+            return "relu" if not self.slope else "leaky_relu"
+        return None
+
+    @property
+    def gain(self) -> float | None:
+        """The gain He/Glorot require before this activation (None: unknown or no claim)."""
+        if self.family is Family.OTHER:
+            return None
+        if self.family is Family.RECTIFIER and self.slope is None:
+            return None
+        return calculate_gain(self.nonlinearity or "linear", self.slope)
+
+    def describe(self) -> str:
+        if self.slope and self.name != "ReLU":
+            return f"{self.name}({_fmt(self.slope)})"
+        return self.name
+
+    def recommended_call(
+        self, target: str, *, init_prefix: str = "init", mode: str = "fan_in",
+        distribution: str = "normal",
+    ) -> str | None:
+        """The init call that is right for a weight ``target`` feeding this activation."""
+        if self.family is Family.RECTIFIER:
+            args = [target]
+            if mode != "fan_in":
+                args.append(f"mode={mode!r}")
+            if self.slope:
+                args += [f"a={_fmt(self.slope)}", "nonlinearity='leaky_relu'"]
+            else:
+                args.append("nonlinearity='relu'")
+            return f"{init_prefix}.kaiming_{distribution}_({', '.join(args)})"
+        if self.family is Family.SATURATING:
+            gain = f"{init_prefix}.calculate_gain({self.name.lower()!r})"
+            return f"{init_prefix}.xavier_{distribution}_({target}, gain={gain})"
+        return None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def rrelu_slope(lower: float = RRELU_DEFAULT_BOUNDS[0], upper: float = RRELU_DEFAULT_BOUNDS[1]) -> float:
+    """RReLU samples its slope in [lower, upper]; in eval it uses the mean, so does He's gain."""
+    return (lower + upper) / 2
+
+
+def activation_from_module(name: str, slope: float | None = None) -> Activation | None:
+    """An activation module class (``nn.LeakyReLU(0.2)`` → name 'LeakyReLU', slope 0.2)."""
+    if name in ("ReLU", "ReLU6"):
+        return Activation(name, Family.RECTIFIER, 0.0)
+    if name == "LeakyReLU":
+        return Activation(name, Family.RECTIFIER, LEAKY_RELU_DEFAULT_SLOPE if slope is None else slope)
+    if name == "PReLU":
+        return Activation(name, Family.RECTIFIER, PRELU_DEFAULT_SLOPE if slope is None else slope)
+    if name == "RReLU":
+        return Activation(name, Family.RECTIFIER, rrelu_slope() if slope is None else slope)
+    if name in ("Tanh", "Sigmoid"):
+        return Activation(name, Family.SATURATING)
+    if name in OTHER_ACTIVATION_MODULES:
+        return Activation(name, Family.OTHER)
+    return None
+
+
+OTHER_ACTIVATION_MODULES = frozenset(
+    {
+        "GELU", "SiLU", "ELU", "CELU", "SELU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh",
+        "Softmax", "Softmax2d", "LogSoftmax", "Softplus", "Softsign", "Softshrink", "Hardshrink",
+        "Tanhshrink", "LogSigmoid", "GLU", "Threshold", "MultiheadAttention",
+    }
+)
+
+#: Functional activations (``torch.nn.functional.X``, ``torch.X`` or tensor method ``x.X()``),
+#: by name, to the module they correspond to. The in-place ``X_`` spellings map the same way.
+FUNCTIONAL_ACTIVATIONS: dict[str, str] = {
+    "relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "prelu": "PReLU",
+    "rrelu": "RReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
+    "gelu": "GELU", "silu": "SiLU", "elu": "ELU", "celu": "CELU", "selu": "SELU", "mish": "Mish",
+    "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "hardtanh": "Hardtanh",
+    "softmax": "Softmax", "log_softmax": "LogSoftmax", "softplus": "Softplus", "glu": "GLU",
+    "softsign": "Softsign", "logsigmoid": "LogSigmoid",
+}
+#: Tensor methods that are activations (``x.relu()``); others like ``x.softmax`` end the flow too.
+TENSOR_METHOD_ACTIVATIONS = frozenset({"relu", "relu_", "tanh", "tanh_", "sigmoid", "sigmoid_", "softmax"})
+
+
+def activation_from_function(name: str, slope: float | None = None) -> Activation | None:
+    """A functional activation by its function name (``leaky_relu_`` counts as ``leaky_relu``)."""
+    base = name[:-1] if name.endswith("_") and name[:-1] in FUNCTIONAL_ACTIVATIONS else name
+    module = FUNCTIONAL_ACTIVATIONS.get(base)
+    if module is None:
+        return None
+    if module == "PReLU" and slope is None:
+        return Activation("PReLU", Family.RECTIFIER, None)  # the slope is a tensor we cannot see
+    return activation_from_module(module, slope)
+
+
+class Verdict(str, Enum):
+    """How an init relates to the activation a layer feeds: the rule codes' meanings."""
+
+    OK = "ok"
+    NOT_KAIMING = "INI001"  # rectifier, but not He-scaled
+    KAIMING_BEFORE_SATURATING = "INI002"
+    WRONG_KAIMING_ARGS = "INI003"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class InitScheme:
+    """What an init does to a weight, as far as it is known.
+
+    ``kind`` is one of: 'default' (PyTorch's reset_parameters), 'kaiming', 'xavier', 'orthogonal',
+    'he_formula' (a hand-written √(2/n) std), 'normal', 'trunc_normal', 'uniform', 'constant',
+    'other', 'unknown'. ``gain`` is std·√fan as the scheme defines it, when known.
+    """
+
+    kind: str
+    gain: float | None = None
+    nonlinearity: str | None = None
+    a: float | None = None
+    mode: str | None = None
+    distribution: str | None = None
+    text: str = ""  # how it reads in the source, for messages
+    line: int | None = None
+
+    def describe(self) -> str:
+        if self.kind == "default":
+            return "keeps PyTorch's default init (std ≈ 0.58/√fan_in)"
+        where = f" (line {self.line})" if self.line else ""
+        return f"is initialised with {self.text or self.kind}{where}"
+
+
+def judge(scheme: InitScheme, activation: Activation) -> Verdict:
+    """Decide whether ``scheme`` suits a layer that feeds ``activation``."""
+    if scheme.kind == "unknown" or activation.family is Family.OTHER:
+        return Verdict.UNKNOWN if scheme.kind == "unknown" else Verdict.OK
+    required = activation.gain
+    if activation.family is Family.RECTIFIER:
+        if scheme.kind == "kaiming":
+            if scheme.a is not None and math.isclose(scheme.a, DEFAULT_INIT_A, rel_tol=1e-3):
+                return Verdict.NOT_KAIMING  # the default scheme spelled out
+            if required is None or scheme.gain is None:
+                return Verdict.OK
+            return Verdict.OK if gains_match(scheme.gain, required) else Verdict.WRONG_KAIMING_ARGS
+        if scheme.kind in ("he_formula", "orthogonal", "xavier") and scheme.gain is not None:
+            # orthogonal/hand-written He with a rectifier gain preserve the signal like He init;
+            # Xavier with gain √2 equals He on square layers: give it the benefit of the doubt.
+            if scheme.kind == "he_formula" or (required and gains_match(scheme.gain, required, 0.05)):
+                return Verdict.OK
+            if scheme.kind == "xavier" and scheme.gain > 1.3:
+                return Verdict.OK
+        if scheme.kind == "other":
+            return Verdict.UNKNOWN
+        return Verdict.NOT_KAIMING
+    # Saturating (Tanh/Sigmoid): only a rectifier-gain Kaiming init is a finding.
+    if scheme.kind == "kaiming" and scheme.nonlinearity in (None, "relu", "leaky_relu"):
+        if scheme.a is not None and math.isclose(scheme.a, DEFAULT_INIT_A, rel_tol=1e-3):
+            return Verdict.OK  # that is PyTorch's default, not He
+        return Verdict.KAIMING_BEFORE_SATURATING
+    return Verdict.OK
+
+
+def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``torch.nn.init._calculate_fan_in_and_fan_out`` for a weight shape."""
+    if len(shape) < 2:
+        raise ValueError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
+        )
+    receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
