@@ -62,7 +62,8 @@ def parse_source(source: str | bytes, path: str) -> cst.Module | Finding:
     except cst.ParserSyntaxError as error:
         message = str(error.message).strip().splitlines()[0] if error.message else "syntax error"
         return parse_error(path, error.raw_line, error.raw_column + 1, f"syntax error: {message}")
-    except (UnicodeDecodeError, LookupError) as error:
+    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
+        # SyntaxError: tokenize's encoding detection on undecodable bytes (libcst lets it through)
         return parse_error(path, 1, 1, f"cannot decode file: {error}")
     except (RecursionError, MemoryError) as error:
         return parse_error(path, 1, 1, f"file too complex to parse: {type(error).__name__}")
