@@ -1,0 +1,241 @@
+"""``init-lint``: the command-line front end.
+
+Exit codes: 0 nothing reported, 1 findings reported, 2 usage, configuration or I/O error (a
+missing path is reported on stderr while the other paths are still linted).
+``init-lint verify ...`` hands over to the runtime verifier, imported only then so that linting
+never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import (
+    DISTRIBUTIONS,
+    MODES,
+    ConfigError,
+    apply_overrides,
+    check_codes,
+    discover_settings,
+)
+from .docs import explain
+from .engine import lint_sources, read_source
+from .files import find_python_files
+from .filtering import filter_findings
+from .findings import Finding
+from .output import MACHINE_FORMATS, RENDERERS, Style, render_statistics, render_summary
+
+STDIN = "-"
+STDIN_DISPLAY_NAME = "<stdin>"
+
+EPILOG = """\
+exit codes: 0 clean, 1 findings, 2 usage or I/O error.
+init-lint verify --help   runtime verifier: measures activation statistics of a built model
+init-lint --explain INI001   what a rule checks, why, and how to fix it
+"""
+
+
+def _codes(value: str) -> tuple[str, ...]:
+    try:
+        return check_codes(value.split(","), "rule code list")
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _patterns(value: str) -> tuple[str, ...]:
+    return tuple(pattern.strip() for pattern in value.split(",") if pattern.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="init-lint",
+        description="Check that PyTorch Linear/Conv layers are initialised for the activation "
+        "that follows them.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or directories (default: .); '-' reads standard input",
+    )
+    parser.add_argument("--version", action="version", version=f"init-lint {__version__}")
+    parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+
+    selection = parser.add_argument_group("rule selection (comma-separated codes or prefixes)")
+    selection.add_argument("--select", type=_codes, help="report only these (replaces the config)")
+    selection.add_argument("--extend-select", type=_codes, help="report these too")
+    selection.add_argument(
+        "--ignore", type=_codes, help="do not report these (replaces the config)"
+    )
+
+    files = parser.add_argument_group("file selection (gitignore-style patterns, comma-separated)")
+    files.add_argument("--exclude", type=_patterns, help="replace the default excludes")
+    files.add_argument("--extend-exclude", type=_patterns, help="exclude these too")
+    files.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply the excludes to files named on the command line too (for pre-commit)",
+    )
+    files.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="the name to report for '-' (also used for per-file-ignores)",
+    )
+    files.add_argument(
+        "--config",
+        metavar="PATH",
+        help="read settings from this TOML file "
+        "instead of the nearest pyproject.toml with [tool.init-lint]",
+    )
+
+    analysis = parser.add_argument_group("analysis")
+    analysis.add_argument(
+        "--through-norm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also report layers that reach the rectifier through a norm layer",
+    )
+    analysis.add_argument(
+        "--mode", choices=MODES, default=None, help="fan mode of the suggested Kaiming init"
+    )
+    analysis.add_argument(
+        "--distribution",
+        choices=DISTRIBUTIONS,
+        default=None,
+        help="normal_ or uniform_ in the suggested init",
+    )
+    analysis.add_argument(
+        "--zero-bias",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="suggest zeroing the bias too",
+    )
+
+    report = parser.add_argument_group("output")
+    report.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    report.add_argument("--statistics", action="store_true", help="print a count per code")
+    report.add_argument("--quiet", "-q", action="store_true", help="print findings only")
+    report.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    report.add_argument(
+        "--no-color",
+        action="store_true",
+        help="no colour (it is on only on a terminal and when NO_COLOR is unset)",
+    )
+    return parser
+
+
+def _run_verify(argv: list[str]) -> int:
+    try:
+        from .runtime.cli import main as verify_main
+    except ModuleNotFoundError as error:
+        if error.name == "torch":
+            print(
+                "init-lint: error: the runtime verifier needs torch: "
+                "pip install 'init-lint[runtime]'",
+                file=sys.stderr,
+            )
+            return 2
+        if error.name in ("init_lint.runtime", "init_lint.runtime.cli"):
+            print(
+                "init-lint: error: the runtime verifier is not part of this installation",
+                file=sys.stderr,
+            )
+            return 2
+        raise
+    return int(verify_main(argv) or 0)
+
+
+def _use_color(args: argparse.Namespace) -> bool:
+    return not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def _lint(args: argparse.Namespace, paths: list[str]) -> int:
+    stdin_name = args.stdin_filename or STDIN_DISPLAY_NAME
+    discovery_paths = [(args.stdin_filename or ".") if p == STDIN else p for p in paths]
+    try:
+        settings = discover_settings(discovery_paths, args.config)
+    except ConfigError as error:
+        print(f"init-lint: error: {error}", file=sys.stderr)
+        return 2
+    settings = apply_overrides(
+        settings,
+        select=args.select,
+        extend_select=args.extend_select,
+        ignore=args.ignore,
+        exclude=args.exclude,
+        extend_exclude=args.extend_exclude,
+        through_norm=args.through_norm,
+        mode=args.mode,
+        distribution=args.distribution,
+        zero_bias=args.zero_bias,
+    )
+    file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
+
+    sources: dict[str, bytes] = {}
+    unreadable: list[Finding] = []
+    for path in file_set.files:
+        data = read_source(path)
+        if isinstance(data, Finding):
+            unreadable.append(data)
+        else:
+            sources[path] = data
+    if STDIN in paths:
+        sources[stdin_name] = sys.stdin.buffer.read()
+    findings = sorted(unreadable + lint_sources(sources.items(), settings.options()))
+
+    lines_cache: dict[str, list[str]] = {}
+
+    def source_lines(path: str) -> list[str]:
+        if path not in lines_cache:
+            lines_cache[path] = sources.get(path, b"").decode("utf-8", "replace").splitlines()
+        return lines_cache[path]
+
+    reported = filter_findings(findings, settings, source_lines)
+
+    style = Style(_use_color(args))
+    sys.stdout.write(RENDERERS[args.format](reported, style))
+    extras = sys.stderr if args.format in MACHINE_FORMATS else sys.stdout
+    if args.statistics:
+        extras.write(render_statistics(reported))
+    if not args.quiet and args.format in ("text", "grouped") and (reported or not file_set.errors):
+        sys.stdout.write(render_summary(reported, len(sources) + len(unreadable)))
+    for message in file_set.errors:
+        print(f"init-lint: error: {message}", file=sys.stderr)
+
+    if file_set.errors:
+        return 2
+    return 1 if reported and not args.exit_zero else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["verify"]:
+        return _run_verify(argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, usage errors: argparse already printed
+        return exit_.code if isinstance(exit_.code, int) else 2
+    if args.explain is not None:
+        try:
+            sys.stdout.write(explain(args.explain))
+        except KeyError:
+            parser.print_usage(sys.stderr)
+            print(f"init-lint: error: unknown rule code {args.explain!r}", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        return _lint(args, args.paths or ["."])
+    except BrokenPipeError:  # `init-lint . | head`: the reader left, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

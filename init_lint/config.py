@@ -1,0 +1,197 @@
+"""``[tool.init-lint]`` settings: discovery, validation, and merging with command-line flags.
+
+Discovery follows ruff: walk up from the linted paths to the nearest ``pyproject.toml`` that has a
+``[tool.init-lint]`` table. ``--config PATH`` names the file instead (a ``pyproject.toml`` is read
+from its ``[tool.init-lint]`` table, any other TOML file from its top level). Every value is
+checked here, so that a typo becomes a :class:`ConfigError` naming the key, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .engine import Options
+from .rules import ALL_CODES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+MODES = ("fan_in", "fan_out")
+DISTRIBUTIONS = ("normal", "uniform")
+_CODE_PREFIX = re.compile(r"INI\d{0,3}")
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message names the key and where it came from."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a front end needs: which codes to report, which files to skip, analysis options.
+
+    ``root`` is the directory that ``exclude`` and ``per-file-ignores`` patterns are relative to:
+    the config file's directory, or the working directory when there is no config file.
+    """
+
+    root: Path = field(default_factory=Path.cwd)
+    source: str | None = None  # the config file the settings came from, for messages
+    select: tuple[str, ...] | None = None  # None: every rule
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] | None = None  # None: the default excludes (see files.py)
+    extend_exclude: tuple[str, ...] = ()
+    through_norm: bool = False
+    mode: str = "fan_in"
+    distribution: str = "normal"
+    zero_bias: bool = False
+
+    def options(self) -> Options:
+        return Options(
+            through_norm=self.through_norm,
+            mode=self.mode,
+            distribution=self.distribution,
+            zero_bias=self.zero_bias,
+        )
+
+
+def check_codes(values: Iterable[str], where: str) -> tuple[str, ...]:
+    """Upper-cased codes or prefixes (``INI``, ``INI00``, ``INI001``); unknown ones are errors."""
+    codes = []
+    for raw in values:
+        code = raw.strip().upper()
+        if not code:
+            continue
+        if not _CODE_PREFIX.fullmatch(code) or not any(c.startswith(code) for c in ALL_CODES):
+            known = ", ".join(ALL_CODES)
+            raise ConfigError(f"{where}: unknown rule code {raw.strip()!r} (known: {known})")
+        codes.append(code)
+    return tuple(codes)
+
+
+def check_choice(value: object, choices: Sequence[str], where: str) -> str:
+    if value not in choices:
+        raise ConfigError(f"{where}: must be one of {', '.join(choices)}, not {value!r}")
+    return str(value)
+
+
+def _string_list(value: object, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: must be a list of strings, not {value!r}")
+    return value
+
+
+def _bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: must be true or false, not {value!r}")
+    return value
+
+
+def _per_file_ignores(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a table of glob = [codes], not {value!r}")
+    return tuple(
+        (pattern, check_codes(_string_list(codes, f"{where}.{pattern!r}"), f"{where}.{pattern!r}"))
+        for pattern, codes in value.items()
+    )
+
+
+def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Settings:
+    """Validate one ``[tool.init-lint]`` table. ``source`` names it in error messages."""
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        where = f"{source}: {key}"
+        if key in ("select", "extend-select", "ignore"):
+            values[key.replace("-", "_")] = check_codes(_string_list(value, where), where)
+        elif key in ("exclude", "extend-exclude"):
+            values[key.replace("-", "_")] = tuple(_string_list(value, where))
+        elif key == "per-file-ignores":
+            values["per_file_ignores"] = _per_file_ignores(value, where)
+        elif key in ("through-norm", "zero-bias"):
+            values[key.replace("-", "_")] = _bool(value, where)
+        elif key == "mode":
+            values["mode"] = check_choice(value, MODES, where)
+        elif key == "distribution":
+            values["distribution"] = check_choice(value, DISTRIBUTIONS, where)
+        else:
+            known = "select, extend-select, ignore, per-file-ignores, exclude, extend-exclude, "
+            known += "through-norm, mode, distribution, zero-bias"
+            raise ConfigError(f"{source}: unknown key {key!r} (known keys: {known})")
+    return Settings(root=root, source=source, **values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+
+
+def _tool_table(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    table = data.get("tool", {}).get("init-lint")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.init-lint] must be a table")
+    return table
+
+
+def load_config(path: Path) -> Settings:
+    """Settings from an explicitly named file (``--config``)."""
+    data = _read_toml(path)
+    table = _tool_table(data, path) if path.name == "pyproject.toml" else data
+    return settings_from_table(table or {}, path.resolve().parent, str(path))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` with a ``[tool.init-lint]`` table."""
+    directory = start.resolve()
+    if not directory.is_dir():
+        directory = directory.parent
+    for candidate_dir in (directory, *directory.parents):
+        candidate = candidate_dir / "pyproject.toml"
+        if candidate.is_file() and _tool_table(_read_toml(candidate), candidate) is not None:
+            return candidate
+    return None
+
+
+def common_start(paths: Sequence[str]) -> Path:
+    """Where discovery starts: the deepest directory that contains every linted path."""
+    existing = [os.path.abspath(p) for p in paths if os.path.exists(p)]
+    if not existing:
+        return Path.cwd()
+    common = Path(os.path.commonpath(existing))
+    return common if common.is_dir() else common.parent
+
+
+def discover_settings(paths: Sequence[str], config: str | None) -> Settings:
+    if config is not None:
+        return load_config(Path(config))
+    found = find_config(common_start(paths))
+    if found is None:
+        return Settings()
+    return load_config(found)
+
+
+def apply_overrides(settings: Settings, **overrides: Any) -> Settings:
+    """Command-line values win over the file; ``None`` means "not given on the command line".
+
+    ``extend_select`` and ``extend_exclude`` add to the file's lists; the others replace. As in
+    ruff, ``--select`` starts the selection afresh, so the file's ``extend-select`` is dropped.
+    """
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if "select" in given:
+        settings = replace(settings, extend_select=())
+    for key in ("extend_select", "extend_exclude"):
+        if key in given:
+            given[key] = getattr(settings, key) + tuple(given[key])
+    return replace(settings, **given)

@@ -1,0 +1,214 @@
+"""Renderers for ``--format``: text, grouped, json, sarif, github; and ``--statistics``.
+
+Each renderer turns the reported findings into the whole text to print, so the CLI only chooses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .docs import PARSE_ERROR_TITLE, explain
+from .findings import Finding
+from .rules import ALL_CODES, PARSE_ERROR_CODE, RULES
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+class Style:
+    """ANSI styling that is a no-op when colour is off."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.enabled else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def red(self, text: str) -> str:
+        return self._wrap("1;31", text)
+
+    def cyan(self, text: str) -> str:
+        return self._wrap("36", text)
+
+
+def title(code: str) -> str:
+    return RULES[code].title if code in RULES else PARSE_ERROR_TITLE
+
+
+def render_text(findings: Sequence[Finding], style: Style) -> str:
+    c = style.cyan(":")
+    return "".join(
+        f"{style.bold(f.path)}{c}{f.line}{c}{f.column}{c} {style.red(f.code)} {f.message}\n"
+        for f in findings
+    )
+
+
+def render_grouped(findings: Sequence[Finding], style: Style) -> str:
+    """Like ruff's ``grouped``: a header per file, then ``line:col CODE message`` indented."""
+    blocks = []
+    for path, group in groupby(findings, key=lambda f: f.path):
+        items = list(group)
+        width = max(len(f"{f.line}:{f.column}") for f in items)
+        lines = [style.bold(path) + style.cyan(":")]
+        lines += [
+            f"  {f'{f.line}:{f.column}':<{width}} {style.red(f.code)} {f.message}" for f in items
+        ]
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def render_json(findings: Sequence[Finding], style: Style) -> str:
+    return json.dumps([f.to_json() for f in findings], indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape_github_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_github_property(text: str) -> str:
+    return _escape_github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(findings: Sequence[Finding], style: Style) -> str:
+    """GitHub Actions workflow commands: each finding becomes an annotation on the PR's diff."""
+    out = []
+    for f in findings:
+        properties = {
+            "file": f.path,
+            "line": f.line,
+            "col": f.column,
+            "endLine": f.end_line or f.line,
+            "endColumn": f.end_column or f.column,
+            "title": f.code,
+        }
+        props = ",".join(
+            f"{key}={_escape_github_property(str(v))}" for key, v in properties.items()
+        )
+        out.append(f"::error {props}::{_escape_github_data(f'{f.code} {f.message}')}\n")
+    return "".join(out)
+
+
+_SARIF_LEVEL = {"INI004": "error", "INI006": "error", PARSE_ERROR_CODE: "error"}
+
+
+def _sarif_rule(code: str) -> dict[str, Any]:
+    rule = RULES.get(code)
+    return {
+        "id": code,
+        "name": rule.name if rule else "parse-error",
+        "shortDescription": {"text": title(code)},
+        "fullDescription": {"text": rule.what if rule else PARSE_ERROR_TITLE},
+        "help": {"text": explain(code), "markdown": explain(code)},
+        "defaultConfiguration": {"level": _SARIF_LEVEL.get(code, "warning")},
+    }
+
+
+def _sarif_uri(path: str) -> tuple[str, dict[str, str]]:
+    """A relative URI against %SRCROOT% (the working directory) when possible, like CodeQL."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix(), {"uriBaseId": "%SRCROOT%"}
+    except ValueError:
+        return absolute.as_uri(), {}
+
+
+def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    uri, base = _sarif_uri(f.path)
+    region = {
+        "startLine": f.line,
+        "startColumn": f.column,
+        "endLine": f.end_line or f.line,
+        "endColumn": f.end_column or f.column,
+    }
+    result: dict[str, Any] = {
+        "ruleId": f.code,
+        "ruleIndex": rule_index[f.code],
+        "level": _SARIF_LEVEL.get(f.code, "warning"),
+        "message": {"text": f.message},
+        "locations": [
+            {"physicalLocation": {"artifactLocation": {"uri": uri, **base}, "region": region}}
+        ],
+    }
+    if f.fix is not None and f.fix.edits:
+        result["fixes"] = [
+            {
+                "description": {"text": f.fix.description},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": {"uri": uri, **base},
+                        "replacements": [
+                            {
+                                "deletedRegion": {
+                                    "startLine": e.line,
+                                    "startColumn": e.column,
+                                    "endLine": e.end_line,
+                                    "endColumn": e.end_column,
+                                },
+                                "insertedContent": {"text": e.content},
+                            }
+                            for e in f.fix.edits
+                        ],
+                    }
+                ],
+            }
+        ]
+    return result
+
+
+def render_sarif(findings: Sequence[Finding], style: Style) -> str:
+    """SARIF 2.1.0 for GitHub code scanning; every rule is described, found or not."""
+    rule_index = {code: index for index, code in enumerate(ALL_CODES)}
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "init-lint",
+                        "version": __version__,
+                        "rules": [_sarif_rule(code) for code in ALL_CODES],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+                "results": [_sarif_result(f, rule_index) for f in findings],
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS: dict[str, Callable[[Sequence[Finding], Style], str]] = {
+    "text": render_text,
+    "grouped": render_grouped,
+    "json": render_json,
+    "sarif": render_sarif,
+    "github": render_github,
+}
+#: Formats whose output is a document that extra lines (summary, statistics) would corrupt.
+MACHINE_FORMATS = frozenset({"json", "sarif"})
+
+
+def render_statistics(findings: Sequence[Finding]) -> str:
+    counts = Counter(f.code for f in findings)
+    width = len(str(max(counts.values(), default=0)))
+    return "".join(
+        f"{count:>{width}}  {code}  {title(code)}\n" for code, count in counts.most_common()
+    )
+
+
+def render_summary(findings: Sequence[Finding], files_checked: int) -> str:
+    if not findings:
+        return f"All checks passed ({files_checked} file{'s' if files_checked != 1 else ''}).\n"
+    files = len({f.path for f in findings})
+    noun = "finding" if len(findings) == 1 else "findings"
+    return f"Found {len(findings)} {noun} in {files} file{'s' if files != 1 else ''}.\n"
