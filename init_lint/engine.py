@@ -94,7 +94,16 @@ def lint_sources(
         if isinstance(module, Finding):
             findings.append(module)
             continue
-        file_facts = analyze_module(module, path, module_name_for(path), options)
+        try:
+            file_facts = analyze_module(module, path, module_name_for(path), options)
+        except RecursionError:
+            findings.append(parse_error(path, 1, 1, "file too deeply nested to analyse"))
+            continue
+        except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
+            findings.append(
+                parse_error(path, 1, 1, f"internal error while analysing ({type(error).__name__}: {error}); please report it")
+            )
+            continue
         facts.append(file_facts)
     findings.extend(resolve(facts, options))
     return sorted(set(findings))

@@ -8,7 +8,7 @@ Numbers follow ``torch.nn.init`` (PyTorch 2.13) and He et al. 2015, see docs/rul
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 #: Two gains that differ by less than this fraction are treated as equal (relu vs LeakyReLU(0.01)).
@@ -263,6 +263,8 @@ class InitScheme:
     distribution: str | None = None
     text: str = ""  # how it reads in the source, for messages
     line: int | None = None
+    #: The source node of the init call while a file is analysed (not part of the identity).
+    site: object = field(default=None, compare=False, hash=False, repr=False)
 
     def describe(self) -> str:
         if self.kind == "default":

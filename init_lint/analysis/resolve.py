@@ -1,0 +1,170 @@
+"""Cross-file resolution: fold the init programs of every context a layer can live in, then judge.
+
+A layer's owner may be contained by other modules (``ResNet`` contains ``BasicBlock``; a DCGAN
+script's ``netG = Generator(); netG.apply(weights_init)``). Each chain of containers from the
+owner up to a root is one context; the containers' init programs run after the owner's own
+init, in order. A finding is reported only when every context agrees on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..findings import Finding
+from ..knowledge import Activation, Family, InitScheme, Verdict, judge
+from .facts import FileFacts, InstanceFacts, NodeFacts, UseFacts
+
+UNKNOWN_SCHEME = InitScheme("unknown")
+MAX_CONTEXTS = 32
+_OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, {}, {}, ())
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    scheme: InitScheme
+    use: UseFacts
+
+
+def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
+    nodes: dict[str, NodeFacts] = {}
+    parents: dict[str, list[str]] = {}
+    for facts in all_facts:
+        for node in facts.nodes:
+            if node.placeholder and node.key in nodes:
+                merged = nodes[node.key]
+                nodes[node.key] = replace(merged, contains=merged.contains + node.contains)
+            elif node.placeholder or node.key not in nodes or nodes[node.key].placeholder:
+                previous = nodes.get(node.key)
+                extra = previous.contains if previous is not None else ()
+                nodes[node.key] = replace(node, contains=node.contains + extra)
+    for node in nodes.values():
+        for child in node.contains:
+            parents.setdefault(child, []).append(node.key)
+    through_norm = bool(getattr(options, "through_norm", False))
+    findings: list[Finding] = []
+    for facts in all_facts:
+        for line, column, end_line, end_column, code, message in facts.local:
+            findings.append(Finding(facts.path, line, column, code, message, end_line, end_column))
+        seen: set[tuple[int, int, str]] = set()
+        for instance in facts.instances:
+            for problem in _problems(instance, nodes, parents, through_norm):
+                key = (instance.line, instance.column, problem.code)
+                if key in seen:
+                    continue
+                seen.add(key)
+                findings.append(
+                    Finding(
+                        facts.path, instance.line, instance.column, problem.code,
+                        _message(instance, problem, facts.init_prefix),
+                        instance.end_line, instance.end_column,
+                    )
+                )
+    return findings
+
+
+def _contexts(key: str, nodes: dict[str, NodeFacts], parents: dict[str, list[str]]) -> list[list[NodeFacts]]:
+    """Every chain of containers above ``key`` (outermost last); [[]] when nothing contains it."""
+    chains: list[list[NodeFacts]] = []
+
+    def walk(current: str, chain: list[NodeFacts], visited: frozenset[str]) -> None:
+        if len(chains) >= MAX_CONTEXTS:
+            return
+        above = [p for p in parents.get(current, ()) if p not in visited]
+        if not above:
+            chains.append(chain)
+            return
+        for parent in above:
+            node = nodes[parent]
+            if node.placeholder and not parents.get(parent):
+                # A container we did not analyse (not among the linted files): it may well
+                # initialise what it contains, so this context cannot be judged.
+                chains.append([*chain, _OPAQUE])
+                continue
+            walk(parent, [*chain, node], visited | {parent})
+
+    walk(key, [], frozenset({key}))
+    return chains
+
+
+def _problems(
+    instance: InstanceFacts, nodes: dict[str, NodeFacts], parents: dict[str, list[str]], through_norm: bool
+) -> list[Problem]:
+    owner = nodes.get(instance.owner)
+    contexts = _contexts(instance.owner, nodes, parents)
+    if owner is not None and owner.abstract and contexts == [[]]:
+        return []  # a base class: its layers are judged in the subclasses that build them
+    per_context: list[dict[str, Problem]] = []
+    for chain in contexts:
+        inits = _fold(instance, chain)
+        per_context.append(_judge_all(inits, instance.uses, through_norm))
+    if not per_context:
+        return []
+    common = set(per_context[0])
+    for found in per_context[1:]:
+        common &= set(found)
+    return [per_context[0][code] for code in sorted(common)]
+
+
+def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[InitScheme]:
+    inits = instance.inits
+    first = True
+    for node in chain:
+        if first and instance.path is not None and instance.path in node.path_inits:
+            inits = node.path_inits[instance.path].apply(inits)
+        first = False
+        if node is _OPAQUE:
+            return inits | {UNKNOWN_SCHEME}
+        effect = node.effects.get(instance.kind)
+        if effect is not None:
+            inits = effect.apply(inits)
+    return inits
+
+
+def _judge_all(inits: frozenset[InitScheme], uses: tuple[UseFacts, ...], through_norm: bool) -> dict[str, Problem]:
+    problems: dict[str, Problem] = {}
+    for use in uses:
+        if use.via_norm and not through_norm:
+            continue
+        if use.activation.family is Family.OTHER:
+            continue
+        verdicts = {judge(scheme, use.activation) for scheme in inits}
+        if len(verdicts) != 1:
+            continue  # the init differs between code paths: cannot know, stay silent
+        verdict = next(iter(verdicts))
+        if verdict in (Verdict.OK, Verdict.UNKNOWN):
+            continue
+        scheme = _most_telling(inits)
+        problems.setdefault(verdict.value, Problem(verdict.value, scheme, use))
+    return problems
+
+
+def _most_telling(inits: frozenset[InitScheme]) -> InitScheme:
+    """Prefer an explicit init call (with a line) over PyTorch's default in messages."""
+    return sorted(inits, key=lambda s: (s.kind == "default", s.line or 0, s.text))[0]
+
+
+def _message(instance: InstanceFacts, problem: Problem, init_prefix: str) -> str:
+    activation: Activation = problem.use.activation
+    name = instance.name or f"{instance.kind} layer"
+    target = f"{instance.name}.weight" if instance.name and "..." not in instance.name and "<" not in instance.name else "<layer>.weight"
+    feeds = f"'{name}' ({instance.kind}) feeds {activation.describe()} (line {problem.use.line})"
+    if problem.use.via_norm:
+        feeds += " through a norm layer"
+    advice = activation.recommended_call(target, init_prefix=init_prefix)
+    scheme = problem.scheme
+    where = f" (line {scheme.line})" if scheme.line else ""
+    if problem.code == "INI001":
+        return f"{feeds} but {scheme.describe()}; use {advice}"
+    if problem.code == "INI002":
+        return (
+            f"{feeds} but is initialised with {scheme.text}{where}, a rectifier gain "
+            f"({scheme.gain:.3g}) where {activation.name} wants Xavier; use {advice}"
+        )
+    required = activation.gain or 0.0
+    actual = f"{scheme.gain:.3f}" if scheme.gain is not None else "a different gain"
+    return (
+        f"{feeds} but {scheme.text}{where} has gain {actual}, not {required:.3f}; use {advice}"
+    )

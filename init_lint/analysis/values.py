@@ -1,0 +1,255 @@
+"""Abstract values the interpreter computes for expressions in model code.
+
+The analysis runs model code abstractly: an expression evaluates to "a Conv2d layer built at this
+call", "ReLU", "a tensor that is the output of these layers, through non-rescaling ops only", "a
+Sequential of these elements", and so on. Anything it cannot know is ``UNKNOWN``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..knowledge import Activation, InitScheme
+
+if TYPE_CHECKING:
+    from .interpreter import FunctionInfo
+
+
+class Value:
+    """Base of all abstract values."""
+
+
+class _Unknown(Value):
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+DEFAULT_INIT = InitScheme("default")
+UNKNOWN_INIT = InitScheme("unknown")
+
+
+@dataclass(frozen=True)
+class Use:
+    """A layer's output reaching an activation."""
+
+    activation: Activation
+    node: cst.CSTNode  # where the activation is applied / constructed
+    via_norm: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an init program does to one weight: possible schemes, and whether it may leave it."""
+
+    schemes: frozenset[InitScheme] = frozenset()
+    keeps_prior: bool = True
+
+    def apply(self, prior: frozenset[InitScheme]) -> frozenset[InitScheme]:
+        return (prior if self.keeps_prior else frozenset()) | self.schemes
+
+    def merge(self, other: Outcome) -> Outcome:
+        return Outcome(self.schemes | other.schemes, self.keeps_prior or other.keeps_prior)
+
+
+UNTOUCHED = Outcome()
+
+
+@dataclass(eq=False)
+class Node:
+    """A context that owns layers or contains other modules: a class, or one instantiation."""
+
+    key: str
+    label: str
+    is_class: bool = False
+    #: Generic init programs applied to everything this node contains (modules()/apply loops).
+    programs: list[Any] = field(default_factory=list)
+    #: Direct inits a container applies to a contained module's layers, by attribute path.
+    path_inits: dict[str, Outcome] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Instance:
+    """One layer (or one group of identical layers built by one call in a loop)."""
+
+    kind: str  # torch.nn class: 'Conv2d'
+    bases: tuple[str, ...]  # names an isinstance test may use, most specific first
+    site: cst.Call
+    owner: Node
+    name: str = ""
+    name_rank: int = 9  # lower is better: self attribute 0, sequential element 1, local 5
+    inits: frozenset[InitScheme] = frozenset({DEFAULT_INIT})
+    uses: set[Use] = field(default_factory=set)
+    path: str | None = None  # attribute path in its owner class ('fc1', 'features.3')
+
+
+@dataclass(frozen=True)
+class Src:
+    """A tensor's origin: the output of ``instance``, possibly through a norm layer."""
+
+    instance: Instance
+    via_norm: bool = False
+
+
+@dataclass(eq=False)
+class TensorVal(Value):
+    sources: frozenset[Src] = frozenset()
+
+
+NO_SOURCE = TensorVal()
+
+
+@dataclass(eq=False)
+class LayerVal(Value):
+    instance: Instance
+
+
+@dataclass(eq=False)
+class ActVal(Value):
+    activation: Activation
+    node: cst.CSTNode
+
+
+class _Marker(Value):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+PASS = _Marker("PASS")  # Dropout, Identity, pooling...: output keeps the input's scale
+NORM = _Marker("NORM")  # BatchNorm & co.
+OTHER_MODULE = _Marker("OTHER_MODULE")  # a torch module that ends the flow (Embedding, LSTM...)
+SELF = _Marker("SELF")
+
+
+@dataclass(eq=False)
+class SeqVal(Value):
+    """nn.Sequential: elements in order when known, else only the output sources."""
+
+    elements: tuple[Value, ...] | None
+    tail: frozenset[Src] = frozenset()
+    names: dict[str, Value] | None = None
+
+
+@dataclass(eq=False)
+class GroupVal(Value):
+    """A collection (ModuleList, list, tuple) or a value that is one of several."""
+
+    items: tuple[Value, ...]
+    exact: bool = True  # items are in order and complete (a literal list)
+    names: dict[str, Value] | None = None
+
+
+@dataclass(eq=False)
+class ListBuilder(Value):
+    """A Python list being built with append/+=/extend, tracked as a chain (VGG make_layers)."""
+
+    items: list[Value] = field(default_factory=list)
+    exact: bool = True
+    tail: frozenset[Src] = frozenset()
+
+
+@dataclass(eq=False)
+class ConstVal(Value):
+    value: Any
+
+
+@dataclass(eq=False)
+class QualRef(Value):
+    """An imported name, fully qualified: 'torch.nn.Linear', 'timm.layers.Mlp'."""
+
+    qualified: str
+
+
+@dataclass(eq=False)
+class ClassRef(Value):
+    key: str  # module-qualified class name
+    info: Any = None  # ClassInfo when the class is defined in this file
+
+
+@dataclass(eq=False)
+class ClassInst(Value):
+    key: str
+    node: Node  # the instantiation's node (contains the class)
+
+
+@dataclass(eq=False)
+class FuncRef(Value):
+    info: FunctionInfo
+    bound_self: bool = False  # a method looked up on self
+
+
+@dataclass(eq=False)
+class PartialVal(Value):
+    func: Value
+    args: tuple[Value, ...]
+    kwargs: dict[str, Value]
+
+
+@dataclass(eq=False)
+class ModulesIter(Value):
+    """self.modules() and friends: iterating gives every module the scope contains."""
+
+    node: Node
+    instances: tuple[Instance, ...] | None = None  # a restricted scope (Sequential.modules())
+    named: bool = False
+
+
+@dataclass(eq=False)
+class ParamsIter(Value):
+    node: Node
+    named: bool = False
+
+
+@dataclass(eq=False)
+class ParamRef(Value):
+    """``layer.weight`` / ``layer.bias`` of a known instance."""
+
+    instance: Instance
+    param: str
+
+
+@dataclass(eq=False)
+class SubAttr(Value):
+    """An attribute path into a contained module: ``self.block.fc1`` → (node, 'fc1')."""
+
+    node: Node
+    path: str
+
+
+@dataclass(eq=False)
+class Probe(Value):
+    """The module ``m`` inside an init program, simulated for one layer type/instance."""
+
+    kind: str
+    bases: tuple[str, ...]
+    instance: Instance | None = None
+
+
+@dataclass(eq=False)
+class ProbeParam(Value):
+    param: str  # 'weight' / 'bias'
+    ndim: int | None = None
+
+
+@dataclass(eq=False)
+class ClassName(Value):
+    """``m.__class__.__name__`` for a probe."""
+
+    name: str
+
+
+@dataclass(eq=False)
+class DictVal(Value):
+    items: tuple[tuple[str | None, Value], ...]
+
+
+@dataclass(eq=False)
+class TensorMethod(Value):
+    tensor: TensorVal
+    name: str
