@@ -82,9 +82,7 @@ def is_he_formula(node: cst.BaseExpression) -> bool:
     """``math.sqrt(2. / n)``, ``(2 / n) ** 0.5``, ``math.sqrt(2) / math.sqrt(n)``: He by hand."""
     for sub in _walk(node):
         if isinstance(sub, cst.BinaryOperation) and isinstance(sub.operator, cst.Divide):
-            if _is_two(sub.left) and not _is_number(sub.right):
-                return True
-            if _is_sqrt_of_two(sub.left) and not _is_number(sub.right):
+            if _is_two(sub.left) or _is_sqrt_of_two(sub.left):
                 return True
     return False
 

@@ -493,12 +493,15 @@ class FileAnalyzer:
                 if path is not None:
                     instance.path = path
         elif isinstance(value, SeqVal) and value.elements is not None and rank <= 1:
+            for key, element in (value.names or {}).items():  # OrderedDict names read best
+                self.name_values(element, f"{name}.{key}", rank + 1, f"{path}.{key}" if path else None)
             for index, element in enumerate(value.elements):
                 self.name_values(element, f"{name}[{index}]", rank + 1, f"{path}.{index}" if path else None)
-            for key, element in (value.names or {}).items():
-                self.name_values(element, f"{name}.{key}", rank + 1, f"{path}.{key}" if path else None)
-        elif isinstance(value, GroupVal) and rank <= 1:
+        elif isinstance(value, (GroupVal, ListBuilder)) and rank <= 5:
             for index, element in enumerate(value.items):
+                if not value.exact and isinstance(element, GroupVal) and not element.exact:
+                    self.name_values(element, name, rank, None)  # a union inside a union
+                    continue
                 label = f"{name}[{index}]" if value.exact else f"{name}[...]"
                 self.name_values(element, label, rank + 1, f"{path}.{index}" if path and value.exact else None)
 
@@ -518,7 +521,10 @@ class FileAnalyzer:
             return ConstVal(_number(node))
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             return ConstVal(node.evaluated_value)
-        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        if isinstance(node, cst.List):
+            group = self.eval_sequence(node.elements, frame)
+            return self.extend_builder(ListBuilder(), list(group.items), frame, exact=group.exact)
+        if isinstance(node, (cst.Tuple, cst.Set)):
             return self.eval_sequence(node.elements, frame)
         if isinstance(node, cst.Dict):
             items = []
@@ -537,7 +543,11 @@ class FileAnalyzer:
                 return ConstVal(-operand.value)
             return NO_SOURCE if isinstance(operand, TensorVal) else UNKNOWN
         if isinstance(node, cst.IfExp):
-            self.condition(node.test, frame)
+            test = self.condition(node.test, frame)
+            if test is True:
+                return self.eval(node.body, frame)
+            if test is False:
+                return self.eval(node.orelse, frame)
             return _union([self.eval(node.body, frame), self.eval(node.orelse, frame)])
         if isinstance(node, (cst.BooleanOperation, cst.Comparison)):
             for child in node.children:
@@ -623,7 +633,7 @@ class FileAnalyzer:
             return _union(base.elements)
         if isinstance(base, (GroupVal, ListBuilder, DictVal)):
             items = _items(base)
-            if isinstance(base, GroupVal) and base.exact and isinstance(index, ConstVal):
+            if isinstance(base, (GroupVal, ListBuilder)) and base.exact and isinstance(index, ConstVal):
                 if isinstance(index.value, int) and -len(base.items) <= index.value < len(base.items):
                     return base.items[index.value]
             if isinstance(base, GroupVal) and base.names and isinstance(index, ConstVal) and index.value in base.names:
@@ -633,7 +643,7 @@ class FileAnalyzer:
             return SubAttr(base.node, f"{base.path}.{index.value}")
         return UNKNOWN
 
-    def eval_sequence(self, elements: Sequence[cst.BaseElement], frame: Frame) -> Value:
+    def eval_sequence(self, elements: Sequence[cst.BaseElement], frame: Frame) -> GroupVal:
         items: list[Value] = []
         exact = True
         for element in elements:
@@ -683,10 +693,28 @@ class FileAnalyzer:
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and dotted_name(func.value.func) == "super":
             return self.call_super(func.attr.value, node, frame)
         callee = self.eval(func, frame)
-        args = [self.eval(arg.value, frame) if not arg.star else self.eval(arg.value, frame) for arg in node.args]
+        args = [self.eval(arg.value, frame) for arg in node.args]
         positional = [value for arg, value in zip(node.args, args) if arg.keyword is None and arg.star != "**"]
         starred = [arg.star == "*" for arg in node.args if arg.keyword is None and arg.star != "**"]
-        keywords = {arg.keyword.value: value for arg, value in zip(node.args, args) if arg.keyword is not None}
+        keywords: dict[str, Value] = {}
+        for arg, value in zip(node.args, args):
+            if arg.keyword is not None:
+                keywords[arg.keyword.value] = value
+            elif arg.star == "**" and isinstance(value, DictVal):
+                keywords.update({k: v for k, v in value.items if isinstance(k, str)})
+            elif arg.star == "**":
+                keywords[f"**{len(keywords)}"] = value
+        if isinstance(func, cst.Name) and func.value not in frame.env:
+            builtin = _builtin_result(func.value, positional, keywords)
+            if builtin is not None:
+                return builtin
+        if isinstance(func, cst.Attribute) and func.attr.value in ("items", "values") and not node.args:
+            owner = self.eval(func.value, frame)
+            if isinstance(owner, (DictVal, GroupVal)) and not isinstance(owner, GroupVal) or (isinstance(owner, GroupVal) and owner.names):
+                pairs = owner.items if isinstance(owner, DictVal) else tuple((owner.names or {}).items())
+                if func.attr.value == "values":
+                    return GroupVal(tuple(v for _, v in pairs), exact=False)
+                return GroupVal(tuple(GroupVal((ConstVal(k), v)) for k, v in pairs), exact=False)
         return self.call_value(callee, node, positional, keywords, frame, starred)
 
     def call_value(
@@ -788,13 +816,15 @@ class FileAnalyzer:
             self.assign(target, GroupVal(current.items + extra, current.exact and name != "insert", current.names), frame)
         return ConstVal(None)
 
-    def extend_builder(self, builder: ListBuilder, items: list[Value] | None, frame: Frame) -> ListBuilder:
+    def extend_builder(
+        self, builder: ListBuilder, items: list[Value] | None, frame: Frame, exact: bool = True
+    ) -> ListBuilder:
         if items is None:
             return ListBuilder(builder.items, False, frozenset())
         tail = builder.tail
         for item in items:
             tail = self.chain(item, tail, None)
-        exact = builder.exact and frame.loop_depth == 0 and frame.cond_depth == 0
+        exact = exact and builder.exact and frame.loop_depth == 0 and frame.cond_depth == 0
         return ListBuilder([*builder.items, *items], exact, tail)
 
     def call_super(self, name: str, node: cst.Call, frame: Frame) -> Value:
@@ -854,6 +884,9 @@ class FileAnalyzer:
                 inner.env[name] = UNKNOWN
         if isinstance(params.star_arg, cst.Param):
             inner.env[params.star_arg.name.value] = GroupVal(tuple(args[len(ordered):]), exact=False)
+        if isinstance(params.star_kwarg, cst.Param):
+            named = {p.name.value for p in [*ordered, *params.kwonly_params]}
+            inner.env[params.star_kwarg.name.value] = DictVal(tuple((k, v) for k, v in kwargs.items() if k not in named))
         self.exec_block(_block(info.node.body), inner)
         if not inner.returns:
             return ConstVal(None)
@@ -1015,12 +1048,16 @@ class FileAnalyzer:
                     elements.extend(items)
                 else:
                     elements.append(value)
+        members = tuple(elements)
         if not exact:
-            return SeqVal(None, tail)
+            members += tuple(
+                item for value in args for item in (_items(value) or ()) if not isinstance(value, SeqVal)
+            )
+            return SeqVal(None, tail, None, members)
         state: frozenset[Src] = frozenset()
         for element in elements:
             state = self.chain(element, state, None)
-        return SeqVal(tuple(elements), state, names)
+        return SeqVal(tuple(elements), state, names, members)
 
     def chain(self, element: Value, state: frozenset[Src], site: cst.CSTNode | None) -> frozenset[Src]:
         """Pass a tensor with origins ``state`` through a module; return the output's origins."""
@@ -1122,6 +1159,12 @@ class FileAnalyzer:
             name = dotted_name(node.func) or ""
             if name in HARMLESS_CALLS or name.split(".")[0] in ("print", "logging", "warnings", "math"):
                 return
+        classes = [v for v in [*args, *kwargs.values()] if isinstance(v, ClassRef) and v.info is not None and v.info.layer_kind is None]
+        if len(classes) > 1:
+            # build_model_with_cfg(Model, ..., block=Block): the factory builds the first class
+            # with the others inside it, so Model's init programs reach Block's layers.
+            for contained in classes[1:]:
+                self.contains.append((self._class_node(classes[0].key), contained.key))
         for value in [*args, *kwargs.values()]:
             if value is SELF:
                 self.mark_unknown(self.owned_instances(frame.owner))
@@ -1441,6 +1484,17 @@ class FileAnalyzer:
             return _compare_numbers(ndim, operator, number) if number is not None else None
         left = self.eval(left_node, frame)
         right = self.eval(right_node, frame)
+        if isinstance(left, ConstVal) and isinstance(right, ConstVal):
+            if isinstance(operator, (cst.Is, cst.IsNot)) and (left.value is None or right.value is None):
+                same = left.value is right.value
+                return same if isinstance(operator, cst.Is) else not same
+            if isinstance(left.value, (int, float)) and isinstance(right.value, (int, float)):
+                return _compare_numbers(left.value, operator, right.value)
+            if isinstance(operator, (cst.Equal, cst.NotEqual)):
+                same = left.value == right.value
+                return same if isinstance(operator, cst.Equal) else not same
+        if isinstance(operator, (cst.Is, cst.IsNot)) and isinstance(right, ConstVal) and right.value is None and _is_module_value(left):
+            return isinstance(operator, cst.IsNot)
         if isinstance(operator, (cst.In, cst.NotIn)):
             result: bool | None = None
             if isinstance(left, ConstVal) and isinstance(left.value, str):
@@ -1649,9 +1703,33 @@ def _instances_in(value: Value, seen: set[int] | None = None) -> list[Instance]:
     if isinstance(value, LayerVal):
         return [value.instance]
     found: list[Instance] = []
-    for item in _items(value) or ():
+    items = value.members if isinstance(value, SeqVal) else _items(value)
+    for item in items or ():
         found.extend(_instances_in(item, seen))
     return found
+
+
+def _builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Value | None:
+    """Builtins that pass collections through: enumerate, zip, list(...), dict(a=...)."""
+    if name == "dict" and (not args or (len(args) == 1 and isinstance(args[0], DictVal))):
+        base = args[0].items if args else ()  # type: ignore[attr-defined]
+        return DictVal(tuple(base) + tuple(kwargs.items()))
+    if name == "enumerate" and args:
+        return GroupVal((args[0],), exact=True, names={"<enumerate>": UNKNOWN})
+    if name == "zip" and args:
+        return GroupVal(tuple(args), exact=True, names={"<zip>": UNKNOWN})
+    if name in ("list", "tuple", "reversed", "sorted", "iter") and len(args) == 1:
+        return args[0]
+    return None
+
+
+def _is_module_value(value: Value) -> bool:
+    """A value that is certainly a module/class/function, so never None."""
+    if isinstance(value, GroupVal):
+        return value.exact
+    return isinstance(value, (LayerVal, ActVal, SeqVal, ClassInst, QualRef, ClassRef, FuncRef)) or value in (
+        PASS, NORM, OTHER_MODULE,
+    )
 
 
 def _iter_scope(value: Value) -> ModulesIter | ParamsIter | None:

@@ -134,6 +134,7 @@ class SeqVal(Value):
     elements: tuple[Value, ...] | None
     tail: frozenset[Src] = frozenset()
     names: dict[str, Value] | None = None
+    members: tuple[Value, ...] = ()  # everything inside, even when the order is unknown
 
 
 @dataclass(eq=False)
