@@ -12,12 +12,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from . import __version__
 from .config import (
     DISTRIBUTIONS,
     MODES,
     ConfigError,
+    Settings,
     apply_overrides,
     check_codes,
     discover_settings,
@@ -155,16 +157,22 @@ def _use_color(args: argparse.Namespace) -> bool:
     return not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-def _lint(args: argparse.Namespace, paths: list[str]) -> int:
-    stdin_name = args.stdin_filename or STDIN_DISPLAY_NAME
+@dataclass
+class LintRun:
+    """What a run found, kept together for the renderers (and for --fix, which edits sources)."""
+
+    settings: Settings
+    sources: dict[str, bytes]  # path as reported → bytes, for every file that could be read
+    files_checked: int
+    reported: list[Finding]  # after select/ignore, per-file-ignores and noqa
+    errors: list[str] = field(default_factory=list)  # paths that do not exist
+
+
+def _settings(args: argparse.Namespace, paths: list[str]) -> Settings:
+    """The config file's settings with the command line's on top (raises ConfigError)."""
     discovery_paths = [(args.stdin_filename or ".") if p == STDIN else p for p in paths]
-    try:
-        settings = discover_settings(discovery_paths, args.config)
-    except ConfigError as error:
-        print(f"init-lint: error: {error}", file=sys.stderr)
-        return 2
-    settings = apply_overrides(
-        settings,
+    return apply_overrides(
+        discover_settings(discovery_paths, args.config),
         select=args.select,
         extend_select=args.extend_select,
         ignore=args.ignore,
@@ -175,8 +183,11 @@ def _lint(args: argparse.Namespace, paths: list[str]) -> int:
         distribution=args.distribution,
         zero_bias=args.zero_bias,
     )
-    file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
 
+
+def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
+    settings = _settings(args, paths)
+    file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
     sources: dict[str, bytes] = {}
     unreadable: list[Finding] = []
     for path in file_set.files:
@@ -186,7 +197,8 @@ def _lint(args: argparse.Namespace, paths: list[str]) -> int:
         else:
             sources[path] = data
     if STDIN in paths:
-        sources[stdin_name] = sys.stdin.buffer.read()
+        sources[args.stdin_filename or STDIN_DISPLAY_NAME] = sys.stdin.buffer.read()
+    # One call for every file: the analysis follows classes across them.
     findings = sorted(unreadable + lint_sources(sources.items(), settings.options()))
 
     lines_cache: dict[str, list[str]] = {}
@@ -197,20 +209,24 @@ def _lint(args: argparse.Namespace, paths: list[str]) -> int:
         return lines_cache[path]
 
     reported = filter_findings(findings, settings, source_lines)
+    return LintRun(settings, sources, len(sources) + len(unreadable), reported, file_set.errors)
 
+
+def report(args: argparse.Namespace, run: LintRun) -> int:
+    """Print the run in the chosen format; the exit code."""
     style = Style(_use_color(args))
-    sys.stdout.write(RENDERERS[args.format](reported, style))
+    sys.stdout.write(RENDERERS[args.format](run.reported, style))
     extras = sys.stderr if args.format in MACHINE_FORMATS else sys.stdout
     if args.statistics:
-        extras.write(render_statistics(reported))
-    if not args.quiet and args.format in ("text", "grouped") and (reported or not file_set.errors):
-        sys.stdout.write(render_summary(reported, len(sources) + len(unreadable)))
-    for message in file_set.errors:
+        extras.write(render_statistics(run.reported))
+    summary_wanted = not args.quiet and args.format in ("text", "grouped")
+    if summary_wanted and (run.reported or not run.errors):
+        sys.stdout.write(render_summary(run.reported, run.files_checked))
+    for message in run.errors:
         print(f"init-lint: error: {message}", file=sys.stderr)
-
-    if file_set.errors:
+    if run.errors:
         return 2
-    return 1 if reported and not args.exit_zero else 0
+    return 1 if run.reported and not args.exit_zero else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,7 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     try:
-        return _lint(args, args.paths or ["."])
+        return report(args, lint(args, args.paths or ["."]))
+    except ConfigError as error:
+        print(f"init-lint: error: {error}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `init-lint . | head`: the reader left, nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
