@@ -26,6 +26,9 @@ DEFAULT_EXCLUDE = (
 )  # fmt: skip
 
 
+_Spec = tuple[str, pathspec.GitIgnoreSpec]  # a .gitignore's directory and its patterns
+
+
 @dataclass
 class FileSet:
     files: list[str] = field(default_factory=list)
@@ -36,10 +39,10 @@ class _GitIgnores:
     """The ``.gitignore`` specs that apply in a directory, each with the directory it is in."""
 
     def __init__(self) -> None:
-        self._by_dir: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
+        self._by_dir: dict[str, list[_Spec]] = {}
 
     @staticmethod
-    def _load(directory: str) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+    def _load(directory: str) -> list[_Spec]:
         try:
             with open(
                 os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace"
@@ -48,7 +51,7 @@ class _GitIgnores:
         except OSError:
             return []
 
-    def for_top(self, top: str) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+    def for_top(self, top: str) -> list[_Spec]:
         """Specs from ``top`` and its ancestors up to the repository root (outermost first)."""
         chain = [top]
         if not os.path.isdir(os.path.join(top, ".git")):
@@ -58,17 +61,20 @@ class _GitIgnores:
                     break
             else:  # not in a repository: .gitignore files above the walked tree do not apply
                 chain = [top]
-        specs = [spec for directory in reversed(chain) for spec in self._load(directory)]
+        specs = [spec for directory in reversed(chain[1:]) for spec in self._load(directory)]
+        if self.ignored(top, True, specs):
+            specs = []  # the user named an ignored directory: lint it, minding only its own rules
+        specs += self._load(top)
         self._by_dir[top] = specs
         return specs
 
-    def for_child(self, parent: str, child: str) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+    def for_child(self, parent: str, child: str) -> list[_Spec]:
         specs = self._by_dir[parent] + self._load(child)
         self._by_dir[child] = specs
         return specs
 
     @staticmethod
-    def ignored(path: str, is_dir: bool, specs: list[tuple[str, pathspec.GitIgnoreSpec]]) -> bool:
+    def ignored(path: str, is_dir: bool, specs: list[_Spec]) -> bool:
         """Git's rule: the deepest ``.gitignore`` with a matching pattern decides (``!`` too)."""
         decision = False
         for base, spec in specs:
@@ -103,8 +109,17 @@ def find_python_files(
             seen.add(key)
             result.files.append(path)
 
-    def skipped(path: str, is_dir: bool, specs: list[tuple[str, pathspec.GitIgnoreSpec]]) -> bool:
-        relative = relative_posix(path, settings.root) + ("/" if is_dir else "")
+    def exclude_base(top: str) -> str:
+        """Excludes match paths relative to the config's root; under a named directory that lies
+        outside the root or is itself excluded, relative to that directory (so that its own
+        ancestors, e.g. ``site-packages``, do not exclude everything in it)."""
+        relative = relative_posix(top, settings.root)
+        if os.path.isabs(relative) or relative.startswith("../"):
+            return top
+        return top if excluded.match_file(relative + "/") else str(settings.root)
+
+    def skipped(path: str, is_dir: bool, base: str, specs: list[_Spec]) -> bool:
+        relative = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
         return excluded.match_file(relative) or gitignores.ignored(path, is_dir, specs)
 
     for path in paths:
@@ -113,7 +128,9 @@ def find_python_files(
             if not (force_exclude and excluded.match_file(relative_posix(path, settings.root))):
                 add(path)
         elif os.path.isdir(path):
-            top_specs = gitignores.for_top(os.path.abspath(path))
+            top = os.path.abspath(path)
+            top_specs = gitignores.for_top(top)
+            base = exclude_base(top)
             for directory, subdirs, names in os.walk(path):
                 absolute = os.path.abspath(directory)
                 specs = (
@@ -122,11 +139,13 @@ def find_python_files(
                     else gitignores.for_child(os.path.dirname(absolute), absolute)
                 )
                 subdirs[:] = sorted(
-                    d for d in subdirs if not skipped(os.path.join(directory, d), True, specs)
+                    d for d in subdirs if not skipped(os.path.join(absolute, d), True, base, specs)
                 )
                 for name in sorted(names):
                     file_path = os.path.normpath(os.path.join(directory, name))  # no "./"
-                    if name.endswith(".py") and not skipped(file_path, False, specs):
+                    if name.endswith(".py") and not skipped(
+                        os.path.join(absolute, name), False, base, specs
+                    ):
                         add(file_path)
         else:
             result.errors.append(f"{path}: no such file or directory")

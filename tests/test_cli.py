@@ -235,3 +235,23 @@ def test_verify_is_dispatched_to_the_runtime_verifier(tmp_path: Path) -> None:
     assert verify_help.returncode == 0
     assert verify_help.stdout != lint_help.stdout
     assert "--extend-select" not in verify_help.stdout
+
+
+def test_a_named_directory_is_walked_even_inside_an_excluded_one(tmp_path: Path) -> None:
+    write(tmp_path, "project/build/gen.py", BROKEN)
+    write(tmp_path, "project/build/__pycache__/cached.py", BROKEN)
+    write(tmp_path, "venv/lib/site-packages/pkg/mod.py", BROKEN)
+    named = run("init-lint", "build", cwd=tmp_path / "project")
+    assert linted_paths(named.stdout) == {os.path.normpath("build/gen.py")}
+    # Named from elsewhere, its excluded ancestors (venv, site-packages) do not count.
+    outside = run("init-lint", tmp_path / "venv/lib/site-packages/pkg", cwd=tmp_path / "project")
+    assert linted_paths(outside.stdout) == {str(tmp_path / "venv/lib/site-packages/pkg/mod.py")}
+
+
+def test_a_named_gitignored_directory_is_walked(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write(tmp_path, ".gitignore", "generated/\n")
+    write(tmp_path, "generated/model.py", BROKEN)
+    assert linted_paths(run("init-lint", ".", cwd=tmp_path).stdout) == set()
+    named = run("init-lint", "generated", cwd=tmp_path)
+    assert linted_paths(named.stdout) == {os.path.normpath("generated/model.py")}
