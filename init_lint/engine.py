@@ -60,6 +60,16 @@ def parse_source(source: str | bytes, path: str) -> cst.Module | Finding:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as error:
+        # CPython's own parser gives the position and wording users know; LibCST's is a fallback.
+        try:
+            compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as cpython:
+            if cpython.lineno:
+                return parse_error(
+                    path, cpython.lineno, cpython.offset or 1, f"syntax error: {cpython.msg}"
+                )
+        except (ValueError, RecursionError, MemoryError):
+            pass
         message = str(error.message).strip().splitlines()[0] if error.message else "syntax error"
         return parse_error(path, error.raw_line, error.raw_column + 1, f"syntax error: {message}")
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
@@ -101,7 +111,13 @@ def lint_sources(
             continue
         except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
             findings.append(
-                parse_error(path, 1, 1, f"internal error while analysing ({type(error).__name__}: {error}); please report it")
+                parse_error(
+                    path,
+                    1,
+                    1,
+                    f"internal error while analysing ({type(error).__name__}: {error}); "
+                    "please report it",
+                )
             )
             continue
         facts.append(file_facts)
@@ -109,11 +125,15 @@ def lint_sources(
     return sorted(set(findings))
 
 
-def lint_source(source: str | bytes, path: str = "<stdin>", options: Options | None = None) -> list[Finding]:
+def lint_source(
+    source: str | bytes, path: str = "<stdin>", options: Options | None = None
+) -> list[Finding]:
     return lint_sources([(path, source)], options)
 
 
-def lint_paths(paths: Sequence[str | os.PathLike[str]], options: Options | None = None) -> list[Finding]:
+def lint_paths(
+    paths: Sequence[str | os.PathLike[str]], options: Options | None = None
+) -> list[Finding]:
     """Lint files (already expanded from directories by the caller) as one project."""
     findings: list[Finding] = []
     readable: list[tuple[str, bytes]] = []

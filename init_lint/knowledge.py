@@ -26,10 +26,18 @@ RRELU_DEFAULT_BOUNDS = (1 / 8, 1 / 3)
 LINEAR_LAYERS = frozenset({"Linear", "LazyLinear"})
 CONV_LAYERS = frozenset(
     {
-        "Conv1d", "Conv2d", "Conv3d",
-        "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-        "LazyConv1d", "LazyConv2d", "LazyConv3d",
-        "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+        "Conv1d",
+        "Conv2d",
+        "Conv3d",
+        "ConvTranspose1d",
+        "ConvTranspose2d",
+        "ConvTranspose3d",
+        "LazyConv1d",
+        "LazyConv2d",
+        "LazyConv3d",
+        "LazyConvTranspose1d",
+        "LazyConvTranspose2d",
+        "LazyConvTranspose3d",
     }
 )
 WEIGHT_LAYERS = LINEAR_LAYERS | CONV_LAYERS
@@ -38,7 +46,9 @@ WEIGHT_LAYERS = LINEAR_LAYERS | CONV_LAYERS
 LAYER_BASES: dict[str, tuple[str, ...]] = {
     **{name: ("Module",) for name in LINEAR_LAYERS},
     **{
-        name: ("_ConvTransposeNd", "_ConvNd", "Module") if "Transpose" in name else ("_ConvNd", "Module")
+        name: ("_ConvTransposeNd", "_ConvNd", "Module")
+        if "Transpose" in name
+        else ("_ConvNd", "Module")
         for name in CONV_LAYERS
     },
 }
@@ -47,11 +57,23 @@ for _lazy in [n for n in WEIGHT_LAYERS if n.startswith("Lazy")]:
 
 NORM_LAYERS = frozenset(
     {
-        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
-        "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
-        "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm",
-        "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-        "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
+        "BatchNorm1d",
+        "BatchNorm2d",
+        "BatchNorm3d",
+        "SyncBatchNorm",
+        "LazyBatchNorm1d",
+        "LazyBatchNorm2d",
+        "LazyBatchNorm3d",
+        "LayerNorm",
+        "GroupNorm",
+        "RMSNorm",
+        "LocalResponseNorm",
+        "InstanceNorm1d",
+        "InstanceNorm2d",
+        "InstanceNorm3d",
+        "LazyInstanceNorm1d",
+        "LazyInstanceNorm2d",
+        "LazyInstanceNorm3d",
     }
 )
 #: Norm layers whose ``weight`` is a 1-D affine parameter (Kaiming/Xavier on it raises).
@@ -60,34 +82,95 @@ ONE_D_WEIGHT_LAYERS = NORM_LAYERS - {"LocalResponseNorm"}
 #: Ops that pass a layer's output on without changing its scale (He's condition still applies).
 PASS_THROUGH_LAYERS = frozenset(
     {
-        "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
-        "Identity", "Flatten", "Unflatten",
-        "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-        "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
-        "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+        "Dropout",
+        "Dropout1d",
+        "Dropout2d",
+        "Dropout3d",
+        "AlphaDropout",
+        "FeatureAlphaDropout",
+        "Identity",
+        "Flatten",
+        "Unflatten",
+        "MaxPool1d",
+        "MaxPool2d",
+        "MaxPool3d",
+        "AvgPool1d",
+        "AvgPool2d",
+        "AvgPool3d",
+        "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d",
+        "AdaptiveAvgPool3d",
+        "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d",
+        "AdaptiveMaxPool3d",
     }
 )
 PASS_THROUGH_FUNCTIONS = frozenset(
     {
-        "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
-        "flatten", "unflatten", "reshape", "squeeze", "unsqueeze", "permute", "transpose",
-        "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-        "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-        "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+        "dropout",
+        "dropout1d",
+        "dropout2d",
+        "dropout3d",
+        "alpha_dropout",
+        "feature_alpha_dropout",
+        "flatten",
+        "unflatten",
+        "reshape",
+        "squeeze",
+        "unsqueeze",
+        "permute",
+        "transpose",
+        "max_pool1d",
+        "max_pool2d",
+        "max_pool3d",
+        "avg_pool1d",
+        "avg_pool2d",
+        "avg_pool3d",
+        "adaptive_avg_pool1d",
+        "adaptive_avg_pool2d",
+        "adaptive_avg_pool3d",
+        "adaptive_max_pool1d",
+        "adaptive_max_pool2d",
+        "adaptive_max_pool3d",
     }
 )
 PASS_THROUGH_TENSOR_METHODS = frozenset(
     {
-        "view", "reshape", "permute", "transpose", "flatten", "unflatten", "contiguous",
-        "squeeze", "unsqueeze", "clone", "to", "float", "half", "double", "bfloat16", "type_as",
-        "view_as", "reshape_as", "t", "mT",
+        "view",
+        "reshape",
+        "permute",
+        "transpose",
+        "flatten",
+        "unflatten",
+        "contiguous",
+        "squeeze",
+        "unsqueeze",
+        "clone",
+        "to",
+        "float",
+        "half",
+        "double",
+        "bfloat16",
+        "type_as",
+        "view_as",
+        "reshape_as",
+        "t",
+        "mT",
     }
 )
 NORM_FUNCTIONS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"})
 
 #: calculate_gain's accepted nonlinearity names.
 LINEAR_NONLINEARITIES = frozenset(
-    {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"}
+    {
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+    }
 )
 KNOWN_NONLINEARITIES = LINEAR_NONLINEARITIES | {"sigmoid", "tanh", "relu", "leaky_relu", "selu"}
 FAN_MODES = frozenset({"fan_in", "fan_out"})
@@ -158,7 +241,11 @@ class Activation:
         return self.name
 
     def recommended_call(
-        self, target: str, *, init_prefix: str = "init", mode: str = "fan_in",
+        self,
+        target: str,
+        *,
+        init_prefix: str = "init",
+        mode: str = "fan_in",
         distribution: str = "normal",
     ) -> str | None:
         """The init call that is right for a weight ``target`` feeding this activation."""
@@ -181,7 +268,9 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-def rrelu_slope(lower: float = RRELU_DEFAULT_BOUNDS[0], upper: float = RRELU_DEFAULT_BOUNDS[1]) -> float:
+def rrelu_slope(
+    lower: float = RRELU_DEFAULT_BOUNDS[0], upper: float = RRELU_DEFAULT_BOUNDS[1]
+) -> float:
     """RReLU samples its slope in [lower, upper]; in eval it uses the mean, so does He's gain."""
     return (lower + upper) / 2
 
@@ -191,7 +280,9 @@ def activation_from_module(name: str, slope: float | None = None) -> Activation 
     if name in ("ReLU", "ReLU6"):
         return Activation(name, Family.RECTIFIER, 0.0)
     if name == "LeakyReLU":
-        return Activation(name, Family.RECTIFIER, LEAKY_RELU_DEFAULT_SLOPE if slope is None else slope)
+        return Activation(
+            name, Family.RECTIFIER, LEAKY_RELU_DEFAULT_SLOPE if slope is None else slope
+        )
     if name == "PReLU":
         return Activation(name, Family.RECTIFIER, PRELU_DEFAULT_SLOPE if slope is None else slope)
     if name == "RReLU":
@@ -205,24 +296,60 @@ def activation_from_module(name: str, slope: float | None = None) -> Activation 
 
 OTHER_ACTIVATION_MODULES = frozenset(
     {
-        "GELU", "SiLU", "ELU", "CELU", "SELU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh",
-        "Softmax", "Softmax2d", "LogSoftmax", "Softplus", "Softsign", "Softshrink", "Hardshrink",
-        "Tanhshrink", "LogSigmoid", "GLU", "Threshold", "MultiheadAttention",
+        "GELU",
+        "SiLU",
+        "ELU",
+        "CELU",
+        "SELU",
+        "Mish",
+        "Hardswish",
+        "Hardsigmoid",
+        "Hardtanh",
+        "Softmax",
+        "Softmax2d",
+        "LogSoftmax",
+        "Softplus",
+        "Softsign",
+        "Softshrink",
+        "Hardshrink",
+        "Tanhshrink",
+        "LogSigmoid",
+        "GLU",
+        "Threshold",
+        "MultiheadAttention",
     }
 )
 
 #: Functional activations (``torch.nn.functional.X``, ``torch.X`` or tensor method ``x.X()``),
 #: by name, to the module they correspond to. The in-place ``X_`` spellings map the same way.
 FUNCTIONAL_ACTIVATIONS: dict[str, str] = {
-    "relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "prelu": "PReLU",
-    "rrelu": "RReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
-    "gelu": "GELU", "silu": "SiLU", "elu": "ELU", "celu": "CELU", "selu": "SELU", "mish": "Mish",
-    "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "hardtanh": "Hardtanh",
-    "softmax": "Softmax", "log_softmax": "LogSoftmax", "softplus": "Softplus", "glu": "GLU",
-    "softsign": "Softsign", "logsigmoid": "LogSigmoid",
+    "relu": "ReLU",
+    "relu6": "ReLU6",
+    "leaky_relu": "LeakyReLU",
+    "prelu": "PReLU",
+    "rrelu": "RReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "gelu": "GELU",
+    "silu": "SiLU",
+    "elu": "ELU",
+    "celu": "CELU",
+    "selu": "SELU",
+    "mish": "Mish",
+    "hardswish": "Hardswish",
+    "hardsigmoid": "Hardsigmoid",
+    "hardtanh": "Hardtanh",
+    "softmax": "Softmax",
+    "log_softmax": "LogSoftmax",
+    "softplus": "Softplus",
+    "glu": "GLU",
+    "softsign": "Softsign",
+    "logsigmoid": "LogSigmoid",
 }
 #: Tensor methods that are activations (``x.relu()``); others like ``x.softmax`` end the flow too.
-TENSOR_METHOD_ACTIVATIONS = frozenset({"relu", "relu_", "tanh", "tanh_", "sigmoid", "sigmoid_", "softmax"})
+TENSOR_METHOD_ACTIVATIONS = frozenset(
+    {"relu", "relu_", "tanh", "tanh_", "sigmoid", "sigmoid_", "softmax"}
+)
 
 
 def activation_from_function(name: str, slope: float | None = None) -> Activation | None:
@@ -288,7 +415,9 @@ def judge(scheme: InitScheme, activation: Activation) -> Verdict:
         if scheme.kind in ("he_formula", "orthogonal", "xavier") and scheme.gain is not None:
             # orthogonal/hand-written He with a rectifier gain preserve the signal like He init;
             # Xavier with gain √2 equals He on square layers: give it the benefit of the doubt.
-            if scheme.kind == "he_formula" or (required and gains_match(scheme.gain, required, 0.05)):
+            if scheme.kind == "he_formula" or (
+                required and gains_match(scheme.gain, required, 0.05)
+            ):
                 return Verdict.OK
             if scheme.kind == "xavier" and scheme.gain > 1.3:
                 return Verdict.OK

@@ -86,8 +86,7 @@ _register(
             "the wrong init call when every layer it touches feeds a rectifier."
         ),
         invalid=(
-            _HEADER
-            + "class MLP(nn.Module):\n"
+            _HEADER + "class MLP(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc1 = nn.Linear(784, 256)\n"
@@ -95,8 +94,7 @@ _register(
             "\n"
             "    def forward(self, x):\n"
             "        return self.fc2(F.relu(self.fc1(x)))\n",
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.body = nn.Sequential(nn.Conv2d(3, 64, 3), nn.ReLU(), nn.Conv2d(64, 64, 3))\n"
@@ -105,8 +103,7 @@ _register(
             "                init.normal_(m.weight, 0, 0.01)\n",
         ),
         valid=(
-            _HEADER
-            + "class MLP(nn.Module):\n"
+            _HEADER + "class MLP(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc1 = nn.Linear(784, 256)\n"
@@ -115,13 +112,11 @@ _register(
             "\n"
             "    def forward(self, x):\n"
             "        return self.fc2(F.relu(self.fc1(x)))\n",
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.body = nn.Sequential(nn.Conv2d(3, 64, 3), nn.BatchNorm2d(64), nn.ReLU())\n",
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(8, 8)\n"
@@ -153,8 +148,7 @@ _register(
         fix="Replaces the call by `init.xavier_normal_(w, gain=init.calculate_gain('tanh'))` "
         "(or `xavier_uniform_`, `'sigmoid'`), keeping the distribution.",
         invalid=(
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(32, 32)\n"
@@ -164,8 +158,7 @@ _register(
             "        return torch.tanh(self.fc(x))\n",
         ),
         valid=(
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(32, 32)\n"
@@ -173,8 +166,7 @@ _register(
             "\n"
             "    def forward(self, x):\n"
             "        return torch.tanh(self.fc(x))\n",
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(32, 32)\n"
@@ -205,22 +197,19 @@ _register(
         ),
         fix="Sets `a=` and `nonlinearity=` to the activation's values, leaving other arguments.",
         invalid=(
-            _HEADER
-            + "class D(nn.Module):\n"
+            _HEADER + "class D(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.net = nn.Sequential(nn.Conv2d(3, 64, 4), nn.LeakyReLU(0.2))\n"
             "        init.kaiming_normal_(self.net[0].weight, nonlinearity='relu')\n",
         ),
         valid=(
-            _HEADER
-            + "class D(nn.Module):\n"
+            _HEADER + "class D(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.net = nn.Sequential(nn.Conv2d(3, 64, 4), nn.LeakyReLU(0.2))\n"
             "        init.kaiming_normal_(self.net[0].weight, a=0.2, nonlinearity='leaky_relu')\n",
-            _HEADER
-            + "class D(nn.Module):\n"
+            _HEADER + "class D(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.net = nn.Sequential(nn.Conv2d(3, 64, 4), nn.LeakyReLU())\n"
@@ -245,16 +234,14 @@ _register(
         ),
         fix="No autofix: initialise biases with `init.zeros_` or `init.constant_`.",
         invalid=(
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(8, 8)\n"
             "        init.xavier_uniform_(self.fc.bias)\n",
         ),
         valid=(
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(8, 8)\n"
@@ -279,16 +266,14 @@ _register(
         ),
         fix="Renames the call to the underscore function.",
         invalid=(
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(8, 8)\n"
             "        init.xavier_uniform(self.fc.weight)\n",
         ),
         valid=(
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(8, 8)\n"
@@ -314,22 +299,19 @@ _register(
         fix="No autofix: choose one of fan_in/fan_out and linear, conv*, sigmoid, tanh, relu, "
         "leaky_relu, selu.",
         invalid=(
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(8, 8)\n"
             "        init.kaiming_normal_(self.fc.weight, mode='fan_avg')\n",
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(8, 8)\n"
             "        init.xavier_normal_(self.fc.weight, gain=init.calculate_gain('gelu'))\n",
         ),
         valid=(
-            _HEADER
-            + "class Net(nn.Module):\n"
+            _HEADER + "class Net(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.fc = nn.Linear(8, 8)\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from init_lint.engine import Options, lint_paths
+from init_lint.engine import lint_paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*([A-Z0-9, ]+)")
@@ -18,7 +18,9 @@ def expected_findings(path: Path) -> set[tuple[int, str]]:
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         match = EXPECT.search(line)
         if match:
-            expected |= {(number, code.strip()) for code in match.group(1).split(",") if code.strip()}
+            expected |= {
+                (number, code.strip()) for code in match.group(1).split(",") if code.strip()
+            }
     return expected
 
 

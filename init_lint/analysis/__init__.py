@@ -1,4 +1,4 @@
-"""Static analysis: per-file facts (:func:`analyze_module`), then cross-file resolution (:func:`resolve`).
+"""Static analysis: per-file facts (:func:`analyze_module`), then cross-file :func:`resolve`.
 
 Per-file facts are plain data (no CST) so they can be cached and combined across files: a class
 whose layers are initialised by the class that contains it may live in another file.
@@ -12,7 +12,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from ..knowledge import WEIGHT_LAYERS, Family, InitScheme, LAYER_BASES
+from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family, InitScheme
 from .facts import FileFacts, InstanceFacts, NodeFacts, UseFacts
 from .interpreter import FileAnalyzer
 from .resolve import resolve
@@ -39,7 +39,14 @@ def analyze_module(module: cst.Module, path: str, module_name: str, options: Any
     for finding in analyzer.findings:
         where = positions[finding.node]
         facts.local.append(
-            (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1, finding.code, finding.message)
+            (
+                where.start.line,
+                where.start.column + 1,
+                where.end.line,
+                where.end.column + 1,
+                finding.code,
+                finding.message,
+            )
         )
     for instance in candidates:
         where = positions[instance.site]
@@ -55,7 +62,10 @@ def analyze_module(module: cst.Module, path: str, module_name: str, options: Any
                 inits=frozenset(_located(s, line_of) for s in instance.inits),
                 uses=tuple(
                     sorted(
-                        {UseFacts(u.activation, line_of(u.node) or 0, u.via_norm) for u in instance.uses},
+                        {
+                            UseFacts(u.activation, line_of(u.node) or 0, u.via_norm)
+                            for u in instance.uses
+                        },
                         key=lambda u: (u.line, u.activation.name),
                     )
                 ),
@@ -68,7 +78,8 @@ def analyze_module(module: cst.Module, path: str, module_name: str, options: Any
 
 def _is_candidate(instance: Instance, through_norm: bool) -> bool:
     return any(
-        use.activation.family is not Family.OTHER and (through_norm or not use.via_norm) for use in instance.uses
+        use.activation.family is not Family.OTHER and (through_norm or not use.via_norm)
+        for use in instance.uses
     )
 
 
@@ -77,7 +88,9 @@ def _located(scheme: InitScheme, line_of: Any) -> InitScheme:
     return replace(scheme, line=line, site=None)
 
 
-def _node_facts(analyzer: FileAnalyzer, positions: Any, needed: bool, line_of: Any = None) -> list[NodeFacts]:
+def _node_facts(
+    analyzer: FileAnalyzer, positions: Any, needed: bool, line_of: Any = None
+) -> list[NodeFacts]:
     """Context nodes: what each contains and what its init programs do to foreign layers."""
     locate = line_of or (lambda node: None)
     abstract = {
@@ -92,7 +105,9 @@ def _node_facts(analyzer: FileAnalyzer, positions: Any, needed: bool, line_of: A
     result = []
     known = {node.key for node in analyzer.nodes}
     for key in children.keys() - known:  # a class of another file that receives local modules
-        result.append(NodeFacts(key, key, True, False, {}, {}, tuple(children[key]), placeholder=True))
+        result.append(
+            NodeFacts(key, key, True, False, {}, {}, tuple(children[key]), placeholder=True)
+        )
     for node in analyzer.nodes:
         effects = {}
         if node.programs:

@@ -85,8 +85,20 @@ class ImportMap:
 
 # Names a `from torch.nn import *` could bring in that matter to us; resolved lazily by prefix.
 _TORCH_STAR_NAMES = frozenset(
-    {"Linear", "Conv1d", "Conv2d", "Conv3d", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Sequential",
-     "ModuleList", "init", "functional"}
+    {
+        "Linear",
+        "Conv1d",
+        "Conv2d",
+        "Conv3d",
+        "ReLU",
+        "LeakyReLU",
+        "Tanh",
+        "Sigmoid",
+        "Sequential",
+        "ModuleList",
+        "init",
+        "functional",
+    }
 )
 
 
@@ -94,7 +106,7 @@ def torch_nn_member(qualified: str | None) -> str | None:
     """'Linear' for 'torch.nn.Linear' / 'torch.nn.modules.linear.Linear', else None."""
     if not qualified or not qualified.startswith("torch.nn."):
         return None
-    rest = qualified[len("torch.nn."):]
+    rest = qualified[len("torch.nn.") :]
     if rest.startswith("modules."):
         return rest.rsplit(".", 1)[-1]
     if "." in rest:
@@ -108,7 +120,7 @@ def torch_function(qualified: str | None) -> str | None:
         return None
     for prefix in ("torch.nn.functional.", "torch.Tensor.", "torch.special.", "torch."):
         if qualified.startswith(prefix):
-            rest = qualified[len(prefix):]
+            rest = qualified[len(prefix) :]
             return rest if "." not in rest else None
     return None
 
@@ -116,6 +128,6 @@ def torch_function(qualified: str | None) -> str | None:
 def init_function(qualified: str | None) -> str | None:
     """'kaiming_normal_' for torch.nn.init.kaiming_normal_, else None."""
     if qualified and qualified.startswith("torch.nn.init."):
-        rest = qualified[len("torch.nn.init."):]
+        rest = qualified[len("torch.nn.init.") :]
         return rest if "." not in rest else None
     return None

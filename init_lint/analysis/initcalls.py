@@ -1,4 +1,4 @@
-"""Reading init calls: which scheme and gain a call like ``init.kaiming_normal_(w, a=0.2)`` means."""
+"""Reading init calls: the scheme and gain ``init.kaiming_normal_(w, a=0.2)`` stands for."""
 
 from __future__ import annotations
 
@@ -43,8 +43,17 @@ TENSOR_INIT_METHODS: dict[str, tuple[str, ...]] = {
 DEPRECATED = {
     name[:-1]: name
     for name in (
-        "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_", "normal_",
-        "uniform_", "constant_", "orthogonal_", "sparse_", "eye_", "dirac_",
+        "kaiming_normal_",
+        "kaiming_uniform_",
+        "xavier_normal_",
+        "xavier_uniform_",
+        "normal_",
+        "uniform_",
+        "constant_",
+        "orthogonal_",
+        "sparse_",
+        "eye_",
+        "dirac_",
     )
 }
 FAN_BASED = frozenset({"kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_"})
@@ -55,7 +64,9 @@ def canonical_init_name(name: str) -> str:
     return DEPRECATED.get(name, name)
 
 
-def bind(args: Sequence[cst.Arg], params: tuple[str, ...], skip: int = 1) -> dict[str, cst.BaseExpression]:
+def bind(
+    args: Sequence[cst.Arg], params: tuple[str, ...], skip: int = 1
+) -> dict[str, cst.BaseExpression]:
     """Map a call's arguments (after the first ``skip`` positional ones) to parameter names."""
     bound: dict[str, cst.BaseExpression] = {}
     position = 0
@@ -107,7 +118,8 @@ def _is_sqrt_of_two(node: cst.BaseExpression) -> bool:
     return (
         isinstance(node, cst.Call)
         and isinstance(node.func, (cst.Attribute, cst.Name))
-        and (node.func.attr.value if isinstance(node.func, cst.Attribute) else node.func.value) == "sqrt"
+        and (node.func.attr.value if isinstance(node.func, cst.Attribute) else node.func.value)
+        == "sqrt"
         and len(node.args) == 1
         and _is_two(node.args[0].value)
     )
@@ -124,9 +136,11 @@ def scheme_for(
     method: bool = False,
 ) -> InitScheme:
     """The InitScheme an init call stands for. ``name`` is canonical (trailing underscore)."""
-    short = text if len(text) <= 70 else text[:67] + "..."
+    short = text if len(text) <= 120 else text[:117] + "..."
     if name in ("kaiming_normal_", "kaiming_uniform_"):
-        nonlinearity = string_literal(bound.get("nonlinearity")) if "nonlinearity" in bound else "leaky_relu"
+        nonlinearity = (
+            string_literal(bound.get("nonlinearity")) if "nonlinearity" in bound else "leaky_relu"
+        )
         a = numeric(bound["a"]) if "a" in bound else 0.0
         mode = string_literal(bound.get("mode")) if "mode" in bound else "fan_in"
         gain = None
@@ -136,7 +150,13 @@ def scheme_for(
             else:
                 gain = kaiming_gain(nonlinearity, a or 0.0)
         return InitScheme(
-            "kaiming", gain, nonlinearity, a, mode, name.split("_")[1], short,
+            "kaiming",
+            gain,
+            nonlinearity,
+            a,
+            mode,
+            name.split("_")[1],
+            short,
         )
     if name in ("xavier_normal_", "xavier_uniform_", "orthogonal_"):
         gain = numeric(bound["gain"]) if "gain" in bound else 1.0
@@ -157,7 +177,9 @@ def scheme_for(
         if low is None and high is None:
             return InitScheme("uniform", None, text=short)
         values = [numeric(v) for v in (low, high) if v is not None]
-        if any(v is None for v in values) or any(is_he_formula(v) for v in (low, high) if v is not None):
+        if any(v is None for v in values) or any(
+            is_he_formula(v) for v in (low, high) if v is not None
+        ):
             return InitScheme("other", None, text=short)
         return InitScheme("uniform", None, text=short)
     if name in ("constant_", "zeros_", "ones_", "fill_", "zero_"):
@@ -166,7 +188,11 @@ def scheme_for(
 
 
 def kaiming_default_spelled_out(scheme: InitScheme) -> bool:
-    return scheme.kind == "kaiming" and scheme.a is not None and math.isclose(scheme.a, DEFAULT_INIT_A, rel_tol=1e-3)
+    return (
+        scheme.kind == "kaiming"
+        and scheme.a is not None
+        and math.isclose(scheme.a, DEFAULT_INIT_A, rel_tol=1e-3)
+    )
 
 
 def invalid_argument_messages(
@@ -178,7 +204,11 @@ def invalid_argument_messages(
         mode = string_literal(bound.get("mode"))
         if mode is not None and mode not in FAN_MODES:
             problems.append(
-                (bound["mode"], f"mode={mode!r} is not supported by {name} (use 'fan_in' or 'fan_out'); it raises ValueError")
+                (
+                    bound["mode"],
+                    f"mode={mode!r} is not supported by {name} (use 'fan_in' or 'fan_out'); "
+                    "it raises ValueError",
+                )
             )
         nonlinearity = string_literal(bound.get("nonlinearity"))
         if nonlinearity is not None and nonlinearity not in KNOWN_NONLINEARITIES:

@@ -1,4 +1,4 @@
-"""Abstract interpretation of model code: which layer feeds which activation, and how it is initialised.
+"""Abstract interpretation of model code: which layer feeds which activation, and its init.
 
 One :class:`FileAnalyzer` per file runs each class's ``__init__`` (inlining helper methods and
 module-level helper functions), then its ``forward``, then module-level code and functions that
@@ -80,10 +80,45 @@ MAX_INLINE_DEPTH = 6
 # Builtins and helpers that never touch a module's weights: passing a module to them is harmless.
 HARMLESS_CALLS = frozenset(
     {
-        "print", "len", "isinstance", "issubclass", "hasattr", "getattr", "super", "range",
-        "enumerate", "zip", "list", "tuple", "dict", "set", "int", "float", "str", "bool", "type",
-        "id", "repr", "sorted", "reversed", "min", "max", "sum", "any", "all", "map", "filter",
-        "iter", "next", "round", "abs", "format", "vars", "callable", "logging", "warnings.warn",
+        "print",
+        "len",
+        "isinstance",
+        "issubclass",
+        "hasattr",
+        "getattr",
+        "super",
+        "range",
+        "enumerate",
+        "zip",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "int",
+        "float",
+        "str",
+        "bool",
+        "type",
+        "id",
+        "repr",
+        "sorted",
+        "reversed",
+        "min",
+        "max",
+        "sum",
+        "any",
+        "all",
+        "map",
+        "filter",
+        "iter",
+        "next",
+        "round",
+        "abs",
+        "format",
+        "vars",
+        "callable",
+        "logging",
+        "warnings.warn",
     }
 )
 SEQUENTIAL_CLASSES = frozenset({"Sequential"})
@@ -153,9 +188,17 @@ class Frame:
 
     def child(self, **changes: Any) -> Frame:
         values = {
-            "env": {}, "owner": self.owner, "self_info": self.self_info, "attrs": self.attrs,
-            "depth": self.depth + 1, "stack": self.stack, "prefix": self.prefix, "returns": [],
-            "probe": self.probe, "cond_depth": self.cond_depth, "loop_depth": 0,
+            "env": {},
+            "owner": self.owner,
+            "self_info": self.self_info,
+            "attrs": self.attrs,
+            "depth": self.depth + 1,
+            "stack": self.stack,
+            "prefix": self.prefix,
+            "returns": [],
+            "probe": self.probe,
+            "cond_depth": self.cond_depth,
+            "loop_depth": 0,
             "in_forward": self.in_forward,
         }
         values.update(changes)
@@ -221,7 +264,9 @@ class FileAnalyzer:
                 self._collect(_block(statement.body), top=False)
             elif isinstance(statement, cst.FunctionDef):
                 if top:
-                    self.functions[statement.name.value] = FunctionInfo(statement, statement.name.value)
+                    self.functions[statement.name.value] = FunctionInfo(
+                        statement, statement.name.value
+                    )
                 self._collect(_block(statement.body), top=False)
             elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
                 self._collect(_block(statement.body), top)
@@ -230,10 +275,14 @@ class FileAnalyzer:
 
     def _add_class(self, node: cst.ClassDef) -> None:
         name = node.name.value
-        info = ClassInfo(node, name, f"{self.module_name}.{name}", tuple(a.value for a in node.bases))
+        info = ClassInfo(
+            node, name, f"{self.module_name}.{name}", tuple(a.value for a in node.bases)
+        )
         for statement in _block(node.body):
             if isinstance(statement, cst.FunctionDef):
-                info.methods[statement.name.value] = FunctionInfo(statement, statement.name.value, info)
+                info.methods[statement.name.value] = FunctionInfo(
+                    statement, statement.name.value, info
+                )
         info.graph_node = self.new_node(info.key, f"class {name}", is_class=True)
         self.classes[name] = info
 
@@ -272,11 +321,17 @@ class FileAnalyzer:
         forward = self.lookup_method(info, "forward")
         if forward is not None:
             self.call_function(
-                forward, [], {}, Frame(env={}, owner=info.graph_node, self_info=info, attrs=attrs, in_forward=True),
-                bound_self=True, inputs=True,
+                forward,
+                [],
+                {},
+                Frame(env={}, owner=info.graph_node, self_info=info, attrs=attrs, in_forward=True),
+                bound_self=True,
+                inputs=True,
             )
 
-    def lookup_method(self, info: ClassInfo, name: str, skip_self: bool = False) -> FunctionInfo | None:
+    def lookup_method(
+        self, info: ClassInfo, name: str, skip_self: bool = False
+    ) -> FunctionInfo | None:
         order = self._mro(info)
         for cls in order[1:] if skip_self else order:
             if name in cls.methods:
@@ -352,7 +407,9 @@ class FileAnalyzer:
         elif isinstance(small, cst.Expr):
             self.eval(small.value, frame)
         elif isinstance(small, cst.Return):
-            frame.returns.append(self.eval(small.value, frame) if small.value is not None else UNKNOWN)
+            frame.returns.append(
+                self.eval(small.value, frame) if small.value is not None else UNKNOWN
+            )
 
     def exec_augassign(self, small: cst.AugAssign, frame: Frame) -> None:
         value = self.eval(small.value, frame)
@@ -434,10 +491,23 @@ class FileAnalyzer:
         if scope is not None:
             names = _target_names(target)
             named = isinstance(scope, (ModulesIter, ParamsIter)) and scope.named
-            targets = (names[0], names[1]) if named and len(names) == 2 else (None, names[0] if names else None)
+            targets = (
+                (names[0], names[1])
+                if named and len(names) == 2
+                else (None, names[0] if names else None)
+            )
             if not frame.in_forward and frame.probe is None:
                 self.register_program(
-                    scope, Program(body, targets, frame, frame.cond_depth > 0, statement, isinstance(scope, ParamsIter)), frame
+                    scope,
+                    Program(
+                        body,
+                        targets,
+                        frame,
+                        frame.cond_depth > 0,
+                        statement,
+                        isinstance(scope, ParamsIter),
+                    ),
+                    frame,
                 )
                 return
         element = self.element_of(iterable)
@@ -449,8 +519,13 @@ class FileAnalyzer:
         frame.loop_depth -= 1
 
     def bind_target(self, target: cst.BaseExpression, element: Value, frame: Frame) -> None:
-        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(element, GroupVal) and element.exact and len(element.items) == len(target.elements):
-            for sub, value in zip(target.elements, element.items):
+        if (
+            isinstance(target, (cst.Tuple, cst.List))
+            and isinstance(element, GroupVal)
+            and element.exact
+            and len(element.items) == len(target.elements)
+        ):
+            for sub, value in zip(target.elements, element.items, strict=False):
                 self.assign(sub.value, value, frame)
         else:
             self.assign(target, element, frame)
@@ -471,7 +546,9 @@ class FileAnalyzer:
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
             self.name_values(value, target.value, 5)
-        elif isinstance(target, cst.Attribute) and _is_self(target.value) and frame.attrs is not None:
+        elif (
+            isinstance(target, cst.Attribute) and _is_self(target.value) and frame.attrs is not None
+        ):
             frame.attrs[target.attr.value] = value
             self.name_values(value, f"self.{target.attr.value}", 0, target.attr.value)
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -494,16 +571,22 @@ class FileAnalyzer:
                     instance.path = path
         elif isinstance(value, SeqVal) and value.elements is not None and rank <= 1:
             for key, element in (value.names or {}).items():  # OrderedDict names read best
-                self.name_values(element, f"{name}.{key}", rank + 1, f"{path}.{key}" if path else None)
+                self.name_values(
+                    element, f"{name}.{key}", rank + 1, f"{path}.{key}" if path else None
+                )
             for index, element in enumerate(value.elements):
-                self.name_values(element, f"{name}[{index}]", rank + 1, f"{path}.{index}" if path else None)
+                self.name_values(
+                    element, f"{name}[{index}]", rank + 1, f"{path}.{index}" if path else None
+                )
         elif isinstance(value, (GroupVal, ListBuilder)) and rank <= 5:
             for index, element in enumerate(value.items):
                 if not value.exact and isinstance(element, GroupVal) and not element.exact:
                     self.name_values(element, name, rank, None)  # a union inside a union
                     continue
                 label = f"{name}[{index}]" if value.exact else f"{name}[...]"
-                self.name_values(element, label, rank + 1, f"{path}.{index}" if path and value.exact else None)
+                self.name_values(
+                    element, label, rank + 1, f"{path}.{index}" if path and value.exact else None
+                )
 
     # ------------------------------------------------------------------ expressions
     def eval(self, node: cst.BaseExpression, frame: Frame) -> Value:
@@ -531,7 +614,12 @@ class FileAnalyzer:
             for element in node.elements:
                 if isinstance(element, cst.DictElement):
                     key = self.eval(element.key, frame)
-                    items.append((key.value if isinstance(key, ConstVal) else None, self.eval(element.value, frame)))
+                    items.append(
+                        (
+                            key.value if isinstance(key, ConstVal) else None,
+                            self.eval(element.value, frame),
+                        )
+                    )
             return DictVal(tuple(items))
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
             return self.eval_comprehension(node, frame)
@@ -539,7 +627,11 @@ class FileAnalyzer:
             return self.eval_binary(node, frame)
         if isinstance(node, cst.UnaryOperation):
             operand = self.eval(node.expression, frame)
-            if isinstance(node.operator, cst.Minus) and isinstance(operand, ConstVal) and isinstance(operand.value, (int, float)):
+            if (
+                isinstance(node.operator, cst.Minus)
+                and isinstance(operand, ConstVal)
+                and isinstance(operand.value, (int, float))
+            ):
                 return ConstVal(-operand.value)
             return NO_SOURCE if isinstance(operand, TensorVal) else UNKNOWN
         if isinstance(node, cst.IfExp):
@@ -606,7 +698,12 @@ class FileAnalyzer:
             if attr == "__class__":
                 return ClassRef(base.kind)
             return UNKNOWN
-        if isinstance(base, ClassRef) and attr == "__name__" and base.info is None and "." not in base.key:
+        if (
+            isinstance(base, ClassRef)
+            and attr == "__name__"
+            and base.info is None
+            and "." not in base.key
+        ):
             return ClassName(base.key)
         if isinstance(base, TensorVal):
             return TensorMethod(base, attr)
@@ -616,6 +713,12 @@ class FileAnalyzer:
             return SubAttr(base.node, f"{base.path}.{attr}")
         if isinstance(base, (SeqVal, GroupVal)) and base.names and attr in base.names:
             return base.names[attr]
+        if isinstance(base, GroupVal) and attr in ("weight", "bias"):
+            # for conv in (self.conv1, self.conv2): init...(conv.weight): each of them
+            return GroupVal(
+                tuple(ParamRef(i.instance, attr) for i in base.items if isinstance(i, LayerVal)),
+                False,
+            )
         return UNKNOWN
 
     def eval_subscript(self, node: cst.Subscript, frame: Frame) -> Value:
@@ -633,10 +736,21 @@ class FileAnalyzer:
             return _union(base.elements)
         if isinstance(base, (GroupVal, ListBuilder, DictVal)):
             items = _items(base)
-            if isinstance(base, (GroupVal, ListBuilder)) and base.exact and isinstance(index, ConstVal):
-                if isinstance(index.value, int) and -len(base.items) <= index.value < len(base.items):
+            if (
+                isinstance(base, (GroupVal, ListBuilder))
+                and base.exact
+                and isinstance(index, ConstVal)
+            ):
+                if isinstance(index.value, int) and -len(base.items) <= index.value < len(
+                    base.items
+                ):
                     return base.items[index.value]
-            if isinstance(base, GroupVal) and base.names and isinstance(index, ConstVal) and index.value in base.names:
+            if (
+                isinstance(base, GroupVal)
+                and base.names
+                and isinstance(index, ConstVal)
+                and index.value in base.names
+            ):
                 return base.names[index.value]
             return _union(items or ())
         if isinstance(base, SubAttr) and isinstance(index, ConstVal):
@@ -660,7 +774,9 @@ class FileAnalyzer:
                 items.append(value)
         return GroupVal(tuple(items), exact)
 
-    def eval_comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: Frame) -> Value:
+    def eval_comprehension(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: Frame
+    ) -> Value:
         inner = frame.child(env=dict(frame.env), depth=frame.depth)
         clause: cst.CompFor | None = node.for_in
         while clause is not None:
@@ -676,10 +792,16 @@ class FileAnalyzer:
         right = self.eval(node.right, frame)
         if isinstance(node.operator, cst.Add):
             left_items, right_items = _items(left), _items(right)
-            if isinstance(left, (GroupVal, ListBuilder)) and isinstance(right, (GroupVal, ListBuilder)):
+            if isinstance(left, (GroupVal, ListBuilder)) and isinstance(
+                right, (GroupVal, ListBuilder)
+            ):
                 exact = bool(getattr(left, "exact", True) and getattr(right, "exact", True))
                 return GroupVal(tuple(left_items or ()) + tuple(right_items or ()), exact)
-        if isinstance(node.operator, cst.Multiply) and isinstance(left, GroupVal) and isinstance(right, ConstVal):
+        if (
+            isinstance(node.operator, cst.Multiply)
+            and isinstance(left, GroupVal)
+            and isinstance(right, ConstVal)
+        ):
             return GroupVal(left.items, exact=False)  # [layer] * n: n references to one module
         number = self.numeric(node, frame)
         if number is not None:
@@ -690,14 +812,22 @@ class FileAnalyzer:
     def eval_call(self, node: cst.Call, frame: Frame) -> Value:
         func = node.func
         # super().__init__(...) / super().forward(...)
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and dotted_name(func.value.func) == "super":
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Call)
+            and dotted_name(func.value.func) == "super"
+        ):
             return self.call_super(func.attr.value, node, frame)
         callee = self.eval(func, frame)
         args = [self.eval(arg.value, frame) for arg in node.args]
-        positional = [value for arg, value in zip(node.args, args) if arg.keyword is None and arg.star != "**"]
+        positional = [
+            value
+            for arg, value in zip(node.args, args, strict=False)
+            if arg.keyword is None and arg.star != "**"
+        ]
         starred = [arg.star == "*" for arg in node.args if arg.keyword is None and arg.star != "**"]
         keywords: dict[str, Value] = {}
-        for arg, value in zip(node.args, args):
+        for arg, value in zip(node.args, args, strict=False):
             if arg.keyword is not None:
                 keywords[arg.keyword.value] = value
             elif arg.star == "**" and isinstance(value, DictVal):
@@ -708,17 +838,34 @@ class FileAnalyzer:
             builtin = _builtin_result(func.value, positional, keywords)
             if builtin is not None:
                 return builtin
-        if isinstance(func, cst.Attribute) and func.attr.value in ("items", "values") and not node.args:
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("items", "values")
+            and not node.args
+        ):
             owner = self.eval(func.value, frame)
-            if isinstance(owner, (DictVal, GroupVal)) and not isinstance(owner, GroupVal) or (isinstance(owner, GroupVal) and owner.names):
-                pairs = owner.items if isinstance(owner, DictVal) else tuple((owner.names or {}).items())
+            if (
+                isinstance(owner, (DictVal, GroupVal))
+                and not isinstance(owner, GroupVal)
+                or (isinstance(owner, GroupVal) and owner.names)
+            ):
+                pairs = (
+                    owner.items
+                    if isinstance(owner, DictVal)
+                    else tuple((owner.names or {}).items())
+                )
                 if func.attr.value == "values":
                     return GroupVal(tuple(v for _, v in pairs), exact=False)
                 return GroupVal(tuple(GroupVal((ConstVal(k), v)) for k, v in pairs), exact=False)
         return self.call_value(callee, node, positional, keywords, frame, starred)
 
     def call_value(
-        self, callee: Value, node: cst.Call, args: list[Value], kwargs: dict[str, Value], frame: Frame,
+        self,
+        callee: Value,
+        node: cst.Call,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
         starred: list[bool] | None = None,
     ) -> Value:
         if isinstance(callee, QualRef):
@@ -726,12 +873,20 @@ class FileAnalyzer:
         if isinstance(callee, ClassRef):
             return self.instantiate(callee, node, args, kwargs, frame)
         if isinstance(callee, FuncRef):
-            return self.call_function(callee.info, args, kwargs, frame, bound_self=callee.bound_self, call=node)
+            return self.call_function(
+                callee.info, args, kwargs, frame, bound_self=callee.bound_self, call=node
+            )
         if isinstance(callee, PartialVal):
-            return self.call_value(callee.func, node, [*callee.args, *args], {**callee.kwargs, **kwargs}, frame)
+            return self.call_value(
+                callee.func, node, [*callee.args, *args], {**callee.kwargs, **kwargs}, frame
+            )
         if isinstance(callee, TensorMethod):
             return self.call_tensor_method(callee, node, args, kwargs, frame)
-        if isinstance(callee, (LayerVal, ActVal, SeqVal, GroupVal, ListBuilder)) or callee in (PASS, NORM, OTHER_MODULE):
+        if isinstance(callee, (LayerVal, ActVal, SeqVal, GroupVal, ListBuilder)) or callee in (
+            PASS,
+            NORM,
+            OTHER_MODULE,
+        ):
             source = args[0] if args else NO_SOURCE
             state = source.sources if isinstance(source, TensorVal) else frozenset()
             return TensorVal(self.chain(callee, state, node))
@@ -745,24 +900,55 @@ class FileAnalyzer:
             self.opaque_call(node, args, kwargs, frame)
         return UNKNOWN
 
-    def call_method(self, node: cst.Call, args: list[Value], kwargs: dict[str, Value], frame: Frame) -> Value:
+    def call_method(
+        self, node: cst.Call, args: list[Value], kwargs: dict[str, Value], frame: Frame
+    ) -> Value:
         """obj.method(...) where obj is a module value (self.apply, x.modules(), w.normal_())."""
         assert isinstance(node.func, cst.Attribute)
         name = node.func.attr.value
         owner = self.eval(node.func.value, frame)
         if owner is SELF or isinstance(owner, (ClassInst, Probe)):
-            scope_node = frame.owner if owner is SELF else owner.node if isinstance(owner, ClassInst) else None
-            if name in ("modules", "named_modules", "children", "named_children") and scope_node is not None:
+            scope_node = (
+                frame.owner
+                if owner is SELF
+                else owner.node
+                if isinstance(owner, ClassInst)
+                else None
+            )
+            if (
+                name in ("modules", "named_modules", "children", "named_children")
+                and scope_node is not None
+            ):
                 return ModulesIter(scope_node, named=name.startswith("named"))
             if name in ("parameters", "named_parameters") and scope_node is not None:
                 return ParamsIter(scope_node, named=name == "named_parameters")
             if name == "apply" and args and scope_node is not None:
                 self.register_apply(ModulesIter(scope_node), args[0], node, frame)
                 return owner
-            if name in ("to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_", "type"):
+            if name in (
+                "to",
+                "cuda",
+                "cpu",
+                "float",
+                "double",
+                "half",
+                "train",
+                "eval",
+                "requires_grad_",
+                "type",
+            ):
                 return owner
-            if name in ("load_state_dict", "register_buffer", "register_parameter", "add_module", "register_module",
-                        "register_forward_hook", "register_forward_pre_hook", "zero_grad", "state_dict"):
+            if name in (
+                "load_state_dict",
+                "register_buffer",
+                "register_parameter",
+                "add_module",
+                "register_module",
+                "register_forward_hook",
+                "register_forward_pre_hook",
+                "zero_grad",
+                "state_dict",
+            ):
                 if name in ("add_module", "register_module") and len(args) > 1:
                     self.name_values(args[1], "self.<added>", 3)
                 return UNKNOWN
@@ -778,7 +964,9 @@ class FileAnalyzer:
                 return owner
             if name == "reset_parameters" and isinstance(owner, LayerVal):
                 self.apply_scheme(owner.instance, _default_scheme(owner.instance), frame)
-            if name in ("append", "extend", "insert", "add_module") and isinstance(node.func.value, (cst.Name, cst.Attribute)):
+            if name in ("append", "extend", "insert", "add_module") and isinstance(
+                node.func.value, (cst.Name, cst.Attribute)
+            ):
                 return self.mutate_collection(node.func.value, name, args, frame)
             return UNKNOWN
         if isinstance(owner, (ParamRef, ProbeParam)):
@@ -796,9 +984,13 @@ class FileAnalyzer:
         lowered = name.lower()
         if any(word in lowered for word in ("init", "reset", "weight")):
             self.mark_unknown(self.owned_instances(frame.owner))
-            frame.owner.programs.append(Program((), (None, None), frame, True, frame.owner and cst.Pass(), unknown=True))
+            frame.owner.programs.append(
+                Program((), (None, None), frame, True, frame.owner and cst.Pass(), unknown=True)
+            )
 
-    def mutate_collection(self, target: cst.BaseExpression, name: str, args: list[Value], frame: Frame) -> Value:
+    def mutate_collection(
+        self, target: cst.BaseExpression, name: str, args: list[Value], frame: Frame
+    ) -> Value:
         current = self.eval(target, frame)
         if isinstance(current, ListBuilder):
             new_items: list[Value] | None
@@ -812,8 +1004,18 @@ class FileAnalyzer:
             updated = self.extend_builder(current, new_items, frame)
             self.assign(target, updated, frame)
         elif isinstance(current, GroupVal):
-            extra = tuple(args[:1]) if name == "append" else tuple(_items(args[0]) or ()) if args else ()
-            self.assign(target, GroupVal(current.items + extra, current.exact and name != "insert", current.names), frame)
+            extra = (
+                tuple(args[:1])
+                if name == "append"
+                else tuple(_items(args[0]) or ())
+                if args
+                else ()
+            )
+            self.assign(
+                target,
+                GroupVal(current.items + extra, current.exact and name != "insert", current.names),
+                frame,
+            )
         return ConstVal(None)
 
     def extend_builder(
@@ -832,19 +1034,32 @@ class FileAnalyzer:
         if info is None:
             return UNKNOWN
         # Resolve relative to the class whose method is running (the top of the stack).
-        defining = next((c for c in self._mro(info) if any(k == f"{c.name}.{name}" for k in frame.stack[-1:])), info)
+        defining = next(
+            (c for c in self._mro(info) if any(k == f"{c.name}.{name}" for k in frame.stack[-1:])),
+            info,
+        )
         method = self.lookup_method(defining, name, skip_self=True)
         args = [self.eval(arg.value, frame) for arg in node.args]
         if method is None:
             return UNKNOWN
-        positional = [v for a, v in zip(node.args, args) if a.keyword is None and not a.star]
-        keywords = {a.keyword.value: v for a, v in zip(node.args, args) if a.keyword is not None}
-        return self.call_function(method, positional, keywords, frame, bound_self=True, call=node, keep_frame=True)
+        pairs = list(zip(node.args, args, strict=False))
+        positional = [v for a, v in pairs if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: v for a, v in pairs if a.keyword is not None}
+        return self.call_function(
+            method, positional, keywords, frame, bound_self=True, call=node, keep_frame=True
+        )
 
     def call_function(
-        self, info: FunctionInfo, args: list[Value], kwargs: dict[str, Value], frame: Frame,
-        bound_self: bool = False, call: cst.Call | None = None, bind_defaults: bool = False,
-        inputs: bool = False, keep_frame: bool = False,
+        self,
+        info: FunctionInfo,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+        bound_self: bool = False,
+        call: cst.Call | None = None,
+        bind_defaults: bool = False,
+        inputs: bool = False,
+        keep_frame: bool = False,
     ) -> Value:
         if info.cls is None and call is not None:
             self._called_functions.add(info.name)
@@ -871,7 +1086,9 @@ class FileAnalyzer:
             elif inputs:
                 inner.env[name] = NO_SOURCE
             elif param.default is not None:
-                inner.env[name] = self.eval(param.default, frame.child(env={}, attrs=None, self_info=None))
+                inner.env[name] = self.eval(
+                    param.default, frame.child(env={}, attrs=None, self_info=None)
+                )
             else:
                 inner.env[name] = UNKNOWN
         for param in params.kwonly_params:
@@ -879,25 +1096,49 @@ class FileAnalyzer:
             if name in kwargs:
                 inner.env[name] = kwargs[name]
             elif param.default is not None:
-                inner.env[name] = self.eval(param.default, frame.child(env={}, attrs=None, self_info=None))
+                inner.env[name] = self.eval(
+                    param.default, frame.child(env={}, attrs=None, self_info=None)
+                )
             else:
                 inner.env[name] = UNKNOWN
         if isinstance(params.star_arg, cst.Param):
-            inner.env[params.star_arg.name.value] = GroupVal(tuple(args[len(ordered):]), exact=False)
+            inner.env[params.star_arg.name.value] = GroupVal(
+                tuple(args[len(ordered) :]), exact=False
+            )
         if isinstance(params.star_kwarg, cst.Param):
             named = {p.name.value for p in [*ordered, *params.kwonly_params]}
-            inner.env[params.star_kwarg.name.value] = DictVal(tuple((k, v) for k, v in kwargs.items() if k not in named))
+            inner.env[params.star_kwarg.name.value] = DictVal(
+                tuple((k, v) for k, v in kwargs.items() if k not in named)
+            )
         self.exec_block(_block(info.node.body), inner)
         if not inner.returns:
             return ConstVal(None)
         return _union(inner.returns)
 
-    def call_sub_method(self, callee: SubAttr, node: cst.Call, args: list[Value], kwargs: dict[str, Value], frame: Frame) -> Value:
+    def call_sub_method(
+        self,
+        callee: SubAttr,
+        node: cst.Call,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+    ) -> Value:
         if frame.in_forward:
             return NO_SOURCE
-        return self.call_method(node, args, kwargs, frame) if isinstance(node.func, cst.Attribute) else UNKNOWN
+        return (
+            self.call_method(node, args, kwargs, frame)
+            if isinstance(node.func, cst.Attribute)
+            else UNKNOWN
+        )
 
-    def call_tensor_method(self, callee: TensorMethod, node: cst.Call, args: list[Value], kwargs: dict[str, Value], frame: Frame) -> Value:
+    def call_tensor_method(
+        self,
+        callee: TensorMethod,
+        node: cst.Call,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+    ) -> Value:
         name = callee.name
         sources = callee.tensor.sources
         if name in TENSOR_METHOD_ACTIVATIONS:
@@ -905,7 +1146,11 @@ class FileAnalyzer:
             activation = activation_from_function(name, slope)
             if activation is not None:
                 self.record_use(sources, activation, node)
-            if name.endswith("_") and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+            if (
+                name.endswith("_")
+                and isinstance(node.func, cst.Attribute)
+                and isinstance(node.func.value, cst.Name)
+            ):
                 frame.env[node.func.value.value] = NO_SOURCE
             return NO_SOURCE
         if name in ("leaky_relu", "leaky_relu_"):
@@ -917,14 +1162,21 @@ class FileAnalyzer:
             return callee.tensor
         return NO_SOURCE
 
-    def _slope_arg(self, node: cst.Call, position: int, frame: Frame, keyword: str = "negative_slope") -> float | None:
+    def _slope_arg(
+        self, node: cst.Call, position: int, frame: Frame, keyword: str = "negative_slope"
+    ) -> float | None:
         bound = initcalls.bind(node.args, (keyword,), skip=position)
         if keyword in bound:
             return self.numeric(bound[keyword], frame)
         return None
 
     def call_qualified(
-        self, qualified: str, node: cst.Call, args: list[Value], kwargs: dict[str, Value], frame: Frame,
+        self,
+        qualified: str,
+        node: cst.Call,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
         starred: list[bool],
     ) -> Value:
         member = torch_nn_member(qualified)
@@ -938,7 +1190,9 @@ class FileAnalyzer:
         sources = first.sources if isinstance(first, TensorVal) else frozenset()
         if function is not None:
             if function in ("leaky_relu", "leaky_relu_"):
-                activation = activation_from_function(function, self._slope_arg(node, 1, frame) or None)
+                activation = activation_from_function(
+                    function, self._slope_arg(node, 1, frame) or None
+                )
                 if activation is not None and activation.slope is None:
                     activation = activation_from_function(function, 0.01)
             elif function in ("rrelu", "rrelu_"):
@@ -981,7 +1235,12 @@ class FileAnalyzer:
         return UNKNOWN
 
     def construct_torch_module(
-        self, member: str, node: cst.Call, args: list[Value], kwargs: dict[str, Value], frame: Frame,
+        self,
+        member: str,
+        node: cst.Call,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
         starred: list[bool],
     ) -> Value:
         if member in WEIGHT_LAYERS:
@@ -994,11 +1253,15 @@ class FileAnalyzer:
             else:
                 low = self._slope_arg(node, 0, frame, keyword="lower")
                 high = self._slope_arg(node, 1, frame, keyword="upper")
-                slope = rrelu_slope(low if low is not None else 1 / 8, high if high is not None else 1 / 3)
+                slope = rrelu_slope(
+                    low if low is not None else 1 / 8, high if high is not None else 1 / 3
+                )
             activation = activation_from_module(member, slope)
             bound = initcalls.bind(node.args, ("negative_slope",), skip=0)
             if member == "LeakyReLU" and "negative_slope" in bound and slope is None:
-                activation = Activation("LeakyReLU", activation.family, None) if activation else None
+                activation = (
+                    Activation("LeakyReLU", activation.family, None) if activation else None
+                )
             return ActVal(activation, node) if activation else UNKNOWN
         activation = activation_from_module(member)
         if activation is not None:
@@ -1013,17 +1276,23 @@ class FileAnalyzer:
             return self.make_sequential(node, args, frame, starred)
         if member in LIST_CLASSES:
             items = _items(args[0]) if args else ()
-            exact = not (args and isinstance(args[0], (GroupVal, ListBuilder)) and not args[0].exact)
+            exact = not (
+                args and isinstance(args[0], (GroupVal, ListBuilder)) and not args[0].exact
+            )
             return GroupVal(tuple(items or ()), exact and items is not None)
         if member in DICT_CLASSES:
             if args and isinstance(args[0], DictVal):
-                return GroupVal(tuple(v for _, v in args[0].items), False, {k: v for k, v in args[0].items if k})
+                return GroupVal(
+                    tuple(v for _, v in args[0].items), False, {k: v for k, v in args[0].items if k}
+                )
             return GroupVal((), False)
         if member == "Module":
             return UNKNOWN
         return OTHER_MODULE
 
-    def make_sequential(self, node: cst.Call, args: list[Value], frame: Frame, starred: list[bool]) -> Value:
+    def make_sequential(
+        self, node: cst.Call, args: list[Value], frame: Frame, starred: list[bool]
+    ) -> Value:
         elements: list[Value] = []
         exact = True
         names: dict[str, Value] | None = None
@@ -1032,7 +1301,7 @@ class FileAnalyzer:
             names = {k: v for k, v in args[0].items if k is not None}
             elements = [v for _, v in args[0].items]
         else:
-            for value, star in zip(args, starred + [False] * len(args)):
+            for value, star in zip(args, starred + [False] * len(args), strict=False):
                 if star:
                     if isinstance(value, ListBuilder) and not value.exact:
                         exact = False
@@ -1051,7 +1320,10 @@ class FileAnalyzer:
         members = tuple(elements)
         if not exact:
             members += tuple(
-                item for value in args for item in (_items(value) or ()) if not isinstance(value, SeqVal)
+                item
+                for value in args
+                for item in (_items(value) or ())
+                if not isinstance(value, SeqVal)
             )
             return SeqVal(None, tail, None, members)
         state: frozenset[Src] = frozenset()
@@ -1059,12 +1331,15 @@ class FileAnalyzer:
             state = self.chain(element, state, None)
         return SeqVal(tuple(elements), state, names, members)
 
-    def chain(self, element: Value, state: frozenset[Src], site: cst.CSTNode | None) -> frozenset[Src]:
+    def chain(
+        self, element: Value, state: frozenset[Src], site: cst.CSTNode | None
+    ) -> frozenset[Src]:
         """Pass a tensor with origins ``state`` through a module; return the output's origins."""
         if isinstance(element, LayerVal):
             return frozenset({Src(element.instance)})
         if isinstance(element, ActVal):
-            self.record_use(state, element.activation, element.node)
+            # Report where it is applied (forward) when known, else where it is built.
+            self.record_use(state, element.activation, site or element.node)
             return frozenset()
         if element is PASS:
             return state
@@ -1077,19 +1352,29 @@ class FileAnalyzer:
                 state = self.chain(inner, state, site)
             return state
         if isinstance(element, (GroupVal, ListBuilder)):
-            if isinstance(element, GroupVal) and element.exact is False or isinstance(element, ListBuilder):
+            if (
+                isinstance(element, GroupVal)
+                and element.exact is False
+                or isinstance(element, ListBuilder)
+            ):
                 out: frozenset[Src] = frozenset()
                 for item in element.items:
                     out |= self.chain(item, state, site)
                 return out
-            return frozenset().union(*(self.chain(item, state, site) for item in element.items)) if element.items else frozenset()
+            return (
+                frozenset().union(*(self.chain(item, state, site) for item in element.items))
+                if element.items
+                else frozenset()
+            )
         return frozenset()
 
     def record_use(self, sources: Iterable[Src], activation: Activation, node: cst.CSTNode) -> None:
         for source in sources:
             source.instance.uses.add(Use(activation, node, source.via_norm))
 
-    def new_instance(self, kind: str, bases: tuple[str, ...], node: cst.Call, frame: Frame) -> Instance:
+    def new_instance(
+        self, kind: str, bases: tuple[str, ...], node: cst.Call, frame: Frame
+    ) -> Instance:
         key = (frame.prefix, id(node), id(frame.owner))
         instance = self._instance_cache.get(key)
         if instance is None:
@@ -1098,7 +1383,14 @@ class FileAnalyzer:
             self.instances.append(instance)
         return instance
 
-    def instantiate(self, ref: ClassRef, node: cst.Call, args: list[Value], kwargs: dict[str, Value], frame: Frame) -> Value:
+    def instantiate(
+        self,
+        ref: ClassRef,
+        node: cst.Call,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+    ) -> Value:
         info = ref.info
         if info is not None and info.layer_kind is not None:
             instance = self.new_instance(info.layer_kind, info.layer_bases, node, frame)
@@ -1131,7 +1423,9 @@ class FileAnalyzer:
         elif isinstance(value, (LayerVal, SeqVal, GroupVal, ListBuilder)):
             for instance in _instances_in(value):
                 if instance.owner is frame.owner and not instance.owner.is_class:
-                    holder = self.new_node(f"{container_key}<-{instance.owner.key}", f"arguments of {container_key}")
+                    holder = self.new_node(
+                        f"{container_key}<-{instance.owner.key}", f"arguments of {container_key}"
+                    )
                     self.contains.append((self._class_node(container_key), holder))
                     instance.owner = holder
             for item in _items(value) or ():
@@ -1153,13 +1447,24 @@ class FileAnalyzer:
             return ModulesIter(frame.owner, tuple(_instances_in(value)))
         return None
 
-    def opaque_call(self, node: cst.Call | None, args: list[Value], kwargs: dict[str, Value], frame: Frame) -> None:
+    def opaque_call(
+        self, node: cst.Call | None, args: list[Value], kwargs: dict[str, Value], frame: Frame
+    ) -> None:
         """An unknown function got modules or weights: it may have initialised them."""
         if node is not None:
             name = dotted_name(node.func) or ""
-            if name in HARMLESS_CALLS or name.split(".")[0] in ("print", "logging", "warnings", "math"):
+            if name in HARMLESS_CALLS or name.split(".")[0] in (
+                "print",
+                "logging",
+                "warnings",
+                "math",
+            ):
                 return
-        classes = [v for v in [*args, *kwargs.values()] if isinstance(v, ClassRef) and v.info is not None and v.info.layer_kind is None]
+        classes = [
+            v
+            for v in [*args, *kwargs.values()]
+            if isinstance(v, ClassRef) and v.info is not None and v.info.layer_kind is None
+        ]
         if len(classes) > 1:
             # build_model_with_cfg(Model, ..., block=Block): the factory builds the first class
             # with the others inside it, so Model's init programs reach Block's layers.
@@ -1168,15 +1473,27 @@ class FileAnalyzer:
         for value in [*args, *kwargs.values()]:
             if value is SELF:
                 self.mark_unknown(self.owned_instances(frame.owner))
-                frame.owner.programs.append(Program((), (None, None), frame, True, node or cst.Pass(), unknown=True))
+                frame.owner.programs.append(
+                    Program((), (None, None), frame, True, node or cst.Pass(), unknown=True)
+                )
             elif isinstance(value, ClassInst):
-                value.node.programs.append(Program((), (None, None), frame, True, node or cst.Pass(), unknown=True))
+                value.node.programs.append(
+                    Program((), (None, None), frame, True, node or cst.Pass(), unknown=True)
+                )
             elif isinstance(value, ParamRef):
                 self.mark_unknown([value.instance])
-            elif isinstance(value, ProbeParam) and frame.probe is not None and value.param == "weight":
-                frame.probe.outcome = frame.probe.outcome.merge(Outcome(frozenset({UNKNOWN_INIT}), True))
+            elif (
+                isinstance(value, ProbeParam)
+                and frame.probe is not None
+                and value.param == "weight"
+            ):
+                frame.probe.outcome = frame.probe.outcome.merge(
+                    Outcome(frozenset({UNKNOWN_INIT}), True)
+                )
             elif isinstance(value, Probe) and frame.probe is not None:
-                frame.probe.outcome = frame.probe.outcome.merge(Outcome(frozenset({UNKNOWN_INIT}), True))
+                frame.probe.outcome = frame.probe.outcome.merge(
+                    Outcome(frozenset({UNKNOWN_INIT}), True)
+                )
             elif isinstance(value, (LayerVal, SeqVal, GroupVal)) and not frame.in_forward:
                 self.mark_unknown(_instances_in(value))
 
@@ -1189,7 +1506,13 @@ class FileAnalyzer:
             return -inner if inner is not None else None
         if isinstance(node, cst.Name):
             value = frame.env.get(node.value)
-            return float(value.value) if isinstance(value, ConstVal) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool) else None
+            return (
+                float(value.value)
+                if isinstance(value, ConstVal)
+                and isinstance(value.value, (int, float))
+                and not isinstance(value.value, bool)
+                else None
+            )
         if isinstance(node, cst.BinaryOperation):
             left, right = self.numeric(node.left, frame), self.numeric(node.right, frame)
             if left is None or right is None:
@@ -1215,14 +1538,18 @@ class FileAnalyzer:
                 return inner**0.5 if inner is not None and inner >= 0 else None
             qualified = self.imports.resolve(node.func) or name
             if init_function(qualified) == "calculate_gain" or name.endswith("calculate_gain"):
-                gain, problem = initcalls.calculate_gain_value(node, lambda n: self.numeric(n, frame))
+                gain, problem = initcalls.calculate_gain_value(
+                    node, lambda n: self.numeric(n, frame)
+                )
                 return gain
         return None
 
     def init_call(self, name: str, node: cst.Call, args: list[Value], frame: Frame) -> Value:
         canonical = initcalls.canonical_init_name(name)
         if name != canonical:
-            self.report(node, "INI005", f"init.{name} is deprecated (FutureWarning); use init.{canonical}")
+            self.report(
+                node, "INI005", f"init.{name} is deprecated (FutureWarning); use init.{canonical}"
+            )
         if canonical == "calculate_gain":
             _gain, problem = initcalls.calculate_gain_value(node, lambda n: self.numeric(n, frame))
             if problem:
@@ -1240,19 +1567,32 @@ class FileAnalyzer:
         self.apply_init(target, scheme, canonical in initcalls.FAN_BASED, node, frame)
         return target
 
-    def foreign_init_call(self, name: str, node: cst.Call, args: list[Value], frame: Frame) -> Value:
+    def foreign_init_call(
+        self, name: str, node: cst.Call, args: list[Value], frame: Frame
+    ) -> Value:
         """An init helper from another library (timm's trunc_normal_, lecun_normal_...)."""
         canonical = name.rstrip("_") + "_"
         params = initcalls.SIGNATURES.get(canonical)
-        if params is not None and canonical in ("normal_", "trunc_normal_", "uniform_", "zeros_", "ones_", "constant_"):
+        if params is not None and canonical in (
+            "normal_",
+            "trunc_normal_",
+            "uniform_",
+            "zeros_",
+            "ones_",
+            "constant_",
+        ):
             bound = initcalls.bind(node.args, params)
-            scheme = initcalls.scheme_for(canonical, bound, lambda n: self.numeric(n, frame), _call_text(self.module, node))
+            scheme = initcalls.scheme_for(
+                canonical, bound, lambda n: self.numeric(n, frame), _call_text(self.module, node)
+            )
         else:
             scheme = InitScheme("other", text=_call_text(self.module, node))
         self.apply_init(args[0], scheme, False, node, frame)
         return args[0]
 
-    def init_method(self, owner: ParamRef | ProbeParam, name: str, node: cst.Call, frame: Frame) -> Value:
+    def init_method(
+        self, owner: ParamRef | ProbeParam, name: str, node: cst.Call, frame: Frame
+    ) -> Value:
         """``w.data.normal_(0, 0.02)`` and friends."""
         params = initcalls.TENSOR_INIT_METHODS.get(name)
         if params is None:
@@ -1264,11 +1604,15 @@ class FileAnalyzer:
         if "from" in bound or "to" in bound:
             bound = {"a": bound.get("from"), "b": bound.get("to")}  # type: ignore[dict-item]
             bound = {k: v for k, v in bound.items() if v is not None}
-        scheme = initcalls.scheme_for(canonical, bound, lambda n: self.numeric(n, frame), _call_text(self.module, node))
+        scheme = initcalls.scheme_for(
+            canonical, bound, lambda n: self.numeric(n, frame), _call_text(self.module, node)
+        )
         self.apply_init(owner, scheme, False, node, frame)
         return owner
 
-    def apply_init(self, target: Value, scheme: InitScheme, fan_based: bool, node: cst.Call, frame: Frame) -> None:
+    def apply_init(
+        self, target: Value, scheme: InitScheme, fan_based: bool, node: cst.Call, frame: Frame
+    ) -> None:
         scheme = _with_line(scheme, node)
         if isinstance(target, ParamRef):
             if target.param == "bias":
@@ -1296,7 +1640,8 @@ class FileAnalyzer:
 
     def _report_one_d(self, node: cst.Call, what: str) -> None:
         self.report(
-            node, "INI004",
+            node,
+            "INI004",
             f"{_call_name(node)} on {what}, a 1-D tensor: fan in/out need ≥ 2 dimensions, so this "
             "raises ValueError at run time; use init.zeros_ or init.constant_",
         )
@@ -1308,19 +1653,28 @@ class FileAnalyzer:
             self.findings.append(LocalFinding(node, code, message))
 
     # ------------------------------------------------------------------ init programs
-    def register_apply(self, scope: ModulesIter, function: Value, node: cst.Call, frame: Frame) -> None:
+    def register_apply(
+        self, scope: ModulesIter, function: Value, node: cst.Call, frame: Frame
+    ) -> None:
         """``x.apply(fn)``: fn's first parameter is each module (named_apply passes ``module=``)."""
         partial_kwargs: dict[str, Value] = {}
         while isinstance(function, PartialVal):
             partial_kwargs.update(function.kwargs)
             function = function.func
         if not isinstance(function, FuncRef):
-            self.opaque_call(node, [SELF if scope.node is frame.owner and scope.instances is None else UNKNOWN], {}, frame)
+            self.opaque_call(
+                node,
+                [SELF if scope.node is frame.owner and scope.instances is None else UNKNOWN],
+                {},
+                frame,
+            )
             if scope.instances:
                 self.mark_unknown(scope.instances)
             return
         info = function.info
-        params = [p.name.value for p in [*info.node.params.posonly_params, *info.node.params.params]]
+        params = [
+            p.name.value for p in [*info.node.params.posonly_params, *info.node.params.params]
+        ]
         if function.bound_self and params:
             params = params[1:]
         if not params:
@@ -1328,19 +1682,33 @@ class FileAnalyzer:
         module_param = "module" if "module" in params else params[0]
         name_param = "name" if "name" in params else None
         env = {k: v for k, v in partial_kwargs.items()}
-        for param in [*info.node.params.posonly_params, *info.node.params.params, *info.node.params.kwonly_params]:
+        for param in [
+            *info.node.params.posonly_params,
+            *info.node.params.params,
+            *info.node.params.kwonly_params,
+        ]:
             pname = param.name.value
             if pname not in (module_param, name_param) and pname not in env:
                 if param.default is not None:
-                    env[pname] = self.eval(param.default, frame.child(env={}, attrs=None, self_info=None))
+                    env[pname] = self.eval(
+                        param.default, frame.child(env={}, attrs=None, self_info=None)
+                    )
         program_frame = frame.child(env=env, stack=(*frame.stack, info.key), depth=frame.depth)
         if not function.bound_self:
             program_frame.attrs = None
             program_frame.self_info = None
-        program = Program(_block(info.node.body), (name_param, module_param), program_frame, frame.cond_depth > 0, node)
+        program = Program(
+            _block(info.node.body),
+            (name_param, module_param),
+            program_frame,
+            frame.cond_depth > 0,
+            node,
+        )
         self.register_program(scope, program, frame)
 
-    def register_program(self, scope: ModulesIter | ParamsIter, program: Program, frame: Frame) -> None:
+    def register_program(
+        self, scope: ModulesIter | ParamsIter, program: Program, frame: Frame
+    ) -> None:
         if isinstance(scope, ModulesIter) and scope.instances is not None:
             targets = list(scope.instances)
         else:
@@ -1351,12 +1719,17 @@ class FileAnalyzer:
             self.set_inits(instance, outcome.apply(instance.inits))
         self._check_one_d(program)
 
-    def simulate(self, program: Program, kind: str, bases: tuple[str, ...], instance: Instance | None = None) -> Outcome:
+    def simulate(
+        self, program: Program, kind: str, bases: tuple[str, ...], instance: Instance | None = None
+    ) -> Outcome:
         if program.unknown:
             return Outcome(frozenset({UNKNOWN_INIT}), True)
         state = ProbeState()
         frame = program.frame.child(
-            env=dict(program.frame.env), probe=state, cond_depth=0, depth=program.frame.depth,
+            env=dict(program.frame.env),
+            probe=state,
+            cond_depth=0,
+            depth=program.frame.depth,
         )
         name_target, module_target = program.targets
         if program.params:
@@ -1377,13 +1750,19 @@ class FileAnalyzer:
         """INI004 inside a program: a fan-based init reaching a norm layer's weight or a bias."""
         if program.unknown:
             return
-        probes: list[tuple[str, tuple[str, ...]]] = [(k, (k, "Module")) for k in sorted(NORM_LAYERS)]
+        probes: list[tuple[str, tuple[str, ...]]] = [
+            (k, (k, "Module")) for k in sorted(NORM_LAYERS)
+        ]
         for kind, bases in probes:
             state = ProbeState()
-            frame = program.frame.child(env=dict(program.frame.env), probe=state, cond_depth=0, depth=program.frame.depth)
+            frame = program.frame.child(
+                env=dict(program.frame.env), probe=state, cond_depth=0, depth=program.frame.depth
+            )
             name_target, module_target = program.targets
             if module_target:
-                frame.env[module_target] = ProbeParam("bias", 1) if program.params else Probe(kind, bases)
+                frame.env[module_target] = (
+                    ProbeParam("bias", 1) if program.params else Probe(kind, bases)
+                )
             if name_target:
                 frame.env[name_target] = ConstVal("bias") if program.params else UNKNOWN
             self._journals.append({})
@@ -1391,7 +1770,11 @@ class FileAnalyzer:
             for inst, old in self._journals.pop().items():
                 inst.inits = old
             for call in state.bias_fan_calls:
-                what = "a parameter with fewer than 2 dimensions (a bias)" if program.params else f"{kind}.weight"
+                what = (
+                    "a parameter with fewer than 2 dimensions (a bias)"
+                    if program.params
+                    else f"{kind}.weight"
+                )
                 self._report_one_d(call, what)
             if program.params:
                 break
@@ -1399,7 +1782,9 @@ class FileAnalyzer:
     def _simulate_reset(self, reset: FunctionInfo, instance: Instance) -> InitScheme:
         """A layer subclass overriding reset_parameters: run it with self as the probe."""
         state = ProbeState()
-        frame = Frame(env={"self": Probe(instance.kind, instance.bases)}, owner=instance.owner, probe=state)
+        frame = Frame(
+            env={"self": Probe(instance.kind, instance.bases)}, owner=instance.owner, probe=state
+        )
         params = [*reset.node.params.posonly_params, *reset.node.params.params]
         if params:
             frame.env[params[0].name.value] = Probe(instance.kind, instance.bases)
@@ -1469,7 +1854,11 @@ class FileAnalyzer:
         operator = target.operator
         left_node, right_node = node.left, target.comparator
         # classname.find('Conv') != -1
-        if isinstance(left_node, cst.Call) and isinstance(left_node.func, cst.Attribute) and left_node.func.attr.value == "find":
+        if (
+            isinstance(left_node, cst.Call)
+            and isinstance(left_node.func, cst.Attribute)
+            and left_node.func.attr.value == "find"
+        ):
             owner = self.eval(left_node.func.value, frame)
             text = initcalls.string_literal(left_node.args[0].value) if left_node.args else None
             number = self.numeric(right_node, frame)
@@ -1485,7 +1874,9 @@ class FileAnalyzer:
         left = self.eval(left_node, frame)
         right = self.eval(right_node, frame)
         if isinstance(left, ConstVal) and isinstance(right, ConstVal):
-            if isinstance(operator, (cst.Is, cst.IsNot)) and (left.value is None or right.value is None):
+            if isinstance(operator, (cst.Is, cst.IsNot)) and (
+                left.value is None or right.value is None
+            ):
                 same = left.value is right.value
                 return same if isinstance(operator, cst.Is) else not same
             if isinstance(left.value, (int, float)) and isinstance(right.value, (int, float)):
@@ -1493,7 +1884,12 @@ class FileAnalyzer:
             if isinstance(operator, (cst.Equal, cst.NotEqual)):
                 same = left.value == right.value
                 return same if isinstance(operator, cst.Equal) else not same
-        if isinstance(operator, (cst.Is, cst.IsNot)) and isinstance(right, ConstVal) and right.value is None and _is_module_value(left):
+        if (
+            isinstance(operator, (cst.Is, cst.IsNot))
+            and isinstance(right, ConstVal)
+            and right.value is None
+            and _is_module_value(left)
+        ):
             return isinstance(operator, cst.IsNot)
         if isinstance(operator, (cst.In, cst.NotIn)):
             result: bool | None = None
@@ -1513,13 +1909,19 @@ class FileAnalyzer:
             return result if isinstance(operator, cst.In) else not result
         if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)):
             if isinstance(right, ConstVal) and right.value is None and isinstance(left, ProbeParam):
-                result = True if left.param == "weight" else None  # weight is never None; bias may be
+                result = (
+                    True if left.param == "weight" else None
+                )  # weight is never None; bias may be
                 if result is None:
                     return None
                 return result if isinstance(operator, (cst.IsNot, cst.NotEqual)) else not result
             same = self._identical(left, right)
             if same is None and isinstance(left, ConstVal) and isinstance(right, ConstVal):
-                same = left.value == right.value if isinstance(operator, (cst.Equal, cst.NotEqual)) else left.value is right.value
+                same = (
+                    left.value == right.value
+                    if isinstance(operator, (cst.Equal, cst.NotEqual))
+                    else left.value is right.value
+                )
             if same is None and isinstance(left, ClassName) and isinstance(right, ConstVal):
                 same = left.name == right.value
             if same is None:
@@ -1540,7 +1942,11 @@ class FileAnalyzer:
 
     def _ndim_of(self, node: cst.BaseExpression, frame: Frame) -> int | None:
         subject: cst.BaseExpression | None = None
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in ("dim", "ndimension"):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("dim", "ndimension")
+        ):
             subject = node.func.value
         elif isinstance(node, cst.Attribute) and node.attr.value == "ndim":
             subject = node.value
@@ -1566,7 +1972,9 @@ class FileAnalyzer:
             return left_inst is right_inst if right_inst is not None else False
         return None
 
-    def type_matches(self, node: cst.BaseExpression, bases: tuple[str, ...], frame: Frame) -> bool | None:
+    def type_matches(
+        self, node: cst.BaseExpression, bases: tuple[str, ...], frame: Frame
+    ) -> bool | None:
         if isinstance(node, (cst.Tuple, cst.List)):
             results = [self.type_matches(e.value, bases, frame) for e in node.elements]
             if any(r is True for r in results):
@@ -1691,7 +2099,11 @@ def _merge_maps(maps: list[dict[str, Value]]) -> dict[str, Value]:
             tail = frozenset().union(*(v.tail for v in values))  # type: ignore[attr-defined]
             merged[key] = ListBuilder(items, False, tail)
         else:
-            merged[key] = _union([v for v in values if v is not UNKNOWN]) if any(v is not UNKNOWN for v in values) else UNKNOWN
+            merged[key] = (
+                _union([v for v in values if v is not UNKNOWN])
+                if any(v is not UNKNOWN for v in values)
+                else UNKNOWN
+            )
     return merged
 
 
@@ -1727,8 +2139,12 @@ def _is_module_value(value: Value) -> bool:
     """A value that is certainly a module/class/function, so never None."""
     if isinstance(value, GroupVal):
         return value.exact
-    return isinstance(value, (LayerVal, ActVal, SeqVal, ClassInst, QualRef, ClassRef, FuncRef)) or value in (
-        PASS, NORM, OTHER_MODULE,
+    return isinstance(
+        value, (LayerVal, ActVal, SeqVal, ClassInst, QualRef, ClassRef, FuncRef)
+    ) or value in (
+        PASS,
+        NORM,
+        OTHER_MODULE,
     )
 
 
@@ -1756,7 +2172,12 @@ def _as_dict(value: Value) -> Value:
     for item in items:
         if isinstance(item, GroupVal) and item.exact and len(item.items) == 2:
             key = item.items[0]
-            pairs.append((key.value if isinstance(key, ConstVal) and isinstance(key.value, str) else None, item.items[1]))
+            pairs.append(
+                (
+                    key.value if isinstance(key, ConstVal) and isinstance(key.value, str) else None,
+                    item.items[1],
+                )
+            )
         else:
             return UNKNOWN
     return DictVal(tuple(pairs))
@@ -1807,7 +2228,18 @@ def _keyword_true(node: cst.Call, keyword: str) -> bool:
 
 def _looks_like_init(name: str) -> bool:
     return name.endswith("_") and any(
-        word in name for word in ("normal", "uniform", "init", "trunc", "orthogonal", "kaiming", "xavier", "zeros", "constant")
+        word in name
+        for word in (
+            "normal",
+            "uniform",
+            "init",
+            "trunc",
+            "orthogonal",
+            "kaiming",
+            "xavier",
+            "zeros",
+            "constant",
+        )
     )
 
 

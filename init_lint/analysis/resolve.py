@@ -57,15 +57,21 @@ def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
                 seen.add(key)
                 findings.append(
                     Finding(
-                        facts.path, instance.line, instance.column, problem.code,
+                        facts.path,
+                        instance.line,
+                        instance.column,
+                        problem.code,
                         _message(instance, problem, facts.init_prefix),
-                        instance.end_line, instance.end_column,
+                        instance.end_line,
+                        instance.end_column,
                     )
                 )
     return findings
 
 
-def _contexts(key: str, nodes: dict[str, NodeFacts], parents: dict[str, list[str]]) -> list[list[NodeFacts]]:
+def _contexts(
+    key: str, nodes: dict[str, NodeFacts], parents: dict[str, list[str]]
+) -> list[list[NodeFacts]]:
     """Every chain of containers above ``key`` (outermost last); [[]] when nothing contains it."""
     chains: list[list[NodeFacts]] = []
 
@@ -90,7 +96,10 @@ def _contexts(key: str, nodes: dict[str, NodeFacts], parents: dict[str, list[str
 
 
 def _problems(
-    instance: InstanceFacts, nodes: dict[str, NodeFacts], parents: dict[str, list[str]], through_norm: bool
+    instance: InstanceFacts,
+    nodes: dict[str, NodeFacts],
+    parents: dict[str, list[str]],
+    through_norm: bool,
 ) -> list[Problem]:
     owner = nodes.get(instance.owner)
     contexts = _contexts(instance.owner, nodes, parents)
@@ -123,7 +132,9 @@ def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[Init
     return inits
 
 
-def _judge_all(inits: frozenset[InitScheme], uses: tuple[UseFacts, ...], through_norm: bool) -> dict[str, Problem]:
+def _judge_all(
+    inits: frozenset[InitScheme], uses: tuple[UseFacts, ...], through_norm: bool
+) -> dict[str, Problem]:
     problems: dict[str, Problem] = {}
     for use in uses:
         if use.via_norm and not through_norm:
@@ -149,12 +160,26 @@ def _most_telling(inits: frozenset[InitScheme]) -> InitScheme:
 def _message(instance: InstanceFacts, problem: Problem, init_prefix: str) -> str:
     activation: Activation = problem.use.activation
     name = instance.name or f"{instance.kind} layer"
-    target = f"{instance.name}.weight" if instance.name and "..." not in instance.name and "<" not in instance.name else "<layer>.weight"
+    target = (
+        f"{instance.name}.weight"
+        if instance.name and "..." not in instance.name and "<" not in instance.name
+        else "<layer>.weight"
+    )
     feeds = f"'{name}' ({instance.kind}) feeds {activation.describe()} (line {problem.use.line})"
     if problem.use.via_norm:
         feeds += " through a norm layer"
-    advice = activation.recommended_call(target, init_prefix=init_prefix)
     scheme = problem.scheme
+    # Keep what the author chose where it does not matter to the gain: distribution and mode.
+    advice = activation.recommended_call(
+        target,
+        init_prefix=init_prefix,
+        mode=scheme.mode
+        if scheme.kind == "kaiming" and scheme.mode in ("fan_in", "fan_out")
+        else "fan_in",
+        distribution=scheme.distribution
+        if scheme.distribution in ("normal", "uniform")
+        else "normal",
+    )
     where = f" (line {scheme.line})" if scheme.line else ""
     if problem.code == "INI001":
         return f"{feeds} but {scheme.describe()}; use {advice}"
@@ -165,6 +190,4 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str) -> str
         )
     required = activation.gain or 0.0
     actual = f"{scheme.gain:.3f}" if scheme.gain is not None else "a different gain"
-    return (
-        f"{feeds} but {scheme.text}{where} has gain {actual}, not {required:.3f}; use {advice}"
-    )
+    return f"{feeds} but {scheme.text}{where} has gain {actual}, not {required:.3f}; use {advice}"

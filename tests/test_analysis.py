@@ -1,0 +1,188 @@
+"""Engine behaviour beyond single fixtures: options, cross-file facts, precision, bad input."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from init_lint.engine import Options, lint_paths, lint_source
+
+
+def _codes(source: str, options: Options | None = None) -> list[tuple[int, str]]:
+    return [(f.line, f.code) for f in lint_source(textwrap.dedent(source), "m.py", options)]
+
+
+THROUGH_NORM = """
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+            self.bn = nn.BatchNorm2d(8)
+
+        def forward(self, x):
+            return self.bn(self.conv(x)).relu()
+"""
+
+
+def test_norm_layers_hide_the_rectifier_unless_through_norm() -> None:
+    assert _codes(THROUGH_NORM) == []
+    findings = lint_source(textwrap.dedent(THROUGH_NORM), "m.py", Options(through_norm=True))
+    assert [(f.line, f.code) for f in findings] == [(7, "INI001")]
+    assert "through a norm layer" in findings[0].message
+
+
+def _write_package(root: Path, with_model: bool) -> list[Path]:
+    package = root / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "blocks.py").write_text(
+        textwrap.dedent(
+            """
+            import torch.nn as nn
+            import torch.nn.functional as F
+
+            class Block(nn.Module):
+                def __init__(self, dim):
+                    super().__init__()
+                    self.fc = nn.Linear(dim, dim)
+
+                def forward(self, x):
+                    return F.relu(self.fc(x))
+            """
+        )
+    )
+    files = [package / "__init__.py", package / "blocks.py"]
+    if with_model:
+        (package / "model.py").write_text(
+            textwrap.dedent(
+                """
+                import torch.nn as nn
+                from .blocks import Block
+
+                class Model(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.blocks = nn.Sequential(Block(8), Block(8))
+                        for m in self.modules():
+                            if isinstance(m, nn.Linear):
+                                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                """
+            )
+        )
+        files.append(package / "model.py")
+    return files
+
+
+def test_class_initialised_by_its_container_in_another_file(tmp_path: Path) -> None:
+    assert lint_paths(_write_package(tmp_path, with_model=True)) == []
+
+
+def test_same_class_alone_is_reported(tmp_path: Path) -> None:
+    findings = lint_paths(_write_package(tmp_path, with_model=False))
+    assert [(Path(f.path).name, f.line, f.code) for f in findings] == [("blocks.py", 8, "INI001")]
+
+
+def test_unknown_factories_and_parameters_stay_silent() -> None:
+    source = """
+        import torch.nn as nn
+        from somewhere import make_conv, Mystery
+
+        class Net(nn.Module):
+            def __init__(self, act):
+                super().__init__()
+                self.a = make_conv(3, 8)
+                self.b = nn.Conv2d(8, 8, 3)
+                self.act = act()
+                self.relu = nn.ReLU()
+                self.m = Mystery()
+
+            def forward(self, x):
+                x = self.relu(self.a(x))
+                x = self.act(self.b(x))
+                return self.relu(self.m(x))
+    """
+    assert _codes(source) == []
+
+
+def test_unknown_init_helper_on_self_makes_it_unknowable() -> None:
+    source = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+        from mylib import init_weights
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                init_weights(self)
+
+            def forward(self, x):
+                return F.relu(self.fc(x))
+    """
+    assert _codes(source) == []
+
+
+def test_conditional_init_that_differs_by_branch_is_not_reported() -> None:
+    source = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self, he):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                if he:
+                    nn.init.kaiming_normal_(self.fc.weight)
+
+            def forward(self, x):
+                return F.relu(self.fc(x))
+    """
+    assert _codes(source) == []
+
+
+def test_literal_default_decides_a_condition() -> None:
+    source = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self, init_weights=True):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                if init_weights:
+                    nn.init.kaiming_normal_(self.fc.weight)
+
+            def forward(self, x):
+                return F.relu(self.fc(x))
+    """
+    assert _codes(source) == []
+
+
+def test_syntax_error_is_reported_and_other_files_still_linted(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def broken(:\n    pass\n")
+    good = tmp_path / "good.py"
+    good.write_text(
+        "import torch.nn as nn\nimport torch.nn.functional as F\n"
+        "class N(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(2, 2)\n    def forward(self, x):\n        return F.relu(self.fc(x))\n"
+    )
+    findings = lint_paths([bad, good, tmp_path / "missing.py"])
+    by_file = {(Path(f.path).name, f.code) for f in findings}
+    assert by_file == {("bad.py", "INI999"), ("good.py", "INI001"), ("missing.py", "INI999")}
+    syntax = next(f for f in findings if f.path.endswith("bad.py"))
+    assert syntax.line == 1 and "syntax error" in syntax.message
+
+
+def test_undecodable_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "latin.py"
+    path.write_bytes(b"x = '\xff\xfe'\n")
+    findings = lint_paths([path])
+    assert [f.code for f in findings] == ["INI999"]
+
+
+def test_deeply_nested_code_does_not_crash() -> None:
+    source = "x = " + "(" * 150 + "1" + ")" * 150 + "\n"
+    assert all(f.code == "INI999" for f in lint_source(source, "deep.py"))
