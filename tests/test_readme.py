@@ -58,6 +58,11 @@ def test_ci_runs_the_readme_install_and_test_commands_in_order() -> None:
     assert order == sorted(order)
 
 
+def _shell_env(workdir: Path) -> dict[str, str]:
+    """A plain shell whose tools come from the test environment, as after the README's set-up."""
+    return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(workdir)}
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of examples/ to run the README's commands in (some rewrite files)."""
@@ -81,7 +86,7 @@ def test_readme_command_runs(workdir: Path, command: str) -> None:
         cwd=workdir,
         capture_output=True,
         text=True,
-        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(workdir)},
+        env=_shell_env(workdir),
         timeout=300,
     )
     assert result.returncode in (0, 1), result.stdout + result.stderr
@@ -126,3 +131,18 @@ def test_readme_github_actions_snippet_runs_init_lint_and_flake8() -> None:
     steps = [step.get("run", "") for step in workflow["jobs"]["init-lint"]["steps"]]
     tools = {shlex.split(step)[0] for step in steps if step}
     assert {"flake8", "init-lint"} <= tools
+
+
+@pytest.mark.parametrize("block", [b for b in _blocks("text") if b.startswith("$ ")])
+def test_readme_sample_output_is_what_the_command_prints(workdir: Path, block: str) -> None:
+    command, *shown = block.splitlines()
+    result = subprocess.run(
+        ["bash", "-c", command.removeprefix("$ ")],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=_shell_env(workdir),
+        timeout=300,
+    )
+    printed = result.stdout.splitlines()
+    assert [line for line in shown if line not in printed] == []
