@@ -70,15 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
 
     selection = parser.add_argument_group("rule selection (comma-separated codes or prefixes)")
-    selection.add_argument("--select", type=_codes, help="report only these (replaces the config)")
-    selection.add_argument("--extend-select", type=_codes, help="report these too")
     selection.add_argument(
-        "--ignore", type=_codes, help="do not report these (replaces the config)"
+        "--select", type=_codes, metavar="CODES", help="report only these (replaces the config)"
+    )
+    selection.add_argument("--extend-select", type=_codes, metavar="CODES", help="report these too")
+    selection.add_argument(
+        "--ignore", type=_codes, metavar="CODES", help="do not report these (replaces the config)"
     )
 
     files = parser.add_argument_group("file selection (gitignore-style patterns, comma-separated)")
-    files.add_argument("--exclude", type=_patterns, help="replace the default excludes")
-    files.add_argument("--extend-exclude", type=_patterns, help="exclude these too")
+    files.add_argument(
+        "--exclude", type=_patterns, metavar="PATTERNS", help="replace the default excludes"
+    )
+    files.add_argument(
+        "--extend-exclude", type=_patterns, metavar="PATTERNS", help="exclude these too"
+    )
     files.add_argument(
         "--force-exclude",
         action="store_true",
@@ -120,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     report = parser.add_argument_group("output")
-    report.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    report.add_argument(
+        "--format", choices=sorted(RENDERERS), default="text", help="output format (default: text)"
+    )
     report.add_argument("--statistics", action="store_true", help="print a count per code")
     report.add_argument("--quiet", "-q", action="store_true", help="print findings only")
     report.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")

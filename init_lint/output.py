@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from . import __version__
 from .docs import PARSE_ERROR_TITLE, explain
@@ -97,6 +98,8 @@ def render_github(findings: Sequence[Finding], style: Style) -> str:
     return "".join(out)
 
 
+# Code that raises when it runs (INI004, INI006) or was not checked at all (INI999) is an error;
+# a scale mismatch trains badly but runs, so it is a warning.
 _SARIF_LEVEL = {"INI004": "error", "INI006": "error", PARSE_ERROR_CODE: "error"}
 
 
@@ -116,7 +119,8 @@ def _sarif_uri(path: str) -> tuple[str, dict[str, str]]:
     """A relative URI against %SRCROOT% (the working directory) when possible, like CodeQL."""
     absolute = Path(os.path.abspath(path))
     try:
-        return absolute.relative_to(Path.cwd()).as_posix(), {"uriBaseId": "%SRCROOT%"}
+        relative = absolute.relative_to(Path.cwd()).as_posix()
+        return quote(relative), {"uriBaseId": "%SRCROOT%"}
     except ValueError:
         return absolute.as_uri(), {}
 
