@@ -30,9 +30,9 @@ def verify(model: nn.Module, *inputs: Any, **options: Any) -> Report:
 
     Options: ``alpha`` (false-alarm rate for the whole model, default 0.01), ``through_norm``
     (default False), ``label`` (the findings' path), ``signal_factor`` (default 100); any other
-    keyword goes to ``model.forward``. See :func:`init_lint.runtime.verify.verify`.
+    keyword goes to ``model.forward``. See :func:`init_lint.runtime.verifier.verify`.
     """
-    from .verify import verify as _verify
+    from .verifier import verify as _verify
 
     return _verify(model, *inputs, **options)
 

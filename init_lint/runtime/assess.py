@@ -88,6 +88,7 @@ class Candidate:
     verdict: Verdict
     distributions: frozenset[str] | None = None  # the shapes it can have; None: any
     mode: str = "fan_in"  # the true fan its std·√fan is reported against
+    prior: int = 0  # how common the call is in real code: lower wins ties
 
     def gain(self, fans: Fans, std: float) -> float:
         return std * math.sqrt(fans.fan_in if self.mode == "fan_in" else fans.fan_out)
@@ -136,7 +137,7 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
     def add(prior: int, template: str, std: float, scheme: InitScheme,
             dists: frozenset[str] | None = None, mode: str = "fan_in") -> None:
         verdict = judge(scheme, activation)
-        candidates.append((prior, Candidate(template, std, scheme, verdict, dists, mode)))
+        candidates.append((prior, Candidate(template, std, scheme, verdict, dists, mode, prior)))
 
     # PyTorch's reset_parameters: kaiming_uniform_(w, a=√5) over torch's fan_in.
     add(
@@ -294,10 +295,12 @@ def assess(
         return _unrecognised_scale(activation, distribution, common)
 
     consistent = _drop_minor_alternatives(consistent)
-    verdicts = {c.verdict for c in consistent}
-    best = min(consistent, key=lambda c: abs(math.log(rms / c.std)))
-    if len(verdicts) > 1:
-        default = next((c for c in consistent if c.scheme.kind == "default"), None)
+    correct = [c for c in consistent if c.verdict is Verdict.OK]
+    wrong = [c for c in consistent if c.verdict is not Verdict.OK]
+    # Among candidates with the same verdict, the commonest call, then the closest scale.
+    best = min(consistent, key=lambda c: (c.prior, abs(math.log(rms / c.std))))
+    if correct and wrong:
+        default = next((c for c in wrong if c.scheme.kind == "default"), None)
         if default is not None and distribution == "uniform":
             # Indistinguishable from the default in scale and shape: an uninitialised layer is
             # far likelier than, e.g., kaiming_uniform_(mode='fan_out') with fan_out = 6·fan_in.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -67,14 +66,18 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
     shapes = [_parse_shape(text) for text in args.input_shape]
     factory_kwargs = _parse_kwargs(args.kwargs)
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib: pip install 'init-lint[plot]'")
+    if args.plot:
+        try:
+            import matplotlib.figure  # noqa: F401 - before the forward pass, not after it
+        except ImportError as error:
+            raise UsageError(f"--plot needs matplotlib ({error}): "
+                             "pip install 'init-lint[plot]'") from None
     try:
         import torch  # noqa: F401 - fail here with a clear message, not deep inside
     except ImportError as error:
         raise UsageError(f"needs torch ({error}): pip install 'init-lint[runtime]'") from None
 
-    from .verify import verify
+    from .verifier import verify
 
     model = _build_model(args.target, factory_kwargs)
     inputs = _random_inputs(model, shapes, args.seed)
