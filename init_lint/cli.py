@@ -255,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     try:
-        return report(args, lint(args, args.paths or ["."]))
+        status = report(args, lint(args, args.paths or ["."]))
+        sys.stdout.flush()  # inside the try: a closed pipe shows up here
+        return status
     except ConfigError as error:
         print(f"init-lint: error: {error}", file=sys.stderr)
         return 2

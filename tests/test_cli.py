@@ -255,3 +255,25 @@ def test_a_named_gitignored_directory_is_walked(tmp_path: Path) -> None:
     assert linted_paths(run("init-lint", ".", cwd=tmp_path).stdout) == set()
     named = run("init-lint", "generated", cwd=tmp_path)
     assert linted_paths(named.stdout) == {os.path.normpath("generated/model.py")}
+
+
+def test_default_path_is_the_working_directory(tmp_path: Path) -> None:
+    write(tmp_path, "pkg/broken.py", BROKEN)
+    assert linted_paths(run("init-lint", cwd=tmp_path).stdout) == {
+        os.path.normpath("pkg/broken.py")
+    }
+
+
+def test_a_closed_pipe_ends_the_run_quietly(tmp_path: Path) -> None:
+    for index in range(600):  # long names: more output than a pipe buffers (64 KiB)
+        write(tmp_path, f"{'long_name_' * 20}{index:03}.py", BROKEN)
+    result = subprocess.run(
+        f"{BIN / 'init-lint'} . | head -n 1",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
+    assert len(result.stdout.splitlines()) == 1
+    assert result.stderr == ""
