@@ -34,6 +34,12 @@ def test_config_option_overrides_discovery_and_flags_override_the_file(tmp_path:
     assert run("init-lint", ".", cwd=tmp_path).returncode == 0
     assert run("init-lint", "--config", "strict.toml", ".", cwd=tmp_path).returncode == 1
     assert run("init-lint", "--ignore", "INI005", ".", cwd=tmp_path).returncode == 1
+    # A pyproject.toml named with --config is read from its [tool.init-lint] table (read whole,
+    # its [project] table would be an unknown key: exit 2).
+    _pyproject(tmp_path / "other", '[tool.init-lint]\nignore = ["INI999"]\n')
+    write(tmp_path, "strict/pyproject.toml", "[tool.init-lint]\n")
+    assert run("init-lint", "--config", "strict/pyproject.toml", ".", cwd=tmp_path).returncode == 1
+    assert run("init-lint", "--config", "other/pyproject.toml", ".", cwd=tmp_path).returncode == 0
 
 
 def test_select_and_extend_select_precedence(tmp_path: Path) -> None:
