@@ -79,16 +79,23 @@ def _escape_github_property(text: str) -> str:
     return _escape_github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _span(f: Finding) -> tuple[int, int, int, int]:
+    """Start and end, 1-based; the end defaults to the start, as in the public JSON schema."""
+    data = f.to_json()
+    return data["line"], data["column"], data["end_line"], data["end_column"]
+
+
 def render_github(findings: Sequence[Finding], style: Style) -> str:
     """GitHub Actions workflow commands: each finding becomes an annotation on the PR's diff."""
     out = []
     for f in findings:
+        line, column, end_line, end_column = _span(f)
         properties = {
             "file": f.path,
-            "line": f.line,
-            "col": f.column,
-            "endLine": f.end_line or f.line,
-            "endColumn": f.end_column or f.column,
+            "line": line,
+            "col": column,
+            "endLine": end_line,
+            "endColumn": end_column,
             "title": f.code,
         }
         props = ",".join(
@@ -105,12 +112,13 @@ _SARIF_LEVEL = {"INI004": "error", "INI006": "error", PARSE_ERROR_CODE: "error"}
 
 def _sarif_rule(code: str) -> dict[str, Any]:
     rule = RULES.get(code)
+    page = explain(code)
     return {
         "id": code,
         "name": rule.name if rule else "parse-error",
         "shortDescription": {"text": title(code)},
         "fullDescription": {"text": rule.what if rule else PARSE_ERROR_TITLE},
-        "help": {"text": explain(code), "markdown": explain(code)},
+        "help": {"text": page, "markdown": page},
         "defaultConfiguration": {"level": _SARIF_LEVEL.get(code, "warning")},
     }
 
@@ -127,12 +135,8 @@ def _sarif_uri(path: str) -> tuple[str, dict[str, str]]:
 
 def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     uri, base = _sarif_uri(f.path)
-    region = {
-        "startLine": f.line,
-        "startColumn": f.column,
-        "endLine": f.end_line or f.line,
-        "endColumn": f.end_column or f.column,
-    }
+    keys = ("startLine", "startColumn", "endLine", "endColumn")
+    region = dict(zip(keys, _span(f), strict=True))
     result: dict[str, Any] = {
         "ruleId": f.code,
         "ruleIndex": rule_index[f.code],
