@@ -392,6 +392,8 @@ class InitScheme:
     line: int | None = None
     #: The source node of the init call while a file is analysed (not part of the identity).
     site: object = field(default=None, compare=False, hash=False, repr=False)
+    #: Where the init comes from, for the autofix (static analysis data; not part of identity).
+    origin: object = field(default=None, compare=False, hash=False, repr=False)
 
     def describe(self) -> str:
         if self.kind == "default":

@@ -12,11 +12,21 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from ..findings import Edit, Fix
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family, InitScheme
-from .facts import FileFacts, InstanceFacts, NodeFacts, UseFacts
+from . import initcalls
+from .facts import (
+    CallFacts,
+    FileFacts,
+    InsertPoint,
+    InstanceFacts,
+    NodeFacts,
+    ProgramFacts,
+    UseFacts,
+)
 from .interpreter import FileAnalyzer
 from .resolve import resolve
-from .values import Instance
+from .values import CallOrigin, Instance, ProgramOrigin
 
 __all__ = ["analyze_module", "resolve", "FileFacts"]
 
@@ -26,54 +36,89 @@ def analyze_module(module: cst.Module, path: str, module_name: str, options: Any
     analyzer.run()
     through_norm = bool(getattr(options, "through_norm", False))
     candidates = [i for i in analyzer.instances if _is_candidate(i, through_norm)]
-    facts = FileFacts(path=path, module_name=module_name, init_prefix=_init_prefix(analyzer))
+    prefix = _init_prefix(analyzer)
+    facts = FileFacts(
+        path=path,
+        module_name=module_name,
+        init_prefix=prefix,
+        needs_init_import=prefix == "init" and "init" not in analyzer.imports.aliases,
+        newline=module.default_newline,
+    )
     if not candidates and not analyzer.findings:
-        facts.nodes = _node_facts(analyzer, {}, needed=False)
+        facts.nodes = _node_facts(analyzer, Locator(None, module))
         return facts
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-
-    def line_of(node: object) -> int | None:
-        where = positions.get(node)  # type: ignore[arg-type]
-        return where.start.line if where is not None else None
-
+    # Positions cost a code-generation pass: only files that report something pay for it.
+    locate = Locator(
+        MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider), module
+    )
     for finding in analyzer.findings:
-        where = positions[finding.node]
-        facts.local.append(
-            (
-                where.start.line,
-                where.start.column + 1,
-                where.end.line,
-                where.end.column + 1,
-                finding.code,
-                finding.message,
-            )
-        )
+        line, column, end_line, end_column = locate.span(finding.node)
+        fix = None
+        if finding.rename is not None:
+            target, replacement = finding.rename
+            where = locate.span(target)
+            fix = Fix(f"rename to {replacement}", (Edit(*where, replacement),))
+        facts.local.append((line, column, end_line, end_column, finding.code, finding.message, fix))
     for instance in candidates:
-        where = positions[instance.site]
+        line, column, end_line, end_column = locate.span(instance.site)
         facts.instances.append(
             InstanceFacts(
                 kind=instance.kind,
                 name=instance.name,
-                line=where.start.line,
-                column=where.start.column + 1,
-                end_line=where.end.line,
-                end_column=where.end.column + 1,
+                line=line,
+                column=column,
+                end_line=end_line,
+                end_column=end_column,
                 owner=instance.owner.key,
-                inits=frozenset(_located(s, line_of) for s in instance.inits),
+                inits=frozenset(_located(s, locate) for s in instance.inits),
                 uses=tuple(
                     sorted(
                         {
-                            UseFacts(u.activation, line_of(u.node) or 0, u.via_norm)
+                            UseFacts(u.activation, locate.line(u.node) or 0, u.via_norm)
                             for u in instance.uses
                         },
                         key=lambda u: (u.line, u.activation.name),
                     )
                 ),
                 path=instance.path,
+                insert=locate.after(instance.anchor) if instance.anchor is not None else None,
             )
         )
-    facts.nodes = _node_facts(analyzer, positions, needed=True, line_of=line_of)
+    facts.nodes = _node_facts(analyzer, locate)
     return facts
+
+
+class Locator:
+    """Source positions of CST nodes, computed once per file that needs them."""
+
+    def __init__(self, positions: Any, module: cst.Module) -> None:
+        self.positions = positions or {}
+        self.module = module
+        self._lines: list[str] | None = None
+
+    def line(self, node: object) -> int | None:
+        where = self.positions.get(node)
+        return where.start.line if where is not None else None
+
+    def span(self, node: object) -> tuple[int, int, int, int]:
+        where = self.positions[node]
+        return where.start.line, where.start.column + 1, where.end.line, where.end.column + 1
+
+    def text(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def after(self, statement: object) -> InsertPoint | None:
+        """Just after a statement that stands on its own lines (not `if x: a = 1`)."""
+        if not isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            return None
+        where = self.positions.get(statement)
+        if where is None:
+            return None
+        if self._lines is None:
+            self._lines = self.module.code.splitlines()
+        first = self._lines[where.start.line - 1]
+        indent = first[: len(first) - len(first.lstrip())]
+        return InsertPoint(where.end.line + 1, indent)
 
 
 def _is_candidate(instance: Instance, through_norm: bool) -> bool:
@@ -83,16 +128,56 @@ def _is_candidate(instance: Instance, through_norm: bool) -> bool:
     )
 
 
-def _located(scheme: InitScheme, line_of: Any) -> InitScheme:
-    line = line_of(scheme.site) if scheme.site is not None else scheme.line
-    return replace(scheme, line=line, site=None)
+def _located(scheme: InitScheme, locate: Locator) -> InitScheme:
+    """Replace CST references by plain data: lines, and what the autofix needs."""
+    line = locate.line(scheme.site) if scheme.site is not None else scheme.line
+    origin: object = None
+    if isinstance(scheme.origin, CallOrigin):
+        origin = _call_facts(scheme.origin, locate)
+    elif isinstance(scheme.origin, ProgramOrigin):
+        statement = scheme.origin.statement
+        after = locate.after(statement) if statement is not None and locate.positions else None
+        origin = ProgramFacts(after, scheme.origin.handle, scheme.origin.node.key)
+    return replace(scheme, line=line, site=None, origin=origin)
 
 
-def _node_facts(
-    analyzer: FileAnalyzer, positions: Any, needed: bool, line_of: Any = None
-) -> list[NodeFacts]:
+def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
+    call = origin.call
+    if call not in locate.positions or not call.args:
+        return None
+    method = isinstance(call.func, cst.Attribute) and not _is_init_namespace(call.func.value)
+    if method:
+        assert isinstance(call.func, cst.Attribute)
+        func, target = call.func.attr.value, locate.text(call.func.value)
+    else:
+        func, target = locate.text(call.func), locate.text(call.args[0].value)
+    kept = tuple(
+        f"{name}={locate.text(value)}"
+        for name, value in initcalls.bind(
+            call.args, ("a", "mode", "nonlinearity", "generator")
+        ).items()
+        if name in ("mode", "generator")
+    )
+    touched = tuple(
+        sorted(
+            (p.start.line, p.start.column + 1)
+            for i in origin.touched
+            if (p := locate.positions.get(i.site))
+        )
+    )
+    after = locate.after(origin.statement) if origin.statement is not None else None
+    return CallFacts(*locate.span(call), func, method, target, kept, touched, after)
+
+
+def _is_init_namespace(node: cst.BaseExpression) -> bool:
+    """``init``/``nn.init``/``torch.nn.init``: the call is a function, not a tensor method."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name) and node.value != "self" and not node.value.startswith("_")
+
+
+def _node_facts(analyzer: FileAnalyzer, locate: Locator) -> list[NodeFacts]:
     """Context nodes: what each contains and what its init programs do to foreign layers."""
-    locate = line_of or (lambda node: None)
     abstract = {
         info.graph_node.key
         for info in analyzer.classes.values()
@@ -144,7 +229,7 @@ def _then(first: Any, second: Any) -> Any:
     return Outcome(first.schemes | second.schemes, first.keeps_prior)
 
 
-def _locate_outcome(outcome: Any, locate: Any) -> Any:
+def _locate_outcome(outcome: Any, locate: Locator) -> Any:
     from .values import Outcome
 
     return Outcome(frozenset(_located(s, locate) for s in outcome.schemes), outcome.keeps_prior)

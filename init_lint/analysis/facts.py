@@ -4,8 +4,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..findings import Fix
 from ..knowledge import Activation, InitScheme
 from .values import Outcome
+
+
+@dataclass(frozen=True)
+class InsertPoint:
+    """Where a new statement can go: before 1-based ``line``, indented with ``indent``."""
+
+    line: int
+    indent: str
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """An init call aimed at known layers, as the autofix needs it."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    func: str  # 'nn.init.normal_'; for tensor methods, the method name ('normal_')
+    method: bool  # ``w.data.normal_(...)`` rather than ``init.normal_(w, ...)``
+    target: str  # source text of the tensor: 'self.fc.weight', 'm.weight.data'
+    kept: tuple[str, ...]  # keyword arguments kept when rewriting a kaiming call (mode, generator)
+    touched: tuple[tuple[int, int], ...]  # sites of every layer this call initialises
+    after: InsertPoint | None  # just after the statement holding the call
+
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    """An init program (modules() loop, apply) and where a call after it can go."""
+
+    after: InsertPoint | None
+    handle: str | None  # how the program's scope is spelled at that point: 'self', 'netG'
+    node: str  # key of the node the program belongs to
 
 
 @dataclass(frozen=True)
@@ -29,6 +63,7 @@ class InstanceFacts:
     inits: frozenset[InitScheme]  # possible states after its owner's own init code
     uses: tuple[UseFacts, ...]
     path: str | None  # attribute path inside its owner class, e.g. 'fc1' or 'features.3'
+    insert: InsertPoint | None = None  # after the statement that names it (autofix)
 
 
 @dataclass(frozen=True)
@@ -50,7 +85,9 @@ class FileFacts:
     path: str
     module_name: str
     init_prefix: str = "init"
-    # (line, column, end_line, end_column, code, message) of findings known from this file alone.
-    local: list[tuple[int, int, int, int, str, str]] = field(default_factory=list)
+    needs_init_import: bool = False  # init_prefix is 'init' but nothing defines it yet
+    newline: str = "\n"
+    # (line, column, end_line, end_column, code, message, fix) of findings known from this file.
+    local: list[tuple[int, int, int, int, str, str, Fix | None]] = field(default_factory=list)
     instances: list[InstanceFacts] = field(default_factory=list)
     nodes: list[NodeFacts] = field(default_factory=list)

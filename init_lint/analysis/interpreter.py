@@ -48,6 +48,7 @@ from .values import (
     UNKNOWN_INIT,
     UNTOUCHED,
     ActVal,
+    CallOrigin,
     ClassInst,
     ClassName,
     ClassRef,
@@ -66,6 +67,7 @@ from .values import (
     PartialVal,
     Probe,
     ProbeParam,
+    ProgramOrigin,
     QualRef,
     SeqVal,
     Src,
@@ -163,6 +165,7 @@ class Program:
     site: cst.CSTNode
     params: bool = False  # iterates parameters (p) rather than modules (m)
     unknown: bool = False  # an opaque effect (unknown function applied): result UNKNOWN
+    origin: ProgramOrigin | None = None
 
 
 @dataclass
@@ -185,6 +188,7 @@ class Frame:
     cond_depth: int = 0
     loop_depth: int = 0
     in_forward: bool = False
+    statement: cst.CSTNode | None = None  # the statement of this function being executed
 
     def child(self, **changes: Any) -> Frame:
         values = {
@@ -200,6 +204,7 @@ class Frame:
             "cond_depth": self.cond_depth,
             "loop_depth": 0,
             "in_forward": self.in_forward,
+            "statement": None,
         }
         values.update(changes)
         return Frame(**values)
@@ -210,6 +215,7 @@ class LocalFinding:
     node: cst.CSTNode
     code: str
     message: str
+    rename: tuple[cst.CSTNode, str] | None = None  # autofix: replace this node's text
 
 
 class FileAnalyzer:
@@ -227,6 +233,7 @@ class FileAnalyzer:
         self._journals: list[dict[Instance, frozenset[InitScheme]]] = []
         self._called_functions: set[str] = set()
         self._reported: set[tuple[int, str]] = set()
+        self._call_origins: dict[int, CallOrigin] = {}
         self.module_node = self.new_node(f"{module_name}:<module>", "module level")
 
     # ------------------------------------------------------------------ set-up
@@ -366,8 +373,11 @@ class FileAnalyzer:
 
     # ------------------------------------------------------------------ statements
     def exec_block(self, statements: Sequence[cst.CSTNode], frame: Frame) -> None:
+        outer = frame.statement
         for statement in statements:
+            frame.statement = statement
             self.exec_statement(statement, frame)
+        frame.statement = outer
 
     def exec_statement(self, statement: cst.CSTNode, frame: Frame) -> None:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -497,18 +507,16 @@ class FileAnalyzer:
                 else (None, names[0] if names else None)
             )
             if not frame.in_forward and frame.probe is None:
-                self.register_program(
-                    scope,
-                    Program(
-                        body,
-                        targets,
-                        frame,
-                        frame.cond_depth > 0,
-                        statement,
-                        isinstance(scope, ParamsIter),
-                    ),
+                program = Program(
+                    body,
+                    targets,
                     frame,
+                    frame.cond_depth > 0,
+                    statement,
+                    isinstance(scope, ParamsIter),
                 )
+                program.origin = ProgramOrigin(statement, _handle_of(statement.iter), scope.node)
+                self.register_program(scope, program, frame)
                 return
         element = self.element_of(iterable)
         frame.loop_depth += 1
@@ -545,12 +553,14 @@ class FileAnalyzer:
     def assign(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None:
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
-            self.name_values(value, target.value, 5)
+            self.name_values(value, target.value, 5, anchor=frame.statement)
         elif (
             isinstance(target, cst.Attribute) and _is_self(target.value) and frame.attrs is not None
         ):
             frame.attrs[target.attr.value] = value
-            self.name_values(value, f"self.{target.attr.value}", 0, target.attr.value)
+            self.name_values(
+                value, f"self.{target.attr.value}", 0, target.attr.value, frame.statement
+            )
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = value.items if isinstance(value, GroupVal) and value.exact else None
             for index, element in enumerate(target.elements):
@@ -561,22 +571,34 @@ class FileAnalyzer:
             if isinstance(base, ParamRef):  # w[...] = ...: an opaque write into the weight
                 self.mark_unknown([base.instance])
 
-    def name_values(self, value: Value, name: str, rank: int, path: str | None = None) -> None:
+    def name_values(
+        self,
+        value: Value,
+        name: str,
+        rank: int,
+        path: str | None = None,
+        anchor: cst.CSTNode | None = None,
+    ) -> None:
         """Give layers the best display name: 'self.fc1' over 'self.body[0]' over 'conv'."""
         if isinstance(value, LayerVal):
             instance = value.instance
             if rank < instance.name_rank:
                 instance.name, instance.name_rank = name, rank
+                instance.anchor = anchor if "..." not in name else None
                 if path is not None:
                     instance.path = path
         elif isinstance(value, SeqVal) and value.elements is not None and rank <= 1:
             for key, element in (value.names or {}).items():  # OrderedDict names read best
                 self.name_values(
-                    element, f"{name}.{key}", rank + 1, f"{path}.{key}" if path else None
+                    element, f"{name}.{key}", rank + 1, f"{path}.{key}" if path else None, anchor
                 )
             for index, element in enumerate(value.elements):
                 self.name_values(
-                    element, f"{name}[{index}]", rank + 1, f"{path}.{index}" if path else None
+                    element,
+                    f"{name}[{index}]",
+                    rank + 1,
+                    f"{path}.{index}" if path else None,
+                    anchor,
                 )
         elif isinstance(value, (GroupVal, ListBuilder)) and rank <= 5:
             for index, element in enumerate(value.items):
@@ -585,7 +607,11 @@ class FileAnalyzer:
                     continue
                 label = f"{name}[{index}]" if value.exact else f"{name}[...]"
                 self.name_values(
-                    element, label, rank + 1, f"{path}.{index}" if path and value.exact else None
+                    element,
+                    label,
+                    rank + 1,
+                    f"{path}.{index}" if path and value.exact else None,
+                    anchor,
                 )
 
     # ------------------------------------------------------------------ expressions
@@ -1547,8 +1573,16 @@ class FileAnalyzer:
     def init_call(self, name: str, node: cst.Call, args: list[Value], frame: Frame) -> Value:
         canonical = initcalls.canonical_init_name(name)
         if name != canonical:
+            rename = None
+            if isinstance(node.func, cst.Attribute):
+                rename = (node.func.attr, canonical)
+            elif isinstance(node.func, cst.Name) and node.func.value == name:
+                rename = None  # imported under its own name: renaming needs the import too
             self.report(
-                node, "INI005", f"init.{name} is deprecated (FutureWarning); use init.{canonical}"
+                node,
+                "INI005",
+                f"init.{name} is deprecated (FutureWarning); use init.{canonical}",
+                rename,
             )
         if canonical == "calculate_gain":
             _gain, problem = initcalls.calculate_gain_value(node, lambda n: self.numeric(n, frame))
@@ -1619,6 +1653,14 @@ class FileAnalyzer:
                 if fan_based:
                     self._report_one_d(node, f"{target.instance.name or target.instance.kind}.bias")
                 return
+            if frame.probe is None:
+                origin = self._call_origins.get(id(node))
+                if origin is None:
+                    origin = CallOrigin(node, frame.statement)
+                    self._call_origins[id(node)] = origin
+                if target.instance not in origin.touched:
+                    origin.touched.append(target.instance)
+                scheme = replace(scheme, origin=origin)
             self.apply_scheme(target.instance, scheme, frame)
         elif isinstance(target, ProbeParam) and frame.probe is not None:
             if target.ndim is not None and target.ndim < 2:
@@ -1646,11 +1688,17 @@ class FileAnalyzer:
             "raises ValueError at run time; use init.zeros_ or init.constant_",
         )
 
-    def report(self, node: cst.CSTNode, code: str, message: str) -> None:
+    def report(
+        self,
+        node: cst.CSTNode,
+        code: str,
+        message: str,
+        rename: tuple[cst.CSTNode, str] | None = None,
+    ) -> None:
         key = (id(node), code)
         if key not in self._reported:
             self._reported.add(key)
-            self.findings.append(LocalFinding(node, code, message))
+            self.findings.append(LocalFinding(node, code, message, rename))
 
     # ------------------------------------------------------------------ init programs
     def register_apply(
@@ -1704,6 +1752,13 @@ class FileAnalyzer:
             frame.cond_depth > 0,
             node,
         )
+        receiver = (
+            node.func.value
+            if isinstance(node.func, cst.Attribute)
+            else (node.args[1].value if len(node.args) > 1 else None)
+        )
+        handle = _handle_of(receiver) if receiver is not None else None
+        program.origin = ProgramOrigin(frame.statement, handle, scope.node)
         self.register_program(scope, program, frame)
 
     def register_program(
@@ -1744,6 +1799,14 @@ class FileAnalyzer:
                 frame.env[name_target] = UNKNOWN
         self.exec_block(program.body, frame)
         outcome = state.outcome
+        if program.origin is not None and outcome.schemes:
+            outcome = Outcome(
+                frozenset(
+                    s if s.kind == "unknown" else replace(s, origin=program.origin)
+                    for s in outcome.schemes
+                ),
+                outcome.keeps_prior,
+            )
         return outcome.merge(UNTOUCHED) if program.conditional else outcome
 
     def _check_one_d(self, program: Program) -> None:
@@ -2039,6 +2102,13 @@ def _called_names(node: cst.CSTNode) -> set[str]:
             names.add(current.value)  # passed as a value (self.apply(fn)) counts as used
         stack.extend(current.children)
     return names
+
+
+def _handle_of(node: cst.BaseExpression) -> str | None:
+    """'self' / 'netG' / 'self.backbone' for the receiver of .modules()/.apply()."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        node = node.func.value  # self.modules() -> self
+    return dotted_name(node)
 
 
 def _is_self(node: cst.BaseExpression) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..findings import Finding
 from ..knowledge import Activation, Family, InitScheme, Verdict, judge
+from . import fixes
 from .facts import FileFacts, InstanceFacts, NodeFacts, UseFacts
 
 UNKNOWN_SCHEME = InitScheme("unknown")
@@ -46,24 +47,50 @@ def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
     through_norm = bool(getattr(options, "through_norm", False))
     findings: list[Finding] = []
     for facts in all_facts:
-        for line, column, end_line, end_column, code, message in facts.local:
-            findings.append(Finding(facts.path, line, column, code, message, end_line, end_column))
+        for line, column, end_line, end_column, code, message, fix in facts.local:
+            findings.append(
+                Finding(facts.path, line, column, code, message, end_line, end_column, fix)
+            )
+        judged = [
+            (instance, _problems(instance, nodes, parents, through_norm))
+            for instance in facts.instances
+        ]
+        # What each layer needs: a call rewrite is safe only if all layers it touches agree.
+        requirements: dict[tuple[int, int], set[fixes.Requirement]] = {}
+        for instance, problems in judged:
+            requirements.setdefault((instance.line, instance.column), set()).update(
+                fixes.Requirement.of(p.use.activation) for p in problems
+            )
         seen: set[tuple[int, int, str]] = set()
-        for instance in facts.instances:
-            for problem in _problems(instance, nodes, parents, through_norm):
+        for instance, problems in judged:
+            for problem in problems:
                 key = (instance.line, instance.column, problem.code)
                 if key in seen:
                     continue
                 seen.add(key)
+                fix = fixes.plan(
+                    instance,
+                    problem.code,
+                    problem.use.activation,
+                    problem.scheme,
+                    facts,
+                    nodes,
+                    requirements,
+                    options,
+                )
+                message = _message(instance, problem, facts.init_prefix)
+                if fix is None:
+                    message += " (no autofix)"
                 findings.append(
                     Finding(
                         facts.path,
                         instance.line,
                         instance.column,
                         problem.code,
-                        _message(instance, problem, facts.init_prefix),
+                        message,
                         instance.end_line,
                         instance.end_column,
+                        fix,
                     )
                 )
     return findings

@@ -84,6 +84,26 @@ class Instance:
     inits: frozenset[InitScheme] = frozenset({DEFAULT_INIT})
     uses: set[Use] = field(default_factory=set)
     path: str | None = None  # attribute path in its owner class ('fc1', 'features.3')
+    #: The statement after which an init call for this layer can be inserted (autofix).
+    anchor: cst.CSTNode | None = None
+
+
+@dataclass(eq=False)
+class CallOrigin:
+    """An init call aimed at known layers (``init.x_(self.fc.weight)``): may be rewritten."""
+
+    call: cst.Call
+    statement: cst.CSTNode | None
+    touched: list[Instance] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class ProgramOrigin:
+    """An init reached through a program (modules() loop, apply): fixed by a call after it."""
+
+    statement: cst.CSTNode | None  # the statement that runs the program
+    handle: str | None  # how the program's scope root is spelled there: 'self', 'netG'
+    node: Node
 
 
 @dataclass(frozen=True)

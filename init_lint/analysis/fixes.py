@@ -1,0 +1,138 @@
+"""Autofix plans: the edit that makes a finding go away, or None when no edit is safe.
+
+Three ways, by where the offending init comes from:
+
+* nothing (PyTorch's default): insert the right call after the statement that names the layer;
+* a call aimed at known layers: rewrite it in place when every layer it touches wants the same
+  init, else insert a targeted call after it;
+* an init program (modules() loop, apply): insert a targeted call after the program runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..findings import Edit, Fix
+from ..knowledge import Activation, Family
+from .facts import CallFacts, FileFacts, InsertPoint, InstanceFacts, NodeFacts, ProgramFacts
+
+FIXABLE_CODES = frozenset({"INI001", "INI002", "INI003", "INI005"})
+_EXPRESSION = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*|\[-?\d+\])*$")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a layer's init must be, as far as the fix is concerned."""
+
+    family: Family
+    nonlinearity: str | None
+    slope: float | None
+
+    @classmethod
+    def of(cls, activation: Activation) -> Requirement:
+        return cls(activation.family, activation.nonlinearity, activation.slope or None)
+
+
+def path_expression(handle: str, path: str | None) -> str | None:
+    """'netG' + 'main.0' → 'netG.main[0]'."""
+    if path is None:
+        return None
+    parts = [handle]
+    for piece in path.split("."):
+        parts.append(f"[{piece}]" if piece.lstrip("-").isdigit() else f".{piece}")
+    text = "".join(parts)
+    return text if _EXPRESSION.match(text) else None
+
+
+def _insert(point: InsertPoint, lines: list[str], newline: str) -> Edit:
+    content = "".join(f"{point.indent}{line}{newline}" for line in lines)
+    return Edit(point.line, 1, point.line, 1, content)
+
+
+def _init_lines(call: str, layer: str, prefix: str, options: Any) -> list[str]:
+    lines = [call]
+    if getattr(options, "zero_bias", False):
+        lines += [f"if {layer}.bias is not None:", f"    {prefix}.zeros_({layer}.bias)"]
+    return lines
+
+
+def plan(
+    instance: InstanceFacts,
+    code: str,
+    activation: Activation,
+    scheme: Any,
+    facts: FileFacts,
+    nodes: dict[str, NodeFacts],
+    requirements: dict[tuple[int, int], set[Requirement]],
+    options: Any,
+) -> Fix | None:
+    prefix = facts.init_prefix
+    mode = getattr(options, "mode", "fan_in")
+    distribution = getattr(options, "distribution", "normal")
+    origin = scheme.origin
+    layer = instance.name if instance.name and _EXPRESSION.match(instance.name) else None
+
+    def targeted(point: InsertPoint | None, expression: str | None) -> Fix | None:
+        if point is None or expression is None:
+            return None
+        call = activation.recommended_call(
+            f"{expression}.weight", init_prefix=prefix, mode=mode, distribution=distribution
+        )
+        if call is None:
+            return None
+        edit = _insert(point, _init_lines(call, expression, prefix, options), facts.newline)
+        return Fix(f"insert {call} before line {point.line}", (edit,))
+
+    if scheme.kind == "default":
+        return targeted(instance.insert, layer)
+    if isinstance(origin, CallFacts):
+        wanted = Requirement.of(activation)
+        if all(requirements.get(key) == {wanted} for key in origin.touched):
+            replacement = _rewrite(origin, code, activation, scheme, prefix, mode, distribution)
+            if replacement is not None:
+                edit = Edit(
+                    origin.line, origin.column, origin.end_line, origin.end_column, replacement
+                )
+                return Fix(f"replace with {replacement}", (edit,))
+        if layer is not None and layer.startswith("self."):
+            return targeted(origin.after, layer)
+        return None
+    if isinstance(origin, ProgramFacts):
+        if (
+            origin.node == instance.owner
+            and origin.handle == "self"
+            and layer
+            and layer.startswith("self.")
+        ):
+            return targeted(origin.after, layer)
+        container = nodes.get(origin.node)
+        if origin.handle and container is not None and instance.owner in container.contains:
+            return targeted(origin.after, path_expression(origin.handle, instance.path))
+    return None
+
+
+def _rewrite(
+    call: CallFacts,
+    code: str,
+    activation: Activation,
+    scheme: Any,
+    prefix: str,
+    mode: str,
+    distribution: str,
+) -> str | None:
+    """The corrected call, keeping the author's spelling of init and of the tensor."""
+    namespace = prefix if call.method else call.func.rpartition(".")[0] or prefix
+    if code == "INI003" and not call.method:
+        args = [call.target, *call.kept]
+        if activation.slope:
+            args += [f"a={activation.slope:g}", "nonlinearity='leaky_relu'"]
+        else:
+            args.append("nonlinearity='relu'")
+        return f"{call.func}({', '.join(args)})"
+    keep = scheme.distribution if scheme.distribution in ("normal", "uniform") else distribution
+    keep_mode = scheme.mode if scheme.mode in ("fan_in", "fan_out") else mode
+    return activation.recommended_call(
+        call.target, init_prefix=namespace, mode=keep_mode, distribution=keep
+    )
