@@ -25,21 +25,33 @@ __all__ = [
 ]
 
 
-def verify(model: nn.Module, *inputs: Any, **options: Any) -> Report:
-    """Run ``model(*inputs)`` once and judge every Linear/Conv layer's init.
+def verify(
+    model: nn.Module,
+    *inputs: Any,
+    alpha: float = 0.01,
+    through_norm: bool = False,
+    label: str | None = None,
+    signal_factor: float = 100.0,
+    **forward_kwargs: Any,
+) -> Report:
+    """Run ``model(*inputs, **forward_kwargs)`` once and judge every Linear/Conv layer's init.
 
-    Options: ``alpha`` (false-alarm rate for the whole model, default 0.01), ``through_norm``
-    (default False), ``label`` (the findings' path), ``signal_factor`` (default 100); any other
-    keyword goes to ``model.forward``. See :func:`init_lint.runtime.verifier.verify`.
+    ``alpha``: probability of reporting any correctly initialised layer of this model
+    (Bonferroni-corrected over the layers tested). ``through_norm``: also judge layers whose
+    output reaches the activation through a norm layer. ``label``: the findings' ``path``
+    (default: the model's class name). ``signal_factor``: a rectifier output second moment this
+    many times below (above) the first one's is reported as vanishing (exploding).
+    See :func:`init_lint.runtime.verifier.verify`.
     """
     from .verifier import verify as _verify
 
-    return _verify(model, *inputs, **options)
+    return _verify(model, *inputs, alpha=alpha, through_norm=through_norm, label=label,
+                   signal_factor=signal_factor, **forward_kwargs)
 
 
 def assert_init_ok(model: nn.Module, *inputs: Any, **options: Any) -> Report:
-    """``verify`` and raise :class:`InitFindingsError` (an AssertionError) listing the offending
-    layers if there are findings; returns the report otherwise."""
+    """:func:`verify`, then raise :class:`InitFindingsError` (an AssertionError) listing the
+    offending layers if there are findings; returns the report otherwise."""
     __tracebackhide__ = True
     report = verify(model, *inputs, **options)
     report.raise_for_findings()

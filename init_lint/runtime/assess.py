@@ -155,16 +155,21 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
         matches = required is not None and math.isclose(gain, required, rel_tol=1e-6)
         prior = 1 if nonlinearity == "relu" or matches else 4
         arg = f"a={a:g}, nonlinearity='leaky_relu'" if a else f"nonlinearity={nonlinearity!r}"
-        for mode in ("fan_in", "fan_out"):
+        square = fans.torch_fan_in == fans.torch_fan_out
+        for mode in ("fan_in",) if square else ("fan_in", "fan_out"):
             std = gain / math.sqrt(fans.torch_fan(mode))
             # judge against the fan the signal really has (grouped conv, ConvTranspose).
             effective = std * math.sqrt(fans.true_fan(mode))
             note = "" if math.isclose(effective, gain, rel_tol=1e-9) else (
                 f" [torch's {mode} {fans.torch_fan(mode)} ≠ true {fans.true_fan(mode):g}]"
             )
+            if square:
+                mode_text, note = "", note + " [fan_in = fan_out]"
+            else:
+                mode_text = f"mode={mode!r}, "
             add(
                 prior,
-                f"kaiming_{{dist}}_(mode={mode!r}, {arg}){note}",
+                f"kaiming_{{dist}}_({mode_text}{arg}){note}",
                 std,
                 InitScheme("kaiming", gain=effective, nonlinearity=nonlinearity, a=a or 0.0,
                            mode=mode),

@@ -113,6 +113,28 @@ class TanhMLP(nn.Module):
         return self.out(torch.tanh(self.fc2(torch.tanh(self.fc1(x)))))
 
 
+class Generator(nn.Module):
+    """DCGAN-style generator: ConvTranspose layers, the last one into Tanh."""
+
+    def __init__(self, kaiming_last: bool) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(100, 256, 4, 1, 0, bias=False), nn.ReLU(True),
+            nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.ReLU(True),
+            nn.ConvTranspose2d(128, 3, 4, 2, 1, bias=False), nn.Tanh(),
+        )
+        # He for the ReLU layers, over the backward fan (torch's "fan_in" of a transposed conv).
+        init.kaiming_normal_(self.main[0].weight, nonlinearity="relu")
+        init.kaiming_normal_(self.main[2].weight, nonlinearity="relu")
+        if kaiming_last:
+            init.kaiming_normal_(self.main[4].weight, nonlinearity="relu")
+        else:
+            init.xavier_normal_(self.main[4].weight, gain=init.calculate_gain("tanh"))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.main(z)
+
+
 class Functional(nn.Module):
     """Activations only as functions and tensor methods, He-initialised for each."""
 
@@ -210,6 +232,15 @@ def test_kaiming_before_tanh_is_ini002_and_xavier_tanh_is_clean() -> None:
     assert report.layer("fc1").follows() == "Tanh"
     clean = verify(TanhMLP(kaiming=False), x)
     assert clean.ok and _codes(clean)["fc1"] == "ok"
+
+
+def test_transposed_convs() -> None:
+    torch.manual_seed(0)
+    z = torch.randn(2, 100, 1, 1)
+    report = verify(Generator(kaiming_last=True), z)
+    assert _codes(report) == {"main.0": "ok", "main.2": "ok", "main.4": "INI002"}
+    assert report.layer("main.2").assessment.mode == "fan_out"  # He's backward condition
+    assert verify(Generator(kaiming_last=False), z).ok
 
 
 def test_functional_activations_are_found() -> None:
