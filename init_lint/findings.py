@@ -21,6 +21,9 @@ class Edit:
 class Fix:
     description: str
     edits: tuple[Edit, ...] = ()
+    #: Imports the edits rely on, as ``(module, name)``: ("torch.nn", "init") is
+    #: ``from torch.nn import init``. Added only when the file has no usable spelling yet.
+    imports: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, order=True)

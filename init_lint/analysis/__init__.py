@@ -22,6 +22,7 @@ from .facts import (
     InstanceFacts,
     NodeFacts,
     ProgramFacts,
+    Step,
     UseFacts,
 )
 from .interpreter import FileAnalyzer
@@ -190,21 +191,10 @@ def _node_facts(analyzer: FileAnalyzer, locate: Locator) -> list[NodeFacts]:
     result = []
     known = {node.key for node in analyzer.nodes}
     for key in children.keys() - known:  # a class of another file that receives local modules
-        result.append(
-            NodeFacts(key, key, True, False, {}, {}, tuple(children[key]), placeholder=True)
-        )
+        result.append(NodeFacts(key, key, True, False, (), tuple(children[key]), placeholder=True))
     for node in analyzer.nodes:
-        effects = {}
-        if node.programs:
-            for kind in sorted(WEIGHT_LAYERS):
-                outcome = None
-                for program in node.programs:
-                    step = analyzer.simulate(program, kind, (kind, *LAYER_BASES[kind]))
-                    outcome = step if outcome is None else _then(outcome, step)
-                if outcome is not None and (outcome.schemes or not outcome.keeps_prior):
-                    effects[kind] = _locate_outcome(outcome, locate)
-        path_inits = {path: _locate_outcome(o, locate) for path, o in node.path_inits.items()}
-        if not (effects or path_inits or children.get(node.key) or node.is_class):
+        steps = tuple(_steps(analyzer, node, locate))
+        if not (steps or children.get(node.key) or node.is_class):
             continue
         result.append(
             NodeFacts(
@@ -212,12 +202,29 @@ def _node_facts(analyzer: FileAnalyzer, locate: Locator) -> list[NodeFacts]:
                 label=node.label,
                 is_class=node.is_class,
                 abstract=node.key in abstract,
-                effects=effects,
-                path_inits=path_inits,
+                steps=steps,
                 contains=tuple(children.get(node.key, ())),
             )
         )
     return result
+
+
+def _steps(analyzer: FileAnalyzer, node: Any, locate: Locator) -> list[Step]:
+    """The node's init events in order, as data: what each does per layer kind or by path."""
+    steps: list[Step] = []
+    for kind_of_event, item in node.events:
+        if kind_of_event == "path":
+            path, outcome = item
+            steps.append(Step({}, {path: _locate_outcome(outcome, locate)}))
+            continue
+        effects = {}
+        for kind in sorted(WEIGHT_LAYERS):
+            outcome = analyzer.simulate(item, kind, (kind, *LAYER_BASES[kind]))
+            if outcome.schemes or not outcome.keeps_prior:
+                effects[kind] = _locate_outcome(outcome, locate)
+        if effects:
+            steps.append(Step(effects, {}))
+    return steps
 
 
 def _then(first: Any, second: Any) -> Any:

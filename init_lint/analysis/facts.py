@@ -67,6 +67,14 @@ class InstanceFacts:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One init event of a node: a program (per layer kind) or direct inits by attribute path."""
+
+    effects: dict[str, Outcome]  # layer kind → what a modules()/apply program does to it
+    path_inits: dict[str, Outcome]  # attribute path in a contained module → direct init
+
+
+@dataclass(frozen=True)
 class NodeFacts:
     """A class, or one instantiation of a module, in the containment graph."""
 
@@ -74,8 +82,7 @@ class NodeFacts:
     label: str
     is_class: bool
     abstract: bool  # a base class never instantiated itself: judged through its subclasses
-    effects: dict[str, Outcome]  # layer kind → what this node's init programs do to it
-    path_inits: dict[str, Outcome]  # direct inits into a contained module, by attribute path
+    steps: tuple[Step, ...]  # its init events, in the order they run
     contains: tuple[str, ...]
     placeholder: bool = False  # defined elsewhere; only its containment is known from here
 

@@ -73,6 +73,7 @@ def plan(
     distribution = getattr(options, "distribution", "normal")
     origin = scheme.origin
     layer = instance.name if instance.name and _EXPRESSION.match(instance.name) else None
+    imports = (("torch.nn", "init"),) if facts.needs_init_import else ()
 
     def targeted(point: InsertPoint | None, expression: str | None) -> Fix | None:
         if point is None or expression is None:
@@ -83,7 +84,7 @@ def plan(
         if call is None:
             return None
         edit = _insert(point, _init_lines(call, expression, prefix, options), facts.newline)
-        return Fix(f"insert {call} before line {point.line}", (edit,))
+        return Fix(f"insert {call} before line {point.line}", (edit,), imports)
 
     if scheme.kind == "default":
         return targeted(instance.insert, layer)

@@ -1010,7 +1010,7 @@ class FileAnalyzer:
         lowered = name.lower()
         if any(word in lowered for word in ("init", "reset", "weight")):
             self.mark_unknown(self.owned_instances(frame.owner))
-            frame.owner.programs.append(
+            frame.owner.add_program(
                 Program((), (None, None), frame, True, frame.owner and cst.Pass(), unknown=True)
             )
 
@@ -1499,11 +1499,11 @@ class FileAnalyzer:
         for value in [*args, *kwargs.values()]:
             if value is SELF:
                 self.mark_unknown(self.owned_instances(frame.owner))
-                frame.owner.programs.append(
+                frame.owner.add_program(
                     Program((), (None, None), frame, True, node or cst.Pass(), unknown=True)
                 )
             elif isinstance(value, ClassInst):
-                value.node.programs.append(
+                value.node.add_program(
                     Program((), (None, None), frame, True, node or cst.Pass(), unknown=True)
                 )
             elif isinstance(value, ParamRef):
@@ -1674,9 +1674,10 @@ class FileAnalyzer:
                 self.apply_init(item, scheme, fan_based, node, frame)
         elif isinstance(target, SubAttr) and target.path.endswith(".weight"):
             path = target.path[: -len(".weight")]
-            previous = target.node.path_inits.get(path, UNTOUCHED)
             outcome = Outcome(frozenset({scheme}), False)
-            target.node.path_inits[path] = previous.merge(outcome) if frame.cond_depth else outcome
+            target.node.events.append(
+                ("path", (path, outcome.merge(UNTOUCHED) if frame.cond_depth else outcome))
+            )
         elif fan_based and _ends_with_bias(node):
             self._report_one_d(node, "a bias")
 
@@ -1768,7 +1769,7 @@ class FileAnalyzer:
             targets = list(scope.instances)
         else:
             targets = self.owned_instances(scope.node)
-            scope.node.programs.append(program)
+            scope.node.add_program(program)
         for instance in targets:
             outcome = self.simulate(program, instance.kind, instance.bases, instance)
             self.set_inits(instance, outcome.apply(instance.inits))

@@ -19,7 +19,7 @@ from .facts import FileFacts, InstanceFacts, NodeFacts, UseFacts
 
 UNKNOWN_SCHEME = InitScheme("unknown")
 MAX_CONTEXTS = 32
-_OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, {}, {}, ())
+_OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, (), ())
 
 
 @dataclass(frozen=True)
@@ -146,16 +146,16 @@ def _problems(
 
 def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[InitScheme]:
     inits = instance.inits
-    first = True
-    for node in chain:
-        if first and instance.path is not None and instance.path in node.path_inits:
-            inits = node.path_inits[instance.path].apply(inits)
-        first = False
+    for depth, node in enumerate(chain):
         if node is _OPAQUE:
             return inits | {UNKNOWN_SCHEME}
-        effect = node.effects.get(instance.kind)
-        if effect is not None:
-            inits = effect.apply(inits)
+        for step in node.steps:
+            # Direct inits by path (netG.main[0].weight) address the owner's own attributes.
+            if depth == 0 and instance.path is not None and instance.path in step.path_inits:
+                inits = step.path_inits[instance.path].apply(inits)
+            effect = step.effects.get(instance.kind)
+            if effect is not None:
+                inits = effect.apply(inits)
     return inits
 
 

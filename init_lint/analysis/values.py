@@ -65,10 +65,17 @@ class Node:
     key: str
     label: str
     is_class: bool = False
-    #: Generic init programs applied to everything this node contains (modules()/apply loops).
-    programs: list[Any] = field(default_factory=list)
-    #: Direct inits a container applies to a contained module's layers, by attribute path.
-    path_inits: dict[str, Outcome] = field(default_factory=dict)
+    #: In order: generic init programs applied to everything this node contains
+    #: (("program", Program)), and direct inits into a contained module's layers by attribute
+    #: path (("path", (path, Outcome))).
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+    @property
+    def programs(self) -> list[Any]:
+        return [item for kind, item in self.events if kind == "program"]
+
+    def add_program(self, program: Any) -> None:
+        self.events.append(("program", program))
 
 
 @dataclass(eq=False)
