@@ -93,7 +93,9 @@ def fix_source(path: str, source: bytes, findings: Iterable[Finding]) -> FixResu
                 planned.append((start, end, order, content, finding))
         result.applied.append(finding)
     # Apply from the end so earlier offsets stay valid; inserts at one point keep their order.
-    for start, end, _, content, _ in sorted(planned, key=lambda p: (p[0], p[1], p[2]), reverse=True):
+    for start, end, _, content, _ in sorted(
+        planned, key=lambda p: (p[0], p[1], p[2]), reverse=True
+    ):
         text = text[:start] + content + text[end:]
     imports = sorted({imp for f in result.applied for imp in (f.fix.imports if f.fix else ())})
     try:
@@ -148,3 +150,12 @@ def write_atomically(path: str, data: bytes) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def fix_findings(findings: Iterable[Finding], sources: dict[str, bytes]) -> list[FixResult]:
+    """Plan the fixes of every file that has fixable findings (nothing is written here)."""
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.fix is not None and finding.path in sources:
+            by_path.setdefault(finding.path, []).append(finding)
+    return [fix_source(path, sources[path], items) for path, items in sorted(by_path.items())]

@@ -1,0 +1,184 @@
+"""Autofix: fixes round-trip, keep everything else byte-for-byte, and mean what they say."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from init_lint.engine import Options, lint_paths
+from init_lint.findings import Edit, Finding, Fix
+from init_lint.fixer import fix_findings, fix_source, write_atomically
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.py"))
+REPORT_ONLY = {"INI004", "INI006", "INI999"}
+
+
+def fix_until_stable(paths: list[Path], options: Options | None = None, rounds: int = 3) -> int:
+    """What ``init-lint --fix`` does: lint, apply, repeat while edits were held back."""
+    changed_files = 0
+    for _ in range(rounds):
+        findings = lint_paths(paths, options)
+        sources = {str(p): p.read_bytes() for p in paths}
+        results = [r for r in fix_findings(findings, sources) if r.changed]
+        for result in results:
+            write_atomically(result.path, result.fixed)
+        changed_files += len(results)
+        if not any(r.skipped for r in results):
+            break
+    return changed_files
+
+
+def copy(paths: list[Path], target: Path) -> list[Path]:
+    target.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy(p, target / p.name)) for p in paths]
+
+
+@pytest.mark.parametrize("source", EXAMPLES + FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fix_round_trip(source: Path, tmp_path: Path) -> None:
+    (path,) = copy([source], tmp_path)
+    fix_until_stable([path])
+    remaining = lint_paths([path])
+    leftovers = [f for f in remaining if f.code not in REPORT_ONLY and "(no autofix)" not in f.message]
+    assert not leftovers, [f"{f.line}: {f.code} {f.message}" for f in leftovers]
+    before = path.read_bytes()
+    assert fix_until_stable([path]) == 0, "a second --fix must change nothing"
+    assert path.read_bytes() == before
+    compile(before, str(path), "exec")
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(f"fixed_{path.stem}_{abs(hash(path))}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("source", EXAMPLES, ids=lambda p: p.name)
+def test_fixed_examples_have_he_statistics_and_nothing_else_moved(source: Path, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from init_lint.runtime import verify
+
+    (path,) = copy([source], tmp_path)
+    fix_until_stable([path])
+    original, fixed = _load(source), _load(path)
+    torch.manual_seed(0)
+    before = original.build()
+    torch.manual_seed(0)
+    after = fixed.build()
+    example = torch.randn(*fixed.EXAMPLE_INPUT_SHAPE)
+    with torch.no_grad():
+        assert torch.isfinite(after(example)).all()
+    report = verify(after, example, alpha=0.001)
+    assert not report.findings, str(report)
+    flagged_before = {f.message.split(" ")[0] for f in verify(before, example, alpha=0.001).findings}
+    for (name, old), (_, new) in zip(before.named_parameters(), after.named_parameters(), strict=True):
+        if not name.endswith("weight") or old.dim() < 2 or name.rsplit(".", 1)[0] in flagged_before:
+            continue
+        # Layers nobody flagged keep their distribution: same std within sampling noise.
+        assert abs(new.std().item() / old.std().item() - 1) < 0.2, name
+
+
+def test_inserted_lines_match_indentation_and_keep_everything_else(tmp_path: Path) -> None:
+    source = (
+        "# header comment\r\n"
+        "import torch.nn as nn\r\n"
+        "import torch.nn.functional as F\r\n"
+        "\r\n"
+        "class Net(nn.Module):\r\n"
+        "\tdef __init__(self):\r\n"
+        "\t\tsuper().__init__()\r\n"
+        "\t\tself.fc = nn.Linear(4, 4)  # keep this comment\r\n"
+        "\r\n"
+        "\tdef forward(self, x):\r\n"
+        "\t\treturn F.relu(self.fc(x))  # 'quotes' stay\r\n"
+    )
+    path = tmp_path / "crlf.py"
+    path.write_bytes(source.encode())
+    fix_until_stable([path])
+    fixed = path.read_bytes().decode()
+    inserted = "\t\tnn.init.kaiming_normal_(self.fc.weight, nonlinearity='relu')\r\n"
+    assert fixed == source.replace("# keep this comment\r\n", "# keep this comment\r\n" + inserted)
+
+
+def test_encoding_and_bom_are_preserved(tmp_path: Path) -> None:
+    source = (
+        "# -*- coding: latin-1 -*-\n"
+        "import torch.nn as nn\n"
+        "import torch.nn.functional as F\n"
+        "class Net(nn.Module):  # caf\xe9\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 4)\n"
+        "    def forward(self, x):\n"
+        "        return F.relu(self.fc(x))"  # no final newline
+    )
+    path = tmp_path / "latin.py"
+    path.write_bytes(source.encode("latin-1"))
+    bom = tmp_path / "bom.py"
+    bom.write_bytes(b"\xef\xbb\xbf" + source.replace("# -*- coding: latin-1 -*-\n", "").encode())
+    fix_until_stable([path, bom])
+    assert path.read_bytes().decode("latin-1").startswith(source.split("        self.fc")[0])
+    assert "caf\xe9" in path.read_bytes().decode("latin-1")
+    assert bom.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert lint_paths([path, bom]) == []
+
+
+def test_missing_init_import_is_added(tmp_path: Path) -> None:
+    path = tmp_path / "bare.py"
+    path.write_text(
+        "from torch.nn import Linear, Module, ReLU\n\n"
+        "class Net(Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = Linear(4, 4)\n"
+        "        self.act = ReLU()\n\n"
+        "    def forward(self, x):\n"
+        "        return self.act(self.fc(x))\n"
+    )
+    fix_until_stable([path])
+    text = path.read_text()
+    assert "from torch.nn import init" in text
+    assert "init.kaiming_normal_(self.fc.weight, nonlinearity='relu')" in text
+    assert lint_paths([path]) == []
+
+
+def test_options_choose_mode_distribution_and_zero_bias(tmp_path: Path) -> None:
+    (path,) = copy([ROOT / "examples" / "mlp_default_init.py"], tmp_path)
+    fix_until_stable([path], Options(mode="fan_out", distribution="uniform", zero_bias=True))
+    text = path.read_text()
+    assert "nn.init.kaiming_uniform_(self.fc1.weight, mode='fan_out', nonlinearity='relu')" in text
+    assert "        if self.fc1.bias is not None:\n            nn.init.zeros_(self.fc1.bias)\n" in text
+    compile(text, str(path), "exec")
+
+
+def test_a_fix_that_would_not_parse_is_refused(tmp_path: Path) -> None:
+    source = b"x = 1\n"
+    bad = Finding("f.py", 1, 1, "INI001", "m", fix=Fix("break it", (Edit(1, 1, 1, 2, "def ("),)))
+    result = fix_source("f.py", source, [bad])
+    assert not result.changed and result.error and result.fixed == source
+
+
+def test_overlapping_edits_are_held_back_for_the_next_round() -> None:
+    source = b"abcdef\n"
+    first = Finding("f.py", 1, 1, "INI001", "a", fix=Fix("a", (Edit(1, 1, 1, 4, "x"),)))
+    second = Finding("f.py", 1, 2, "INI001", "b", fix=Fix("b", (Edit(1, 2, 1, 5, "y"),)))
+    result = fix_source("f.py", source, [first, second])
+    assert result.fixed == b"xdef\n" and result.skipped == [second]
+
+
+def test_atomic_write_keeps_mode(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("x = 1\n")
+    os.chmod(path, 0o640)
+    write_atomically(str(path), b"x = 2\n")
+    assert path.read_bytes() == b"x = 2\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
