@@ -146,7 +146,9 @@ def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             {"physicalLocation": {"artifactLocation": {"uri": uri, **base}, "region": region}}
         ],
     }
-    if f.fix is not None and f.fix.edits:
+    # A fix that also needs an import is left out: SARIF can only carry text replacements, and
+    # the replacements alone would not run.
+    if f.fix is not None and f.fix.edits and not f.fix.imports:
         result["fixes"] = [
             {
                 "description": {"text": f.fix.description},

@@ -15,6 +15,7 @@ from cli_helpers import BROKEN, TEXT_LINE, run, text_findings, write
 from init_lint.rules import ALL_CODES, RULES
 
 JSON_KEYS = ["path", "line", "column", "end_line", "end_column", "code", "message", "fix"]
+EDIT_KEYS = ["line", "column", "end_line", "end_column", "content"]
 
 
 @pytest.fixture
@@ -40,7 +41,10 @@ def test_json_is_one_array_with_the_public_keys(project: Path) -> None:
         assert isinstance(f["path"], str) and isinstance(f["message"], str)
         assert all(isinstance(f[k], int) and f[k] >= 1 for k in JSON_KEYS[1:5])
         assert (f["end_line"], f["end_column"]) >= (f["line"], f["column"])
-        assert f["fix"] is None or set(f["fix"]) == {"description", "edits"}
+        if f["fix"] is not None:
+            assert list(f["fix"]) == ["description", "edits", "imports"]
+            assert all(list(edit) == EDIT_KEYS for edit in f["fix"]["edits"])
+            assert all(len(pair) == 2 for pair in f["fix"]["imports"])
 
 
 def test_text_lines_match_json(project: Path) -> None:
@@ -83,7 +87,16 @@ def test_sarif_is_valid_against_the_official_2_1_0_schema(project: Path) -> None
         if rule["id"] in RULES:
             assert rule["shortDescription"]["text"] == RULES[rule["id"]].title
             assert rule["help"]["text"] == RULES[rule["id"]].explain()
-    expected = {(f["path"], f["line"], f["column"], f["code"]) for f in _json(project)}
+    findings = _json(project)
+    expected = {(f["path"], f["line"], f["column"], f["code"]) for f in findings}
+    # SARIF carries a fix when it is text replacements alone (no import to add).
+    fixable = {
+        (f["path"], f["line"], f["code"])
+        for f in findings
+        if f["fix"] and f["fix"]["edits"] and not f["fix"]["imports"]
+    }
+    assert fixable, "the project should have at least one fix SARIF can carry"
+    with_fixes = set()
     got = set()
     for item in sarif_run["results"]:
         assert rules[item["ruleIndex"]]["id"] == item["ruleId"]
@@ -92,7 +105,12 @@ def test_sarif_is_valid_against_the_official_2_1_0_schema(project: Path) -> None
         region = location["region"]
         got.add((location["artifactLocation"]["uri"], region["startLine"],
                  region["startColumn"], item["ruleId"]))  # fmt: skip
+        if "fixes" in item:
+            with_fixes.add(
+                (location["artifactLocation"]["uri"], region["startLine"], item["ruleId"])
+            )
     assert got == expected
+    assert with_fixes == fixable
 
 
 def test_sarif_without_findings_is_valid_too(tmp_path: Path) -> None:
