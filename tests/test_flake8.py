@@ -82,3 +82,16 @@ def test_examples_give_the_same_findings_through_flake8_and_init_lint() -> None:
     init_lint = run("init-lint", "--quiet", "examples/", cwd=REPO)
     assert flake8.returncode == init_lint.returncode
     assert text_findings(flake8.stdout) == text_findings(init_lint.stdout)
+
+
+def test_same_findings_whatever_the_encoding_and_line_endings(tmp_path: Path) -> None:
+    """flake8 hands the plugin decoded lines; init-lint parses bytes: positions must agree."""
+    source = RULES["INI001"].invalid[0]
+    write(tmp_path, "bom.py", b"\xef\xbb\xbf" + source.encode())
+    write(tmp_path, "crlf.py", source.replace("\n", "\r\n").encode())
+    write(tmp_path, "latin1.py", f"# -*- coding: latin-1 -*-\n# café\n{source}".encode("latin-1"))
+    write(tmp_path, "tabs.py", source.replace("    ", "\t"))
+    flake8 = run("flake8", "--select", "INI", ".", cwd=tmp_path)
+    init_lint = run("init-lint", "--quiet", ".", cwd=tmp_path)
+    assert len(text_findings(init_lint.stdout)) == 4
+    assert text_findings(flake8.stdout) == text_findings(init_lint.stdout)
