@@ -29,7 +29,14 @@ from .engine import lint_sources, read_source
 from .files import find_python_files
 from .filtering import filter_findings
 from .findings import Finding
-from .output import MACHINE_FORMATS, RENDERERS, Style, render_statistics, render_summary
+from .output import (
+    MACHINE_FORMATS,
+    RENDERERS,
+    Style,
+    render_statistics,
+    render_summary,
+    render_text,
+)
 
 STDIN = "-"
 STDIN_DISPLAY_NAME = "<stdin>"
@@ -129,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--format", choices=sorted(RENDERERS), default="text", help="output format (default: text)"
     )
+    report.add_argument(
+        "--show-source",
+        action="store_true",
+        help="text format: print each finding's source line with a caret under the column",
+    )
     report.add_argument("--statistics", action="store_true", help="print a count per code")
     report.add_argument("--quiet", "-q", action="store_true", help="print findings only")
     report.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
@@ -172,8 +184,15 @@ class LintRun:
     settings: Settings
     sources: dict[str, bytes]  # path as reported → bytes, for every file that could be read
     files_checked: int
-    reported: list[Finding]  # after select/ignore, per-file-ignores and noqa
+    reported: list[Finding] = field(default_factory=list)  # after filtering (and noqa)
     errors: list[str] = field(default_factory=list)  # paths that do not exist
+    _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def lines(self, path: str) -> list[str]:
+        """A file's lines, decoded only when asked for (noqa, --show-source)."""
+        if path not in self._lines:
+            self._lines[path] = self.sources.get(path, b"").decode("utf-8", "replace").splitlines()
+        return self._lines[path]
 
 
 def _settings(args: argparse.Namespace, paths: list[str]) -> Settings:
@@ -209,21 +228,18 @@ def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
     # One call for every file: the analysis follows classes across them.
     findings = sorted(unreadable + lint_sources(sources.items(), settings.options()))
 
-    lines_cache: dict[str, list[str]] = {}
-
-    def source_lines(path: str) -> list[str]:
-        if path not in lines_cache:
-            lines_cache[path] = sources.get(path, b"").decode("utf-8", "replace").splitlines()
-        return lines_cache[path]
-
-    reported = filter_findings(findings, settings, source_lines)
-    return LintRun(settings, sources, len(sources) + len(unreadable), reported, file_set.errors)
+    run = LintRun(settings, sources, len(sources) + len(unreadable), errors=file_set.errors)
+    run.reported = filter_findings(findings, settings, run.lines)
+    return run
 
 
 def report(args: argparse.Namespace, run: LintRun) -> int:
     """Print the run in the chosen format; the exit code."""
     style = Style(_use_color(args))
-    sys.stdout.write(RENDERERS[args.format](run.reported, style))
+    if args.show_source and args.format == "text":
+        sys.stdout.write(render_text(run.reported, style, run.lines))
+    else:
+        sys.stdout.write(RENDERERS[args.format](run.reported, style))
     extras = sys.stderr if args.format in MACHINE_FORMATS else sys.stdout
     if args.statistics:
         extras.write(render_statistics(run.reported))

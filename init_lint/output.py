@@ -45,12 +45,26 @@ def title(code: str) -> str:
     return RULES[code].title if code in RULES else PARSE_ERROR_TITLE
 
 
-def render_text(findings: Sequence[Finding], style: Style) -> str:
+def render_text(
+    findings: Sequence[Finding],
+    style: Style,
+    source_lines: Callable[[str], Sequence[str]] | None = None,
+) -> str:
+    """``path:line:col: CODE message``; with ``source_lines``, the line and a caret below it,
+    as flake8's --show-source prints them."""
     c = style.cyan(":")
-    return "".join(
-        f"{style.bold(f.path)}{c}{f.line}{c}{f.column}{c} {style.red(f.code)} {f.message}\n"
-        for f in findings
-    )
+    out = []
+    for f in findings:
+        out.append(
+            f"{style.bold(f.path)}{c}{f.line}{c}{f.column}{c} {style.red(f.code)} {f.message}\n"
+        )
+        lines = source_lines(f.path) if source_lines else ()
+        if 0 < f.line <= len(lines):
+            line = lines[f.line - 1]
+            # Keep whitespace (tabs) so that the caret lines up however a terminal expands it.
+            indent = "".join(ch if ch.isspace() else " " for ch in line[: f.column - 1])
+            out.append(f"{line}\n{indent}{style.red('^')}\n")
+    return "".join(out)
 
 
 def render_grouped(findings: Sequence[Finding], style: Style) -> str:

@@ -95,3 +95,12 @@ def test_same_findings_whatever_the_encoding_and_line_endings(tmp_path: Path) ->
     init_lint = run("init-lint", "--quiet", ".", cwd=tmp_path)
     assert len(text_findings(init_lint.stdout)) == 4
     assert text_findings(flake8.stdout) == text_findings(init_lint.stdout)
+
+
+def test_show_source_prints_what_flake8_prints(tmp_path: Path) -> None:
+    write(tmp_path, "mlp.py", RULES["INI001"].invalid[0])
+    write(tmp_path, "tabs.py", RULES["INI001"].invalid[0].replace("    ", "\t"))
+    flake8 = run("flake8", "--select", "INI", "--show-source", "mlp.py", "tabs.py", cwd=tmp_path)
+    init_lint = run("init-lint", "--quiet", "--show-source", "mlp.py", "tabs.py", cwd=tmp_path)
+    assert "^" in init_lint.stdout
+    assert init_lint.stdout == flake8.stdout
