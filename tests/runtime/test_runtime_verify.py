@@ -307,6 +307,22 @@ def test_custom_leaf_modules_consume_unless_they_wrap_an_activation() -> None:
     assert report.layer("2").code == "INI001"
 
 
+def test_functional_norms_are_looked_through_only_with_through_norm() -> None:
+    class Normed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(64, 64)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.relu(F.layer_norm(self.fc(x), (64,)))
+
+    x = torch.randn(4, 64)
+    assert verify(Normed(), x).layer("fc").consumer == "layer_norm"
+    through = verify(Normed(), x, through_norm=True).layer("fc")
+    assert (through.follows(), through.via_norm, through.code) == ("layer_norm → ReLU", True,
+                                                                   "INI001")
+
+
 def test_other_activations_make_no_claim() -> None:
     model = nn.Sequential(nn.Linear(64, 64), nn.GELU(), nn.Linear(64, 64))
     report = verify(model, torch.randn(4, 64))
