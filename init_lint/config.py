@@ -152,15 +152,18 @@ def load_config(path: Path) -> Settings:
     return settings_from_table(table or {}, path.resolve().parent, str(path))
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` with a ``[tool.init-lint]`` table."""
+def find_config(start: Path) -> Settings | None:
+    """Settings from the nearest ``pyproject.toml`` at or above ``start`` that has a
+    ``[tool.init-lint]`` table; ``None`` when there is none."""
     directory = start.resolve()
     if not directory.is_dir():
         directory = directory.parent
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"
-        if candidate.is_file() and _tool_table(_read_toml(candidate), candidate) is not None:
-            return candidate
+        if candidate.is_file():
+            table = _tool_table(_read_toml(candidate), candidate)
+            if table is not None:
+                return settings_from_table(table, candidate_dir, str(candidate))
     return None
 
 
@@ -176,10 +179,7 @@ def common_start(paths: Sequence[str]) -> Path:
 def discover_settings(paths: Sequence[str], config: str | None) -> Settings:
     if config is not None:
         return load_config(Path(config))
-    found = find_config(common_start(paths))
-    if found is None:
-        return Settings()
-    return load_config(found)
+    return find_config(common_start(paths)) or Settings()
 
 
 def apply_overrides(settings: Settings, **overrides: Any) -> Settings:
