@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,13 @@ def test_plot_without_matplotlib_is_a_clear_usage_error(workdir: Path, tmp_path:
     assert result.returncode == 2
     assert "pip install 'init-lint[plot]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_console_script_dispatches_verify(workdir: Path) -> None:
+    script = shutil.which("init-lint", path=os.path.dirname(sys.executable))
+    if script is None:
+        pytest.skip("init-lint is not installed in this environment")
+    result = subprocess.run([script, "verify", "factories:cnn", "--input-shape", "2,3,8,8"],
+                            cwd=workdir, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "factories:cnn: 2 finding(s)" in result.stdout
