@@ -133,7 +133,7 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
             first = uses[0] if uses else None
             note = "" if uses else f"{name} is not called in the forward pass"
             if weight is None and uses:
-                note = f"{name} has no readable 2-D weight"
+                note = f"{name} has no readable 2-D weight (meta device or not materialised)"
             results.append(LayerResult(
                 consumer=_consumer(first), activation=None,
                 through=first.through if first else (), via_norm=bool(first and first.via_norm),
@@ -158,5 +158,6 @@ def _consumer(use: Use | None) -> str:
     if use is None:
         return "(not called)"
     if use.activation is not None:
-        return f"{use.activation.describe()} (no claim)"
+        claim = "" if _claim_key(use) else " (no claim)"
+        return f"{use.activation.describe()}{claim}"
     return use.consumer
