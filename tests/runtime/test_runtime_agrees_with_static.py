@@ -1,0 +1,188 @@
+"""The runtime verifier as ground truth for the static checker: same source, same verdicts.
+
+Each source is linted by the engine and also imported, built and verified; the codes per layer
+must agree. Layers are matched by the static message's ``'self.<attr>'`` name, where the
+static checker's ``self.layers[...]`` stands for every element of a container.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from init_lint.engine import Options, lint_source  # noqa: E402
+from init_lint.runtime import verify  # noqa: E402
+from init_lint.runtime.report import attribute_path  # noqa: E402
+
+HEADER = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn import init
+"""
+
+# (source, input shape, through_norm)
+CASES = {
+    "functional_mlp_default": ("""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(256, 256)
+        self.fc2 = nn.Linear(256, 256)
+        self.out = nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.out(F.relu(self.fc2(F.relu(self.fc1(x)))))
+""", (4, 256), False),
+    "vgg_style_loop_init": ("""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(inplace=True),
+        )
+        self.classifier = nn.Sequential(nn.Linear(128 * 64, 256), nn.ReLU(True), nn.Linear(256, 10))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+""", (2, 3, 16, 16), False),
+    "kaiming_before_tanh": ("""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(256, 512)
+        init.kaiming_normal_(self.fc.weight)
+        self.head = nn.Linear(512, 1)
+
+    def forward(self, x):
+        return self.head(torch.tanh(self.fc(x)))
+""", (4, 256), False),
+    "relu_gain_before_leaky": ("""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(128, 256, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True))
+        init.kaiming_normal_(self.net[0].weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.net(x)
+""", (2, 128, 8, 8), False),
+    "xavier_tanh_clean": ("""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 128)
+        init.xavier_uniform_(self.fc.weight, gain=init.calculate_gain("tanh"))
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x))
+""", (4, 128), False),
+    "dcgan_weights_init": ("""
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find("Conv") != -1:
+        nn.init.normal_(m.weight.data, 0.0, 0.02)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(3, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128),
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.apply(weights_init)
+
+    def forward(self, x):
+        return self.main(x)
+""", (2, 3, 32, 32), True),
+    "modulelist_comprehension": ("""
+class Model(nn.Module):
+    def __init__(self, depth=4, width=128):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = F.relu(layer(x))
+        return x
+""", (4, 128), False),
+    "resnet_bn_default_view": ("""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.conv2 = nn.Conv2d(64, 64, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(64)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + out)
+""", (2, 3, 16, 16), True),
+}
+
+STATIC_NAME = re.compile(r"'(self(?:\.\w+|\[\d+\]|\[\.\.\.\])+)'")
+
+
+def _static_codes(source: str, through_norm: bool) -> dict[re.Pattern[str], str]:
+    """Static findings as {pattern matching the runtime layer names: code}."""
+    codes: dict[re.Pattern[str], str] = {}
+    for finding in lint_source(source, "model.py", Options(through_norm=through_norm)):
+        if finding.code not in ("INI001", "INI002", "INI003"):
+            continue
+        match = STATIC_NAME.search(finding.message)
+        assert match, f"cannot tell which layer {finding.message!r} is about"
+        pattern = re.escape(match.group(1)).replace(re.escape("[...]"), r"\[\d+\]")
+        codes[re.compile(pattern)] = finding.code
+    return codes
+
+
+def _build(source: str, tmp_path: Path, name: str) -> torch.nn.Module:
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(f"init_lint_agreement_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        return module.Model()
+    finally:
+        del sys.modules[spec.name]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_runtime_and_static_report_the_same_layers(name: str, tmp_path: Path) -> None:
+    body, shape, through_norm = CASES[name]
+    source = HEADER + body
+    torch.manual_seed(0)
+    model = _build(source, tmp_path, name)
+    report = verify(model, torch.randn(*shape), through_norm=through_norm)
+    assert not report.inconclusive, report
+    runtime = {attribute_path(layer.name, "self"): layer.code for layer in report.layers
+               if layer.code}
+    static = _static_codes(source, through_norm)
+    static_view = {
+        name: code
+        for pattern, code in static.items()
+        for name in (attribute_path(layer.name, "self") for layer in report.layers)
+        if pattern.fullmatch(name)
+    }
+    assert runtime == static_view, f"static: {static}\n{report}"
+    assert all(any(p.fullmatch(n) for n in runtime) for p in static), f"static: {static}"
