@@ -105,7 +105,8 @@ def lint_sources(
             findings.append(module)
             continue
         try:
-            file_facts = analyze_module(module, path, module_name_for(path), options)
+            text = source if isinstance(source, str) else source.decode(module.encoding, "replace")
+            file_facts = analyze_module(module, path, module_name_for(path), options, text)
         except RecursionError:
             findings.append(parse_error(path, 1, 1, "file too deeply nested to analyse"))
             continue

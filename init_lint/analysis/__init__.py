@@ -32,8 +32,11 @@ from .values import CallOrigin, Instance, ProgramOrigin
 __all__ = ["analyze_module", "resolve", "FileFacts"]
 
 
-def analyze_module(module: cst.Module, path: str, module_name: str, options: Any) -> FileFacts:
-    analyzer = FileAnalyzer(module, module_name, is_package=path.endswith("__init__.py"))
+def analyze_module(
+    module: cst.Module, path: str, module_name: str, options: Any, source: str | None = None
+) -> FileFacts:
+    """Per-file facts. ``source`` is the decoded text when the caller has it (saves a codegen)."""
+    analyzer = FileAnalyzer(module, module_name, path.endswith("__init__.py"), source)
     analyzer.run()
     through_norm = bool(getattr(options, "through_norm", False))
     candidates = [i for i in analyzer.instances if _is_candidate(i, through_norm)]
@@ -132,6 +135,10 @@ def _is_candidate(instance: Instance, through_norm: bool) -> bool:
 def _located(scheme: InitScheme, locate: Locator) -> InitScheme:
     """Replace CST references by plain data: lines, and what the autofix needs."""
     line = locate.line(scheme.site) if scheme.site is not None else scheme.line
+    text = scheme.text
+    if not text and isinstance(scheme.site, cst.Call):
+        text = " ".join(locate.text(scheme.site).split())
+        text = text if len(text) <= 120 else text[:117] + "..."
     origin: object = None
     if isinstance(scheme.origin, CallOrigin):
         origin = _call_facts(scheme.origin, locate)
@@ -139,7 +146,7 @@ def _located(scheme: InitScheme, locate: Locator) -> InitScheme:
         statement = scheme.origin.statement
         after = locate.after(statement) if statement is not None and locate.positions else None
         origin = ProgramFacts(after, scheme.origin.handle, scheme.origin.node.key)
-    return replace(scheme, line=line, site=None, origin=origin)
+    return replace(scheme, line=line, text=text, site=None, origin=origin)
 
 
 def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:

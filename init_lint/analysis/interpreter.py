@@ -14,6 +14,8 @@ Where it cannot know, values are UNKNOWN and nothing is reported: precision over
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -79,6 +81,12 @@ from .values import (
 )
 
 MAX_INLINE_DEPTH = 6
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+# String literals and comments: a name inside 'resnet18.in1k' or a comment is no reference.
+_STRINGS_AND_COMMENTS = re.compile(
+    r"'''.*?'''" r'|""".*?"""' r"|'(?:\\.|[^'\\\n])*'" r'|"(?:\\.|[^"\\\n])*"' r"|#[^\n]*",
+    re.DOTALL,
+)
 # Builtins and helpers that never touch a module's weights: passing a module to them is harmless.
 HARMLESS_CALLS = frozenset(
     {
@@ -219,8 +227,15 @@ class LocalFinding:
 
 
 class FileAnalyzer:
-    def __init__(self, module: cst.Module, module_name: str, is_package: bool = False) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        module_name: str,
+        is_package: bool = False,
+        source: str | None = None,
+    ) -> None:
         self.module = module
+        self.source = source if source is not None else module.code
         self.module_name = module_name
         self.imports = ImportMap(module_name, is_package)
         self.classes: dict[str, ClassInfo] = {}
@@ -313,10 +328,18 @@ class FileAnalyzer:
                 info.layer_bases = (info.name, member, *LAYER_BASES[member])
 
     def _root_functions(self) -> list[FunctionInfo]:
-        called: set[str] = set(self._called_functions)
-        for info in self.functions.values():
-            called |= _called_names(info.node) - {info.name}
-        return [info for name, info in self.functions.items() if name not in called]
+        """Module-level functions nothing refers to: entry points such as ``resnet18()``.
+
+        A function whose name appears anywhere besides its ``def`` is reached from its callers
+        (evaluated with their arguments), so it is not run on its own. Counting identifiers in
+        the source text is far cheaper than walking the tree for calls.
+        """
+        counts = Counter(_IDENTIFIER.findall(_STRINGS_AND_COMMENTS.sub(" ", self.source)))
+        return [
+            info
+            for name, info in self.functions.items()
+            if name not in self._called_functions and counts[name] <= 1
+        ]
 
     def _evaluate_class(self, info: ClassInfo) -> None:
         assert info.graph_node is not None
@@ -1595,7 +1618,7 @@ class FileAnalyzer:
         bound = initcalls.bind(node.args, params)
         for where, message in initcalls.invalid_argument_messages(canonical, bound):
             self.report(where, "INI006", message)
-        text = _call_text(self.module, node)
+        text = ""
         scheme = initcalls.scheme_for(canonical, bound, lambda n: self.numeric(n, frame), text)
         target = args[0] if args else UNKNOWN
         self.apply_init(target, scheme, canonical in initcalls.FAN_BASED, node, frame)
@@ -1616,11 +1639,9 @@ class FileAnalyzer:
             "constant_",
         ):
             bound = initcalls.bind(node.args, params)
-            scheme = initcalls.scheme_for(
-                canonical, bound, lambda n: self.numeric(n, frame), _call_text(self.module, node)
-            )
+            scheme = initcalls.scheme_for(canonical, bound, lambda n: self.numeric(n, frame), "")
         else:
-            scheme = InitScheme("other", text=_call_text(self.module, node))
+            scheme = InitScheme("other", text="")
         self.apply_init(args[0], scheme, False, node, frame)
         return args[0]
 
@@ -1638,9 +1659,7 @@ class FileAnalyzer:
         if "from" in bound or "to" in bound:
             bound = {"a": bound.get("from"), "b": bound.get("to")}  # type: ignore[dict-item]
             bound = {k: v for k, v in bound.items() if v is not None}
-        scheme = initcalls.scheme_for(
-            canonical, bound, lambda n: self.numeric(n, frame), _call_text(self.module, node)
-        )
+        scheme = initcalls.scheme_for(canonical, bound, lambda n: self.numeric(n, frame), "")
         self.apply_init(owner, scheme, False, node, frame)
         return owner
 
@@ -2090,21 +2109,6 @@ def _compound_extras(statement: cst.CSTNode) -> list[Sequence[cst.CSTNode]]:
     return extras
 
 
-def _called_names(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Call):
-            name = dotted_name(current.func)
-            if name:
-                names.add(name.split(".")[0])
-        if isinstance(current, cst.Name):
-            names.add(current.value)  # passed as a value (self.apply(fn)) counts as used
-        stack.extend(current.children)
-    return names
-
-
 def _handle_of(node: cst.BaseExpression) -> str | None:
     """'self' / 'netG' / 'self.backbone' for the receiver of .modules()/.apply()."""
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
@@ -2326,11 +2330,6 @@ def _ends_with_bias(node: cst.Call) -> bool:
     while isinstance(target, cst.Attribute) and target.attr.value == "data":
         target = target.value
     return isinstance(target, cst.Attribute) and target.attr.value == "bias"
-
-
-def _call_text(module: cst.Module, node: cst.Call) -> str:
-    text = module.code_for_node(node)
-    return " ".join(text.split())
 
 
 def _with_line(scheme: InitScheme, node: cst.Call) -> InitScheme:
