@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst._position import CodePosition, CodeRange
 
 from ..findings import Edit, Fix
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family, InitScheme
@@ -26,6 +26,7 @@ from .facts import (
     UseFacts,
 )
 from .interpreter import FileAnalyzer
+from .positions import positions_of
 from .resolve import resolve
 from .values import CallOrigin, Instance, ProgramOrigin
 
@@ -49,12 +50,21 @@ def analyze_module(
         newline=module.default_newline,
     )
     if not candidates and not analyzer.findings:
-        facts.nodes = _node_facts(analyzer, Locator(None, module))
+        facts.nodes = _node_facts(analyzer, Locator(module, analyzer.source, {}))
         return facts
-    # Positions cost a code-generation pass: only files that report something pay for it.
-    locate = Locator(
-        MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider), module
-    )
+    # Positions cost a code-generation pass: only files that report something pay for it, and
+    # only for the nodes the facts mention (collected by a dry run of the same conversion).
+    wanted = Locator(module, analyzer.source, None)
+    _fill(facts, analyzer, candidates, wanted)
+    locate = Locator(module, analyzer.source, positions_of(module, wanted.requested))
+    _fill(facts, analyzer, candidates, locate)
+    return facts
+
+
+def _fill(
+    facts: FileFacts, analyzer: FileAnalyzer, candidates: list[Instance], locate: Locator
+) -> None:
+    facts.local, facts.instances = [], []
     for finding in analyzer.findings:
         line, column, end_line, end_column = locate.span(finding.node)
         fix = None
@@ -89,40 +99,60 @@ def analyze_module(
             )
         )
     facts.nodes = _node_facts(analyzer, locate)
-    return facts
 
 
 class Locator:
-    """Source positions of CST nodes, computed once per file that needs them."""
+    """Source positions of CST nodes.
 
-    def __init__(self, positions: Any, module: cst.Module) -> None:
-        self.positions = positions or {}
+    With ``positions=None`` it only collects the nodes asked about (a dry run), so that
+    positions are computed once, for exactly those nodes.
+    """
+
+    def __init__(
+        self, module: cst.Module, source: str, positions: dict[int, CodeRange] | None
+    ) -> None:
         self.module = module
+        self.source = source
+        self.positions = positions
+        self.requested: list[cst.CSTNode] = []
         self._lines: list[str] | None = None
 
+    def _range(self, node: object) -> CodeRange | None:
+        if self.positions is None:
+            if isinstance(node, cst.CSTNode):
+                self.requested.append(node)
+            return _DRY_RUN
+        return self.positions.get(id(node))
+
+    def known(self, node: object) -> bool:
+        return self._range(node) is not None
+
     def line(self, node: object) -> int | None:
-        where = self.positions.get(node)
+        where = self._range(node)
         return where.start.line if where is not None else None
 
     def span(self, node: object) -> tuple[int, int, int, int]:
-        where = self.positions[node]
+        where = self._range(node) or _DRY_RUN
         return where.start.line, where.start.column + 1, where.end.line, where.end.column + 1
 
     def text(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        return "" if self.positions is None else self.module.code_for_node(node)
 
     def after(self, statement: object) -> InsertPoint | None:
         """Just after a statement that stands on its own lines (not `if x: a = 1`)."""
         if not isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             return None
-        where = self.positions.get(statement)
-        if where is None:
+        where = self._range(statement)
+        if where is None or self.positions is None:
             return None
         if self._lines is None:
-            self._lines = self.module.code.splitlines()
-        first = self._lines[where.start.line - 1]
+            self._lines = self.source.splitlines()
+        first = self._lines[where.start.line - 1] if where.start.line <= len(self._lines) else ""
         indent = first[: len(first) - len(first.lstrip())]
         return InsertPoint(where.end.line + 1, indent)
+
+
+_DRY_RUN = CodeRange(CodePosition(1, 0), CodePosition(1, 0))
 
 
 def _is_candidate(instance: Instance, through_norm: bool) -> bool:
@@ -144,14 +174,14 @@ def _located(scheme: InitScheme, locate: Locator) -> InitScheme:
         origin = _call_facts(scheme.origin, locate)
     elif isinstance(scheme.origin, ProgramOrigin):
         statement = scheme.origin.statement
-        after = locate.after(statement) if statement is not None and locate.positions else None
+        after = locate.after(statement) if statement is not None else None
         origin = ProgramFacts(after, scheme.origin.handle, scheme.origin.node.key)
     return replace(scheme, line=line, text=text, site=None, origin=origin)
 
 
 def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
     call = origin.call
-    if call not in locate.positions or not call.args:
+    if not locate.known(call) or not call.args:
         return None
     method = isinstance(call.func, cst.Attribute) and not _is_init_namespace(call.func.value)
     if method:
@@ -166,13 +196,7 @@ def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
         ).items()
         if name in ("mode", "generator")
     )
-    touched = tuple(
-        sorted(
-            (p.start.line, p.start.column + 1)
-            for i in origin.touched
-            if (p := locate.positions.get(i.site))
-        )
-    )
+    touched = tuple(sorted(locate.span(i.site)[:2] for i in origin.touched if locate.known(i.site)))
     after = locate.after(origin.statement) if origin.statement is not None else None
     return CallFacts(*locate.span(call), func, method, target, kept, touched, after)
 
@@ -226,7 +250,12 @@ def _steps(analyzer: FileAnalyzer, node: Any, locate: Locator) -> list[Step]:
             continue
         effects = {}
         for kind in sorted(WEIGHT_LAYERS):
-            outcome = analyzer.simulate(item, kind, (kind, *LAYER_BASES[kind]))
+            key = (id(item), kind)  # facts are built twice (dry run, then for real)
+            if key not in analyzer.simulations:
+                analyzer.simulations[key] = analyzer.simulate(
+                    item, kind, (kind, *LAYER_BASES[kind])
+                )
+            outcome = analyzer.simulations[key]
             if outcome.schemes or not outcome.keeps_prior:
                 effects[kind] = _locate_outcome(outcome, locate)
         if effects:

@@ -249,6 +249,7 @@ class FileAnalyzer:
         self._called_functions: set[str] = set()
         self._reported: set[tuple[int, str]] = set()
         self._call_origins: dict[int, CallOrigin] = {}
+        self.simulations: dict[tuple[int, str], Outcome] = {}
         self.module_node = self.new_node(f"{module_name}:<module>", "module level")
 
     # ------------------------------------------------------------------ set-up

@@ -1,0 +1,119 @@
+"""Source positions for a few chosen nodes, at a fraction of PositionProvider's cost.
+
+LibCST's PositionProvider records a range for every node of the module through a generator
+context manager per node; on timm that costs more than the analysis itself. A linter needs
+positions only for what it reports: this runs the same code generation but records ranges
+only for the requested nodes (and the children their ranges are hoisted from).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+from libcst._position import CodePosition, CodeRange
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+_NULL = nullcontext()
+
+
+@dataclass(frozen=False)
+class _TargetedState(CodegenState):
+    targets: frozenset[int] = frozenset()  # ids of nodes whose syntactic range is wanted
+    hoisted: frozenset[int] = frozenset()  # ids of children a wanted range ends/starts at
+    computed: dict[int, CodeRange] = field(default_factory=dict)
+    line: int = 1
+    column: int = 0
+    _stack: list[CodePosition] = field(default_factory=list)
+
+    def add_indent_tokens(self) -> None:
+        self.tokens.extend(self.indent_tokens)
+        for token in self.indent_tokens:
+            self._advance(token)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        self._advance(value)
+
+    def _advance(self, value: str) -> None:
+        if "\n" not in value and "\r" not in value:
+            self.column += len(value)
+            return
+        segments = _NEWLINE.split(value)
+        self.line += len(segments) - 1
+        self.column = len(segments[-1])
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        if id(node) in self.hoisted:
+            self._stack.append(CodePosition(self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        if id(node) in self.hoisted:
+            start = self._stack.pop()
+            self.computed.setdefault(
+                id(node), CodeRange(start, CodePosition(self.line, self.column))
+            )
+
+    def record_syntactic_position(  # type: ignore[override]
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ):
+        if id(node) not in self.targets:
+            return _NULL
+        return self._record(node, start_node, end_node)
+
+    @contextmanager
+    def _record(
+        self, node: cst.CSTNode, start_node: cst.CSTNode | None, end_node: cst.CSTNode | None
+    ) -> Iterator[None]:
+        start = CodePosition(self.line, self.column)
+        try:
+            yield
+        finally:
+            end = CodePosition(self.line, self.column)
+            if start_node is not None and id(start_node) in self.computed:
+                start = self.computed[id(start_node)].start
+            if end_node is not None and id(end_node) in self.computed:
+                end = self.computed[id(end_node)].end
+            self.computed[id(node)] = CodeRange(start, end)
+
+
+def _hoisted_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """Children a statement's syntactic range is taken from (see LibCST's statement.py)."""
+    found: list[cst.CSTNode] = []
+    body = getattr(node, "body", None)
+    if isinstance(body, cst.CSTNode):
+        found += [body, *_hoisted_children(body)]
+    elif isinstance(body, (list, tuple)) and body:
+        found += [body[0], body[-1], *_hoisted_children(body[-1])]
+    for name in ("orelse", "finalbody"):
+        extra = getattr(node, name, None)
+        if isinstance(extra, cst.CSTNode):
+            found.append(extra)
+            found += _hoisted_children(extra)
+    handlers = getattr(node, "handlers", None)
+    if handlers:
+        found += [handlers[-1], *_hoisted_children(handlers[-1])]
+    return found
+
+
+def positions_of(module: cst.Module, nodes: Collection[cst.CSTNode]) -> dict[int, CodeRange]:
+    """Syntactic ranges (as PositionProvider gives them) of ``nodes``, keyed by ``id(node)``."""
+    if not nodes:
+        return {}
+    hoisted = {id(child) for node in nodes for child in _hoisted_children(node)}
+    state = _TargetedState(
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        targets=frozenset({id(n) for n in nodes} | hoisted),
+        hoisted=frozenset(hoisted),
+    )
+    module._codegen(state)
+    return state.computed
