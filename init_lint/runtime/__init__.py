@@ -45,8 +45,15 @@ def verify(
     """
     from .verifier import verify as _verify
 
-    return _verify(model, *inputs, alpha=alpha, through_norm=through_norm, label=label,
-                   signal_factor=signal_factor, **forward_kwargs)
+    return _verify(
+        model,
+        *inputs,
+        alpha=alpha,
+        through_norm=through_norm,
+        label=label,
+        signal_factor=signal_factor,
+        **forward_kwargs,
+    )
 
 
 def assert_init_ok(model: nn.Module, *inputs: Any, **options: Any) -> Report:

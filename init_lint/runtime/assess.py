@@ -33,7 +33,11 @@ from .stats import TRUNC_NORMAL_2SIGMA_STD, WeightSample, detect_distribution, s
 CONSTANT_STDS = (0.001, 0.01, 0.02, 0.05, 0.1)
 #: Kaiming ``nonlinearity``/``a`` pairs whose gains the candidates cover (plus the activation's).
 KAIMING_VARIANTS: tuple[tuple[str, float | None], ...] = (
-    ("relu", None), ("leaky_relu", 0.2), ("tanh", None), ("linear", None), ("selu", None),
+    ("relu", None),
+    ("leaky_relu", 0.2),
+    ("tanh", None),
+    ("linear", None),
+    ("selu", None),
 )
 #: Xavier gains the candidates cover (plus the activation's).
 XAVIER_GAINS = (1.0, 5.0 / 3, math.sqrt(2.0))
@@ -43,6 +47,8 @@ NEAR_GAIN_RANGE = (0.8, 1.25)
 #: inconclusive: such small gain mismatches are reported only by layers large enough to resolve
 #: them (relu's gain before LeakyReLU(0.2) is 1.9% off: it takes ~60k weights).
 MINOR_GAIN_DIFFERENCE = 0.05
+#: When no candidate fits the 1-alpha interval, a 1-alpha·this interval is tried to name the scale.
+RENAMING_ALPHA_FACTOR = 1e-3
 
 
 class Status:
@@ -134,8 +140,14 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
     candidates: list[tuple[int, Candidate]] = []
     required = activation.gain
 
-    def add(prior: int, template: str, std: float, scheme: InitScheme,
-            dists: frozenset[str] | None = None, mode: str = "fan_in") -> None:
+    def add(
+        prior: int,
+        template: str,
+        std: float,
+        scheme: InitScheme,
+        dists: frozenset[str] | None = None,
+        mode: str = "fan_in",
+    ) -> None:
         verdict = judge(scheme, activation)
         candidates.append((prior, Candidate(template, std, scheme, verdict, dists, mode, prior)))
 
@@ -160,8 +172,10 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
             std = gain / math.sqrt(fans.torch_fan(mode))
             # judge against the fan the signal really has (grouped conv, ConvTranspose).
             effective = std * math.sqrt(fans.true_fan(mode))
-            note = "" if math.isclose(effective, gain, rel_tol=1e-9) else (
-                f" [torch's {mode} {fans.torch_fan(mode)} ≠ true {fans.true_fan(mode):g}]"
+            note = (
+                ""
+                if math.isclose(effective, gain, rel_tol=1e-9)
+                else (f" [torch's {mode} {fans.torch_fan(mode)} ≠ true {fans.true_fan(mode):g}]")
             )
             if square:
                 mode_text, note = "", note + " [fan_in = fan_out]"
@@ -171,8 +185,9 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
                 prior,
                 f"kaiming_{{dist}}_({mode_text}{arg}){note}",
                 std,
-                InitScheme("kaiming", gain=effective, nonlinearity=nonlinearity, a=a or 0.0,
-                           mode=mode),
+                InitScheme(
+                    "kaiming", gain=effective, nonlinearity=nonlinearity, a=a or 0.0, mode=mode
+                ),
                 mode=_true_mode(fans, mode),
             )
     # He scaled by the true fans where torch's differ (what a correct hand-written init does).
@@ -182,8 +197,13 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
                 1,
                 f"He {{dist}} (gain {_fmt_gain(required)}, true {mode} {fan:g})",
                 required / math.sqrt(fan),
-                InitScheme("kaiming", gain=required, nonlinearity=activation.nonlinearity,
-                           a=activation.slope or 0.0, mode=mode),
+                InitScheme(
+                    "kaiming",
+                    gain=required,
+                    nonlinearity=activation.nonlinearity,
+                    a=activation.slope or 0.0,
+                    mode=mode,
+                ),
                 mode=mode,
             )
     xavier_gains = list(XAVIER_GAINS)
@@ -261,40 +281,62 @@ def assess(
         verdict = judge(InitScheme(kind, gain=gain, text=text), activation)
         mode, measured = _closest_mode(fans, rms, required)
         return Assessment(
-            _status(verdict), verdict, text, rms, (rms, rms), None,
-            gain if gain is not None and kind == "orthogonal" else measured, mode, required,
+            _status(verdict),
+            verdict,
+            text,
+            rms,
+            (rms, rms),
+            None,
+            gain if gain is not None and kind == "orthogonal" else measured,
+            mode,
+            required,
         )
 
     if sample.n == 0:
-        return Assessment(Status.INCONCLUSIVE, Verdict.UNKNOWN, "empty weight", 0.0, (0.0, 0.0),
-                          None, 0.0, "fan_in", required, reason="the weight has no elements")
+        return Assessment(
+            Status.INCONCLUSIVE,
+            Verdict.UNKNOWN,
+            "empty weight",
+            0.0,
+            (0.0, 0.0),
+            None,
+            0.0,
+            "fan_in",
+            required,
+            reason="the weight has no elements",
+        )
     if sample.is_constant():
         return deterministic("constant", f"constant_({sample.mean:.3g})", 0.0)
     if orthogonal_gain is not None:
-        return deterministic("orthogonal", f"orthogonal_(gain={orthogonal_gain:.3g})",
-                             orthogonal_gain)
+        return deterministic(
+            "orthogonal", f"orthogonal_(gain={orthogonal_gain:.3g})", orthogonal_gain
+        )
 
     distribution = detect_distribution(sample)
-    low, high = std_interval(sample, distribution, alpha)
     mode, measured = _closest_mode(fans, rms, required)
-    common = dict(std=rms, std_interval=(low, high), distribution=distribution, gain=measured,
-                  mode=mode, required_gain=required,
+    common = dict(std=rms, distribution=distribution, gain=measured, mode=mode,
+                  required_gain=required,
                   detail={"n": float(sample.n), "excess_kurtosis": sample.excess_kurtosis,
                           "peak_ratio": sample.peak_ratio})
     if not sample.mean_is_zero(alpha):
         return Assessment(Status.UNRECOGNISED, Verdict.UNKNOWN,
                           f"{distribution or 'unknown'} with mean {sample.mean:.3g} ≠ 0",
+                          std_interval=std_interval(sample, distribution, alpha),
                           reason="init schemes draw with mean 0", **common)
 
-    consistent = []
-    for candidate in build_candidates(fans, activation):
-        if candidate.distributions is not None and distribution is not None \
-                and distribution not in candidate.distributions:
-            continue
-        # Gains within GAIN_TOLERANCE count as equal, so a correct candidate may sit that far out.
-        slack = GAIN_TOLERANCE if candidate.verdict is Verdict.OK else 0.0
-        if candidate.std * (1 - slack) <= high and candidate.std * (1 + slack) >= low:
-            consistent.append(candidate)
+    candidates = [
+        c for c in build_candidates(fans, activation)
+        if c.distributions is None or distribution is None or distribution in c.distributions
+    ]
+    # The test proper is at ``alpha``. Only to *name* a scale that no candidate explains at that
+    # level is a much wider interval tried: a miss at rate alpha should not read "no standard
+    # init" when the weights are, say, Kaiming's to 3%.
+    for level in (alpha, alpha * RENAMING_ALPHA_FACTOR):
+        low, high = std_interval(sample, distribution, level)
+        consistent = [c for c in candidates if _within(c, low, high)]
+        if consistent:
+            break
+    common["std_interval"] = (low, high)
 
     if not consistent:
         return _unrecognised_scale(activation, distribution, common)
@@ -313,32 +355,52 @@ def assess(
         else:
             others = [c for c in consistent if c is not best]
             return Assessment(
-                Status.INCONCLUSIVE, Verdict.UNKNOWN, best.label(distribution),
+                Status.INCONCLUSIVE,
+                Verdict.UNKNOWN,
+                best.label(distribution),
                 alternatives=tuple(f"{c.label(distribution)} ({c.verdict.value})" for c in others),
-                reason=_too_close_reason(consistent, distribution), **common,
+                reason=_too_close_reason(consistent, distribution),
+                **common,
             )
     common.update(mode=best.mode, gain=best.gain(fans, rms))
     return Assessment(
-        _status(best.verdict), best.verdict, best.label(distribution),
-        alternatives=tuple(c.label(distribution) for c in consistent if c is not best), **common,
+        _status(best.verdict),
+        best.verdict,
+        best.label(distribution),
+        alternatives=tuple(c.label(distribution) for c in consistent if c is not best),
+        **common,
     )
+
+
+def _within(candidate: Candidate, low: float, high: float) -> bool:
+    # Gains within GAIN_TOLERANCE count as equal, so a correct candidate may sit that far out.
+    slack = GAIN_TOLERANCE if candidate.verdict is Verdict.OK else 0.0
+    return candidate.std * (1 - slack) <= high and candidate.std * (1 + slack) >= low
 
 
 def _drop_minor_alternatives(consistent: list[Candidate]) -> list[Candidate]:
     """Drop wrong candidates within MINOR_GAIN_DIFFERENCE of a correct one.
 
     The verifier judges the scale the weights have: one within 5% of He's is not told apart
-    from it (xavier_(gain=1) on a layer with fan_out ≪ fan_in is He-scaled, LeakyReLU(0.2)'s gain
-    is 1.9% below ReLU's). PyTorch's default is kept: it has its own tie-break (see assess).
+    from it (xavier_(gain=1) on a layer with fan_out ≪ fan_in is He-scaled; kaiming with a=0.2
+    before a ReLU is 1.9% off). Two kinds are always kept: PyTorch's default (it has its own
+    tie-break, see assess) and Kaiming with the ReLU gain, the very mistake INI002/INI003 are
+    about (``kaiming_normal_(w)`` before LeakyReLU(0.2) or Tanh): a layer too small to tell it
+    from the right gain is inconclusive, not ok.
     """
     correct = [c for c in consistent if c.verdict is Verdict.OK]
     if not correct:
         return consistent
-    return [
-        c for c in consistent
-        if c.verdict is Verdict.OK or c.scheme.kind == "default"
-        or all(abs(math.log(c.std / ok.std)) > MINOR_GAIN_DIFFERENCE for ok in correct)
-    ]
+    return [c for c in consistent if not _is_minor(c, correct)]
+
+
+def _is_minor(candidate: Candidate, correct: list[Candidate]) -> bool:
+    scheme = candidate.scheme
+    if candidate.verdict is Verdict.OK or scheme.kind == "default":
+        return False
+    if scheme.kind == "kaiming" and scheme.nonlinearity == "relu":
+        return False
+    return any(abs(math.log(candidate.std / ok.std)) <= MINOR_GAIN_DIFFERENCE for ok in correct)
 
 
 def _status(verdict: Verdict) -> str:

@@ -31,20 +31,39 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build a model, run one forward pass on random input and check that each "
         "Linear/Conv layer is initialised for the activation that follows it.",
     )
-    parser.add_argument("target", help="package.module:factory (a callable returning the model, "
-                        "or a module-level nn.Module)")
-    parser.add_argument("--input-shape", action="append", required=True, metavar="N,C,...",
-                        help="shape of a random input; repeat for a forward with several inputs")
-    parser.add_argument("--kwargs", default="{}", metavar="JSON",
-                        help="keyword arguments for the factory, as a JSON object")
+    parser.add_argument(
+        "target",
+        help="package.module:factory (a callable returning the model, or a module-level nn.Module)",
+    )
+    parser.add_argument(
+        "--input-shape",
+        action="append",
+        required=True,
+        metavar="N,C,...",
+        help="shape of a random input; repeat for a forward with several inputs",
+    )
+    parser.add_argument(
+        "--kwargs",
+        default="{}",
+        metavar="JSON",
+        help="keyword arguments for the factory, as a JSON object",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--alpha", type=float, default=0.01,
-                        help="false-alarm rate for the whole model (default 0.01)")
-    parser.add_argument("--through-norm", action="store_true",
-                        help="also judge layers that reach the activation through a norm layer")
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=0.01,
+        help="false-alarm rate for the whole model (default 0.01)",
+    )
+    parser.add_argument(
+        "--through-norm",
+        action="store_true",
+        help="also judge layers that reach the activation through a norm layer",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random input")
-    parser.add_argument("--plot", metavar="OUT.png",
-                        help="save the signal-propagation curve (needs matplotlib)")
+    parser.add_argument(
+        "--plot", metavar="OUT.png", help="save the signal-propagation curve (needs matplotlib)"
+    )
     return parser
 
 
@@ -70,8 +89,9 @@ def _run(args: argparse.Namespace) -> int:
         try:
             import matplotlib.figure  # noqa: F401 - before the forward pass, not after it
         except ImportError as error:
-            raise UsageError(f"--plot needs matplotlib ({error}): "
-                             "pip install 'init-lint[plot]'") from None
+            raise UsageError(
+                f"--plot needs matplotlib ({error}): pip install 'init-lint[plot]'"
+            ) from None
     try:
         import torch  # noqa: F401 - fail here with a clear message, not deep inside
     except ImportError as error:
@@ -82,8 +102,9 @@ def _run(args: argparse.Namespace) -> int:
     model = _build_model(args.target, factory_kwargs)
     inputs = _random_inputs(model, shapes, args.seed)
     try:
-        report = verify(model, *inputs, alpha=args.alpha, through_norm=args.through_norm,
-                        label=args.target)
+        report = verify(
+            model, *inputs, alpha=args.alpha, through_norm=args.through_norm, label=args.target
+        )
     except Exception as error:  # noqa: BLE001 - the user's forward: report it, do not crash
         raise UsageError(f"forward pass of {args.target} failed: {_describe(error)}") from None
     if args.format == "json":
@@ -167,11 +188,15 @@ def _random_inputs(model: Any, shapes: list[tuple[int, ...]], seed: int) -> list
 
     parameter = next((p for p in model.parameters() if not torch.nn.parameter.is_lazy(p)), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
-    dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() \
+    dtype = (
+        parameter.dtype
+        if parameter is not None and parameter.is_floating_point()
         else torch.get_default_dtype()
+    )
     generator = torch.Generator(device="cpu").manual_seed(seed)
-    return [torch.randn(shape, generator=generator).to(device=device, dtype=dtype)
-            for shape in shapes]
+    return [
+        torch.randn(shape, generator=generator).to(device=device, dtype=dtype) for shape in shapes
+    ]
 
 
 if __name__ == "__main__":

@@ -33,18 +33,34 @@ def plot_signal(report: Report, path: str) -> None:
         axes.plot(depths, [p.output_moment for p in points], marker="o", label="E[act(y)²]")
         inputs = [(p.depth, p.input_moment) for p in points if p.input_moment]
         if inputs:
-            axes.plot(*zip(*inputs, strict=True), marker=".", linestyle="--", alpha=0.6,
-                      label="E[y²] (pre-activation)")
+            axes.plot(
+                *zip(*inputs, strict=True),
+                marker=".",
+                linestyle="--",
+                alpha=0.6,
+                label="E[y²] (pre-activation)",
+            )
         first = points[0].output_moment
         factor = report.signal.factor
         axes.axhline(first, color="grey", linewidth=0.8)
-        axes.axhspan(first / factor, first * factor, color="green", alpha=0.06,
-                     label=f"within ×{factor:g} of the first")
+        axes.axhspan(
+            first / factor,
+            first * factor,
+            color="green",
+            alpha=0.06,
+            label=f"within ×{factor:g} of the first",
+        )
         axes.set_yscale("log")
         axes.legend(loc="best", fontsize="small")
     else:
-        axes.text(0.5, 0.5, "no rectifier activations seen", ha="center", va="center",
-                  transform=axes.transAxes)
+        axes.text(
+            0.5,
+            0.5,
+            "no rectifier activations seen",
+            ha="center",
+            va="center",
+            transform=axes.transAxes,
+        )
     axes.set_xlabel("rectifier depth (execution order)")
     axes.set_ylabel("second moment")
     axes.set_title(f"{report.label}: signal propagation (He init keeps it flat)")

@@ -84,9 +84,11 @@ class LayerResult:
             rule = RULES[self.code]
             target = f"{attribute_path(self.name)}.weight"
             fix = self.activation.recommended_call(target) if self.activation else None
-            text = (f"{self.name} ({self.class_name}) feeds {act}: {rule.title[0].lower()}"
-                    f"{rule.title[1:]}. Weights look like {a.scheme}: {measured}, "
-                    f"expected {expected}")
+            text = (
+                f"{self.name} ({self.class_name}) feeds {act}: {rule.title[0].lower()}"
+                f"{rule.title[1:]}. Weights look like {a.scheme}: {measured}, "
+                f"expected {expected}"
+            )
             return text + (f"; use {fix}" if fix else "")
         if a.status == Status.INCONCLUSIVE:
             return f"{self.name} ({self.class_name}) feeds {act}: inconclusive, {a.reason}"
@@ -173,8 +175,9 @@ class Signal:
         return [p.__dict__.copy() for p in self.points]
 
 
-def signal_curve(calls: list[tuple[str | None, Activation, float | None, float | None]],
-                 factor: float) -> Signal:
+def signal_curve(
+    calls: list[tuple[str | None, Activation, float | None, float | None]], factor: float
+) -> Signal:
     """Build the curve from (layer, activation, input E[x²], output E[x²]) of rectifier calls."""
     points: list[SignalPoint] = []
     first: float | None = None
@@ -194,8 +197,9 @@ def signal_curve(calls: list[tuple[str | None, Activation, float | None, float |
             state = "exploding"
         else:
             state = "ok"
-        points.append(SignalPoint(depth, layer, activation.describe(), before, after, relative,
-                                  step, state))
+        points.append(
+            SignalPoint(depth, layer, activation.describe(), before, after, relative, step, state)
+        )
         previous = after if after else previous
     return Signal(tuple(points), factor)
 
@@ -247,8 +251,10 @@ class Report:
 
     def failure_message(self) -> str:
         offending = [layer for layer in self.layers if layer.code]
-        lines = [f"init-lint: {len(offending)} layer(s) of {self.label} are initialised "
-                 f"wrongly for the activation that follows:"]
+        lines = [
+            f"init-lint: {len(offending)} layer(s) of {self.label} are initialised "
+            f"wrongly for the activation that follows:"
+        ]
         lines += [f"  {layer.code} {layer.message()}" for layer in offending]
         lines += ["", self.table()]
         return "\n".join(lines)
@@ -262,20 +268,28 @@ class Report:
 
     def table(self) -> str:
         header = (
-            "layer", "class", "follows", "weights look like", "std·√fan", "expected", "result",
+            "layer",
+            "class",
+            "follows",
+            "weights look like",
+            "std·√fan",
+            "expected",
+            "result",
         )
         rows = [header]
         for layer in self.layers:
             a = layer.assessment
-            rows.append((
-                layer.name,
-                layer.class_name,
-                layer.follows(),
-                a.scheme if a else "",
-                f"{a.gain:.3f} ({a.mode})" if a else "",
-                f"{a.required_gain:.3f}" if a and a.required_gain is not None else "",
-                layer.code or layer.status,
-            ))
+            rows.append(
+                (
+                    layer.name,
+                    layer.class_name,
+                    layer.follows(),
+                    a.scheme if a else "",
+                    f"{a.gain:.3f} ({a.mode})" if a else "",
+                    f"{a.required_gain:.3f}" if a and a.required_gain is not None else "",
+                    layer.code or layer.status,
+                )
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = [
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -286,9 +300,11 @@ class Report:
 
     def summary(self) -> str:
         counts = ", ".join(f"{count} {key}" for key, count in sorted(self.counts().items()))
-        return (f"{self.label}: {len(self.findings)} finding(s) ({counts}); "
-                f"alpha {self.alpha:g} over {self.tests} tested layer(s)"
-                + (", through norms" if self.through_norm else ""))
+        return (
+            f"{self.label}: {len(self.findings)} finding(s) ({counts}); "
+            f"alpha {self.alpha:g} over {self.tests} tested layer(s)"
+            + (", through norms" if self.through_norm else "")
+        )
 
     def __str__(self) -> str:
         parts = [self.table(), "", self.summary(), self.signal.summary()]

@@ -40,7 +40,12 @@ PASS_THROUGH_NAMES = PASS_THROUGH_FUNCTIONS | PASS_THROUGH_TENSOR_METHODS
 
 # Module kinds. Observation of functions is suppressed inside the "known leaf" kinds.
 WEIGHT, ACTIVATION, PASS, NORM, LEAF, CONTAINER = (
-    "weight", "activation", "pass", "norm", "leaf", "container",
+    "weight",
+    "activation",
+    "pass",
+    "norm",
+    "leaf",
+    "container",
 )
 SUPPRESSING = frozenset({WEIGHT, ACTIVATION, PASS, NORM})
 
@@ -236,8 +241,9 @@ class Tracer:
             flow.tensor = tensor
             self._flows[id(tensor)] = flow
 
-    def _end(self, flow: _Flow, consumer: str, activation: Activation | None = None,
-             result: Any = None) -> Use:
+    def _end(
+        self, flow: _Flow, consumer: str, activation: Activation | None = None, result: Any = None
+    ) -> Use:
         self._flows.pop(id(flow.tensor), None)
         use = flow.use
         use.consumer, use.activation = consumer, activation
@@ -290,8 +296,12 @@ class Tracer:
         if self._suppress or self._internal:
             return
         if frame.kind == WEIGHT and isinstance(output, torch.Tensor):
-            use = Use(module, self.names.get(id(module), type(module).__name__), self._tick(),
-                      self.moment(output))
+            use = Use(
+                module,
+                self.names.get(id(module), type(module).__name__),
+                self._tick(),
+                self.moment(output),
+            )
             self.uses.append(use)
             self._track(output, _Flow(use, output))
         elif frame.kind == ACTIVATION and frame.activation is not None:
@@ -299,9 +309,11 @@ class Tracer:
             for use in frame.claimed:
                 use.post_moment = post
             if frame.activation.family is not Family.OTHER:
-                self.activations.append(ActivationCall(
-                    self._tick(), frame.activation, frame.input_moment, post, frame.source
-                ))
+                self.activations.append(
+                    ActivationCall(
+                        self._tick(), frame.activation, frame.input_moment, post, frame.source
+                    )
+                )
         elif frame.flow is not None:
             self._track(output, frame.flow)
         elif frame.kind == LEAF:

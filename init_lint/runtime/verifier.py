@@ -127,30 +127,47 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
         weight = weight_of(module)
         shape = tuple(weight.shape) if weight is not None else ()
         fans = layer_fans(module, weight) if weight is not None else None
-        common = dict(name=name, class_name=type(module).__name__, weight_shape=shape, fans=fans,
-                      calls=len(uses))
+        common = dict(
+            name=name,
+            class_name=type(module).__name__,
+            weight_shape=shape,
+            fans=fans,
+            calls=len(uses),
+        )
         if weight is None or not claims:
             first = uses[0] if uses else None
             note = "" if uses else f"{name} is not called in the forward pass"
             if weight is None and uses:
                 note = f"{name} has no readable 2-D weight (meta device or not materialised)"
-            results.append(LayerResult(
-                consumer=_consumer(first), activation=None,
-                through=first.through if first else (), via_norm=bool(first and first.via_norm),
-                note=note, **common,
-            ))
+            results.append(
+                LayerResult(
+                    consumer=_consumer(first),
+                    activation=None,
+                    through=first.through if first else (),
+                    via_norm=bool(first and first.via_norm),
+                    note=note,
+                    **common,
+                )
+            )
             continue
         if id(weight) not in samples:
             samples[id(weight)] = (weight_sample(weight), orthogonal_gain(weight))
         sample, ortho = samples[id(weight)]
         for group in claims.values():
             use = group[0]
-            assessment: Assessment = assess(sample, fans, use.activation, per_test_alpha,
-                                            orthogonal_gain=ortho)
-            results.append(LayerResult(
-                consumer=use.consumer, activation=use.activation, through=use.through,
-                via_norm=use.via_norm, assessment=assessment, **common,
-            ))
+            assessment: Assessment = assess(
+                sample, fans, use.activation, per_test_alpha, orthogonal_gain=ortho
+            )
+            results.append(
+                LayerResult(
+                    consumer=use.consumer,
+                    activation=use.activation,
+                    through=use.through,
+                    via_norm=use.via_norm,
+                    assessment=assessment,
+                    **common,
+                )
+            )
     return results, tests
 
 

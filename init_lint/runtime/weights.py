@@ -59,7 +59,7 @@ def weight_sample(weight: torch.Tensor) -> WeightSample:
         return WeightSample(0, 0.0, 0.0, 0.0, 0.0)
     total = second = fourth = peak = 0.0
     for start in range(0, n, CHUNK):
-        chunk = flat[start:start + CHUNK].double()
+        chunk = flat[start : start + CHUNK].double()
         squares = chunk.square()
         total += float(chunk.sum())
         second += float(squares.sum())

@@ -92,7 +92,11 @@ def _random_layer(rng: random.Random, largest: int = 4096) -> tuple[int, int]:
 
 
 def test_false_alarm_rate_over_correctly_initialised_layers() -> None:
-    """≥ 500 He-initialised layers of 8…4096 units a side: findings stay within alpha."""
+    """≥ 500 He-initialised layers of 8…4096 units a side: findings stay within alpha.
+
+    Small layers may be inconclusive: before LeakyReLU(0.2) it takes ~60k weights to tell its
+    gain from ReLU's (1.9% apart); before ReLU every layer of 4096 weights or more is decided.
+    """
     alpha, layers = 0.05, 500
     rng, generator = random.Random(7), torch.Generator().manual_seed(7)
     statuses: dict[str, int] = {}
@@ -107,10 +111,12 @@ def test_false_alarm_rate_over_correctly_initialised_layers() -> None:
         result = assess(weight_sample(weight), fans, activation, alpha,
                         orthogonal_gain=orthogonal_gain(weight))
         statuses[result.status] = statuses.get(result.status, 0) + 1
+        if activation is RELU and weight.numel() >= 4096:
+            assert result.status != Status.INCONCLUSIVE, (fan_in, fan_out, result)
     bound = alpha + 3 * math.sqrt(alpha * (1 - alpha) / layers)
     false_alarms = statuses.get(Status.FINDING, 0) + statuses.get(Status.UNRECOGNISED, 0)
     assert false_alarms / layers <= bound, statuses
-    assert statuses[Status.OK] / layers > 0.9, statuses  # the small ones may be inconclusive
+    assert statuses[Status.OK] / layers > 0.8, statuses
 
 
 def test_bonferroni_keeps_the_per_model_rate() -> None:
@@ -152,11 +158,11 @@ def test_default_init_is_detected_for_every_layer_with_enough_weights() -> None:
             assert result.scheme.startswith("PyTorch default")
 
 
-def test_relu_gain_before_leaky_relu_is_resolved_only_with_enough_weights() -> None:
+def test_relu_gain_before_leaky_relu_is_inconclusive_until_resolved() -> None:
     generator = torch.Generator().manual_seed(9)
     big = init.kaiming_normal_(torch.empty(512, 512), nonlinearity="relu", generator=generator)
     small = init.kaiming_normal_(torch.empty(32, 32), nonlinearity="relu", generator=generator)
-    for weight, expected in ((big, Status.FINDING), (small, Status.OK)):
+    for weight, expected in ((big, Status.FINDING), (small, Status.INCONCLUSIVE)):
         fans = Fans(weight.shape[1], weight.shape[0], weight.shape[1], weight.shape[0])
         result = assess(weight_sample(weight), fans, LEAKY, 0.01)
         assert result.status == expected, result
