@@ -216,6 +216,11 @@ class Tracer:
                 use.result = None
 
     # -- helpers -----------------------------------------------------------------------------
+    @property
+    def observing(self) -> bool:
+        """False inside known modules (their hooks speak for them) and during our own math."""
+        return not (self._internal or self._suppress)
+
     def _tick(self) -> int:
         self._order += 1
         return self._order
@@ -370,14 +375,22 @@ class Tracer:
 
 
 class _FunctionWatcher(TorchFunctionMode):
+    """Hands every torch function call made outside the tracer's own work to the tracer."""
+
     def __init__(self, tracer: Tracer) -> None:
         super().__init__()
         self.tracer = tracer
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: tuple[type, ...],
+        args: tuple = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         kwargs = kwargs or {}
         tracer = self.tracer
-        if tracer._internal or tracer._suppress:
+        if not tracer.observing:
             return func(*args, **kwargs)
         context = tracer.before_function(func, args, kwargs)
         result = func(*args, **kwargs)
