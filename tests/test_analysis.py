@@ -186,3 +186,44 @@ def test_undecodable_file_is_reported(tmp_path: Path) -> None:
 def test_deeply_nested_code_does_not_crash() -> None:
     source = "x = " + "(" * 150 + "1" + ")" * 150 + "\n"
     assert all(f.code == "INI999" for f in lint_source(source, "deep.py"))
+
+
+def test_module_passed_to_a_helper_function_is_seen_through() -> None:
+    source = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def init_head(model):
+            nn.init.kaiming_normal_(model.fc.weight, nonlinearity="relu")
+            model.helper_attr.something()
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                init_head(self)
+
+            def forward(self, x):
+                return F.relu(self.fc(x))
+    """
+    assert _codes(source) == []
+
+
+def test_self_inside_a_probe_or_nested_function_does_not_crash() -> None:
+    source = """
+        import torch.nn as nn
+
+        def helper(module):
+            return module.weight_orig
+
+        class P(nn.Module):
+            def __init__(self, base):
+                super().__init__()
+                self.fc = nn.Linear(2, 2)
+                helper(self)
+                self.apply(lambda m: m.foo)
+
+            def forward(self, x):
+                return self.fc(x)
+    """
+    assert _codes(source) == []

@@ -724,7 +724,8 @@ class FileAnalyzer:
         attr = node.attr.value
         base = self.eval(node.value, frame)
         if base is SELF:
-            assert frame.attrs is not None
+            if frame.attrs is None:
+                return UNKNOWN  # the module reached a frame that cannot see its attributes
             if attr in frame.attrs:
                 return frame.attrs[attr]
             if frame.self_info is not None:
@@ -1120,8 +1121,8 @@ class FileAnalyzer:
         inner = frame.child(env={}, stack=(*frame.stack, info.key), prefix=prefix)
         if bound_self and frame.attrs is not None:
             inner.attrs = frame.attrs
-        elif not bound_self:
-            inner.attrs = None
+        elif not any(arg is SELF for arg in [*args, *kwargs.values()]):
+            inner.attrs = None  # a plain function: it sees the module only if it is passed in
             inner.self_info = None
         params = info.node.params
         ordered = [*params.posonly_params, *params.params]
