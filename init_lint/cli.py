@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import __version__
+from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 from .config import (
     DISTRIBUTIONS,
     MODES,
@@ -53,6 +54,16 @@ def _codes(value: str) -> tuple[str, ...]:
         return check_codes(value.split(","), "rule code list")
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of processes, got {value!r}")
+    return jobs
 
 
 def _patterns(value: str) -> tuple[str, ...]:
@@ -130,6 +141,25 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="suggest zeroing the bias too",
+    )
+
+    speed = parser.add_argument_group("performance")
+    speed.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="analyse files in N processes (default: one per CPU; 1: no worker processes)",
+    )
+    speed.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the analysis cache"
+    )
+    speed.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help=f"where to cache per-file analysis (default: {DEFAULT_CACHE_DIRECTORY} in the "
+        "project root)",
     )
 
     report = parser.add_argument_group("output")
@@ -212,6 +242,12 @@ def _settings(args: argparse.Namespace, paths: list[str]) -> Settings:
     )
 
 
+def _cache_dir(args: argparse.Namespace, settings: Settings) -> str | None:
+    if args.no_cache:
+        return None
+    return args.cache_dir or str(settings.root / DEFAULT_CACHE_DIRECTORY)
+
+
 def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
     settings = _settings(args, paths)
     file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
@@ -226,7 +262,11 @@ def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
     if STDIN in paths:
         sources[args.stdin_filename or STDIN_DISPLAY_NAME] = sys.stdin.buffer.read()
     # One call for every file: the analysis follows classes across them.
-    findings = sorted(unreadable + lint_sources(sources.items(), settings.options()))
+    cache_dir = _cache_dir(args, settings)
+    findings = unreadable + lint_sources(
+        sources.items(), settings.options(), jobs=args.jobs, cache_dir=cache_dir
+    )
+    findings.sort()
 
     run = LintRun(settings, sources, len(sources) + len(unreadable), errors=file_set.errors)
     run.reported = filter_findings(findings, settings, run.lines)

@@ -8,15 +8,22 @@ class that contains it, possibly in another file of the same package). Front end
 
 from __future__ import annotations
 
+import ast
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from .findings import Finding
+from .prefilter import may_matter
 from .rules import PARSE_ERROR_CODE
+
+if TYPE_CHECKING:
+    from .analysis.facts import FileFacts
 
 
 @dataclass(frozen=True)
@@ -90,38 +97,70 @@ def module_name_for(path: str) -> str:
     return ".".join(parts) or p.stem
 
 
+def analyze_source(
+    path: str, source: str | bytes, options: Options, module_name: str | None = None
+) -> FileFacts | Finding | None:
+    """One file's facts, an INI999 finding, or None for a file the prefilter shows irrelevant.
+
+    Runs in worker processes (see :mod:`init_lint.parallel`): arguments and result pickle.
+    """
+    from .analysis import analyze_module
+
+    if not may_matter(source) and _compiles(source, path):
+        return None  # nothing in it can report or reach another file's layers: not parsed
+    module = parse_source(source, path)
+    if isinstance(module, Finding):
+        return module
+    try:
+        text = source if isinstance(source, str) else source.decode(module.encoding, "replace")
+        return analyze_module(module, path, module_name or module_name_for(path), options, text)
+    except RecursionError:
+        return parse_error(path, 1, 1, "file too deeply nested to analyse")
+    except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
+        return parse_error(
+            path,
+            1,
+            1,
+            f"internal error while analysing ({type(error).__name__}: {error}); please report it",
+        )
+
+
+def _compiles(source: str | bytes, path: str) -> bool:
+    """A skipped file must still get its INI999 if it does not parse: CPython's parser says
+    so at a fraction of LibCST's cost; on any doubt the file takes the normal path."""
+    try:
+        with warnings.catch_warnings():  # its SyntaxWarnings are not ours to print
+            warnings.simplefilter("ignore")
+            compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def lint_sources(
-    sources: Iterable[tuple[str, str | bytes]], options: Options | None = None
+    sources: Iterable[tuple[str, str | bytes]],
+    options: Options | None = None,
+    *,
+    jobs: int = 1,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> list[Finding]:
-    """Lint (path, source) pairs as one project: cross-file facts are shared among them."""
-    from .analysis import analyze_module, resolve
+    """Lint (path, source) pairs as one project: cross-file facts are shared among them.
+
+    ``jobs`` > 1 analyses files in that many worker processes; ``cache_dir`` reuses the facts of
+    files analysed before (see :mod:`init_lint.cache`). Neither changes the findings: resolving
+    across files always reruns, in the parent, over every file's facts.
+    """
+    from .analysis import resolve
+    from .parallel import analyze_all
 
     options = options or Options()
     findings: list[Finding] = []
-    facts = []
-    for path, source in sources:
-        module = parse_source(source, path)
-        if isinstance(module, Finding):
-            findings.append(module)
-            continue
-        try:
-            text = source if isinstance(source, str) else source.decode(module.encoding, "replace")
-            file_facts = analyze_module(module, path, module_name_for(path), options, text)
-        except RecursionError:
-            findings.append(parse_error(path, 1, 1, "file too deeply nested to analyse"))
-            continue
-        except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
-            findings.append(
-                parse_error(
-                    path,
-                    1,
-                    1,
-                    f"internal error while analysing ({type(error).__name__}: {error}); "
-                    "please report it",
-                )
-            )
-            continue
-        facts.append(file_facts)
+    facts: list[FileFacts] = []
+    for result in analyze_all(list(sources), options, jobs=jobs, cache_dir=cache_dir):
+        if isinstance(result, Finding):
+            findings.append(result)
+        elif result is not None:
+            facts.append(result)
     findings.extend(resolve(facts, options))
     return sorted(set(findings))
 
@@ -133,7 +172,11 @@ def lint_source(
 
 
 def lint_paths(
-    paths: Sequence[str | os.PathLike[str]], options: Options | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    options: Options | None = None,
+    *,
+    jobs: int = 1,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> list[Finding]:
     """Lint files (already expanded from directories by the caller) as one project."""
     findings: list[Finding] = []
@@ -145,5 +188,5 @@ def lint_paths(
             findings.append(data)
         else:
             readable.append((path, data))
-    findings.extend(lint_sources(readable, options))
+    findings.extend(lint_sources(readable, options, jobs=jobs, cache_dir=cache_dir))
     return sorted(set(findings))

@@ -17,6 +17,7 @@ from flake8.exceptions import ExecutionError
 from . import __version__
 from .config import DISTRIBUTIONS, MODES
 from .engine import Options, lint_source
+from .prefilter import may_report
 from .rules import PARSE_ERROR_CODE
 
 
@@ -89,7 +90,12 @@ class InitLintChecker:
         )
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
-        for finding in lint_source("".join(self._lines), self._filename, self.options):
+        source = "".join(self._lines)
+        # flake8 runs every installed plugin on every file, whatever --select says: most files
+        # name no layer and no init function, and leave here before any parsing.
+        if not may_report(source):
+            return
+        for finding in lint_source(source, self._filename, self.options):
             if finding.code == PARSE_ERROR_CODE:
                 continue  # flake8 already reports E999 for a file that does not parse
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
