@@ -30,6 +30,7 @@ from .engine import lint_sources, read_source
 from .files import find_python_files
 from .filtering import filter_findings
 from .findings import Finding
+from .fixer import FixResult, fix_findings, write_atomically
 from .output import (
     MACHINE_FORMATS,
     RENDERERS,
@@ -160,6 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"where to cache per-file analysis (default: {DEFAULT_CACHE_DIRECTORY} in the "
         "project root)",
+    )
+
+    fixing = parser.add_argument_group("autofix")
+    fixing.add_argument(
+        "--fix",
+        action="store_true",
+        help="insert or correct kaiming/xavier init calls in place, then report what is left",
+    )
+    fixing.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the changes --fix would make as a unified diff; write nothing "
+        "(exit 1 if there are any)",
     )
 
     report = parser.add_argument_group("output")
@@ -293,6 +307,56 @@ def report(args: argparse.Namespace, run: LintRun) -> int:
     return 1 if run.reported and not args.exit_zero else 0
 
 
+#: --fix repeats while edits were held back because they overlapped others in the same round.
+MAX_FIX_ROUNDS = 4
+
+
+def fix(args: argparse.Namespace, paths: list[str]) -> int:
+    """--fix / --diff: apply (or show) the findings' fixes; then report what is left."""
+    fixed_findings = 0
+    changed: dict[str, FixResult] = {}
+    failed = False
+    for _ in range(1 if args.diff else MAX_FIX_ROUNDS):
+        run = lint(args, paths)
+        results = fix_findings(run.reported, run.sources)
+        for result in results:
+            if result.error:
+                print(f"init-lint: warning: {result.path}: {result.error}", file=sys.stderr)
+            if not result.changed:
+                continue
+            fixed_findings += len(result.applied)
+            first = changed.get(result.path, result)
+            changed[result.path] = FixResult(result.path, first.original, result.fixed)
+            if args.diff or result.path not in run.sources or _is_stdin(args, result.path):
+                continue
+            try:
+                write_atomically(result.path, result.fixed)
+            except OSError as error:
+                print(f"init-lint: error: cannot write {result.path}: {error}", file=sys.stderr)
+                failed = True
+        if not any(r.skipped and r.changed for r in results):
+            break
+    if args.diff:
+        for result in changed.values():
+            sys.stdout.write(result.diff())
+        return 2 if failed else (1 if changed else 0)
+    if STDIN in paths:  # like ruff: the fixed source goes to standard output
+        name = args.stdin_filename or STDIN_DISPLAY_NAME
+        sys.stdout.buffer.write(
+            changed[name].fixed if name in changed else run.sources.get(name, b"")
+        )
+        sys.stdout.flush()
+        return 0
+    if not args.quiet and args.format in ("text", "grouped"):
+        print(f"Fixed {fixed_findings} finding(s) in {len(changed)} file(s).")
+    status = report(args, lint(args, paths))  # what is left: no autofix, or held back
+    return 2 if failed else status
+
+
+def _is_stdin(args: argparse.Namespace, path: str) -> bool:
+    return path == (args.stdin_filename or STDIN_DISPLAY_NAME) and STDIN in (args.paths or [])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["verify"]:
@@ -311,7 +375,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     try:
-        status = report(args, lint(args, args.paths or ["."]))
+        paths = args.paths or ["."]
+        if args.fix or args.diff:
+            status = fix(args, paths)
+        else:
+            status = report(args, lint(args, paths))
         sys.stdout.flush()  # inside the try: a closed pipe shows up here
         return status
     except ConfigError as error:
