@@ -134,7 +134,9 @@ def test_readme_github_actions_snippet_runs_init_lint_and_flake8() -> None:
 
 
 @pytest.mark.parametrize("block", [b for b in _blocks("text") if b.startswith("$ ")])
-def test_readme_sample_output_is_what_the_command_prints(workdir: Path, block: str) -> None:
+def test_readme_sample_output_is_what_the_command_prints(tmp_path: Path, block: str) -> None:
+    workdir = tmp_path  # a fresh copy: the usage commands above include --fix
+    shutil.copytree(REPO / "examples", workdir / "examples")
     command, *shown = block.splitlines()
     result = subprocess.run(
         ["bash", "-c", command.removeprefix("$ ")],
