@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -105,3 +106,29 @@ def test_timm_findings(corpus: Path) -> None:
     findings = _lint(corpus, "timm")
     assert not [f for f in findings if f[2] == "INI999"], "a timm file failed to parse or analyse"
     assert {(path, line, code) for path, line, code, _ in findings} == TIMM
+
+
+@pytest.mark.parametrize("name", sorted(PACKAGES))
+def test_fix_on_real_code_round_trips(corpus: Path, tmp_path: Path, name: str) -> None:
+    from init_lint.fixer import fix_findings, write_atomically
+
+    source = corpus / f"{name}-{PACKAGES[name]}" / name / "models"
+    target = tmp_path / name / "models"
+    shutil.copytree(source, target)
+    files = sorted(target.rglob("*.py"))
+    changed: set[Path] = set()
+    for _ in range(4):
+        results = [r for r in fix_findings(lint_paths(files), {str(p): p.read_bytes() for p in files}) if r.changed]
+        for result in results:
+            assert result.error is None
+            write_atomically(result.path, result.fixed)
+            changed.add(Path(result.path))
+        if not results:
+            break
+    assert changed, "the known findings have fixes"
+    for path in changed:
+        compile(path.read_bytes(), str(path), "exec")
+    remaining = lint_paths(files)
+    assert all(f.message.endswith("(no autofix)") for f in remaining), [f.message for f in remaining]
+    again = fix_findings(remaining, {str(p): p.read_bytes() for p in files})
+    assert not [r for r in again if r.changed], "a second --fix must change nothing"
