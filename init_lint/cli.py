@@ -30,7 +30,6 @@ from .engine import lint_sources, read_source
 from .files import find_python_files
 from .filtering import filter_findings
 from .findings import Finding
-from .fixer import FixResult, fix_findings, write_atomically
 from .output import (
     MACHINE_FORMATS,
     RENDERERS,
@@ -313,6 +312,10 @@ MAX_FIX_ROUNDS = 4
 
 def fix(args: argparse.Namespace, paths: list[str]) -> int:
     """--fix / --diff: apply (or show) the findings' fixes; then report what is left."""
+    # Imported here: the fixer needs libcst.codemod, a quarter second that a plain lint run,
+    # the common case on every commit, does not pay.
+    from .fixer import FixResult, fix_findings, write_atomically
+
     fixed_findings = 0
     changed: dict[str, FixResult] = {}
     failed = False

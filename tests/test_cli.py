@@ -222,6 +222,8 @@ def test_linting_never_imports_torch(tmp_path: Path) -> None:
         "from init_lint.cli import main\n"
         f"status = main(['--quiet', {str(tmp_path)!r}])\n"
         "assert 'torch' not in sys.modules, 'linting imported torch'\n"
+        # libcst.codemod (for --fix) costs a quarter second that every lint run would pay.
+        "assert 'libcst.codemod' not in sys.modules, 'linting imported the fixer'\n"
         "sys.exit(status)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
