@@ -193,7 +193,7 @@ _register(
         why=(
             "He et al.'s condition for a leaky slope a is ½(1+a²)·fan·Var(W) = 1, gain "
             "√(2/(1+a²)). A mismatched gain scales the signal by the ratio of the gains at every "
-            "layer, which compounds with depth: 1.9% per layer is 1.45× after 20 layers."
+            "layer, which compounds with depth: 2% per layer is about 1.5× after 20 layers."
         ),
         fix="Sets `a=` and `nonlinearity=` to the activation's values, leaving other arguments.",
         invalid=(
