@@ -60,7 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also judge layers that reach the activation through a norm layer",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random input")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds torch before the model is built and draws the random input (default 0): "
+        "the same command gives the same report",
+    )
     parser.add_argument(
         "--plot", metavar="OUT.png", help="save the signal-propagation curve (needs matplotlib)"
     )
@@ -93,12 +99,13 @@ def _run(args: argparse.Namespace) -> int:
                 f"--plot needs matplotlib ({error}): pip install 'init-lint[plot]'"
             ) from None
     try:
-        import torch  # noqa: F401 - fail here with a clear message, not deep inside
+        import torch  # fail here with a clear message, not deep inside
     except ImportError as error:
         raise UsageError(f"needs torch ({error}): pip install 'init-lint[runtime]'") from None
 
     from .verifier import verify
 
+    torch.manual_seed(args.seed)  # the weights are random too: one command, one report
     model = _build_model(args.target, factory_kwargs)
     inputs = _random_inputs(model, shapes, args.seed)
     try:
