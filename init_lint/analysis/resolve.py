@@ -78,7 +78,7 @@ def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
                     requirements,
                     options,
                 )
-                message = _message(instance, problem, facts.init_prefix)
+                message = _message(instance, problem, facts.init_prefix, options)
                 if fix is None:
                     message += " (no autofix)"
                 findings.append(
@@ -184,7 +184,7 @@ def _most_telling(inits: frozenset[InitScheme]) -> InitScheme:
     return sorted(inits, key=lambda s: (s.kind == "default", s.line or 0, s.text))[0]
 
 
-def _message(instance: InstanceFacts, problem: Problem, init_prefix: str) -> str:
+def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, options: Any) -> str:
     activation: Activation = problem.use.activation
     name = instance.name or f"{instance.kind} layer"
     target = (
@@ -196,16 +196,17 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str) -> str
     if problem.use.via_norm:
         feeds += " through a norm layer"
     scheme = problem.scheme
-    # Keep what the author chose where it does not matter to the gain: distribution and mode.
+    # Keep what the author chose where it does not matter to the gain (distribution, mode);
+    # otherwise the configured preferences.
     advice = activation.recommended_call(
         target,
         init_prefix=init_prefix,
         mode=scheme.mode
         if scheme.kind == "kaiming" and scheme.mode in ("fan_in", "fan_out")
-        else "fan_in",
+        else getattr(options, "mode", "fan_in"),
         distribution=scheme.distribution
         if scheme.distribution in ("normal", "uniform")
-        else "normal",
+        else getattr(options, "distribution", "normal"),
     )
     where = f" (line {scheme.line})" if scheme.line else ""
     if problem.code == "INI001":
