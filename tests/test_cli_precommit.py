@@ -110,8 +110,6 @@ def test_check_hook_fails_on_a_bad_model_and_passes_on_a_good_one(
 def test_fix_hook_fixes_the_file_and_the_check_passes_afterwards(
     tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
 ) -> None:
-    if "--fix" not in run("init-lint", "--help").stdout:
-        pytest.skip("init-lint --fix is not implemented yet")
     _user_repo(tmp_path, hook_repo, {"bad_model.py": RULES["INI001"].invalid[0]})
     status, output = _hook("init-lint", tmp_path, pre_commit_home, "bad_model.py")
     assert status == 1, output
