@@ -9,8 +9,9 @@ rounds alternating so that background load hits all of them alike, and reports m
 ratios the performance issue sets as targets, and each command's peak memory (maxrss of the
 largest process in its tree). Not a unit test: timings belong here, not in pytest.
 
-The init-lint commands run with this interpreter (the checkout being measured); flake8 and
-TorchFix run in their venvs. All tools are given the same explicit list of files.
+init-lint is installed from this checkout into its venv at the start of a run and measured
+there, so that edits to the checkout during a run do not change what is measured. All tools
+are given the same explicit list of files.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -62,8 +64,12 @@ def run_timed(command: list[str], cwd: Path) -> tuple[float, float]:
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert process.stderr is not None
-    errors = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    try:
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:  # interrupted: do not leave the tool running
+        os.killpg(process.pid, signal.SIGTERM)
+        raise
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):  # 1: findings, for every tool here
@@ -126,7 +132,10 @@ def build_venvs(cache: Path) -> dict[str, Path]:
 def measurements(cache: Path, files: list[str], pythons: dict[str, Path]) -> list[Measurement]:
     work = cache / "runs"
     cold_cache, warm_cache = work / "cold-cache", work / "warm-cache"
-    init_lint = [sys.executable, "-m", "init_lint.cli", "--quiet", "--exit-zero"]
+    # init-lint as installed (not editable) in its venv: the code measured cannot change under
+    # the benchmark, and the parse floor uses the same interpreter and LibCST.
+    python = str(pythons["init-lint"])
+    init_lint = [python, "-m", "init_lint.cli", "--quiet", "--exit-zero"]
 
     def fresh_cold_cache() -> None:
         shutil.rmtree(cold_cache, ignore_errors=True)
@@ -136,7 +145,7 @@ def measurements(cache: Path, files: list[str], pythons: dict[str, Path]) -> lis
 
     e9 = ["--select", "E9", *files]
     return [
-        Measurement(PARSE, [sys.executable, "-c", PARSE_FLOOR, *files]),
+        Measurement(PARSE, [python, "-c", PARSE_FLOOR, *files]),
         Measurement(COLD, [*init_lint, "--cache-dir", str(cold_cache), *files], fresh_cold_cache),
         Measurement(WARM, [*init_lint, "--cache-dir", str(warm_cache), *files]),
         Measurement(ONE_JOB, [*init_lint, "--jobs", "1", "--no-cache", *files]),

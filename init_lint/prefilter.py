@@ -6,18 +6,19 @@ on the side of parsing (a mention inside a comment or string counts).
 
 What can make a file matter, following the analysis (:mod:`init_lint.analysis`):
 
-* its own findings need a weight layer (every name in ``WEIGHT_LAYERS`` contains one of the
-  layer stems below; a local subclass of ``nn.Linear`` names it in its bases) or a
-  ``torch.nn.init`` function, which the file can only reach through the word ``init``;
+* its own findings need either a ``torch.nn.init`` call (INI002–INI006), which the file can
+  only reach through the word ``init``, or a weight layer feeding a rectifier or Tanh/Sigmoid
+  (INI001): both are named in the file (every name in ``WEIGHT_LAYERS`` contains one of the
+  layer stems below; activations are recognised by their torch names only);
 * in a project run, a file also matters to *other* files through the containment graph: a class
   it defines (a container that other files' classes are put in) or a class it instantiates
   (``model = Net(); train(model)`` is an unknown init program above ``Net``'s layers). The
   analysis treats a call of a capitalised name as an instantiation, so a file with neither a
   ``class`` statement nor such a call adds no node that anything else can reach.
 
-The names of activations, ``apply`` and ``modules()`` only ever act on layers or on such nodes,
-so their absence adds nothing once the above are absent; they are listed anyway (from
-:mod:`init_lint.knowledge`) to keep the test conservative should the analysis grow.
+In a project run, any mention of a layer, activation, ``apply`` or ``modules()`` keeps the file
+too: they only act on layers or on such nodes, so this costs little and keeps the test
+conservative should the analysis grow. All names come from :mod:`init_lint.knowledge`.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ import re
 
 from .knowledge import (
     FUNCTIONAL_ACTIVATIONS,
-    OTHER_ACTIVATION_MODULES,
     TENSOR_METHOD_ACTIVATIONS,
     WEIGHT_LAYERS,
-    activation_from_module,
+    Family,
+    activation_from_function,
 )
 
 
@@ -45,15 +46,25 @@ def _stems(names: frozenset[str] | set[str]) -> list[str]:
 
 
 def _activation_names() -> set[str]:
-    modules = {name for name in FUNCTIONAL_ACTIVATIONS.values() if activation_from_module(name)}
-    modules -= OTHER_ACTIVATION_MODULES  # GELU & co.: the analysis makes no claim about them
-    functions = {f for f, m in FUNCTIONAL_ACTIVATIONS.items() if m in modules}
-    return modules | functions | {m.rstrip("_") for m in TENSOR_METHOD_ACTIVATIONS}
+    """Activations a finding can be about: rectifiers and Tanh/Sigmoid (not GELU & co.)."""
+    functions = {
+        name
+        for name in {*FUNCTIONAL_ACTIVATIONS, *TENSOR_METHOD_ACTIVATIONS}
+        if (activation := activation_from_function(name)) is not None
+        and activation.family is not Family.OTHER
+    }
+    return functions | {FUNCTIONAL_ACTIVATIONS[name.rstrip("_")] for name in functions}
 
 
-# Any of these words: the file may hold a finding of its own.
-_LOCAL_WORDS = _stems(set(WEIGHT_LAYERS) | _activation_names())
-_LOCAL = re.compile(r"\binit\b|" + "|".join(map(re.escape, _LOCAL_WORDS)))
+def _any_of(words: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, words)))
+
+
+LAYER_WORDS = _stems(set(WEIGHT_LAYERS))
+ACTIVATION_WORDS = _stems(_activation_names())
+_INIT = re.compile(r"\binit\b")
+_LAYER = _any_of(LAYER_WORDS)
+_ACTIVATION = _any_of(ACTIVATION_WORDS)
 
 # Any of these: the file may add to the containment graph that other files' findings depend on.
 _BUILTIN_CLASSES = frozenset(name for name in dir(builtins) if name[:1].isupper())
@@ -70,12 +81,15 @@ def _as_text(source: str | bytes) -> str:
 
 def may_report(source: str | bytes) -> bool:
     """False when linting this file on its own cannot report anything (flake8's model)."""
-    return _LOCAL.search(_as_text(source)) is not None
+    text = _as_text(source)
+    return bool(_INIT.search(text) or (_LAYER.search(text) and _ACTIVATION.search(text)))
 
 
 def may_matter(source: str | bytes) -> bool:
     """False when this file can neither report anything nor change another file's findings."""
     text = _as_text(source)
-    if _LOCAL.search(text) or _CLASS_STATEMENT.search(text) or _PROGRAM.search(text):
+    if any(
+        pattern.search(text) for pattern in (_INIT, _LAYER, _ACTIVATION, _CLASS_STATEMENT, _PROGRAM)
+    ):
         return True
     return any(m.group(1) not in _BUILTIN_CLASSES for m in _CAPITALISED_CALL.finditer(text))
