@@ -131,10 +131,23 @@ def _is_self(node: cst.BaseExpression) -> bool:
 
 
 def _number(node: cst.Integer | cst.Float) -> float:
+    # int()/float() on the digits: LibCST's evaluated_value runs ast.literal_eval every time.
+    text = node.value.replace("_", "")
     try:
-        return float(node.evaluated_value)
+        return float(int(text, 0)) if isinstance(node, cst.Integer) else float(text)
     except (ValueError, OverflowError):
         return 0.0
+
+
+def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> object:
+    """The value of a string literal; plain ones without escapes skip ast.literal_eval."""
+    if isinstance(node, cst.SimpleString):
+        raw = node.value
+        quote = raw[-3:] if raw.endswith(("'''", '"""')) and len(raw) >= 6 else raw[-1]
+        prefix = raw[: raw.index(quote[0])]
+        if not prefix and "\\" not in raw:
+            return raw[len(quote) : -len(quote)]
+    return node.evaluated_value
 
 
 def _items(value: Value) -> list[Value] | None:

@@ -15,6 +15,7 @@ from ..knowledge import (
     calculate_gain,
     kaiming_gain,
 )
+from .common import string_value
 
 #: Parameters after the tensor, per init function (torch.nn.init signatures).
 SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -84,7 +85,7 @@ def bind(
 
 def string_literal(node: cst.BaseExpression | None) -> str | None:
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        value = string_value(node)
         return value if isinstance(value, str) else None
     return None
 

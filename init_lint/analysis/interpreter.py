@@ -43,6 +43,7 @@ from .common import (
     _param_ndim,
     _target_names,
     _union,
+    string_value,
 )
 from .conditions import ConditionsMixin
 from .imports import ImportMap, dotted_name, torch_nn_member
@@ -514,7 +515,7 @@ class FileAnalyzer(CallsMixin, InitsMixin, ConditionsMixin):
         if isinstance(node, cst.Float):
             return ConstVal(_number(node))
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            return ConstVal(node.evaluated_value)
+            return ConstVal(string_value(node))
         if isinstance(node, cst.List):
             group = self.eval_sequence(node.elements, frame)
             return self.extend_builder(ListBuilder(), list(group.items), frame, exact=group.exact)
