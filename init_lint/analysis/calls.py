@@ -260,9 +260,7 @@ class CallsMixin:
         lowered = name.lower()
         if any(word in lowered for word in ("init", "reset", "weight")):
             self.mark_unknown(self.owned_instances(frame.owner))
-            frame.owner.add_program(
-                Program((), (None, None), frame, True, frame.owner and cst.Pass(), unknown=True)
-            )
+            frame.owner.add_program(Program.opaque(frame))
 
     def mutate_collection(
         self, target: cst.BaseExpression, name: str, args: list[Value], frame: Frame
@@ -749,13 +747,9 @@ class CallsMixin:
         for value in [*args, *kwargs.values()]:
             if value is SELF:
                 self.mark_unknown(self.owned_instances(frame.owner))
-                frame.owner.add_program(
-                    Program((), (None, None), frame, True, node or cst.Pass(), unknown=True)
-                )
+                frame.owner.add_program(Program.opaque(frame))
             elif isinstance(value, ClassInst):
-                value.node.add_program(
-                    Program((), (None, None), frame, True, node or cst.Pass(), unknown=True)
-                )
+                value.node.add_program(Program.opaque(frame))
             elif isinstance(value, ParamRef):
                 self.mark_unknown([value.instance])
             elif (

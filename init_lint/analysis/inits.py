@@ -276,7 +276,6 @@ class InitsMixin:
             (name_param, module_param),
             program_frame,
             frame.cond_depth > 0,
-            node,
         )
         receiver = (
             node.func.value

@@ -398,7 +398,6 @@ class FileAnalyzer(CallsMixin, InitsMixin, ConditionsMixin):
                     targets,
                     frame,
                     frame.cond_depth > 0,
-                    statement,
                     isinstance(scope, ParamsIter),
                 )
                 program.origin = ProgramOrigin(statement, _handle_of(statement.iter), scope.node)

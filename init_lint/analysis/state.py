@@ -51,10 +51,14 @@ class Program:
     targets: tuple[str | None, ...]  # names the probe binds to: ('m',) or ('name', 'm')
     frame: Frame
     conditional: bool
-    site: cst.CSTNode
     params: bool = False  # iterates parameters (p) rather than modules (m)
     unknown: bool = False  # an opaque effect (unknown function applied): result UNKNOWN
     origin: ProgramOrigin | None = None
+
+    @classmethod
+    def opaque(cls, frame: Frame) -> Program:
+        """What an unknown function given the module may do: anything, or nothing."""
+        return cls((), (None, None), frame, True, unknown=True)
 
 
 @dataclass
