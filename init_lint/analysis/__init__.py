@@ -263,15 +263,6 @@ def _steps(analyzer: FileAnalyzer, node: Any, locate: Locator) -> list[Step]:
     return steps
 
 
-def _then(first: Any, second: Any) -> Any:
-    """Compose two outcomes: run ``first`` then ``second``."""
-    from .values import Outcome
-
-    if not second.keeps_prior:
-        return second
-    return Outcome(first.schemes | second.schemes, first.keeps_prior)
-
-
 def _locate_outcome(outcome: Any, locate: Locator) -> Any:
     from .values import Outcome
 

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 import libcst as cst
 
 from ..knowledge import (
-    DEFAULT_INIT_A,
     FAN_MODES,
     KNOWN_NONLINEARITIES,
     InitScheme,
@@ -186,14 +185,6 @@ def scheme_for(
     if name in ("constant_", "zeros_", "ones_", "fill_", "zero_"):
         return InitScheme("constant", None, text=short)
     return InitScheme("other", None, text=short)
-
-
-def kaiming_default_spelled_out(scheme: InitScheme) -> bool:
-    return (
-        scheme.kind == "kaiming"
-        and scheme.a is not None
-        and math.isclose(scheme.a, DEFAULT_INIT_A, rel_tol=1e-3)
-    )
 
 
 def invalid_argument_messages(
