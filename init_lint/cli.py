@@ -228,6 +228,7 @@ class LintRun:
     sources: dict[str, bytes]  # path as reported → bytes, for every file that could be read
     files_checked: int
     reported: list[Finding] = field(default_factory=list)  # after filtering (and noqa)
+    unreadable: list[Finding] = field(default_factory=list)  # INI999 for files not read
     errors: list[str] = field(default_factory=list)  # paths that do not exist
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
@@ -261,7 +262,8 @@ def _cache_dir(args: argparse.Namespace, settings: Settings) -> str | None:
     return args.cache_dir or str(settings.root / DEFAULT_CACHE_DIRECTORY)
 
 
-def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
+def read_run(args: argparse.Namespace, paths: list[str]) -> LintRun:
+    """Settings and the files' bytes; no analysis yet."""
     settings = _settings(args, paths)
     file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
     sources: dict[str, bytes] = {}
@@ -274,15 +276,37 @@ def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
             sources[path] = data
     if STDIN in paths:
         sources[args.stdin_filename or STDIN_DISPLAY_NAME] = sys.stdin.buffer.read()
-    # One call for every file: the analysis follows classes across them.
-    cache_dir = _cache_dir(args, settings)
-    findings = unreadable + lint_sources(
-        sources.items(), settings.options(), jobs=args.jobs, cache_dir=cache_dir
+    return LintRun(
+        settings,
+        sources,
+        len(sources) + len(unreadable),
+        errors=file_set.errors,
+        unreadable=unreadable,
     )
-    findings.sort()
 
-    run = LintRun(settings, sources, len(sources) + len(unreadable), errors=file_set.errors)
-    run.reported = filter_findings(findings, settings, run.lines)
+
+def analyse(args: argparse.Namespace, run: LintRun, sources: dict[str, bytes]) -> list[Finding]:
+    """The reported findings of ``sources`` (one call for every file: the analysis follows
+    classes across them), after selection, per-file-ignores and ``# noqa``."""
+    findings = lint_sources(
+        sources.items(),
+        run.settings.options(),
+        jobs=args.jobs,
+        cache_dir=_cache_dir(args, run.settings),
+    )
+    lines: dict[str, list[str]] = {}
+
+    def source_lines(path: str) -> list[str]:
+        if path not in lines:
+            lines[path] = sources.get(path, b"").decode("utf-8", "replace").splitlines()
+        return lines[path]
+
+    return filter_findings(sorted(run.unreadable + findings), run.settings, source_lines)
+
+
+def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
+    run = read_run(args, paths)
+    run.reported = analyse(args, run, run.sources)
     return run
 
 
@@ -306,53 +330,51 @@ def report(args: argparse.Namespace, run: LintRun) -> int:
     return 1 if run.reported and not args.exit_zero else 0
 
 
-#: --fix repeats while edits were held back because they overlapped others in the same round.
-MAX_FIX_ROUNDS = 4
-
-
 def fix(args: argparse.Namespace, paths: list[str]) -> int:
     """--fix / --diff: apply (or show) the findings' fixes; then report what is left."""
     # Imported here: the fixer needs libcst.codemod, a quarter second that a plain lint run,
     # the common case on every commit, does not pay.
-    from .fixer import FixResult, fix_findings, write_atomically
+    from .fixer import fix_until_stable, write_atomically
 
-    fixed_findings = 0
-    changed: dict[str, FixResult] = {}
-    failed = False
-    for _ in range(1 if args.diff else MAX_FIX_ROUNDS):
-        run = lint(args, paths)
-        results = fix_findings(run.reported, run.sources)
-        for result in results:
-            if result.error:
-                print(f"init-lint: warning: {result.path}: {result.error}", file=sys.stderr)
-            if not result.changed:
-                continue
-            fixed_findings += len(result.applied)
-            first = changed.get(result.path, result)
-            changed[result.path] = FixResult(result.path, first.original, result.fixed)
-            if args.diff or result.path not in run.sources or _is_stdin(args, result.path):
-                continue
-            try:
-                write_atomically(result.path, result.fixed)
-            except OSError as error:
-                print(f"init-lint: error: cannot write {result.path}: {error}", file=sys.stderr)
-                failed = True
-        if not any(r.skipped and r.changed for r in results):
-            break
+    run = read_run(args, paths)
+    outcome = fix_until_stable(run.sources, lambda sources: analyse(args, run, sources))
+    failed = bool(outcome.unstable)
+    for path in outcome.unstable:
+        print(
+            f"init-lint: error: {path}: the fixes did not reach a fixed point; please report it",
+            file=sys.stderr,
+        )
+    for result in outcome.results.values():
+        if result.error:
+            print(f"init-lint: warning: {result.path}: {result.error}", file=sys.stderr)
     if args.diff:
-        for result in changed.values():
+        for result in outcome.changed:
             sys.stdout.write(result.diff())
-        return 2 if failed else (1 if changed else 0)
+        return 2 if failed else (1 if outcome.changed else 0)
+    written = 0
+    for result in outcome.changed:
+        if _is_stdin(args, result.path):
+            continue
+        try:
+            write_atomically(result.path, result.fixed)
+            written += len(result.applied)
+        except OSError as error:
+            print(f"init-lint: error: cannot write {result.path}: {error}", file=sys.stderr)
+            failed = True
     if STDIN in paths:  # like ruff: the fixed source goes to standard output
         name = args.stdin_filename or STDIN_DISPLAY_NAME
+        fixed = outcome.results.get(name)
         sys.stdout.buffer.write(
-            changed[name].fixed if name in changed else run.sources.get(name, b"")
+            fixed.fixed if fixed and fixed.changed else run.sources.get(name, b"")
         )
         sys.stdout.flush()
-        return 0
+        return 2 if failed else 0
     if not args.quiet and args.format in ("text", "grouped"):
-        print(f"Fixed {fixed_findings} finding(s) in {len(changed)} file(s).")
-    status = report(args, lint(args, paths))  # what is left: no autofix, or held back
+        files = sum(1 for r in outcome.changed if not _is_stdin(args, r.path))
+        print(f"Fixed {written} finding(s) in {files} file(s).")
+    run.sources.update({r.path: r.fixed for r in outcome.changed})
+    run.reported = outcome.findings  # what is left: no autofix
+    status = report(args, run)
     return 2 if failed else status
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .engine import Options
+from .options import DISTRIBUTIONS, MODES, Options
 from .rules import ALL_CODES
 
 if sys.version_info >= (3, 11):
@@ -24,8 +24,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-MODES = ("fan_in", "fan_out")
-DISTRIBUTIONS = ("normal", "uniform")
 _CODE_PREFIX = re.compile(r"INI\d{0,3}")
 
 

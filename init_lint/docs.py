@@ -10,38 +10,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from .rules import PARSE_ERROR_CODE, RULES
-
-PARSE_ERROR_TITLE = "File cannot be read, decoded or parsed"
-
-_PARSE_ERROR_PAGE = f"""\
-# {PARSE_ERROR_CODE}: {PARSE_ERROR_TITLE}
-
-Not a rule but a report: init-lint could not read the file, decode it, or parse it as Python.
-The message gives the parser's line, column and reason.
-
-## Why
-
-A file that is skipped silently looks like a clean file. Reporting it keeps the run honest; the
-other files are still linted. `select` never drops INI999; `ignore = ["INI999"]` does.
-
-## Autofix
-
-None: fix the syntax error or the file's encoding.
-"""
+from .rules import PARSE_ERROR, RULES, rule_for
 
 
 def explain(code: str) -> str:
     """The page for ``code`` (case-insensitive); ``KeyError`` for an unknown code."""
-    code = code.upper()
-    if code == PARSE_ERROR_CODE:
-        return _PARSE_ERROR_PAGE
-    return RULES[code].explain()
+    return rule_for(code.upper()).explain()
 
 
 def pages() -> dict[str, str]:
     """File name → content for every page under docs/rules/."""
-    return {f"{code}.md": explain(code) for code in (*RULES, PARSE_ERROR_CODE)}
+    return {f"{code}.md": explain(code) for code in (*RULES, PARSE_ERROR.code)}
 
 
 def default_docs_dir() -> Path:

@@ -12,37 +12,20 @@ import ast
 import os
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from .findings import Finding
+from .options import Options
 from .prefilter import may_matter
 from .rules import PARSE_ERROR_CODE
 
+__all__ = ["Options", "lint_paths", "lint_source", "lint_sources"]
+
 if TYPE_CHECKING:
     from .analysis.facts import FileFacts
-
-
-@dataclass(frozen=True)
-class Options:
-    """Analysis settings shared by all front ends (the config file and CLI fill these in)."""
-
-    through_norm: bool = False  # also report layers that reach the rectifier through a norm
-    # Fix preferences (used when a finding's fix is built).
-    mode: str = "fan_in"
-    distribution: str = "normal"
-    zero_bias: bool = False
-    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
-
-
-@dataclass
-class ParsedFile:
-    path: str
-    module: cst.Module
-    module_name: str
 
 
 def parse_error(path: str, line: int, column: int, message: str) -> Finding:

@@ -12,7 +12,7 @@ import os
 import stat
 import tempfile
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from io import BytesIO
 
@@ -159,3 +159,62 @@ def fix_findings(findings: Iterable[Finding], sources: dict[str, bytes]) -> list
         if finding.fix is not None and finding.path in sources:
             by_path.setdefault(finding.path, []).append(finding)
     return [fix_source(path, sources[path], items) for path, items in sorted(by_path.items())]
+
+
+#: Rounds of lint-then-fix before giving up. Fixes are planned so that one round reaches the
+#: fixed point; more rounds only apply fixes held back because their edits overlapped another's.
+MAX_FIX_ROUNDS = 4
+
+
+@dataclass
+class FixRun:
+    """The outcome of :func:`fix_until_stable`."""
+
+    results: dict[str, FixResult] = field(default_factory=dict)  # files changed or in error
+    findings: list[Finding] = field(default_factory=list)  # what the final sources still report
+    unstable: list[str] = field(default_factory=list)  # still changing after MAX_FIX_ROUNDS
+
+    @property
+    def applied(self) -> int:
+        return sum(len(r.applied) for r in self.results.values() if r.changed)
+
+    @property
+    def changed(self) -> list[FixResult]:
+        return [r for r in self.results.values() if r.changed]
+
+
+def fix_until_stable(
+    sources: dict[str, bytes],
+    lint: Callable[[dict[str, bytes]], list[Finding]],
+    max_rounds: int = MAX_FIX_ROUNDS,
+) -> FixRun:
+    """Lint ``sources`` and apply the fixes until a lint of the result changes nothing.
+
+    All in memory: ``lint`` maps the current sources to the findings to fix (already
+    filtered). Each changed file's result holds its original and its final bytes. A file that
+    still changes after ``max_rounds`` is listed in ``unstable`` — a bug to report, never a
+    silent stop; ``findings`` are those of the last lint.
+    """
+    current = dict(sources)
+    run = FixRun()
+    for round_ in range(max_rounds + 1):
+        run.findings = lint(current)
+        results = fix_findings(run.findings, current)
+        for result in results:
+            if result.error and result.path not in run.results:
+                run.results[result.path] = result
+        changed = [r for r in results if r.changed]
+        if not changed:
+            return run
+        if round_ == max_rounds:
+            run.unstable = sorted(r.path for r in changed)
+            return run
+        for result in changed:
+            first = run.results.get(result.path)
+            original = (
+                first.original if first is not None and first.error is None else result.original
+            )
+            applied = (first.applied if first is not None else []) + result.applied
+            run.results[result.path] = FixResult(result.path, original, result.fixed, applied)
+            current[result.path] = result.fixed
+    return run

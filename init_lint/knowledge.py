@@ -8,14 +8,13 @@ Numbers follow ``torch.nn.init`` (PyTorch 2.13) and He et al. 2015, see docs/rul
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 #: Two gains that differ by less than this fraction are treated as equal (relu vs LeakyReLU(0.01)).
 GAIN_TOLERANCE = 0.01
 
-#: PyTorch's default Linear/Conv init, ``kaiming_uniform_(w, a=sqrt(5))``: std·√fan_in = 1/√3.
-DEFAULT_INIT_GAIN = 1 / math.sqrt(3)
+#: PyTorch's default Linear/Conv init is ``kaiming_uniform_(w, a=sqrt(5))``: std·√fan_in = 1/√3.
 DEFAULT_INIT_A = math.sqrt(5)
 
 LEAKY_RELU_DEFAULT_SLOPE = 0.01
@@ -76,9 +75,6 @@ NORM_LAYERS = frozenset(
         "LazyInstanceNorm3d",
     }
 )
-#: Norm layers whose ``weight`` is a 1-D affine parameter (Kaiming/Xavier on it raises).
-ONE_D_WEIGHT_LAYERS = NORM_LAYERS - {"LocalResponseNorm"}
-
 #: Ops that pass a layer's output on without changing its scale (He's condition still applies).
 PASS_THROUGH_LAYERS = frozenset(
     {
@@ -364,74 +360,97 @@ def activation_from_function(name: str, slope: float | None = None) -> Activatio
 
 
 class Verdict(str, Enum):
-    """How an init relates to the activation a layer feeds: the rule codes' meanings."""
+    """How an init relates to the activation a layer feeds. Rules (init_lint.rules) map these
+    to codes; this module speaks only of scales and activations."""
 
     OK = "ok"
-    NOT_KAIMING = "INI001"  # rectifier, but not He-scaled
-    KAIMING_BEFORE_SATURATING = "INI002"
-    WRONG_KAIMING_ARGS = "INI003"
+    NOT_HE_SCALED = "not-he-scaled"  # rectifier, but the scale is not He's
+    KAIMING_BEFORE_SATURATING = "kaiming-before-saturating"  # rectifier gain before Tanh/Sigmoid
+    WRONG_KAIMING_GAIN = "wrong-kaiming-gain"  # Kaiming, but a nonlinearity/slope of another unit
     UNKNOWN = "unknown"
+
+
+class SchemeKind(str, Enum):
+    """The init calls (or hand-written equivalents) init-lint tells apart."""
+
+    DEFAULT = "default"  # PyTorch's reset_parameters: kaiming_uniform_(a=√5)
+    KAIMING = "kaiming"
+    XAVIER = "xavier"
+    ORTHOGONAL = "orthogonal"
+    HE_FORMULA = "he_formula"  # a hand-written std of √(2/n)
+    NORMAL = "normal"
+    TRUNC_NORMAL = "trunc_normal"
+    UNIFORM = "uniform"
+    CONSTANT = "constant"
+    OTHER = "other"  # an init whose scale cannot be read
+    UNKNOWN = "unknown"  # it cannot be known which init (or whether any) ran
 
 
 @dataclass(frozen=True)
 class InitScheme:
     """What an init does to a weight, as far as it is known.
 
-    ``kind`` is one of: 'default' (PyTorch's reset_parameters), 'kaiming', 'xavier', 'orthogonal',
-    'he_formula' (a hand-written √(2/n) std), 'normal', 'trunc_normal', 'uniform', 'constant',
-    'other', 'unknown'. ``gain`` is std·√fan as the scheme defines it, when known.
+    ``gain`` is std·√fan as the scheme defines it, when known. ``nonlinearity`` and ``a`` are a
+    Kaiming call's arguments (``nonlinearity`` None: not a literal, so the gain is unknown).
     """
 
-    kind: str
+    kind: SchemeKind
     gain: float | None = None
     nonlinearity: str | None = None
     a: float | None = None
     mode: str | None = None
     distribution: str | None = None
-    text: str = ""  # how it reads in the source, for messages
-    line: int | None = None
-    #: The source node of the init call while a file is analysed (not part of the identity).
-    site: object = field(default=None, compare=False, hash=False, repr=False)
-    #: Where the init comes from, for the autofix (static analysis data; not part of identity).
-    origin: object = field(default=None, compare=False, hash=False, repr=False)
 
-    def describe(self) -> str:
-        if self.kind == "default":
-            return "keeps PyTorch's default init (std ≈ 0.58/√fan_in)"
-        where = f" (line {self.line})" if self.line else ""
-        return f"is initialised with {self.text or self.kind}{where}"
+    @property
+    def is_default_spelled_out(self) -> bool:
+        """``kaiming_*_(w, a=math.sqrt(5))``: PyTorch's default, whatever the call is named."""
+        return self.a is not None and math.isclose(self.a, DEFAULT_INIT_A, rel_tol=1e-3)
+
+
+DEFAULT_SCHEME = InitScheme(SchemeKind.DEFAULT)
+UNKNOWN_SCHEME = InitScheme(SchemeKind.UNKNOWN)
 
 
 def judge(scheme: InitScheme, activation: Activation) -> Verdict:
     """Decide whether ``scheme`` suits a layer that feeds ``activation``."""
-    if scheme.kind == "unknown" or activation.family is Family.OTHER:
-        return Verdict.UNKNOWN if scheme.kind == "unknown" else Verdict.OK
-    required = activation.gain
+    if scheme.kind is SchemeKind.UNKNOWN:
+        return Verdict.UNKNOWN
+    if activation.family is Family.OTHER:
+        return Verdict.OK
     if activation.family is Family.RECTIFIER:
-        if scheme.kind == "kaiming":
-            if scheme.a is not None and math.isclose(scheme.a, DEFAULT_INIT_A, rel_tol=1e-3):
-                return Verdict.NOT_KAIMING  # the default scheme spelled out
-            if required is None or scheme.gain is None:
-                return Verdict.OK
-            return Verdict.OK if gains_match(scheme.gain, required) else Verdict.WRONG_KAIMING_ARGS
-        if scheme.kind in ("he_formula", "orthogonal", "xavier") and scheme.gain is not None:
-            # orthogonal/hand-written He with a rectifier gain preserve the signal like He init;
-            # Xavier with gain √2 equals He on square layers: give it the benefit of the doubt.
-            if scheme.kind == "he_formula" or (
-                required and gains_match(scheme.gain, required, 0.05)
-            ):
-                return Verdict.OK
-            if scheme.kind == "xavier" and scheme.gain > 1.3:
-                return Verdict.OK
-        if scheme.kind == "other":
-            return Verdict.UNKNOWN
-        return Verdict.NOT_KAIMING
+        return _judge_before_rectifier(scheme, activation)
     # Saturating (Tanh/Sigmoid): only a rectifier-gain Kaiming init is a finding.
-    if scheme.kind == "kaiming" and scheme.nonlinearity in (None, "relu", "leaky_relu"):
-        if scheme.a is not None and math.isclose(scheme.a, DEFAULT_INIT_A, rel_tol=1e-3):
-            return Verdict.OK  # that is PyTorch's default, not He
-        return Verdict.KAIMING_BEFORE_SATURATING
+    if scheme.kind is SchemeKind.KAIMING and not scheme.is_default_spelled_out:
+        if scheme.nonlinearity in ("relu", "leaky_relu"):
+            return Verdict.KAIMING_BEFORE_SATURATING
+        if scheme.nonlinearity is None:
+            return Verdict.UNKNOWN  # a nonlinearity that is not a literal: its gain is unknown
     return Verdict.OK
+
+
+def _judge_before_rectifier(scheme: InitScheme, activation: Activation) -> Verdict:
+    required = activation.gain
+    kind = scheme.kind
+    if kind is SchemeKind.KAIMING:
+        if scheme.is_default_spelled_out:
+            return Verdict.NOT_HE_SCALED
+        if scheme.nonlinearity is None:
+            return Verdict.UNKNOWN
+        if required is None or scheme.gain is None:
+            return Verdict.OK
+        return Verdict.OK if gains_match(scheme.gain, required) else Verdict.WRONG_KAIMING_GAIN
+    if kind is SchemeKind.HE_FORMULA:
+        return Verdict.OK
+    if kind in (SchemeKind.ORTHOGONAL, SchemeKind.XAVIER) and scheme.gain is not None:
+        # orthogonal with a rectifier gain preserves the signal like He init; Xavier with gain
+        # √2 equals He on square layers: give it the benefit of the doubt.
+        if required and gains_match(scheme.gain, required, 0.05):
+            return Verdict.OK
+        if kind is SchemeKind.XAVIER and scheme.gain > 1.3:
+            return Verdict.OK
+    if kind is SchemeKind.OTHER:
+        return Verdict.UNKNOWN
+    return Verdict.NOT_HE_SCALED
 
 
 def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 from . import __version__
-from .docs import PARSE_ERROR_TITLE, explain
+from .docs import explain
 from .findings import Finding
-from .rules import ALL_CODES, PARSE_ERROR_CODE, RULES
+from .rules import ALL_CODES, rule_for
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -42,7 +42,7 @@ class Style:
 
 
 def title(code: str) -> str:
-    return RULES[code].title if code in RULES else PARSE_ERROR_TITLE
+    return rule_for(code).title
 
 
 def render_text(
@@ -115,25 +115,25 @@ def render_github(findings: Sequence[Finding], style: Style) -> str:
         props = ",".join(
             f"{key}={_escape_github_property(str(v))}" for key, v in properties.items()
         )
-        out.append(f"::error {props}::{_escape_github_data(f'{f.code} {f.message}')}\n")
+        out.append(f"::{level(f.code)} {props}::{_escape_github_data(f'{f.code} {f.message}')}\n")
     return "".join(out)
 
 
-# Code that raises when it runs (INI004, INI006) or was not checked at all (INI999) is an error;
-# a scale mismatch trains badly but runs, so it is a warning.
-_SARIF_LEVEL = {"INI004": "error", "INI006": "error", PARSE_ERROR_CODE: "error"}
+def level(code: str) -> str:
+    """The rule's severity, the same in every format."""
+    return rule_for(code).level.value
 
 
 def _sarif_rule(code: str) -> dict[str, Any]:
-    rule = RULES.get(code)
+    rule = rule_for(code)
     page = explain(code)
     return {
         "id": code,
-        "name": rule.name if rule else "parse-error",
-        "shortDescription": {"text": title(code)},
-        "fullDescription": {"text": rule.what if rule else PARSE_ERROR_TITLE},
+        "name": rule.name,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.what},
         "help": {"text": page, "markdown": page},
-        "defaultConfiguration": {"level": _SARIF_LEVEL.get(code, "warning")},
+        "defaultConfiguration": {"level": level(code)},
     }
 
 
@@ -154,7 +154,7 @@ def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": f.code,
         "ruleIndex": rule_index[f.code],
-        "level": _SARIF_LEVEL.get(f.code, "warning"),
+        "level": level(f.code),
         "message": {"text": f.message},
         "locations": [
             {"physicalLocation": {"artifactLocation": {"uri": uri, **base}, "region": region}}

@@ -26,7 +26,7 @@ TEXT_LINE = re.compile(
 BROKEN = "def broken(:\n    pass\n"
 
 #: Conv -> BatchNorm -> ReLU with PyTorch's default init: reported only with through-norm.
-THROUGH_NORM = RULES["INI001"].valid[1]
+THROUGH_NORM = RULES["INI001"].valid[1].source
 
 
 def run(

@@ -23,7 +23,7 @@ def test_version() -> None:
 
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_each_rule_invalid_example_is_reported_with_its_code(tmp_path: Path, code: str) -> None:
-    write(tmp_path, "model.py", RULES[code].invalid[0])
+    write(tmp_path, "model.py", RULES[code].invalid[0].source)
     result = run("init-lint", "model.py", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     codes = {found[3] for found in text_findings(result.stdout)}
@@ -33,8 +33,8 @@ def test_each_rule_invalid_example_is_reported_with_its_code(tmp_path: Path, cod
 
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_each_rule_valid_examples_are_clean(tmp_path: Path, code: str) -> None:
-    for index, source in enumerate(RULES[code].valid):
-        write(tmp_path, f"valid_{index}.py", source)
+    for index, example in enumerate(RULES[code].valid):
+        write(tmp_path, f"valid_{index}.py", example.source)
     result = run("init-lint", ".", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("All checks passed")
@@ -42,7 +42,7 @@ def test_each_rule_valid_examples_are_clean(tmp_path: Path, code: str) -> None:
 
 def test_syntax_error_is_ini999_with_parser_position_and_run_goes_on(tmp_path: Path) -> None:
     write(tmp_path, "broken.py", "import torch\n\nx = [1, 2\ny = 3\n")
-    write(tmp_path, "model.py", RULES["INI005"].invalid[0])
+    write(tmp_path, "model.py", RULES["INI005"].invalid[0].source)
     found = json_findings(tmp_path, ".")
     broken = [f for f in found if f["path"] == "broken.py"]
     assert [f["code"] for f in broken] == ["INI999"]
@@ -117,7 +117,7 @@ def test_stdin_uses_stdin_filename(tmp_path: Path) -> None:
     result = run("init-lint", "-", "--stdin-filename", "pkg/model.py", cwd=tmp_path, stdin=BROKEN)
     assert result.returncode == 1
     assert linted_paths(result.stdout) == {os.path.normpath("pkg/model.py")}
-    anonymous = run("init-lint", "-", cwd=tmp_path, stdin=RULES["INI005"].invalid[0])
+    anonymous = run("init-lint", "-", cwd=tmp_path, stdin=RULES["INI005"].invalid[0].source)
     assert {(f[0], f[3]) for f in text_findings(anonymous.stdout)} == {("<stdin>", "INI005")}
 
 
@@ -166,7 +166,7 @@ def test_named_files_are_linted_even_when_excluded_unless_forced(tmp_path: Path)
 def test_statistics_counts_per_code(tmp_path: Path) -> None:
     for name in ["a.py", "b.py", "c.py"]:
         write(tmp_path, name, BROKEN)
-    write(tmp_path, "d.py", RULES["INI005"].invalid[0])
+    write(tmp_path, "d.py", RULES["INI005"].invalid[0].source)
     result = run("init-lint", "--statistics", "--quiet", ".", cwd=tmp_path)
     stats = [line.split(None, 2) for line in result.stdout.splitlines() if not line.count(":")]
     assert ["3", "INI999", "File cannot be read, decoded or parsed"] in stats
@@ -216,7 +216,7 @@ def test_explain_prints_the_rule_page(tmp_path: Path) -> None:
 
 
 def test_linting_never_imports_torch(tmp_path: Path) -> None:
-    write(tmp_path, "model.py", RULES["INI001"].invalid[0])
+    write(tmp_path, "model.py", RULES["INI001"].invalid[0].source)
     code = (
         "import sys\n"
         "from init_lint.cli import main\n"

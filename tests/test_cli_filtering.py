@@ -74,7 +74,7 @@ def _with_comment_on_finding_line(source: str, line: int, comment: str) -> str:
 )
 def test_noqa_on_the_reported_line_end_to_end(tmp_path: Path, comment: str, silenced: bool) -> None:
     code = "INI005"
-    source = RULES[code].invalid[0]
+    source = RULES[code].invalid[0].source
     write(tmp_path, "model.py", source)
     [finding] = [f for f in json_findings(tmp_path, "model.py") if f["code"] == code]
     patched = _with_comment_on_finding_line(source, finding["line"], comment.format(code=code))
@@ -84,7 +84,7 @@ def test_noqa_on_the_reported_line_end_to_end(tmp_path: Path, comment: str, sile
 
 
 def test_noqa_on_another_line_does_not_silence(tmp_path: Path) -> None:
-    source = RULES["INI005"].invalid[0]
+    source = RULES["INI005"].invalid[0].source
     write(tmp_path, "model.py", source)
     [finding] = json_findings(tmp_path, "model.py")
     other_line = finding["line"] - 1

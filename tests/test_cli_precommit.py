@@ -95,7 +95,7 @@ def test_check_hook_fails_on_a_bad_model_and_passes_on_a_good_one(
     _user_repo(
         tmp_path,
         hook_repo,
-        {"bad_model.py": RULES["INI001"].invalid[0], "good_model.py": RULES["INI001"].valid[0]},
+        {"bad_model.py": RULES["INI001"].invalid[0].source, "good_model.py": RULES["INI001"].valid[0].source},
     )
     status, output = _hook("init-lint", tmp_path, pre_commit_home, "bad_model.py")
     assert status == 1, output
@@ -110,11 +110,11 @@ def test_check_hook_fails_on_a_bad_model_and_passes_on_a_good_one(
 def test_fix_hook_fixes_the_file_and_the_check_passes_afterwards(
     tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
 ) -> None:
-    _user_repo(tmp_path, hook_repo, {"bad_model.py": RULES["INI001"].invalid[0]})
+    _user_repo(tmp_path, hook_repo, {"bad_model.py": RULES["INI001"].invalid[0].source})
     status, output = _hook("init-lint", tmp_path, pre_commit_home, "bad_model.py")
     assert status == 1, output
     status, output = _hook("init-lint-fix", tmp_path, pre_commit_home, "bad_model.py")
     assert status == 1 and "files were modified by this hook" in output, output
-    assert (tmp_path / "bad_model.py").read_text() != RULES["INI001"].invalid[0]
+    assert (tmp_path / "bad_model.py").read_text() != RULES["INI001"].invalid[0].source
     status, output = _hook("init-lint", tmp_path, pre_commit_home, "bad_model.py")
     assert status == 0, output

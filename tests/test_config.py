@@ -44,8 +44,8 @@ def test_config_option_overrides_discovery_and_flags_override_the_file(tmp_path:
 
 def test_select_and_extend_select_precedence(tmp_path: Path) -> None:
     _pyproject(tmp_path, '[tool.init-lint]\nselect = ["INI001"]\nextend-select = ["INI005"]\n')
-    write(tmp_path, "deprecated.py", RULES["INI005"].invalid[0])
-    write(tmp_path, "mlp.py", RULES["INI001"].invalid[0])
+    write(tmp_path, "deprecated.py", RULES["INI005"].invalid[0].source)
+    write(tmp_path, "mlp.py", RULES["INI001"].invalid[0].source)
 
     def codes(*args: str) -> set[str]:
         return {found[3] for found in text_findings(run("init-lint", *args, cwd=tmp_path).stdout)}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from init_lint.engine import Options, lint_paths
+from init_lint.engine import Options, lint_paths, lint_sources
 from init_lint.findings import Edit, Finding, Fix
-from init_lint.fixer import fix_findings, fix_source, write_atomically
+from init_lint.fixer import fix_source, fix_until_stable, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -20,19 +20,16 @@ FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.py"))
 REPORT_ONLY = {"INI004", "INI006", "INI999"}
 
 
-def fix_until_stable(paths: list[Path], options: Options | None = None, rounds: int = 3) -> int:
-    """What ``init-lint --fix`` does: lint, apply, repeat while edits were held back."""
-    changed_files = 0
-    for _ in range(rounds):
-        findings = lint_paths(paths, options)
-        sources = {str(p): p.read_bytes() for p in paths}
-        results = [r for r in fix_findings(findings, sources) if r.changed]
-        for result in results:
-            write_atomically(result.path, result.fixed)
-        changed_files += len(results)
-        if not any(r.skipped for r in results):
-            break
-    return changed_files
+def fix_paths(paths: list[Path], options: Options | None = None) -> int:
+    """What ``init-lint --fix`` does (the fixer's own loop), then write: the files changed."""
+    run = fix_until_stable(
+        {str(p): p.read_bytes() for p in paths},
+        lambda sources: lint_sources(sources.items(), options),
+    )
+    assert not run.unstable
+    for result in run.changed:
+        write_atomically(result.path, result.fixed)
+    return len(run.changed)
 
 
 def copy(paths: list[Path], target: Path) -> list[Path]:
@@ -43,12 +40,12 @@ def copy(paths: list[Path], target: Path) -> list[Path]:
 @pytest.mark.parametrize("source", EXAMPLES + FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fix_round_trip(source: Path, tmp_path: Path) -> None:
     (path,) = copy([source], tmp_path)
-    fix_until_stable([path])
+    fix_paths([path])
     remaining = lint_paths([path])
     leftovers = [f for f in remaining if f.code not in REPORT_ONLY and "(no autofix)" not in f.message]
     assert not leftovers, [f"{f.line}: {f.code} {f.message}" for f in leftovers]
     before = path.read_bytes()
-    assert fix_until_stable([path]) == 0, "a second --fix must change nothing"
+    assert fix_paths([path]) == 0, "a second --fix must change nothing"
     assert path.read_bytes() == before
     compile(before, str(path), "exec")
 
@@ -67,7 +64,7 @@ def test_fixed_examples_have_he_statistics_and_nothing_else_moved(source: Path, 
     from init_lint.runtime import verify
 
     (path,) = copy([source], tmp_path)
-    fix_until_stable([path])
+    fix_paths([path])
     original, fixed = _load(source), _load(path)
     torch.manual_seed(0)
     before = original.build()
@@ -102,7 +99,7 @@ def test_inserted_lines_match_indentation_and_keep_everything_else(tmp_path: Pat
     )
     path = tmp_path / "crlf.py"
     path.write_bytes(source.encode())
-    fix_until_stable([path])
+    fix_paths([path])
     fixed = path.read_bytes().decode()
     inserted = "\t\tnn.init.kaiming_normal_(self.fc.weight, nonlinearity='relu')\r\n"
     assert fixed == source.replace("# keep this comment\r\n", "# keep this comment\r\n" + inserted)
@@ -124,7 +121,7 @@ def test_encoding_and_bom_are_preserved(tmp_path: Path) -> None:
     path.write_bytes(source.encode("latin-1"))
     bom = tmp_path / "bom.py"
     bom.write_bytes(b"\xef\xbb\xbf" + source.replace("# -*- coding: latin-1 -*-\n", "").encode())
-    fix_until_stable([path, bom])
+    fix_paths([path, bom])
     assert path.read_bytes().decode("latin-1").startswith(source.split("        self.fc")[0])
     assert "caf\xe9" in path.read_bytes().decode("latin-1")
     assert bom.read_bytes().startswith(b"\xef\xbb\xbf")
@@ -143,7 +140,7 @@ def test_missing_init_import_is_added(tmp_path: Path) -> None:
         "    def forward(self, x):\n"
         "        return self.act(self.fc(x))\n"
     )
-    fix_until_stable([path])
+    fix_paths([path])
     text = path.read_text()
     assert "from torch.nn import init" in text
     assert "init.kaiming_normal_(self.fc.weight, nonlinearity='relu')" in text
@@ -152,7 +149,7 @@ def test_missing_init_import_is_added(tmp_path: Path) -> None:
 
 def test_options_choose_mode_distribution_and_zero_bias(tmp_path: Path) -> None:
     (path,) = copy([ROOT / "examples" / "mlp_default_init.py"], tmp_path)
-    fix_until_stable([path], Options(mode="fan_out", distribution="uniform", zero_bias=True))
+    fix_paths([path], Options(mode="fan_out", distribution="uniform", zero_bias=True))
     text = path.read_text()
     assert "nn.init.kaiming_uniform_(self.fc1.weight, mode='fan_out', nonlinearity='relu')" in text
     assert "        if self.fc1.bias is not None:\n            nn.init.zeros_(self.fc1.bias)\n" in text

@@ -19,7 +19,7 @@ def test_plugin_is_registered() -> None:
 
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_invalid_examples_report_the_same_as_init_lint(tmp_path: Path, code: str) -> None:
-    write(tmp_path, "model.py", RULES[code].invalid[0])
+    write(tmp_path, "model.py", RULES[code].invalid[0].source)
     flake8 = run("flake8", "--select", "INI", "model.py", cwd=tmp_path)
     init_lint = run("init-lint", "--quiet", "model.py", cwd=tmp_path)
     assert flake8.returncode == 1
@@ -29,14 +29,14 @@ def test_invalid_examples_report_the_same_as_init_lint(tmp_path: Path, code: str
 
 def test_valid_examples_are_clean(tmp_path: Path) -> None:
     for code, rule in RULES.items():
-        for index, source in enumerate(rule.valid):
-            write(tmp_path, f"{code.lower()}_{index}.py", source)
+        for index, example in enumerate(rule.valid):
+            write(tmp_path, f"{code.lower()}_{index}.py", example.source)
     result = run("flake8", "--select", "INI", ".", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, "")
 
 
 def test_noqa_is_honoured_by_flake8(tmp_path: Path) -> None:
-    source = RULES["INI005"].invalid[0]
+    source = RULES["INI005"].invalid[0].source
     write(tmp_path, "model.py", source)
     before = run("flake8", "--select", "INI", ".", cwd=tmp_path)
     [(_, line, _, code, _)] = text_findings(before.stdout)
@@ -85,7 +85,7 @@ def test_examples_give_the_same_findings_through_flake8_and_init_lint() -> None:
 
 def test_same_findings_whatever_the_encoding_and_line_endings(tmp_path: Path) -> None:
     """flake8 hands the plugin decoded lines; init-lint parses bytes: positions must agree."""
-    source = RULES["INI001"].invalid[0]
+    source = RULES["INI001"].invalid[0].source
     write(tmp_path, "bom.py", b"\xef\xbb\xbf" + source.encode())
     write(tmp_path, "crlf.py", source.replace("\n", "\r\n").encode())
     write(tmp_path, "latin1.py", f"# -*- coding: latin-1 -*-\n# café\n{source}".encode("latin-1"))
@@ -97,8 +97,8 @@ def test_same_findings_whatever_the_encoding_and_line_endings(tmp_path: Path) ->
 
 
 def test_show_source_prints_what_flake8_prints(tmp_path: Path) -> None:
-    write(tmp_path, "mlp.py", RULES["INI001"].invalid[0])
-    write(tmp_path, "tabs.py", RULES["INI001"].invalid[0].replace("    ", "\t"))
+    write(tmp_path, "mlp.py", RULES["INI001"].invalid[0].source)
+    write(tmp_path, "tabs.py", RULES["INI001"].invalid[0].source.replace("    ", "\t"))
     flake8 = run("flake8", "--select", "INI", "--show-source", "mlp.py", "tabs.py", cwd=tmp_path)
     init_lint = run("init-lint", "--quiet", "--show-source", "mlp.py", "tabs.py", cwd=tmp_path)
     assert "^" in init_lint.stdout

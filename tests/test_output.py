@@ -21,8 +21,8 @@ EDIT_KEYS = ["line", "column", "end_line", "end_column", "content"]
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """Two files with rule findings and one that does not parse."""
-    write(tmp_path, "mlp.py", RULES["INI001"].invalid[0])
-    write(tmp_path, "models/deprecated.py", RULES["INI005"].invalid[0])
+    write(tmp_path, "mlp.py", RULES["INI001"].invalid[0].source)
+    write(tmp_path, "models/deprecated.py", RULES["INI005"].invalid[0].source)
     write(tmp_path, "models/broken.py", BROKEN)
     return tmp_path
 
@@ -126,7 +126,7 @@ def test_github_annotations(project: Path) -> None:
     result = run("init-lint", "--format", "github", ".", cwd=project)
     assert result.returncode == 1
     pattern = re.compile(
-        r"^::error file=(?P<file>[^,]+),line=(?P<line>\d+),col=(?P<col>\d+),"
+        r"^::(?P<level>error|warning) file=(?P<file>[^,]+),line=(?P<line>\d+),col=(?P<col>\d+),"
         r"endLine=\d+,endColumn=\d+,title=(?P<title>INI\d{3})::(?P<message>.*)$"
     )
     annotations = [pattern.match(line) for line in result.stdout.splitlines()]
@@ -135,6 +135,10 @@ def test_github_annotations(project: Path) -> None:
         (f["path"], f["line"], f["column"], f["code"]) for f in _json(project)
     }
     assert all(a["message"].startswith(a["title"] + " ") for a in annotations)
+    # The same severity as SARIF and the rule pages: a scale mismatch warns, a crash errs.
+    assert {(a["title"], a["level"]) for a in annotations} == {
+        ("INI001", "warning"), ("INI005", "warning"), ("INI999", "error")
+    }
 
 
 def test_github_annotations_escape_properties_and_data(tmp_path: Path) -> None:

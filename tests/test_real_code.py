@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -109,26 +108,16 @@ def test_timm_findings(corpus: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PACKAGES))
-def test_fix_on_real_code_round_trips(corpus: Path, tmp_path: Path, name: str) -> None:
-    from init_lint.fixer import fix_findings, write_atomically
+def test_fix_on_real_code_round_trips(corpus: Path, name: str) -> None:
+    from init_lint.engine import lint_sources
+    from init_lint.fixer import fix_until_stable
 
-    source = corpus / f"{name}-{PACKAGES[name]}" / name / "models"
-    target = tmp_path / name / "models"
-    shutil.copytree(source, target)
-    files = sorted(target.rglob("*.py"))
-    changed: set[Path] = set()
-    for _ in range(4):
-        results = [r for r in fix_findings(lint_paths(files), {str(p): p.read_bytes() for p in files}) if r.changed]
-        for result in results:
-            assert result.error is None
-            write_atomically(result.path, result.fixed)
-            changed.add(Path(result.path))
-        if not results:
-            break
-    assert changed, "the known findings have fixes"
-    for path in changed:
-        compile(path.read_bytes(), str(path), "exec")
-    remaining = lint_paths(files)
-    assert all(f.message.endswith("(no autofix)") for f in remaining), [f.message for f in remaining]
-    again = fix_findings(remaining, {str(p): p.read_bytes() for p in files})
-    assert not [r for r in again if r.changed], "a second --fix must change nothing"
+    base = corpus / f"{name}-{PACKAGES[name]}"
+    sources = {str(p): p.read_bytes() for p in sorted((base / name / "models").rglob("*.py"))}
+    run = fix_until_stable(sources, lambda current: lint_sources(current.items()))
+    assert not run.unstable
+    assert run.changed, "the known findings have fixes"
+    assert not [r for r in run.results.values() if r.error], "every fixed file still parses"
+    for result in run.changed:
+        compile(result.fixed, result.path, "exec")
+    assert all(f.message.endswith("(no autofix)") for f in run.findings), [f.message for f in run.findings]

@@ -13,7 +13,8 @@ import libcst as cst
 from libcst._position import CodePosition, CodeRange
 
 from ..findings import Edit, Fix
-from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family, InitScheme
+from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family
+from ..options import Options
 from . import initcalls
 from .facts import (
     CallFacts,
@@ -28,18 +29,18 @@ from .facts import (
 from .interpreter import FileAnalyzer
 from .positions import positions_of
 from .resolve import resolve
-from .values import CallOrigin, Instance, ProgramOrigin
+from .values import AppliedInit, CallOrigin, Instance, ProgramOrigin
 
 __all__ = ["analyze_module", "resolve", "FileFacts"]
 
 
 def analyze_module(
-    module: cst.Module, path: str, module_name: str, options: Any, source: str | None = None
+    module: cst.Module, path: str, module_name: str, options: Options, source: str | None = None
 ) -> FileFacts:
     """Per-file facts. ``source`` is the decoded text when the caller has it (saves a codegen)."""
     analyzer = FileAnalyzer(module, module_name, path.endswith("__init__.py"), source)
     analyzer.run()
-    through_norm = bool(getattr(options, "through_norm", False))
+    through_norm = options.through_norm
     candidates = [i for i in analyzer.instances if _is_candidate(i, through_norm)]
     prefix = _init_prefix(analyzer)
     facts = FileFacts(
@@ -162,7 +163,7 @@ def _is_candidate(instance: Instance, through_norm: bool) -> bool:
     )
 
 
-def _located(scheme: InitScheme, locate: Locator) -> InitScheme:
+def _located(scheme: AppliedInit, locate: Locator) -> AppliedInit:
     """Replace CST references by plain data: lines, and what the autofix needs."""
     line = locate.line(scheme.site) if scheme.site is not None else scheme.line
     text = scheme.text

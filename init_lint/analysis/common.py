@@ -8,17 +8,16 @@ from dataclasses import replace
 
 import libcst as cst
 
-from ..knowledge import (
-    NORM_LAYERS,
-    InitScheme,
-)
+from ..knowledge import NORM_LAYERS
 from .imports import dotted_name
 from .values import (
+    DEFAULT_INIT,
     NORM,
     OTHER_MODULE,
     PASS,
     UNKNOWN,
     ActVal,
+    AppliedInit,
     ClassInst,
     ClassRef,
     ConstVal,
@@ -297,8 +296,8 @@ def _param_ndim(kind: str, param: str) -> int | None:
     return 2
 
 
-def _default_scheme(instance: Instance) -> InitScheme:
-    return InitScheme("default")
+def _default_scheme(instance: Instance) -> AppliedInit:
+    return DEFAULT_INIT
 
 
 def _compare_numbers(left: float, operator: cst.BaseCompOp, right: float) -> bool | None:
@@ -355,6 +354,6 @@ def _ends_with_bias(node: cst.Call) -> bool:
     return isinstance(target, cst.Attribute) and target.attr.value == "bias"
 
 
-def _with_line(scheme: InitScheme, node: cst.Call) -> InitScheme:
+def _with_line(scheme: AppliedInit, node: cst.Call) -> AppliedInit:
     # Lines are attached later: positions are computed only for files that need them.
     return replace(scheme, site=node)

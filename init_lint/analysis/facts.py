@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..findings import Fix
-from ..knowledge import Activation, InitScheme
-from .values import Outcome
+from ..knowledge import Activation
+from .values import AppliedInit, Outcome
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class InstanceFacts:
     end_line: int
     end_column: int
     owner: str  # key of the node (class or instantiation) that built it
-    inits: frozenset[InitScheme]  # possible states after its owner's own init code
+    inits: frozenset[AppliedInit]  # possible states after its owner's own init code
     uses: tuple[UseFacts, ...]
     path: str | None  # attribute path inside its owner class, e.g. 'fc1' or 'features.3'
     insert: InsertPoint | None = None  # after the statement that names it (autofix)

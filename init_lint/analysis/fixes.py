@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from ..findings import Edit, Fix
-from ..knowledge import Activation, Family
+from ..knowledge import Activation, Family, SchemeKind, Verdict
+from ..options import Options
+from ..rules import Rule
 from .facts import CallFacts, FileFacts, InsertPoint, InstanceFacts, NodeFacts, ProgramFacts
+from .values import AppliedInit
 
-FIXABLE_CODES = frozenset({"INI001", "INI002", "INI003", "INI005"})
 _EXPRESSION = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*|\[-?\d+\])*$")
 
 
@@ -51,26 +52,28 @@ def _insert(point: InsertPoint, lines: list[str], newline: str) -> Edit:
     return Edit(point.line, 1, point.line, 1, content)
 
 
-def _init_lines(call: str, layer: str, prefix: str, options: Any) -> list[str]:
+def _init_lines(call: str, layer: str, prefix: str, options: Options) -> list[str]:
     lines = [call]
-    if getattr(options, "zero_bias", False):
+    if options.zero_bias:
         lines += [f"if {layer}.bias is not None:", f"    {prefix}.zeros_({layer}.bias)"]
     return lines
 
 
 def plan(
     instance: InstanceFacts,
-    code: str,
+    rule: Rule,
     activation: Activation,
-    scheme: Any,
+    scheme: AppliedInit,
     facts: FileFacts,
     nodes: dict[str, NodeFacts],
     requirements: dict[tuple[int, int], set[Requirement]],
-    options: Any,
+    options: Options,
 ) -> Fix | None:
+    if not rule.fixable:
+        return None
     prefix = facts.init_prefix
-    mode = getattr(options, "mode", "fan_in")
-    distribution = getattr(options, "distribution", "normal")
+    mode = options.mode
+    distribution = options.distribution
     origin = scheme.origin
     layer = instance.name if instance.name and _EXPRESSION.match(instance.name) else None
     imports = (("torch.nn", "init"),) if facts.needs_init_import else ()
@@ -86,12 +89,12 @@ def plan(
         edit = _insert(point, _init_lines(call, expression, prefix, options), facts.newline)
         return Fix(f"insert {call} before line {point.line}", (edit,), imports)
 
-    if scheme.kind == "default":
+    if scheme.kind is SchemeKind.DEFAULT:
         return targeted(instance.insert, layer)
     if isinstance(origin, CallFacts):
         wanted = Requirement.of(activation)
         if all(requirements.get(key) == {wanted} for key in origin.touched):
-            replacement = _rewrite(origin, code, activation, scheme, prefix, mode, distribution)
+            replacement = _rewrite(origin, rule, activation, scheme, prefix, mode, distribution)
             if replacement is not None:
                 edit = Edit(
                     origin.line, origin.column, origin.end_line, origin.end_column, replacement
@@ -116,16 +119,17 @@ def plan(
 
 def _rewrite(
     call: CallFacts,
-    code: str,
+    rule: Rule,
     activation: Activation,
-    scheme: Any,
+    scheme: AppliedInit,
     prefix: str,
     mode: str,
     distribution: str,
 ) -> str | None:
     """The corrected call, keeping the author's spelling of init and of the tensor."""
     namespace = prefix if call.method else call.func.rpartition(".")[0] or prefix
-    if code == "INI003" and not call.method:
+    if rule.verdict is Verdict.WRONG_KAIMING_GAIN and not call.method:
+        # Only the gain is wrong: change a= and nonlinearity=, keep the call and its other args.
         args = [call.target, *call.kept]
         if activation.slope:
             args += [f"a={activation.slope:g}", "nonlinearity='leaky_relu'"]

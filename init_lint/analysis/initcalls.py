@@ -11,10 +11,13 @@ from ..knowledge import (
     FAN_MODES,
     KNOWN_NONLINEARITIES,
     InitScheme,
+    SchemeKind,
     calculate_gain,
     kaiming_gain,
 )
+from ..rules import INI006
 from .common import string_value
+from .values import AppliedInit
 
 #: Parameters after the tensor, per init function (torch.nn.init signatures).
 SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -128,15 +131,8 @@ def _is_sqrt_of_two(node: cst.BaseExpression) -> bool:
 Numeric = Callable[[cst.BaseExpression], "float | None"]
 
 
-def scheme_for(
-    name: str,
-    bound: dict[str, cst.BaseExpression],
-    numeric: Numeric,
-    text: str,
-    method: bool = False,
-) -> InitScheme:
+def scheme_for(name: str, bound: dict[str, cst.BaseExpression], numeric: Numeric) -> InitScheme:
     """The InitScheme an init call stands for. ``name`` is canonical (trailing underscore)."""
-    short = text if len(text) <= 120 else text[:117] + "..."
     if name in ("kaiming_normal_", "kaiming_uniform_"):
         nonlinearity = (
             string_literal(bound.get("nonlinearity")) if "nonlinearity" in bound else "leaky_relu"
@@ -144,47 +140,37 @@ def scheme_for(
         a = numeric(bound["a"]) if "a" in bound else 0.0
         mode = string_literal(bound.get("mode")) if "mode" in bound else "fan_in"
         gain = None
-        if nonlinearity in KNOWN_NONLINEARITIES:
-            if nonlinearity == "leaky_relu" and a is None:
-                gain = None
-            else:
-                gain = kaiming_gain(nonlinearity, a or 0.0)
-        return InitScheme(
-            "kaiming",
-            gain,
-            nonlinearity,
-            a,
-            mode,
-            name.split("_")[1],
-            short,
-        )
+        if nonlinearity in KNOWN_NONLINEARITIES and not (
+            nonlinearity == "leaky_relu" and a is None
+        ):
+            gain = kaiming_gain(nonlinearity, a or 0.0)
+        return InitScheme(SchemeKind.KAIMING, gain, nonlinearity, a, mode, name.split("_")[1])
     if name in ("xavier_normal_", "xavier_uniform_", "orthogonal_"):
         gain = numeric(bound["gain"]) if "gain" in bound else 1.0
-        kind = "orthogonal" if name == "orthogonal_" else "xavier"
-        return InitScheme(kind, gain, distribution=name.split("_")[1], text=short)
+        kind = SchemeKind.ORTHOGONAL if name == "orthogonal_" else SchemeKind.XAVIER
+        return InitScheme(kind, gain, distribution=name.split("_")[1])
     if name in ("normal_", "trunc_normal_", "sparse_"):
         std_node = bound.get("std")
         if std_node is None:
-            return InitScheme("normal" if name != "sparse_" else "other", None, text=short)
+            return InitScheme(SchemeKind.NORMAL if name != "sparse_" else SchemeKind.OTHER)
         if is_he_formula(std_node):
-            return InitScheme("he_formula", math.sqrt(2.0), text=short)
-        std = numeric(std_node)
-        kind = "trunc_normal" if name == "trunc_normal_" else "normal"
-        return InitScheme(kind if std is not None else "other", None, text=short)
-    if name in ("uniform_",):
-        low = bound.get("a", bound.get("from"))
-        high = bound.get("b", bound.get("to"))
-        if low is None and high is None:
-            return InitScheme("uniform", None, text=short)
-        values = [numeric(v) for v in (low, high) if v is not None]
-        if any(v is None for v in values) or any(
-            is_he_formula(v) for v in (low, high) if v is not None
-        ):
-            return InitScheme("other", None, text=short)
-        return InitScheme("uniform", None, text=short)
+            return InitScheme(SchemeKind.HE_FORMULA, math.sqrt(2.0))
+        if numeric(std_node) is None:
+            return InitScheme(SchemeKind.OTHER)
+        return InitScheme(SchemeKind.TRUNC_NORMAL if name == "trunc_normal_" else SchemeKind.NORMAL)
+    if name == "uniform_":
+        bounds = [bound[key] for key in ("a", "b", "from", "to") if key in bound]
+        if any(numeric(v) is None or is_he_formula(v) for v in bounds):
+            return InitScheme(SchemeKind.OTHER)
+        return InitScheme(SchemeKind.UNIFORM)
     if name in ("constant_", "zeros_", "ones_", "fill_", "zero_"):
-        return InitScheme("constant", None, text=short)
-    return InitScheme("other", None, text=short)
+        return InitScheme(SchemeKind.CONSTANT)
+    return InitScheme(SchemeKind.OTHER)
+
+
+def applied(name: str, bound: dict[str, cst.BaseExpression], numeric: Numeric) -> AppliedInit:
+    """:func:`scheme_for`, as the static checker records it (the text is filled in later)."""
+    return AppliedInit(scheme_for(name, bound, numeric))
 
 
 def invalid_argument_messages(
@@ -195,13 +181,7 @@ def invalid_argument_messages(
     if name in ("kaiming_normal_", "kaiming_uniform_"):
         mode = string_literal(bound.get("mode"))
         if mode is not None and mode not in FAN_MODES:
-            problems.append(
-                (
-                    bound["mode"],
-                    f"mode={mode!r} is not supported by {name} (use 'fan_in' or 'fan_out'); "
-                    "it raises ValueError",
-                )
-            )
+            problems.append((bound["mode"], INI006.message(mode=repr(mode), function=name)))
         nonlinearity = string_literal(bound.get("nonlinearity"))
         if nonlinearity is not None and nonlinearity not in KNOWN_NONLINEARITIES:
             problems.append((bound["nonlinearity"], _unknown_nonlinearity(name, nonlinearity)))
@@ -210,11 +190,7 @@ def invalid_argument_messages(
 
 def _unknown_nonlinearity(where: str, value: str) -> str:
     hint = f" (did you mean {value.lower()!r}?)" if value.lower() in KNOWN_NONLINEARITIES else ""
-    return (
-        f"nonlinearity {value!r} is unknown to {where}{hint}: it raises "
-        f"'ValueError: Unsupported nonlinearity {value}'; use one of "
-        "linear, conv1d/2d/3d, sigmoid, tanh, relu, leaky_relu, selu"
-    )
+    return INI006.message("nonlinearity", value=repr(value), function=where, hint=hint, raw=value)
 
 
 def calculate_gain_value(call: cst.Call, numeric: Numeric) -> tuple[float | None, str | None]:

@@ -6,10 +6,8 @@ from dataclasses import replace
 
 import libcst as cst
 
-from ..knowledge import (
-    NORM_LAYERS,
-    InitScheme,
-)
+from ..knowledge import NORM_LAYERS, InitScheme, SchemeKind
+from ..rules import INI004, INI005, INI006
 from . import initcalls
 from .common import (
     _block,
@@ -32,6 +30,7 @@ from .values import (
     UNKNOWN,
     UNKNOWN_INIT,
     UNTOUCHED,
+    AppliedInit,
     CallOrigin,
     ConstVal,
     FuncRef,
@@ -107,25 +106,19 @@ class InitsMixin:
                 rename = (node.func.attr, canonical)
             elif isinstance(node.func, cst.Name) and node.func.value == name:
                 rename = None  # imported under its own name: renaming needs the import too
-            self.report(
-                node,
-                "INI005",
-                f"init.{name} is deprecated (FutureWarning); use init.{canonical}",
-                rename,
-            )
+            self.report(node, INI005.code, INI005.message(name=name, canonical=canonical), rename)
         if canonical == "calculate_gain":
             _gain, problem = initcalls.calculate_gain_value(node, lambda n: self.numeric(n, frame))
             if problem:
-                self.report(node, "INI006", problem)
+                self.report(node, INI006.code, problem)
             return ConstVal(_gain) if _gain is not None else UNKNOWN
         params = initcalls.SIGNATURES.get(canonical)
         if params is None:
             return UNKNOWN
         bound = initcalls.bind(node.args, params)
         for where, message in initcalls.invalid_argument_messages(canonical, bound):
-            self.report(where, "INI006", message)
-        text = ""
-        scheme = initcalls.scheme_for(canonical, bound, lambda n: self.numeric(n, frame), text)
+            self.report(where, INI006.code, message)
+        scheme = initcalls.applied(canonical, bound, lambda n: self.numeric(n, frame))
         target = args[0] if args else UNKNOWN
         self.apply_init(target, scheme, canonical in initcalls.FAN_BASED, node, frame)
         return target
@@ -145,9 +138,9 @@ class InitsMixin:
             "constant_",
         ):
             bound = initcalls.bind(node.args, params)
-            scheme = initcalls.scheme_for(canonical, bound, lambda n: self.numeric(n, frame), "")
+            scheme = initcalls.applied(canonical, bound, lambda n: self.numeric(n, frame))
         else:
-            scheme = InitScheme("other", text="")
+            scheme = AppliedInit(InitScheme(SchemeKind.OTHER))
         self.apply_init(args[0], scheme, False, node, frame)
         return args[0]
 
@@ -165,12 +158,12 @@ class InitsMixin:
         if "from" in bound or "to" in bound:
             bound = {"a": bound.get("from"), "b": bound.get("to")}  # type: ignore[dict-item]
             bound = {k: v for k, v in bound.items() if v is not None}
-        scheme = initcalls.scheme_for(canonical, bound, lambda n: self.numeric(n, frame), "")
+        scheme = initcalls.applied(canonical, bound, lambda n: self.numeric(n, frame))
         self.apply_init(owner, scheme, False, node, frame)
         return owner
 
     def apply_init(
-        self, target: Value, scheme: InitScheme, fan_based: bool, node: cst.Call, frame: Frame
+        self, target: Value, scheme: AppliedInit, fan_based: bool, node: cst.Call, frame: Frame
     ) -> None:
         scheme = _with_line(scheme, node)
         if isinstance(target, ParamRef):
@@ -207,12 +200,7 @@ class InitsMixin:
             self._report_one_d(node, "a bias")
 
     def _report_one_d(self, node: cst.Call, what: str) -> None:
-        self.report(
-            node,
-            "INI004",
-            f"{_call_name(node)} on {what}, a 1-D tensor: fan in/out need ≥ 2 dimensions, so this "
-            "raises ValueError at run time; use init.zeros_ or init.constant_",
-        )
+        self.report(node, INI004.code, INI004.message(function=_call_name(node), what=what))
 
     def report(
         self,
@@ -327,7 +315,7 @@ class InitsMixin:
         if program.origin is not None and outcome.schemes:
             outcome = Outcome(
                 frozenset(
-                    s if s.kind == "unknown" else replace(s, origin=program.origin)
+                    s if s.kind is SchemeKind.UNKNOWN else replace(s, origin=program.origin)
                     for s in outcome.schemes
                 ),
                 outcome.keeps_prior,
@@ -367,7 +355,7 @@ class InitsMixin:
             if program.params:
                 break
 
-    def _simulate_reset(self, reset: FunctionInfo, instance: Instance) -> InitScheme:
+    def _simulate_reset(self, reset: FunctionInfo, instance: Instance) -> AppliedInit:
         """A layer subclass overriding reset_parameters: run it with self as the probe."""
         state = ProbeState()
         frame = Frame(

@@ -23,11 +23,7 @@ from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
-from ..knowledge import (
-    LAYER_BASES,
-    WEIGHT_LAYERS,
-    InitScheme,
-)
+from ..knowledge import LAYER_BASES, WEIGHT_LAYERS
 from .calls import CallsMixin
 from .common import (
     _IDENTIFIER,
@@ -60,6 +56,7 @@ from .values import (
     SELF,
     UNKNOWN,
     UNKNOWN_INIT,
+    AppliedInit,
     CallOrigin,
     ClassInst,
     ClassName,
@@ -107,7 +104,7 @@ class FileAnalyzer(CallsMixin, InitsMixin, ConditionsMixin):
         self.instances: list[Instance] = []
         self.findings: list[LocalFinding] = []
         self._instance_cache: dict[tuple[tuple[int, ...], int, int], Instance] = {}
-        self._journals: list[dict[Instance, frozenset[InitScheme]]] = []
+        self._journals: list[dict[Instance, frozenset[AppliedInit]]] = []
         self._called_functions: set[str] = set()
         self._reported: set[tuple[int, str]] = set()
         self._call_origins: dict[int, CallOrigin] = {}
@@ -242,12 +239,12 @@ class FileAnalyzer(CallsMixin, InitsMixin, ConditionsMixin):
         return order
 
     # ------------------------------------------------------------------ init state
-    def set_inits(self, instance: Instance, inits: frozenset[InitScheme]) -> None:
+    def set_inits(self, instance: Instance, inits: frozenset[AppliedInit]) -> None:
         if self._journals and instance not in self._journals[-1]:
             self._journals[-1][instance] = instance.inits
         instance.inits = inits
 
-    def apply_scheme(self, instance: Instance, scheme: InitScheme, frame: Frame) -> None:
+    def apply_scheme(self, instance: Instance, scheme: AppliedInit, frame: Frame) -> None:
         self.set_inits(instance, frozenset({scheme}))
 
     def mark_unknown(self, instances: Iterable[Instance]) -> None:
@@ -339,7 +336,7 @@ class FileAnalyzer(CallsMixin, InitsMixin, ConditionsMixin):
         envs: list[dict[str, Value]] = []
         attrs_list: list[dict[str, Value]] = []
         probes: list[Outcome] = []
-        changes: list[dict[Instance, frozenset[InitScheme]]] = []
+        changes: list[dict[Instance, frozenset[AppliedInit]]] = []
         frame.cond_depth += 1
         for branch in branches:
             frame.env.clear()

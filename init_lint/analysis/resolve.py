@@ -10,26 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..findings import Finding
-from ..knowledge import Activation, Family, InitScheme, Verdict, judge
+from ..knowledge import Family, SchemeKind, judge
+from ..options import Options
+from ..rules import Rule, for_verdict
 from . import fixes
 from .facts import FileFacts, InstanceFacts, NodeFacts, UseFacts
+from .values import UNKNOWN_INIT, AppliedInit
 
-UNKNOWN_SCHEME = InitScheme("unknown")
 MAX_CONTEXTS = 32
 _OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, (), ())
 
 
 @dataclass(frozen=True)
 class Problem:
-    code: str
-    scheme: InitScheme
+    rule: Rule
+    scheme: AppliedInit
     use: UseFacts
 
 
-def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
+def resolve(all_facts: list[FileFacts], options: Options) -> list[Finding]:
     nodes: dict[str, NodeFacts] = {}
     parents: dict[str, list[str]] = {}
     for facts in all_facts:
@@ -44,7 +45,7 @@ def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
     for node in nodes.values():
         for child in node.contains:
             parents.setdefault(child, []).append(node.key)
-    through_norm = bool(getattr(options, "through_norm", False))
+    through_norm = options.through_norm
     findings: list[Finding] = []
     for facts in all_facts:
         for line, column, end_line, end_column, code, message, fix in facts.local:
@@ -64,13 +65,13 @@ def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
         seen: set[tuple[int, int, str]] = set()
         for instance, problems in judged:
             for problem in problems:
-                key = (instance.line, instance.column, problem.code)
+                key = (instance.line, instance.column, problem.rule.code)
                 if key in seen:
                     continue
                 seen.add(key)
                 fix = fixes.plan(
                     instance,
-                    problem.code,
+                    problem.rule,
                     problem.use.activation,
                     problem.scheme,
                     facts,
@@ -86,7 +87,7 @@ def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
                         facts.path,
                         instance.line,
                         instance.column,
-                        problem.code,
+                        problem.rule.code,
                         message,
                         instance.end_line,
                         instance.end_column,
@@ -144,11 +145,11 @@ def _problems(
     return [per_context[0][code] for code in sorted(common)]
 
 
-def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[InitScheme]:
+def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[AppliedInit]:
     inits = instance.inits
     for depth, node in enumerate(chain):
         if node is _OPAQUE:
-            return inits | {UNKNOWN_SCHEME}
+            return inits | {UNKNOWN_INIT}
         for step in node.steps:
             # Direct inits by path (netG.main[0].weight) address the owner's own attributes.
             if depth == 0 and instance.path is not None and instance.path in step.path_inits:
@@ -160,7 +161,7 @@ def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[Init
 
 
 def _judge_all(
-    inits: frozenset[InitScheme], uses: tuple[UseFacts, ...], through_norm: bool
+    inits: frozenset[AppliedInit], uses: tuple[UseFacts, ...], through_norm: bool
 ) -> dict[str, Problem]:
     problems: dict[str, Problem] = {}
     for use in uses:
@@ -168,24 +169,23 @@ def _judge_all(
             continue
         if use.activation.family is Family.OTHER:
             continue
-        verdicts = {judge(scheme, use.activation) for scheme in inits}
+        verdicts = {judge(applied.scheme, use.activation) for applied in inits}
         if len(verdicts) != 1:
             continue  # the init differs between code paths: cannot know, stay silent
-        verdict = next(iter(verdicts))
-        if verdict in (Verdict.OK, Verdict.UNKNOWN):
+        rule = for_verdict(next(iter(verdicts)))
+        if rule is None:
             continue
-        scheme = _most_telling(inits)
-        problems.setdefault(verdict.value, Problem(verdict.value, scheme, use))
+        problems.setdefault(rule.code, Problem(rule, _most_telling(inits), use))
     return problems
 
 
-def _most_telling(inits: frozenset[InitScheme]) -> InitScheme:
+def _most_telling(inits: frozenset[AppliedInit]) -> AppliedInit:
     """Prefer an explicit init call (with a line) over PyTorch's default in messages."""
-    return sorted(inits, key=lambda s: (s.kind == "default", s.line or 0, s.text))[0]
+    return sorted(inits, key=lambda s: (s.kind is SchemeKind.DEFAULT, s.line or 0, s.text))[0]
 
 
-def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, options: Any) -> str:
-    activation: Activation = problem.use.activation
+def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, options: Options) -> str:
+    activation = problem.use.activation
     name = instance.name or f"{instance.kind} layer"
     target = (
         f"{instance.name}.weight"
@@ -202,20 +202,20 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, option
         target,
         init_prefix=init_prefix,
         mode=scheme.mode
-        if scheme.kind == "kaiming" and scheme.mode in ("fan_in", "fan_out")
-        else getattr(options, "mode", "fan_in"),
+        if scheme.kind is SchemeKind.KAIMING and scheme.mode in ("fan_in", "fan_out")
+        else options.mode,
         distribution=scheme.distribution
         if scheme.distribution in ("normal", "uniform")
-        else getattr(options, "distribution", "normal"),
+        else options.distribution,
     )
-    where = f" (line {scheme.line})" if scheme.line else ""
-    if problem.code == "INI001":
-        return f"{feeds} but {scheme.describe()}; use {advice}"
-    if problem.code == "INI002":
-        return (
-            f"{feeds} but is initialised with {scheme.text}{where}, a rectifier gain "
-            f"({scheme.gain:.3g}) where {activation.name} wants Xavier; use {advice}"
-        )
-    required = activation.gain or 0.0
-    actual = f"{scheme.gain:.3f}" if scheme.gain is not None else "a different gain"
-    return f"{feeds} but {scheme.text}{where} has gain {actual}, not {required:.3f}; use {advice}"
+    return problem.rule.message(
+        feeds=feeds,
+        init=scheme.describe(),
+        init_text=scheme.text,
+        init_where=f" (line {scheme.line})" if scheme.line else "",
+        gain=f"{scheme.gain:.3f}" if scheme.gain is not None else "a different gain",
+        gain_approx=f"{scheme.gain:.3g}" if scheme.gain is not None else "unknown",
+        required=f"{activation.gain or 0.0:.3f}",
+        activation_name=activation.name,
+        advice=advice,
+    )

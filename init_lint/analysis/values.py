@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from ..knowledge import Activation, InitScheme
+from ..knowledge import DEFAULT_SCHEME, UNKNOWN_SCHEME, Activation, InitScheme, SchemeKind
 
 if TYPE_CHECKING:
     from .interpreter import FunctionInfo
@@ -28,8 +28,48 @@ class _Unknown(Value):
 
 
 UNKNOWN = _Unknown()
-DEFAULT_INIT = InitScheme("default")
-UNKNOWN_INIT = InitScheme("unknown")
+
+
+@dataclass(frozen=True)
+class AppliedInit:
+    """An init as the static checker sees it: the scheme, and where it comes from.
+
+    ``text`` and ``line`` say how it reads in the source (messages); while a file is analysed,
+    ``site`` is the init call's CST node, and ``origin`` tells the autofix where it came from.
+    Neither is part of the identity.
+    """
+
+    scheme: InitScheme
+    text: str = ""
+    line: int | None = None
+    site: object = field(default=None, compare=False, hash=False, repr=False)
+    origin: object = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def kind(self) -> SchemeKind:
+        return self.scheme.kind
+
+    @property
+    def gain(self) -> float | None:
+        return self.scheme.gain
+
+    @property
+    def mode(self) -> str | None:
+        return self.scheme.mode
+
+    @property
+    def distribution(self) -> str | None:
+        return self.scheme.distribution
+
+    def describe(self) -> str:
+        if self.kind is SchemeKind.DEFAULT:
+            return "keeps PyTorch's default init (std ≈ 0.58/√fan_in)"
+        where = f" (line {self.line})" if self.line else ""
+        return f"is initialised with {self.text or self.kind.value}{where}"
+
+
+DEFAULT_INIT = AppliedInit(DEFAULT_SCHEME)
+UNKNOWN_INIT = AppliedInit(UNKNOWN_SCHEME)
 
 
 @dataclass(frozen=True)
@@ -45,10 +85,10 @@ class Use:
 class Outcome:
     """What an init program does to one weight: possible schemes, and whether it may leave it."""
 
-    schemes: frozenset[InitScheme] = frozenset()
+    schemes: frozenset[AppliedInit] = frozenset()
     keeps_prior: bool = True
 
-    def apply(self, prior: frozenset[InitScheme]) -> frozenset[InitScheme]:
+    def apply(self, prior: frozenset[AppliedInit]) -> frozenset[AppliedInit]:
         return (prior if self.keeps_prior else frozenset()) | self.schemes
 
     def merge(self, other: Outcome) -> Outcome:
@@ -88,7 +128,7 @@ class Instance:
     owner: Node
     name: str = ""
     name_rank: int = 9  # lower is better: self attribute 0, sequential element 1, local 5
-    inits: frozenset[InitScheme] = frozenset({DEFAULT_INIT})
+    inits: frozenset[AppliedInit] = frozenset({DEFAULT_INIT})
     uses: set[Use] = field(default_factory=set)
     path: str | None = None  # attribute path in its owner class ('fc1', 'features.3')
     #: The statement after which an init call for this layer can be inserted (autofix).

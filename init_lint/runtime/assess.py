@@ -23,10 +23,12 @@ from ..knowledge import (
     Activation,
     Family,
     InitScheme,
+    SchemeKind,
     Verdict,
     calculate_gain,
     judge,
 )
+from ..rules import for_verdict
 from .stats import TRUNC_NORMAL_2SIGMA_STD, WeightSample, detect_distribution, std_interval
 
 #: Stds of hand-picked ``normal_(0, c)`` / ``trunc_normal_(std=c)`` inits seen in real code.
@@ -156,7 +158,7 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
         0,
         "PyTorch default (kaiming_uniform_, a=√5)",
         1.0 / math.sqrt(3.0 * fans.torch_fan_in),
-        InitScheme("default", gain=1 / math.sqrt(3), a=DEFAULT_INIT_A, mode="fan_in"),
+        InitScheme(SchemeKind.DEFAULT, gain=1 / math.sqrt(3), a=DEFAULT_INIT_A, mode="fan_in"),
         frozenset({"uniform"}),
     )
     variants = list(KAIMING_VARIANTS)
@@ -186,7 +188,11 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
                 f"kaiming_{{dist}}_({mode_text}{arg}){note}",
                 std,
                 InitScheme(
-                    "kaiming", gain=effective, nonlinearity=nonlinearity, a=a or 0.0, mode=mode
+                    SchemeKind.KAIMING,
+                    gain=effective,
+                    nonlinearity=nonlinearity,
+                    a=a or 0.0,
+                    mode=mode,
                 ),
                 mode=_true_mode(fans, mode),
             )
@@ -198,7 +204,7 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
                 f"He {{dist}} (gain {_fmt_gain(required)}, true {mode} {fan:g})",
                 required / math.sqrt(fan),
                 InitScheme(
-                    "kaiming",
+                    SchemeKind.KAIMING,
                     gain=required,
                     nonlinearity=activation.nonlinearity,
                     a=activation.slope or 0.0,
@@ -215,21 +221,23 @@ def build_candidates(fans: Fans, activation: Activation) -> list[Candidate]:
             2 if gain == 1.0 else 3 if matches else 5,
             f"xavier_{{dist}}_(gain={_fmt_gain(gain)})",
             gain * math.sqrt(2.0 / (fans.torch_fan_in + fans.torch_fan_out)),
-            InitScheme("xavier", gain=gain),
+            InitScheme(SchemeKind.XAVIER, gain=gain),
         )
     for c in CONSTANT_STDS:
         add(
             3,
             f"normal_(0, {c:g})",
             c,
-            InitScheme("normal", gain=c * math.sqrt(fans.fan_in)),
+            InitScheme(SchemeKind.NORMAL, gain=c * math.sqrt(fans.fan_in)),
             frozenset({"normal"}),
         )
         add(
             3,
             f"trunc_normal_(std={c:g}, ±2σ)",
             c * TRUNC_NORMAL_2SIGMA_STD,
-            InitScheme("trunc_normal", gain=c * TRUNC_NORMAL_2SIGMA_STD * math.sqrt(fans.fan_in)),
+            InitScheme(
+                SchemeKind.TRUNC_NORMAL, gain=c * TRUNC_NORMAL_2SIGMA_STD * math.sqrt(fans.fan_in)
+            ),
             frozenset({"trunc_normal"}),
         )
     kept: list[Candidate] = []
@@ -277,8 +285,8 @@ def assess(
     required = activation.gain
     rms = sample.rms
 
-    def deterministic(kind: str, text: str, gain: float | None) -> Assessment:
-        verdict = judge(InitScheme(kind, gain=gain, text=text), activation)
+    def deterministic(kind: SchemeKind, text: str, gain: float | None) -> Assessment:
+        verdict = judge(InitScheme(kind, gain=gain), activation)
         mode, measured = _closest_mode(fans, rms, required)
         return Assessment(
             _status(verdict),
@@ -287,7 +295,7 @@ def assess(
             rms,
             (rms, rms),
             None,
-            gain if gain is not None and kind == "orthogonal" else measured,
+            gain if gain is not None and kind is SchemeKind.ORTHOGONAL else measured,
             mode,
             required,
         )
@@ -306,26 +314,39 @@ def assess(
             reason="the weight has no elements",
         )
     if sample.is_constant():
-        return deterministic("constant", f"constant_({sample.mean:.3g})", 0.0)
+        return deterministic(SchemeKind.CONSTANT, f"constant_({sample.mean:.3g})", 0.0)
     if orthogonal_gain is not None:
         return deterministic(
-            "orthogonal", f"orthogonal_(gain={orthogonal_gain:.3g})", orthogonal_gain
+            SchemeKind.ORTHOGONAL, f"orthogonal_(gain={orthogonal_gain:.3g})", orthogonal_gain
         )
 
     distribution = detect_distribution(sample)
     mode, measured = _closest_mode(fans, rms, required)
-    common = dict(std=rms, distribution=distribution, gain=measured, mode=mode,
-                  required_gain=required,
-                  detail={"n": float(sample.n), "excess_kurtosis": sample.excess_kurtosis,
-                          "peak_ratio": sample.peak_ratio})
+    common = dict(
+        std=rms,
+        distribution=distribution,
+        gain=measured,
+        mode=mode,
+        required_gain=required,
+        detail={
+            "n": float(sample.n),
+            "excess_kurtosis": sample.excess_kurtosis,
+            "peak_ratio": sample.peak_ratio,
+        },
+    )
     if not sample.mean_is_zero(alpha):
-        return Assessment(Status.UNRECOGNISED, Verdict.UNKNOWN,
-                          f"{distribution or 'unknown'} with mean {sample.mean:.3g} ≠ 0",
-                          std_interval=std_interval(sample, distribution, alpha),
-                          reason="init schemes draw with mean 0", **common)
+        return Assessment(
+            Status.UNRECOGNISED,
+            Verdict.UNKNOWN,
+            f"{distribution or 'unknown'} with mean {sample.mean:.3g} ≠ 0",
+            std_interval=std_interval(sample, distribution, alpha),
+            reason="init schemes draw with mean 0",
+            **common,
+        )
 
     candidates = [
-        c for c in build_candidates(fans, activation)
+        c
+        for c in build_candidates(fans, activation)
         if c.distributions is None or distribution is None or distribution in c.distributions
     ]
     # The test proper is at ``alpha``. Only to *name* a scale that no candidate explains at that
@@ -347,7 +368,7 @@ def assess(
     # Among candidates with the same verdict, the commonest call, then the closest scale.
     best = min(consistent, key=lambda c: (c.prior, abs(math.log(rms / c.std))))
     if correct and wrong:
-        default = next((c for c in wrong if c.scheme.kind == "default"), None)
+        default = next((c for c in wrong if c.scheme.kind is SchemeKind.DEFAULT), None)
         if default is not None and distribution == "uniform":
             # Indistinguishable from the default in scale and shape: an uninitialised layer is
             # far likelier than, e.g., kaiming_uniform_(mode='fan_out') with fan_out = 6·fan_in.
@@ -358,7 +379,9 @@ def assess(
                 Status.INCONCLUSIVE,
                 Verdict.UNKNOWN,
                 best.label(distribution),
-                alternatives=tuple(f"{c.label(distribution)} ({c.verdict.value})" for c in others),
+                alternatives=tuple(
+                    f"{c.label(distribution)} ({_verdict_label(c.verdict)})" for c in others
+                ),
                 reason=_too_close_reason(consistent, distribution),
                 **common,
             )
@@ -396,9 +419,9 @@ def _drop_minor_alternatives(consistent: list[Candidate]) -> list[Candidate]:
 
 def _is_minor(candidate: Candidate, correct: list[Candidate]) -> bool:
     scheme = candidate.scheme
-    if candidate.verdict is Verdict.OK or scheme.kind == "default":
+    if candidate.verdict is Verdict.OK or scheme.kind is SchemeKind.DEFAULT:
         return False
-    if scheme.kind == "kaiming" and scheme.nonlinearity == "relu":
+    if scheme.kind is SchemeKind.KAIMING and scheme.nonlinearity == "relu":
         return False
     return any(abs(math.log(candidate.std / ok.std)) <= MINOR_GAIN_DIFFERENCE for ok in correct)
 
@@ -415,7 +438,9 @@ def _too_close_reason(consistent: list[Candidate], distribution: str | None) -> 
     by_verdict: dict[Verdict, Candidate] = {}
     for candidate in consistent:
         by_verdict.setdefault(candidate.verdict, candidate)
-    names = " and ".join(f"{c.label(distribution)} ({v.value})" for v, c in by_verdict.items())
+    names = " and ".join(
+        f"{c.label(distribution)} ({_verdict_label(v)})" for v, c in by_verdict.items()
+    )
     return f"too few weights to tell {names} apart"
 
 
@@ -429,8 +454,20 @@ def _unrecognised_scale(
     if required is not None and activation.family is Family.RECTIFIER:
         ratio = measured / required
         near = NEAR_GAIN_RANGE[0] <= ratio <= NEAR_GAIN_RANGE[1]
-        kind = "kaiming" if near else (shape if shape != "random" else "normal")
+        kind = SchemeKind.KAIMING if near else _shape_kind(shape)
         verdict = judge(InitScheme(kind, gain=measured), activation)
         return Assessment(_status(verdict), verdict, text, **common)
-    verdict = judge(InitScheme(shape if shape != "random" else "other", gain=measured), activation)
+    kind = SchemeKind.OTHER if shape == "random" else _shape_kind(shape)
+    verdict = judge(InitScheme(kind, gain=measured), activation)
     return Assessment(_status(verdict), verdict, text, **common)
+
+
+def _shape_kind(shape: str) -> SchemeKind:
+    """The scheme of an unnamed scale drawn with this shape (``normal``, ``uniform``, ...)."""
+    return SchemeKind(shape) if shape in ("uniform", "trunc_normal") else SchemeKind.NORMAL
+
+
+def _verdict_label(verdict: Verdict) -> str:
+    """A verdict as users read it: its rule's code, or 'ok'."""
+    rule = for_verdict(verdict)
+    return rule.code if rule is not None else verdict.value

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..findings import Finding
 from ..knowledge import Activation, Family
-from ..rules import RULES
+from ..rules import for_verdict
 from .assess import Assessment, Fans, Status
 
 NOT_CHECKED = "not checked"
@@ -56,7 +56,8 @@ class LayerResult:
     @property
     def code(self) -> str | None:
         if self.assessment is not None and self.assessment.status == Status.FINDING:
-            return self.assessment.verdict.value
+            rule = for_verdict(self.assessment.verdict)
+            return rule.code if rule is not None else None
         return None
 
     @property
@@ -80,16 +81,19 @@ class LayerResult:
             lo, hi = (s * math.sqrt(fan) for s in a.std_interval)
             measured += f" [{lo:.3f}, {hi:.3f}]"
         expected = f"{a.required_gain:.3f}" if a.required_gain is not None else "?"
-        if self.code is not None:
-            rule = RULES[self.code]
+        rule = for_verdict(a.verdict) if a.status == Status.FINDING else None
+        if rule is not None:
             target = f"{attribute_path(self.name)}.weight"
             fix = self.activation.recommended_call(target) if self.activation else None
-            text = (
-                f"{self.name} ({self.class_name}) feeds {act}: {rule.title[0].lower()}"
-                f"{rule.title[1:]}. Weights look like {a.scheme}: {measured}, "
-                f"expected {expected}"
+            return rule.runtime(
+                layer=self.name,
+                layer_class=self.class_name,
+                activation=act,
+                scheme=a.scheme,
+                measured=measured,
+                expected=expected,
+                advice=f"; use {fix}" if fix else "",
             )
-            return text + (f"; use {fix}" if fix else "")
         if a.status == Status.INCONCLUSIVE:
             return f"{self.name} ({self.class_name}) feeds {act}: inconclusive, {a.reason}"
         return f"{self.name} ({self.class_name}) feeds {act}: {a.scheme}, {measured}"

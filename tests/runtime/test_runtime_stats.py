@@ -153,7 +153,7 @@ def test_default_init_is_detected_for_every_layer_with_enough_weights() -> None:
         fans = layer_fans(layer, layer.weight)
         for activation in (RELU, LEAKY):
             result = assess(weight_sample(layer.weight), fans, activation, 0.01 / 20)
-            assert (result.status, result.verdict) == (Status.FINDING, Verdict.NOT_KAIMING), (
+            assert (result.status, result.verdict) == (Status.FINDING, Verdict.NOT_HE_SCALED), (
                 fan_in, fan_out, result)
             assert result.scheme.startswith("PyTorch default")
 
@@ -167,7 +167,7 @@ def test_relu_gain_before_leaky_relu_is_inconclusive_until_resolved() -> None:
         result = assess(weight_sample(weight), fans, LEAKY, 0.01)
         assert result.status == expected, result
     result = assess(weight_sample(big), Fans(512, 512, 512.0, 512.0), LEAKY, 0.01)
-    assert result.verdict is Verdict.WRONG_KAIMING_ARGS
+    assert result.verdict is Verdict.WRONG_KAIMING_GAIN
     assert result.gain == pytest.approx(math.sqrt(2), rel=0.01)
     assert result.required_gain == pytest.approx(math.sqrt(2 / 1.04))
 
@@ -208,7 +208,7 @@ def test_schemes_are_named() -> None:
 def test_orthogonal_is_judged_by_its_gain() -> None:
     generator = torch.Generator().manual_seed(8)
     fans = Fans(256, 128, 256.0, 128.0)
-    for gain, verdict in ((math.sqrt(2), Verdict.OK), (1.0, Verdict.NOT_KAIMING)):
+    for gain, verdict in ((math.sqrt(2), Verdict.OK), (1.0, Verdict.NOT_HE_SCALED)):
         weight = init.orthogonal_(torch.empty(128, 256), gain=gain, generator=generator)
         result = assess(weight_sample(weight), fans, RELU, 0.01,
                         orthogonal_gain=orthogonal_gain(weight))
@@ -244,7 +244,7 @@ def test_fan_out_kaiming_on_a_depthwise_conv_is_too_small() -> None:
     fan_in = init.kaiming_normal_(torch.empty_like(conv.weight), nonlinearity="relu",
                                   generator=generator)
     wrong = assess(weight_sample(fan_out), fans, RELU, 0.01)
-    assert wrong.verdict is Verdict.WRONG_KAIMING_ARGS
+    assert wrong.verdict is Verdict.WRONG_KAIMING_GAIN
     assert "true" in wrong.scheme  # says which fan torch over-counted
     assert assess(weight_sample(fan_in), fans, RELU, 0.01).status == Status.OK
 

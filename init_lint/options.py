@@ -1,0 +1,21 @@
+"""Analysis settings shared by all front ends (the config file and the command line fill them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FanMode = Literal["fan_in", "fan_out"]
+Distribution = Literal["normal", "uniform"]
+MODES: tuple[FanMode, ...] = ("fan_in", "fan_out")
+DISTRIBUTIONS: tuple[Distribution, ...] = ("normal", "uniform")
+
+
+@dataclass(frozen=True)
+class Options:
+    #: Also report layers that reach the rectifier through a norm layer.
+    through_norm: bool = False
+    #: Preferences for the init call the autofix writes (and messages suggest).
+    mode: FanMode = "fan_in"
+    distribution: Distribution = "normal"
+    zero_bias: bool = False
