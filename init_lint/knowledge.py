@@ -11,7 +11,10 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
-#: Two gains that differ by less than this fraction are treated as equal (relu vs LeakyReLU(0.01)).
+#: The one tolerance of both halves: a weight whose std·√fan is within this fraction of the
+#: required gain is He-scaled, and two gains closer than this are the same (relu's gain before
+#: LeakyReLU(0.01) is fine). 1% a layer compounds to 1.22× in the signal's second moment after
+#: 10 layers; the runtime verifier calls a layer it cannot place on one side "inconclusive".
 GAIN_TOLERANCE = 0.01
 
 #: PyTorch's default Linear/Conv init is ``kaiming_uniform_(w, a=sqrt(5))``: std·√fan_in = 1/√3.
@@ -367,6 +370,7 @@ class Verdict(str, Enum):
     NOT_HE_SCALED = "not-he-scaled"  # rectifier, but the scale is not He's
     KAIMING_BEFORE_SATURATING = "kaiming-before-saturating"  # rectifier gain before Tanh/Sigmoid
     WRONG_KAIMING_GAIN = "wrong-kaiming-gain"  # Kaiming, but a nonlinearity/slope of another unit
+    WRONG_FAN = "wrong-fan"  # Kaiming with the right gain, but torch's fan is not the layer's
     UNKNOWN = "unknown"
 
 
@@ -400,6 +404,8 @@ class InitScheme:
     a: float | None = None
     mode: str | None = None
     distribution: str | None = None
+    #: The std a call states outright (``normal_(w, 0, 0.01)``, ``uniform_(w, -b, b)``).
+    std: float | None = None
 
     @property
     def is_default_spelled_out(self) -> bool:
@@ -411,14 +417,127 @@ DEFAULT_SCHEME = InitScheme(SchemeKind.DEFAULT)
 UNKNOWN_SCHEME = InitScheme(SchemeKind.UNKNOWN)
 
 
-def judge(scheme: InitScheme, activation: Activation) -> Verdict:
-    """Decide whether ``scheme`` suits a layer that feeds ``activation``."""
+@dataclass(frozen=True)
+class Fans:
+    """A layer's fans as torch's init functions compute them and as the signal sees them.
+
+    torch computes fan_in = size(1)·∏k and fan_out = size(0)·∏k from the weight's shape. That is
+    the true fan_in of a Linear/Conv, but fan_out over-counts a grouped conv by ``groups``; and a
+    ConvTranspose's weight is laid out (in, out/groups, *k), so torch's fan_in is its backward
+    fan while each output sums in/groups·∏k/∏stride terms.
+    """
+
+    torch_fan_in: int
+    torch_fan_out: int
+    fan_in: float  # terms summed per output (He's forward condition)
+    fan_out: float  # outputs each input reaches (He's backward condition)
+    transposed: bool = False
+    strided: bool = False  # a transposed conv with stride > 1: only the forward fan counts
+    receptive: int = 1  # ∏kernel: the weight's size(0) is torch_fan_out / receptive
+
+    def torch_fan(self, torch_mode: str) -> int:
+        return self.torch_fan_in if torch_mode == "fan_in" else self.torch_fan_out
+
+    def true_fan(self, torch_mode: str) -> float:
+        """The true fan a ``mode=torch_mode`` init on this weight scales for."""
+        if self.transposed:
+            return self.fan_out if torch_mode == "fan_in" else self.fan_in
+        return self.fan_in if torch_mode == "fan_in" else self.fan_out
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """What a layer's true fans depend on. Sizes may be unknown (None) to the static checker;
+    ``grouped`` can be known without them (``groups=dim`` with ``in_channels=dim``)."""
+
+    kind: str  # torch.nn class: 'Conv2d', 'ConvTranspose2d', 'Linear', ...
+    in_channels: int | None = None
+    out_channels: int | None = None
+    kernel: tuple[int, ...] | None = None  # per spatial dimension; () for Linear
+    stride: tuple[int, ...] | None = None
+    groups: int | None = 1
+    grouped: bool = False  # groups > 1, known even when its value is not
+
+    @property
+    def transposed(self) -> bool:
+        return "Transpose" in self.kind
+
+    @property
+    def strided(self) -> bool:
+        return self.stride is not None and any(s > 1 for s in self.stride)
+
+    def fans(self) -> Fans | None:
+        """The fans, when every size they need is known."""
+        if self.in_channels is None or self.out_channels is None or self.kernel is None:
+            return None
+        groups = self.groups if self.groups else None
+        if groups is None:
+            return None
+        receptive = math.prod(self.kernel)
+        if self.transposed:
+            if self.stride is None:
+                return None
+            torch_in = self.out_channels // groups * receptive
+            forward = self.in_channels / groups * receptive / math.prod(self.stride)
+            torch_out = self.in_channels * receptive
+            return Fans(
+                torch_in, torch_out, forward, float(torch_in), True, self.strided, receptive
+            )
+        torch_in = self.in_channels // groups * receptive
+        torch_out = self.out_channels * receptive
+        return Fans(torch_in, torch_out, float(torch_in), torch_out / groups, receptive=receptive)
+
+
+def scheme_std(scheme: InitScheme, fans: Fans) -> float | None:
+    """The std a scheme gives a weight with these fans (None: not computable)."""
+    kind = scheme.kind
+    if kind is SchemeKind.DEFAULT:
+        return 1.0 / math.sqrt(3.0 * fans.torch_fan_in)
+    if kind is SchemeKind.KAIMING and scheme.gain is not None and scheme.mode in FAN_MODES:
+        return scheme.gain / math.sqrt(fans.torch_fan(scheme.mode or "fan_in"))
+    if kind is SchemeKind.XAVIER and scheme.gain is not None:
+        return scheme.gain * math.sqrt(2.0 / (fans.torch_fan_in + fans.torch_fan_out))
+    if kind is SchemeKind.ORTHOGONAL and scheme.gain is not None:
+        # orthogonal_ flattens to (size(0), torch fan_in) and makes the shorter side orthonormal.
+        rows = fans.torch_fan_out // fans.receptive
+        return scheme.gain / math.sqrt(max(rows, fans.torch_fan_in))
+    if kind is SchemeKind.CONSTANT:
+        return 0.0
+    return scheme.std
+
+
+def he_gains(scheme: InitScheme, fans: Fans) -> dict[str, float] | None:
+    """std·√fan for the fans He's conditions allow: forward (fan_in) and, except for a strided
+    transposed conv, backward (fan_out). None when the scheme's std is not known."""
+    std = scheme_std(scheme, fans)
+    if std is None:
+        return None
+    gains = {"fan_in": std * math.sqrt(fans.fan_in)}
+    if not fans.strided:
+        gains["fan_out"] = std * math.sqrt(fans.fan_out)
+    return gains
+
+
+def is_he_scaled(gains: dict[str, float], required: float) -> bool:
+    """He et al.: either condition suffices (the fan ratios telescope across layers)."""
+    return any(gains_match(gain, required) for gain in gains.values())
+
+
+def judge(
+    scheme: InitScheme, activation: Activation, geometry: LayerGeometry | None = None
+) -> Verdict:
+    """Decide whether ``scheme`` suits a layer that feeds ``activation``.
+
+    What counts is the scale, std·√fan against the required gain (see :func:`is_he_scaled`);
+    with a ``geometry`` whose sizes are known it is computed, otherwise it is read from the
+    scheme's name and arguments.
+    """
     if scheme.kind is SchemeKind.UNKNOWN:
         return Verdict.UNKNOWN
     if activation.family is Family.OTHER:
         return Verdict.OK
     if activation.family is Family.RECTIFIER:
-        return _judge_before_rectifier(scheme, activation)
+        return _judge_before_rectifier(scheme, activation, geometry)
     # Saturating (Tanh/Sigmoid): only a rectifier-gain Kaiming init is a finding.
     if scheme.kind is SchemeKind.KAIMING and not scheme.is_default_spelled_out:
         if scheme.nonlinearity in ("relu", "leaky_relu"):
@@ -428,29 +547,53 @@ def judge(scheme: InitScheme, activation: Activation) -> Verdict:
     return Verdict.OK
 
 
-def _judge_before_rectifier(scheme: InitScheme, activation: Activation) -> Verdict:
+def _judge_before_rectifier(
+    scheme: InitScheme, activation: Activation, geometry: LayerGeometry | None
+) -> Verdict:
     required = activation.gain
     kind = scheme.kind
+    if kind is SchemeKind.DEFAULT or scheme.is_default_spelled_out:
+        return Verdict.NOT_HE_SCALED  # whatever its scale, PyTorch's default is no He init
+    if kind in (SchemeKind.HE_FORMULA, SchemeKind.OTHER):
+        return Verdict.OK if kind is SchemeKind.HE_FORMULA else Verdict.UNKNOWN
     if kind is SchemeKind.KAIMING:
-        if scheme.is_default_spelled_out:
-            return Verdict.NOT_HE_SCALED
         if scheme.nonlinearity is None:
             return Verdict.UNKNOWN
         if required is None or scheme.gain is None:
             return Verdict.OK
-        return Verdict.OK if gains_match(scheme.gain, required) else Verdict.WRONG_KAIMING_GAIN
-    if kind is SchemeKind.HE_FORMULA:
-        return Verdict.OK
+        if not gains_match(scheme.gain, required):
+            return Verdict.WRONG_KAIMING_GAIN
+        return Verdict.WRONG_FAN if fan_problem(scheme, geometry) else Verdict.OK
+    fans = geometry.fans() if geometry is not None else None
+    gains = he_gains(scheme, fans) if fans is not None else None
+    if gains is not None and required is not None:
+        return Verdict.OK if is_he_scaled(gains, required) else Verdict.NOT_HE_SCALED
     if kind in (SchemeKind.ORTHOGONAL, SchemeKind.XAVIER) and scheme.gain is not None:
-        # orthogonal with a rectifier gain preserves the signal like He init; Xavier with gain
-        # √2 equals He on square layers: give it the benefit of the doubt.
+        # Sizes unknown: orthogonal with a rectifier gain preserves the signal like He init;
+        # Xavier with gain √2 equals He on square layers: give it the benefit of the doubt.
         if required and gains_match(scheme.gain, required, 0.05):
             return Verdict.OK
         if kind is SchemeKind.XAVIER and scheme.gain > 1.3:
             return Verdict.OK
-    if kind is SchemeKind.OTHER:
-        return Verdict.UNKNOWN
     return Verdict.NOT_HE_SCALED
+
+
+def fan_problem(scheme: InitScheme, geometry: LayerGeometry | None) -> str | None:
+    """Why a Kaiming call with the right gain still misses He's scale, or None.
+
+    torch computes fans from the weight's shape. For a grouped conv each input reaches only
+    out/groups·∏k outputs, so ``mode='fan_out'`` over-counts by ``groups`` (std √groups too
+    small; ``fan_in`` is exact). A transposed conv's weight is (in, out/groups, *k): each output
+    sums in/groups·∏k/∏stride terms, which neither mode counts when stride > 1, and the missing
+    ∏stride does not telescope across layers as He's fan ratios do.
+    """
+    if geometry is None or scheme.kind is not SchemeKind.KAIMING:
+        return None
+    if geometry.transposed and geometry.strided:
+        return "strided-transposed"
+    if not geometry.transposed and geometry.grouped and scheme.mode == "fan_out":
+        return "grouped-fan-out"
+    return None
 
 
 def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from ..knowledge import (
     GAIN_TOLERANCE,
     Activation,
     Family,
+    Fans,
     InitScheme,
     SchemeKind,
     Verdict,
@@ -58,32 +59,6 @@ class Status:
     FINDING = "finding"
     INCONCLUSIVE = "inconclusive"
     UNRECOGNISED = "unrecognised"  # weights not drawn like any init (e.g. nonzero mean)
-
-
-@dataclass(frozen=True)
-class Fans:
-    """A layer's fans, as torch's init functions compute them and as the signal sees them.
-
-    torch computes fan_in = size(1)·k and fan_out = size(0)·k from the weight's shape. That is the
-    true fan_in of a Linear/Conv, but fan_out over-counts a grouped conv by ``groups``, and for a
-    ConvTranspose (weight laid out (in, out/groups, *k)) torch's fan_in is really the backward
-    fan, while each output sums in/groups·∏(k/stride) terms.
-    """
-
-    torch_fan_in: int
-    torch_fan_out: int
-    fan_in: float  # terms summed per output (He's forward condition)
-    fan_out: float  # outputs each input reaches (He's backward condition)
-    transposed: bool = False
-
-    def true_fan(self, torch_mode: str) -> float:
-        """The true fan a ``mode=torch_mode`` init on this weight scales for."""
-        if self.transposed:
-            return self.fan_out if torch_mode == "fan_in" else self.fan_in
-        return self.fan_in if torch_mode == "fan_in" else self.fan_out
-
-    def torch_fan(self, torch_mode: str) -> int:
-        return self.torch_fan_in if torch_mode == "fan_in" else self.torch_fan_out
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding
-from ..knowledge import Activation, Family
+from ..knowledge import Activation, Family, Fans
 from ..rules import for_verdict
-from .assess import Assessment, Fans, Status
+from .assess import Assessment, Status
 
 NOT_CHECKED = "not checked"
 NOT_CALLED = "not called"

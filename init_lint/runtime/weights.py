@@ -11,8 +11,7 @@ import math
 import torch
 from torch import nn
 
-from ..knowledge import fan_in_and_fan_out
-from .assess import Fans
+from ..knowledge import Fans, LayerGeometry
 from .stats import WeightSample
 
 #: Rows (or columns) compared when testing for an orthogonal init: enough to rule out chance.
@@ -34,18 +33,23 @@ def is_transposed_conv(module: nn.Module) -> bool:
 
 
 def layer_fans(module: nn.Module, weight: torch.Tensor) -> Fans:
-    """Torch's fans for the weight and the true ones (see :class:`Fans`)."""
-    shape = tuple(weight.shape)
-    torch_in, torch_out = fan_in_and_fan_out(shape)
+    """Torch's fans for the weight and the true ones (see :class:`~init_lint.knowledge.Fans`),
+    from the same geometry the static checker reads from the layer's constructor."""
+    shape = tuple(int(n) for n in weight.shape)
     groups = int(getattr(module, "groups", 1) or 1)
-    receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
+    kernel = shape[2:]
     if is_transposed_conv(module):
-        stride = getattr(module, "stride", (1,) * (len(shape) - 2))
-        strides = math.prod(int(s) for s in stride) if stride else 1
-        in_channels = shape[0]
-        true_in = in_channels / groups * receptive / strides
-        return Fans(torch_in, torch_out, true_in, float(torch_in), transposed=True)
-    return Fans(torch_in, torch_out, float(torch_in), torch_out / groups)
+        stride = tuple(int(s) for s in getattr(module, "stride", (1,) * len(kernel)))
+        geometry = LayerGeometry(
+            "ConvTranspose", shape[0], shape[1] * groups, kernel, stride, groups, groups > 1
+        )
+    else:
+        geometry = LayerGeometry(
+            "Conv", shape[1] * groups, shape[0], kernel, None, groups, groups > 1
+        )
+    fans = geometry.fans()
+    assert fans is not None  # every size is known at run time
+    return fans
 
 
 #: Elements converted to float64 at a time: exact enough moments without a float64 copy.
