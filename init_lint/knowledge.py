@@ -8,7 +8,7 @@ Numbers follow ``torch.nn.init`` (PyTorch 2.13) and He et al. 2015, see docs/rul
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 #: The one tolerance of both halves: a weight whose std·√fan is within this fraction of the
@@ -246,11 +246,13 @@ class Activation:
         init_prefix: str = "init",
         mode: str = "fan_in",
         distribution: str = "normal",
+        explicit_mode: bool = False,
     ) -> str | None:
-        """The init call that is right for a weight ``target`` feeding this activation."""
+        """The init call that is right for a weight ``target`` feeding this activation
+        (``explicit_mode``: spell out ``mode`` even when it is the default, because it matters)."""
         if self.family is Family.RECTIFIER:
             args = [target]
-            if mode != "fan_in":
+            if mode != "fan_in" or explicit_mode:
                 args.append(f"mode={mode!r}")
             if self.slope:
                 args += [f"a={_fmt(self.slope)}", "nonlinearity='leaky_relu'"]
@@ -406,6 +408,11 @@ class InitScheme:
     distribution: str | None = None
     #: The std a call states outright (``normal_(w, 0, 0.01)``, ``uniform_(w, -b, b)``).
     std: float | None = None
+    #: A factor applied afterwards (``w.data.mul_(2)``): the std is ``scale`` times the call's.
+    scale: float = 1.0
+
+    def scaled(self, factor: float) -> InitScheme:
+        return replace(self, scale=self.scale * factor)
 
     @property
     def is_default_spelled_out(self) -> bool:
@@ -561,9 +568,7 @@ def _judge_before_rectifier(
             return Verdict.UNKNOWN
         if required is None or scheme.gain is None:
             return Verdict.OK
-        if not gains_match(scheme.gain, required):
-            return Verdict.WRONG_KAIMING_GAIN
-        return Verdict.WRONG_FAN if fan_problem(scheme, geometry) else Verdict.OK
+        return _judge_kaiming(scheme, scheme.gain, required, geometry, activation)
     fans = geometry.fans() if geometry is not None else None
     gains = he_gains(scheme, fans) if fans is not None else None
     if gains is not None and required is not None:
@@ -576,6 +581,24 @@ def _judge_before_rectifier(
         if kind is SchemeKind.XAVIER and scheme.gain > 1.3:
             return Verdict.OK
     return Verdict.NOT_HE_SCALED
+
+
+def _judge_kaiming(
+    scheme: InitScheme,
+    gain: float,
+    required: float,
+    geometry: LayerGeometry | None,
+    activation: Activation,
+) -> Verdict:
+    """A Kaiming call's gain, its fan (torch's against the layer's) and any factor after it."""
+    correction = fan_correction(geometry, activation, scheme.mode or "fan_in")
+    if correction is None:  # torch's fan is wrong here by a factor that cannot be known
+        return Verdict.WRONG_FAN if gains_match(gain, required) else Verdict.WRONG_KAIMING_GAIN
+    if gains_match(gain * scheme.scale / correction, required):
+        return Verdict.OK
+    if not gains_match(gain, required):
+        return Verdict.WRONG_KAIMING_GAIN if scheme.scale == 1.0 else Verdict.NOT_HE_SCALED
+    return Verdict.WRONG_FAN if correction != 1.0 else Verdict.NOT_HE_SCALED
 
 
 def fan_problem(scheme: InitScheme, geometry: LayerGeometry | None) -> str | None:
@@ -594,6 +617,68 @@ def fan_problem(scheme: InitScheme, geometry: LayerGeometry | None) -> str | Non
     if not geometry.transposed and geometry.grouped and scheme.mode == "fan_out":
         return "grouped-fan-out"
     return None
+
+
+def required_mode(geometry: LayerGeometry | None, activation: Activation) -> str | None:
+    """The Kaiming ``mode`` a layer before a rectifier needs, or None when either is right:
+    ``fan_in`` for a grouped conv (its torch fan_in is exact), ``fan_out`` for a strided
+    transposed conv (torch's fan_out is in·∏k, which :func:`fan_correction` then scales to the
+    forward fan)."""
+    if geometry is None or activation.family is not Family.RECTIFIER:
+        return None
+    if geometry.transposed and geometry.strided:
+        return "fan_out"
+    if not geometry.transposed and geometry.grouped:
+        return "fan_in"
+    return None
+
+
+def fan_correction(
+    geometry: LayerGeometry | None, activation: Activation, mode: str = "fan_out"
+) -> float | None:
+    """The factor a ``kaiming_*_(mode=mode)`` std needs to reach He's value on this layer before
+    a rectifier: 1.0 where torch's fan is the layer's; √groups for a grouped conv with
+    ``fan_out``; for a strided transposed conv √(torch's fan / the forward fan in/groups·∏k/
+    ∏stride), i.e. √(groups·∏stride) with ``fan_out``. None when it cannot be known."""
+    if geometry is None or activation.family is not Family.RECTIFIER:
+        return 1.0
+    fans = geometry.fans()
+    if geometry.transposed and geometry.strided:
+        if fans is not None:
+            return math.sqrt(fans.torch_fan(mode) / fans.fan_in)
+        if mode == "fan_out" and geometry.groups and geometry.stride is not None:
+            return math.sqrt(geometry.groups * math.prod(geometry.stride))
+        return None
+    if geometry.grouped and not geometry.transposed and mode == "fan_out":
+        if fans is not None:
+            return math.sqrt(fans.torch_fan_out / fans.fan_out)
+        return math.sqrt(geometry.groups) if geometry.groups and geometry.groups > 1 else None
+    return 1.0
+
+
+def describe_fan_problem(geometry: LayerGeometry | None) -> str:
+    """What a Kaiming call gets wrong about this layer's fans, in a sentence ('' if nothing)."""
+    if geometry is None:
+        return ""
+    if geometry.transposed and geometry.strided:
+        assert geometry.stride is not None
+        stride = "×".join(map(str, geometry.stride))
+        product = math.prod(geometry.stride)
+        return (
+            f"runs on a ConvTranspose with stride {stride}, where each output sums "
+            f"in/groups·∏k/{product} terms: neither of torch's fans is that forward fan, so the "
+            f"signal shrinks {product}× more at this layer than He's condition allows"
+        )
+    if geometry.grouped and not geometry.transposed:
+        groups = (
+            f"groups={geometry.groups}" if geometry.groups and geometry.groups > 1 else "groups"
+        )
+        return (
+            f"sets mode='fan_out' on a grouped conv ({groups}): torch's fan_out counts every "
+            "output channel though each input reaches only out/groups of them, so the std is "
+            "√groups too small"
+        )
+    return ""
 
 
 def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:

@@ -97,6 +97,7 @@ def _fill(
                 ),
                 path=instance.path,
                 insert=locate.after(instance.anchor) if instance.anchor is not None else None,
+                geometry=instance.geometry,
             )
         )
     facts.nodes = _node_facts(analyzer, locate)
@@ -267,7 +268,8 @@ def _steps(analyzer: FileAnalyzer, node: Any, locate: Locator) -> list[Step]:
 def _locate_outcome(outcome: Any, locate: Locator) -> Any:
     from .values import Outcome
 
-    return Outcome(frozenset(_located(s, locate) for s in outcome.schemes), outcome.keeps_prior)
+    located = frozenset(_located(s, locate) for s in outcome.schemes)
+    return Outcome(located, outcome.keeps_prior, outcome.prior_scale)
 
 
 def _init_prefix(analyzer: FileAnalyzer) -> str:

@@ -38,6 +38,7 @@ from .common import (
     _looks_like_init,
     _union,
 )
+from .geometry import geometry_of
 from .imports import dotted_name, init_function, torch_function, torch_nn_member
 from .state import (
     Frame,
@@ -247,6 +248,10 @@ class CallsMixin:
             return UNKNOWN
         if isinstance(owner, (ParamRef, ProbeParam)):
             return self.init_method(owner, name, node, frame)
+        if isinstance(owner, SubAttr) and owner.path.endswith((".weight", ".weight.data")):
+            # netG.main[2].weight.data.normal_(...) / .mul_(2): a weight of a contained module
+            path = owner.path.removesuffix(".data")
+            return self.init_method(SubAttr(owner.node, path), name, node, frame)
         if isinstance(owner, ListBuilder) and name in ("append", "extend", "insert"):
             return self.mutate_collection(node.func.value, name, args, frame)
         if isinstance(owner, ConstVal) and isinstance(owner.value, str):
@@ -518,7 +523,9 @@ class CallsMixin:
         starred: list[bool],
     ) -> Value:
         if member in WEIGHT_LAYERS:
-            return LayerVal(self.new_instance(member, (member, *LAYER_BASES[member]), node, frame))
+            instance = self.new_instance(member, (member, *LAYER_BASES[member]), node, frame)
+            instance.geometry = geometry_of(member, node, lambda n: self.numeric(n, frame))
+            return LayerVal(instance)
         if member in ("LeakyReLU", "PReLU", "RReLU"):
             if member == "LeakyReLU":
                 slope = self._slope_arg(node, 0, frame)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..findings import Fix
-from ..knowledge import Activation
+from ..knowledge import Activation, LayerGeometry
 from .values import AppliedInit, Outcome
 
 
@@ -64,6 +64,7 @@ class InstanceFacts:
     uses: tuple[UseFacts, ...]
     path: str | None  # attribute path inside its owner class, e.g. 'fc1' or 'features.3'
     insert: InsertPoint | None = None  # after the statement that names it (autofix)
+    geometry: LayerGeometry | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,15 @@ import re
 from dataclasses import dataclass
 
 from ..findings import Edit, Fix
-from ..knowledge import Activation, Family, SchemeKind, Verdict
+from ..knowledge import (
+    Activation,
+    Family,
+    LayerGeometry,
+    SchemeKind,
+    Verdict,
+    fan_correction,
+    required_mode,
+)
 from ..options import Options
 from ..rules import Rule
 from .facts import CallFacts, FileFacts, InsertPoint, InstanceFacts, NodeFacts, ProgramFacts
@@ -30,10 +38,57 @@ class Requirement:
     family: Family
     nonlinearity: str | None
     slope: float | None
+    mode: str | None = None  # a Kaiming mode the layer's geometry imposes
+    correction: float | None = None  # a factor the std needs after a fan_out Kaiming call
 
     @classmethod
-    def of(cls, activation: Activation) -> Requirement:
-        return cls(activation.family, activation.nonlinearity, activation.slope or None)
+    def of(cls, activation: Activation, geometry: LayerGeometry | None = None) -> Requirement:
+        return cls(
+            activation.family,
+            activation.nonlinearity,
+            activation.slope or None,
+            required_mode(geometry, activation),
+            _correction(geometry, activation),
+        )
+
+
+def _correction(geometry: LayerGeometry | None, activation: Activation) -> float | None:
+    """The factor the fix applies after its Kaiming call (None: none needed or knowable)."""
+    mode = required_mode(geometry, activation)
+    factor = fan_correction(geometry, activation, mode) if mode == "fan_out" else None
+    return None if factor is None or factor == 1.0 else factor
+
+
+def correction_line(target: str, factor: float) -> str:
+    """``w.data.mul_(2)``: scales a Kaiming fan_out init to a strided ConvTranspose's forward fan.
+    ``.data`` keeps autograd out of it without ``torch.no_grad()`` (which needs torch imported)."""
+    squared = round(factor * factor)
+    text = f"{round(factor)}" if round(factor) ** 2 == squared else f"{squared} ** 0.5"
+    return f"{target}.data.mul_({text})"
+
+
+def advice(
+    activation: Activation,
+    target: str,
+    geometry: LayerGeometry | None,
+    *,
+    init_prefix: str,
+    mode: str,
+    distribution: str,
+) -> tuple[str, ...]:
+    """The statements that initialise ``target`` right (the call, and a correction if needed)."""
+    forced = required_mode(geometry, activation)
+    call = activation.recommended_call(
+        target,
+        init_prefix=init_prefix,
+        mode=forced or mode,
+        distribution=distribution,
+        explicit_mode=forced is not None,
+    )
+    if call is None:
+        return ()
+    factor = _correction(geometry, activation)
+    return (call,) if factor is None else (call, correction_line(target, factor))
 
 
 def path_expression(handle: str, path: str | None) -> str | None:
@@ -81,25 +136,40 @@ def plan(
     def targeted(point: InsertPoint | None, expression: str | None) -> Fix | None:
         if point is None or expression is None:
             return None
-        call = activation.recommended_call(
-            f"{expression}.weight", init_prefix=prefix, mode=mode, distribution=distribution
+        lines = advice(
+            activation,
+            f"{expression}.weight",
+            instance.geometry,
+            init_prefix=prefix,
+            mode=mode,
+            distribution=distribution,
         )
-        if call is None:
+        if not lines:
             return None
-        edit = _insert(point, _init_lines(call, expression, prefix, options), facts.newline)
+        call = lines[0]
+        body = [*lines[:1], *_init_lines(call, expression, prefix, options)[1:], *lines[1:]]
+        edit = _insert(point, body, facts.newline)
         return Fix(f"insert {call} before line {point.line}", (edit,), imports)
 
     if scheme.kind is SchemeKind.DEFAULT:
         return targeted(instance.insert, layer)
     if isinstance(origin, CallFacts):
-        wanted = Requirement.of(activation)
+        wanted = Requirement.of(activation, instance.geometry)
         if all(requirements.get(key) == {wanted} for key in origin.touched):
-            replacement = _rewrite(origin, rule, activation, scheme, prefix, mode, distribution)
-            if replacement is not None:
-                edit = Edit(
-                    origin.line, origin.column, origin.end_line, origin.end_column, replacement
-                )
-                return Fix(f"replace with {replacement}", (edit,))
+            forced = required_mode(instance.geometry, activation)
+            replacement = _rewrite(
+                origin, rule, activation, scheme, prefix, forced or mode, distribution, forced
+            )
+            if replacement is not None and (wanted.correction is None or origin.after is not None):
+                edits = [
+                    Edit(
+                        origin.line, origin.column, origin.end_line, origin.end_column, replacement
+                    )
+                ]
+                if wanted.correction is not None and origin.after is not None:
+                    line = correction_line(origin.target, wanted.correction)
+                    edits.append(_insert(origin.after, [line], facts.newline))
+                return Fix(f"replace with {replacement}", tuple(edits))
         if layer is not None and layer.startswith("self."):
             return targeted(origin.after, layer)
         return None
@@ -125,12 +195,15 @@ def _rewrite(
     prefix: str,
     mode: str,
     distribution: str,
+    forced_mode: str | None = None,
 ) -> str | None:
     """The corrected call, keeping the author's spelling of init and of the tensor."""
     namespace = prefix if call.method else call.func.rpartition(".")[0] or prefix
     if rule.verdict is Verdict.WRONG_KAIMING_GAIN and not call.method:
-        # Only the gain is wrong: change a= and nonlinearity=, keep the call and its other args.
-        args = [call.target, *call.kept]
+        # Only the gain is wrong: change a= and nonlinearity=, keep the call and its other args
+        # (but a mode the layer's geometry rules out).
+        kept = [k for k in call.kept if not (forced_mode and k.startswith("mode="))]
+        args = [call.target, *kept, *([f"mode={forced_mode!r}"] if forced_mode else [])]
         if activation.slope:
             args += [f"a={activation.slope:g}", "nonlinearity='leaky_relu'"]
         else:
@@ -138,6 +211,12 @@ def _rewrite(
         return f"{call.func}({', '.join(args)})"
     keep = scheme.distribution if scheme.distribution in ("normal", "uniform") else distribution
     keep_mode = scheme.mode if scheme.mode in ("fan_in", "fan_out") else mode
+    if forced_mode is not None:
+        keep_mode = forced_mode  # the mode the layer's geometry imposes
     return activation.recommended_call(
-        call.target, init_prefix=namespace, mode=keep_mode, distribution=keep
+        call.target,
+        init_prefix=namespace,
+        mode=keep_mode,
+        distribution=keep,
+        explicit_mode=forced_mode is not None,
     )

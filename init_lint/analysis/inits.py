@@ -145,12 +145,15 @@ class InitsMixin:
         return args[0]
 
     def init_method(
-        self, owner: ParamRef | ProbeParam, name: str, node: cst.Call, frame: Frame
+        self, owner: ParamRef | ProbeParam | SubAttr, name: str, node: cst.Call, frame: Frame
     ) -> Value:
         """``w.data.normal_(0, 0.02)`` and friends."""
         params = initcalls.TENSOR_INIT_METHODS.get(name)
         if params is None:
-            if name in ("copy_", "set_", "mul_", "div_", "add_", "clamp_"):
+            factor = self._factor(name, node, frame)
+            if factor is not None:
+                self.scale_init(owner, factor, frame)
+            elif name in ("copy_", "set_", "mul_", "div_", "add_", "clamp_"):
                 self.apply_init(owner, UNKNOWN_INIT, False, node, frame)
             return UNKNOWN
         bound = initcalls.bind(node.args, params, skip=0)
@@ -161,6 +164,30 @@ class InitsMixin:
         scheme = initcalls.applied(canonical, bound, lambda n: self.numeric(n, frame))
         self.apply_init(owner, scheme, False, node, frame)
         return owner
+
+    def _factor(self, name: str, node: cst.Call, frame: Frame) -> float | None:
+        """``mul_(2)`` → 2.0, ``div_(4)`` → 0.25; None for other methods or unknown factors."""
+        if name not in ("mul_", "div_") or len(node.args) != 1 or node.args[0].keyword:
+            return None
+        value = self.numeric(node.args[0].value, frame)
+        if value is None or value == 0:
+            return None
+        return value if name == "mul_" else 1.0 / value
+
+    def scale_init(self, target: Value, factor: float, frame: Frame) -> None:
+        """``w.data.mul_(factor)`` after an init: the same scheme, ``factor`` times the std."""
+        if isinstance(target, ParamRef) and target.param == "weight":
+            self.set_inits(
+                target.instance, frozenset(a.scaled(factor) for a in target.instance.inits)
+            )
+        elif isinstance(target, ProbeParam) and target.param == "weight" and frame.probe:
+            frame.probe.outcome = frame.probe.outcome.scaled(factor)
+        elif isinstance(target, SubAttr) and target.path.endswith(".weight"):
+            outcome = Outcome(frozenset(), True, factor)
+            path = target.path[: -len(".weight")]
+            target.node.events.append(
+                ("path", (path, outcome.merge(UNTOUCHED) if frame.cond_depth else outcome))
+            )
 
     def apply_init(
         self, target: Value, scheme: AppliedInit, fan_based: bool, node: cst.Call, frame: Frame

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ..findings import Finding
-from ..knowledge import Family, SchemeKind, judge
+from ..knowledge import Family, SchemeKind, describe_fan_problem, judge
 from ..options import Options
 from ..rules import Rule, for_verdict
 from . import fixes
@@ -60,7 +60,7 @@ def resolve(all_facts: list[FileFacts], options: Options) -> list[Finding]:
         requirements: dict[tuple[int, int], set[fixes.Requirement]] = {}
         for instance, problems in judged:
             requirements.setdefault((instance.line, instance.column), set()).update(
-                fixes.Requirement.of(p.use.activation) for p in problems
+                fixes.Requirement.of(p.use.activation, instance.geometry) for p in problems
             )
         seen: set[tuple[int, int, str]] = set()
         for instance, problems in judged:
@@ -136,7 +136,7 @@ def _problems(
     per_context: list[dict[str, Problem]] = []
     for chain in contexts:
         inits = _fold(instance, chain)
-        per_context.append(_judge_all(inits, instance.uses, through_norm))
+        per_context.append(_judge_all(inits, instance, through_norm))
     if not per_context:
         return []
     common = set(per_context[0])
@@ -161,15 +161,15 @@ def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[Appl
 
 
 def _judge_all(
-    inits: frozenset[AppliedInit], uses: tuple[UseFacts, ...], through_norm: bool
+    inits: frozenset[AppliedInit], instance: InstanceFacts, through_norm: bool
 ) -> dict[str, Problem]:
     problems: dict[str, Problem] = {}
-    for use in uses:
+    for use in instance.uses:
         if use.via_norm and not through_norm:
             continue
         if use.activation.family is Family.OTHER:
             continue
-        verdicts = {judge(applied.scheme, use.activation) for applied in inits}
+        verdicts = {judge(a.scheme, use.activation, instance.geometry) for a in inits}
         if len(verdicts) != 1:
             continue  # the init differs between code paths: cannot know, stay silent
         rule = for_verdict(next(iter(verdicts)))
@@ -198,8 +198,10 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, option
     scheme = problem.scheme
     # Keep what the author chose where it does not matter to the gain (distribution, mode);
     # otherwise the configured preferences.
-    advice = activation.recommended_call(
+    statements = fixes.advice(
+        activation,
         target,
+        instance.geometry,
         init_prefix=init_prefix,
         mode=scheme.mode
         if scheme.kind is SchemeKind.KAIMING and scheme.mode in ("fan_in", "fan_out")
@@ -208,6 +210,7 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, option
         if scheme.distribution in ("normal", "uniform")
         else options.distribution,
     )
+    advice = " then ".join(statements) if statements else None
     return problem.rule.message(
         feeds=feeds,
         init=scheme.describe(),
@@ -218,4 +221,5 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, option
         required=f"{activation.gain or 0.0:.3f}",
         activation_name=activation.name,
         advice=advice,
+        fan_problem=describe_fan_problem(instance.geometry),
     )

@@ -7,12 +7,19 @@ Sequential of these elements", and so on. Anything it cannot know is ``UNKNOWN``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from ..knowledge import DEFAULT_SCHEME, UNKNOWN_SCHEME, Activation, InitScheme, SchemeKind
+from ..knowledge import (
+    DEFAULT_SCHEME,
+    UNKNOWN_SCHEME,
+    Activation,
+    InitScheme,
+    LayerGeometry,
+    SchemeKind,
+)
 
 if TYPE_CHECKING:
     from .interpreter import FunctionInfo
@@ -61,6 +68,13 @@ class AppliedInit:
     def distribution(self) -> str | None:
         return self.scheme.distribution
 
+    def scaled(self, factor: float) -> AppliedInit:
+        """This init followed by ``w.mul_(factor)``; an unknown init stays unknown."""
+        if self.kind is SchemeKind.UNKNOWN:
+            return self
+        text = f"{self.text} then ×{factor:g}" if self.text else ""
+        return replace(self, scheme=self.scheme.scaled(factor), text=text)
+
     def describe(self) -> str:
         if self.kind is SchemeKind.DEFAULT:
             return "keeps PyTorch's default init (std ≈ 0.58/√fan_in)"
@@ -87,12 +101,26 @@ class Outcome:
 
     schemes: frozenset[AppliedInit] = frozenset()
     keeps_prior: bool = True
+    prior_scale: float = 1.0  # a factor applied to the prior init it keeps (``w.mul_(2)``)
 
     def apply(self, prior: frozenset[AppliedInit]) -> frozenset[AppliedInit]:
-        return (prior if self.keeps_prior else frozenset()) | self.schemes
+        if not self.keeps_prior:
+            return self.schemes
+        if self.prior_scale != 1.0:
+            prior = frozenset(a.scaled(self.prior_scale) for a in prior)
+        return prior | self.schemes
 
     def merge(self, other: Outcome) -> Outcome:
-        return Outcome(self.schemes | other.schemes, self.keeps_prior or other.keeps_prior)
+        scale = self.prior_scale if self.prior_scale == other.prior_scale else 1.0
+        keeps = self.keeps_prior or other.keeps_prior
+        if self.prior_scale != other.prior_scale:  # scaled on one path only: the scale is unknown
+            return Outcome(self.schemes | other.schemes | {UNKNOWN_INIT}, keeps)
+        return Outcome(self.schemes | other.schemes, keeps, scale)
+
+    def scaled(self, factor: float) -> Outcome:
+        """This outcome followed by ``w.mul_(factor)``."""
+        schemes = frozenset(a.scaled(factor) for a in self.schemes)
+        return Outcome(schemes, self.keeps_prior, self.prior_scale * factor)
 
 
 UNTOUCHED = Outcome()
@@ -133,6 +161,7 @@ class Instance:
     path: str | None = None  # attribute path in its owner class ('fc1', 'features.3')
     #: The statement after which an init call for this layer can be inserted (autofix).
     anchor: cst.CSTNode | None = None
+    geometry: LayerGeometry | None = None  # sizes, kernel, stride, groups from the constructor
 
 
 @dataclass(eq=False)

@@ -20,6 +20,7 @@ from .ini003 import RULE as INI003
 from .ini004 import RULE as INI004
 from .ini005 import RULE as INI005
 from .ini006 import RULE as INI006
+from .ini007 import RULE as INI007
 from .ini999 import RULE as INI999
 
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
 
 #: The rules proper (with examples), by code.
 RULES: dict[str, Rule] = {
-    rule.code: rule for rule in (INI001, INI002, INI003, INI004, INI005, INI006)
+    rule.code: rule for rule in (INI001, INI002, INI003, INI004, INI005, INI006, INI007)
 }
 
 #: Not a rule but a report: a file that cannot be read or parsed, so that nothing is skipped
