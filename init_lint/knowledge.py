@@ -601,24 +601,6 @@ def _judge_kaiming(
     return Verdict.WRONG_FAN if correction != 1.0 else Verdict.NOT_HE_SCALED
 
 
-def fan_problem(scheme: InitScheme, geometry: LayerGeometry | None) -> str | None:
-    """Why a Kaiming call with the right gain still misses He's scale, or None.
-
-    torch computes fans from the weight's shape. For a grouped conv each input reaches only
-    out/groups·∏k outputs, so ``mode='fan_out'`` over-counts by ``groups`` (std √groups too
-    small; ``fan_in`` is exact). A transposed conv's weight is (in, out/groups, *k): each output
-    sums in/groups·∏k/∏stride terms, which neither mode counts when stride > 1, and the missing
-    ∏stride does not telescope across layers as He's fan ratios do.
-    """
-    if geometry is None or scheme.kind is not SchemeKind.KAIMING:
-        return None
-    if geometry.transposed and geometry.strided:
-        return "strided-transposed"
-    if not geometry.transposed and geometry.grouped and scheme.mode == "fan_out":
-        return "grouped-fan-out"
-    return None
-
-
 def required_mode(geometry: LayerGeometry | None, activation: Activation) -> str | None:
     """The Kaiming ``mode`` a layer before a rectifier needs, or None when either is right:
     ``fan_in`` for a grouped conv (its torch fan_in is exact), ``fan_out`` for a strided
@@ -679,13 +661,3 @@ def describe_fan_problem(geometry: LayerGeometry | None) -> str:
             "√groups too small"
         )
     return ""
-
-
-def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``torch.nn.init._calculate_fan_in_and_fan_out`` for a weight shape."""
-    if len(shape) < 2:
-        raise ValueError(
-            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
-        )
-    receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
-    return shape[1] * receptive, shape[0] * receptive

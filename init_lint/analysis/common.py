@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 
 import libcst as cst
 
 from ..knowledge import NORM_LAYERS
 from .imports import dotted_name
 from .values import (
-    DEFAULT_INIT,
     NORM,
     OTHER_MODULE,
     PASS,
     UNKNOWN,
     ActVal,
-    AppliedInit,
     ClassInst,
     ClassRef,
     ConstVal,
     DictVal,
     FuncRef,
+    GroupKind,
     GroupVal,
     Instance,
     LayerVal,
     ListBuilder,
-    ModulesIter,
-    ParamsIter,
     Probe,
     QualRef,
     SeqVal,
@@ -36,10 +32,12 @@ from .values import (
     Value,
 )
 
+Statements = Sequence[cst.CSTNode]
+
 MAX_INLINE_DEPTH = 6
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 # String literals and comments: a name inside 'resnet18.in1k' or a comment is no reference.
-_STRINGS_AND_COMMENTS = re.compile(
+STRINGS_AND_COMMENTS = re.compile(
     r"'''.*?'''" r'|""".*?"""' r"|'(?:\\.|[^'\\\n])*'" r'|"(?:\\.|[^"\\\n])*"' r"|#[^\n]*",
     re.DOTALL,
 )
@@ -87,12 +85,31 @@ HARMLESS_CALLS = frozenset(
         "warnings.warn",
     }
 )
+HARMLESS_MODULES = frozenset({"print", "logging", "warnings", "math"})
 SEQUENTIAL_CLASSES = frozenset({"Sequential"})
 LIST_CLASSES = frozenset({"ModuleList", "ParameterList"})
 DICT_CLASSES = frozenset({"ModuleDict", "ParameterDict"})
+#: Module methods that return the module itself (``model.to(device)``).
+SELF_RETURNING_METHODS = frozenset(
+    {"to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_", "type"}
+)
+#: Module methods that neither initialise nor return the module.
+INERT_METHODS = frozenset(
+    {
+        "load_state_dict",
+        "register_buffer",
+        "register_parameter",
+        "add_module",
+        "register_module",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "zero_grad",
+        "state_dict",
+    }
+)
 
 
-def _block(body: cst.BaseSuite | Sequence[cst.CSTNode]) -> Sequence[cst.CSTNode]:
+def block(body: cst.BaseSuite | Statements) -> Statements:
     if isinstance(body, cst.IndentedBlock):
         return body.body
     if isinstance(body, cst.SimpleStatementSuite):
@@ -100,42 +117,56 @@ def _block(body: cst.BaseSuite | Sequence[cst.CSTNode]) -> Sequence[cst.CSTNode]
     return body  # type: ignore[return-value]
 
 
-def _compound_extras(statement: cst.CSTNode) -> list[Sequence[cst.CSTNode]]:
-    extras: list[Sequence[cst.CSTNode]] = []
+def compound_extras(statement: cst.CSTNode) -> list[Statements]:
+    """The other blocks of a compound statement: elif/else bodies, handlers, finally."""
+    extras: list[Statements] = []
     orelse = getattr(statement, "orelse", None)
     while orelse is not None:
-        if isinstance(orelse, cst.If):
-            extras.append(_block(orelse.body))
-            orelse = orelse.orelse
-        else:
-            extras.append(_block(orelse.body))
-            orelse = None
+        extras.append(block(orelse.body))
+        orelse = orelse.orelse if isinstance(orelse, cst.If) else None
     for handler in getattr(statement, "handlers", ()):
-        extras.append(_block(handler.body))
+        extras.append(block(handler.body))
     final = getattr(statement, "finalbody", None)
     if final is not None:
-        extras.append(_block(final.body))
+        extras.append(block(final.body))
     return extras
 
 
-def _handle_of(node: cst.BaseExpression) -> str | None:
+def branches_of(
+    statement: cst.If,
+) -> tuple[list[tuple[cst.BaseExpression, Statements]], Statements]:
+    """An if/elif chain as (test, body) pairs, and the else body (empty when there is none)."""
+    tests: list[tuple[cst.BaseExpression, Statements]] = []
+    current: cst.If | cst.Else | None = statement
+    while isinstance(current, cst.If):
+        tests.append((current.test, block(current.body)))
+        current = current.orelse
+    return tests, block(current.body) if isinstance(current, cst.Else) else ()
+
+
+def handle_of(node: cst.BaseExpression) -> str | None:
     """'self' / 'netG' / 'self.backbone' for the receiver of .modules()/.apply()."""
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         node = node.func.value  # self.modules() -> self
     return dotted_name(node)
 
 
-def _is_self(node: cst.BaseExpression) -> bool:
+def is_self(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "self"
 
 
-def _number(node: cst.Integer | cst.Float) -> float:
-    # int()/float() on the digits: LibCST's evaluated_value runs ast.literal_eval every time.
+def number(node: cst.Integer | cst.Float | cst.Imaginary) -> float | None:
+    """The literal's value; None when it is not a real number (``1j``) or cannot be read.
+
+    int()/float() on the digits: LibCST's evaluated_value runs ast.literal_eval every time.
+    """
+    if isinstance(node, cst.Imaginary):
+        return None
     text = node.value.replace("_", "")
     try:
         return float(int(text, 0)) if isinstance(node, cst.Integer) else float(text)
     except (ValueError, OverflowError):
-        return 0.0
+        return None
 
 
 def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> object:
@@ -146,13 +177,15 @@ def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> object:
         prefix = raw[: raw.index(quote[0])]
         if not prefix and "\\" not in raw:
             return raw[len(quote) : -len(quote)]
-    return node.evaluated_value
+    try:
+        return node.evaluated_value
+    except (ValueError, SyntaxError, MemoryError):
+        return None
 
 
-def _items(value: Value) -> list[Value] | None:
-    if isinstance(value, GroupVal):
-        return list(value.items)
-    if isinstance(value, ListBuilder):
+def items_of(value: Value) -> list[Value] | None:
+    """The elements of a collection value, in order; None when they are not known."""
+    if isinstance(value, (GroupVal, ListBuilder)):
         return list(value.items)
     if isinstance(value, SeqVal):
         return list(value.elements) if value.elements is not None else None
@@ -161,13 +194,11 @@ def _items(value: Value) -> list[Value] | None:
     return None
 
 
-def _union(values: Sequence[Value]) -> Value:
+def union(values: Sequence[Value]) -> Value:
+    """A value that is one of ``values`` (tensors merge their sources)."""
     distinct: list[Value] = []
     for value in values:
-        if isinstance(value, GroupVal) and not value.exact:
-            candidates = list(value.items)
-        else:
-            candidates = [value]
+        candidates = value.items if isinstance(value, GroupVal) and not value.exact else (value,)
         for candidate in candidates:
             if not any(candidate is seen for seen in distinct):
                 distinct.append(candidate)
@@ -180,7 +211,8 @@ def _union(values: Sequence[Value]) -> Value:
     return GroupVal(tuple(distinct), exact=False)
 
 
-def _merge_maps(maps: list[dict[str, Value]]) -> dict[str, Value]:
+def merge_maps(maps: list[dict[str, Value]]) -> dict[str, Value]:
+    """Variables after alternative branches: the same value, or a union of each branch's."""
     merged: dict[str, Value] = {}
     keys = {key for mapping in maps for key in mapping}
     for key in keys:
@@ -188,70 +220,60 @@ def _merge_maps(maps: list[dict[str, Value]]) -> dict[str, Value]:
         if all(v is values[0] for v in values):
             merged[key] = values[0]
         elif all(isinstance(v, ListBuilder) for v in values):
+            builders = [v for v in values if isinstance(v, ListBuilder)]
             items: list[Value] = []
-            for v in values:
-                for item in v.items:  # type: ignore[attr-defined]
-                    if not any(item is seen for seen in items):
-                        items.append(item)
-            tail = frozenset().union(*(v.tail for v in values))  # type: ignore[attr-defined]
+            for builder in builders:
+                items.extend(i for i in builder.items if not any(i is seen for seen in items))
+            tail = frozenset().union(*(b.tail for b in builders))
             merged[key] = ListBuilder(items, False, tail)
         else:
-            merged[key] = (
-                _union([v for v in values if v is not UNKNOWN])
-                if any(v is not UNKNOWN for v in values)
-                else UNKNOWN
-            )
+            known = [v for v in values if v is not UNKNOWN]
+            merged[key] = union(known) if known else UNKNOWN
     return merged
 
 
-def _instances_in(value: Value, seen: set[int] | None = None) -> list[Instance]:
-    seen = seen if seen is not None else set()
-    if id(value) in seen:
-        return []
-    seen.add(id(value))
-    if isinstance(value, LayerVal):
-        return [value.instance]
+def instances_in(value: Value) -> list[Instance]:
+    """Every layer inside a value (a layer, a Sequential, nested lists), each once."""
     found: list[Instance] = []
-    items = value.members if isinstance(value, SeqVal) else _items(value)
-    for item in items or ():
-        found.extend(_instances_in(item, seen))
+    seen: set[int] = set()
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, LayerVal):
+            found.append(current.instance)
+            continue
+        items = current.members if isinstance(current, SeqVal) else items_of(current)
+        pending.extend(reversed(items or ()))
     return found
 
 
-def _builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Value | None:
+def builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Value | None:
     """Builtins that pass collections through: enumerate, zip, list(...), dict(a=...)."""
     if name == "dict" and (not args or (len(args) == 1 and isinstance(args[0], DictVal))):
-        base = args[0].items if args else ()  # type: ignore[attr-defined]
+        base = args[0].items if args and isinstance(args[0], DictVal) else ()
         return DictVal(tuple(base) + tuple(kwargs.items()))
     if name == "enumerate" and args:
-        return GroupVal((args[0],), exact=True, names={"<enumerate>": UNKNOWN})
+        return GroupVal((args[0],), exact=True, kind=GroupKind.ENUMERATE)
     if name == "zip" and args:
-        return GroupVal(tuple(args), exact=True, names={"<zip>": UNKNOWN})
+        return GroupVal(tuple(args), exact=True, kind=GroupKind.ZIP)
     if name in ("list", "tuple", "reversed", "sorted", "iter") and len(args) == 1:
         return args[0]
     return None
 
 
-def _is_module_value(value: Value) -> bool:
+def is_module_value(value: Value) -> bool:
     """A value that is certainly a module/class/function, so never None."""
     if isinstance(value, GroupVal):
         return value.exact
     return isinstance(
         value, (LayerVal, ActVal, SeqVal, ClassInst, QualRef, ClassRef, FuncRef)
-    ) or value in (
-        PASS,
-        NORM,
-        OTHER_MODULE,
-    )
+    ) or value in (PASS, NORM, OTHER_MODULE)
 
 
-def _iter_scope(value: Value) -> ModulesIter | ParamsIter | None:
-    if isinstance(value, (ModulesIter, ParamsIter)):
-        return value
-    return None
-
-
-def _target_names(target: cst.BaseExpression) -> list[str | None]:
+def target_names(target: cst.BaseExpression) -> list[str | None]:
     if isinstance(target, cst.Name):
         return [target.value]
     if isinstance(target, (cst.Tuple, cst.List)):
@@ -259,28 +281,24 @@ def _target_names(target: cst.BaseExpression) -> list[str | None]:
     return []
 
 
-def _as_dict(value: Value) -> Value:
+def as_dict(value: Value) -> Value:
+    """``OrderedDict([('fc', layer), ...])`` or a dict literal as a :class:`DictVal`."""
     if isinstance(value, DictVal):
         return value
-    items = _items(value)
+    items = items_of(value)
     if items is None:
         return UNKNOWN
     pairs: list[tuple[str | None, Value]] = []
     for item in items:
-        if isinstance(item, GroupVal) and item.exact and len(item.items) == 2:
-            key = item.items[0]
-            pairs.append(
-                (
-                    key.value if isinstance(key, ConstVal) and isinstance(key.value, str) else None,
-                    item.items[1],
-                )
-            )
-        else:
+        if not (isinstance(item, GroupVal) and item.exact and len(item.items) == 2):
             return UNKNOWN
+        key = item.items[0]
+        name = key.value if isinstance(key, ConstVal) and isinstance(key.value, str) else None
+        pairs.append((name, item.items[1]))
     return DictVal(tuple(pairs))
 
 
-def _bases_of(value: Value) -> tuple[str, ...] | None:
+def bases_of(value: Value) -> tuple[str, ...] | None:
     if isinstance(value, Probe):
         return value.bases
     if isinstance(value, LayerVal):
@@ -288,72 +306,62 @@ def _bases_of(value: Value) -> tuple[str, ...] | None:
     return None
 
 
-def _param_ndim(kind: str, param: str) -> int | None:
-    if param == "bias":
-        return 1
-    if kind in NORM_LAYERS:
+def param_ndim(kind: str, param: str) -> int | None:
+    if param == "bias" or kind in NORM_LAYERS:
         return 1
     return 2
 
 
-def _default_scheme(instance: Instance) -> AppliedInit:
-    return DEFAULT_INIT
+_COMPARISONS = {
+    cst.NotEqual: lambda a, b: a != b,
+    cst.IsNot: lambda a, b: a != b,
+    cst.Equal: lambda a, b: a == b,
+    cst.Is: lambda a, b: a == b,
+    cst.GreaterThan: lambda a, b: a > b,
+    cst.GreaterThanEqual: lambda a, b: a >= b,
+    cst.LessThan: lambda a, b: a < b,
+    cst.LessThanEqual: lambda a, b: a <= b,
+}
 
 
-def _compare_numbers(left: float, operator: cst.BaseCompOp, right: float) -> bool | None:
-    if isinstance(operator, (cst.NotEqual, cst.IsNot)):
-        return left != right
-    if isinstance(operator, (cst.Equal, cst.Is)):
-        return left == right
-    if isinstance(operator, cst.GreaterThan):
-        return left > right
-    if isinstance(operator, cst.GreaterThanEqual):
-        return left >= right
-    if isinstance(operator, cst.LessThan):
-        return left < right
-    if isinstance(operator, cst.LessThanEqual):
-        return left <= right
-    return None
+def compare_numbers(left: float, operator: cst.BaseCompOp, right: float) -> bool | None:
+    compare = _COMPARISONS.get(type(operator))
+    return bool(compare(left, right)) if compare is not None else None
 
 
-def _keyword_true(node: cst.Call, keyword: str) -> bool:
+def keyword_true(node: cst.Call, keyword: str) -> bool:
     for arg in node.args:
         if arg.keyword is not None and arg.keyword.value == keyword:
             return isinstance(arg.value, cst.Name) and arg.value.value == "True"
     return False
 
 
-def _looks_like_init(name: str) -> bool:
-    return name.endswith("_") and any(
-        word in name
-        for word in (
-            "normal",
-            "uniform",
-            "init",
-            "trunc",
-            "orthogonal",
-            "kaiming",
-            "xavier",
-            "zeros",
-            "constant",
-        )
-    )
+_INIT_WORDS = (
+    "normal",
+    "uniform",
+    "init",
+    "trunc",
+    "orthogonal",
+    "kaiming",
+    "xavier",
+    "zeros",
+    "constant",
+)
 
 
-def _call_name(node: cst.Call) -> str:
+def looks_like_init(name: str) -> bool:
+    return name.endswith("_") and any(word in name for word in _INIT_WORDS)
+
+
+def call_name(node: cst.Call) -> str:
     name = dotted_name(node.func) or "init"
     return name.rsplit(".", 1)[-1]
 
 
-def _ends_with_bias(node: cst.Call) -> bool:
+def ends_with_bias(node: cst.Call) -> bool:
     if not node.args:
         return False
     target = node.args[0].value
     while isinstance(target, cst.Attribute) and target.attr.value == "data":
         target = target.value
     return isinstance(target, cst.Attribute) and target.attr.value == "bias"
-
-
-def _with_line(scheme: AppliedInit, node: cst.Call) -> AppliedInit:
-    # Lines are attached later: positions are computed only for files that need them.
-    return replace(scheme, site=node)

@@ -1,19 +1,20 @@
-"""Three-valued truth of conditions: isinstance/type tests, class names, literal defaults."""
+"""Three-valued truth of conditions: isinstance/type tests, class names, literal defaults.
+
+True and False are certain; None means "cannot know", and the interpreter runs both branches.
+Init programs are simulated once per layer type, so ``isinstance(m, nn.Conv2d)`` or DCGAN's
+``classname.find('Conv') != -1`` are decided for each probe.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
-from . import initcalls
-from .common import (
-    _bases_of,
-    _compare_numbers,
-    _is_module_value,
-)
+from .common import bases_of, compare_numbers, is_module_value
 from .imports import dotted_name, torch_nn_member
-from .state import (
-    Frame,
-)
+from .initcalls import string_literal
+from .state import Frame
 from .values import (
     ClassInst,
     ClassName,
@@ -28,164 +29,162 @@ from .values import (
     Value,
 )
 
+if TYPE_CHECKING:
+    from .host import Host
 
-class ConditionsMixin:
-    """Part of :class:`~init_lint.analysis.interpreter.FileAnalyzer`; see there."""
+Truth = bool | None
 
-    def condition(self, node: cst.BaseExpression, frame: Frame) -> bool | None:
+
+def _negate(truth: Truth, operator: cst.BaseCompOp) -> Truth:
+    """``truth`` is the positive form's answer (is/==/in); flip it for is not/!=/not in."""
+    if truth is None:
+        return None
+    return not truth if isinstance(operator, (cst.IsNot, cst.NotEqual, cst.NotIn)) else truth
+
+
+class Conditions:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    def condition(self, node: cst.BaseExpression, frame: Frame) -> Truth:
         """Three-valued truth of a test (None: cannot know)."""
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
             inner = self.condition(node.expression, frame)
             return None if inner is None else not inner
         if isinstance(node, cst.BooleanOperation):
-            left = self.condition(node.left, frame)
-            right = self.condition(node.right, frame)
-            if isinstance(node.operator, cst.And):
-                if left is False or right is False:
-                    return False
-                return True if left and right else None
-            if left is True or right is True:
-                return True
-            return False if left is False and right is False else None
+            return self._boolean(node, frame)
         if isinstance(node, cst.Call):
-            return self.call_condition(node, frame)
+            return self._call(node, frame)
         if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
-            return self.compare_condition(node, frame)
-        value = self.eval(node, frame)
+            return self._comparison(node, frame)
+        value = self.host.expressions.eval(node, frame)
         if isinstance(value, ConstVal):
             return bool(value.value)
         if isinstance(value, (LayerVal, ClassInst, Probe)):
             return True
         return None
 
-    def call_condition(self, node: cst.Call, frame: Frame) -> bool | None:
+    def _boolean(self, node: cst.BooleanOperation, frame: Frame) -> Truth:
+        left = self.condition(node.left, frame)
+        right = self.condition(node.right, frame)
+        if isinstance(node.operator, cst.And):
+            if left is False or right is False:
+                return False
+            return True if left and right else None
+        if left is True or right is True:
+            return True
+        return False if left is False and right is False else None
+
+    def _call(self, node: cst.Call, frame: Frame) -> Truth:
+        evaluate = self.host.expressions.eval
         name = dotted_name(node.func)
         if name == "isinstance" and len(node.args) == 2:
-            subject = self.eval(node.args[0].value, frame)
-            bases = _bases_of(subject)
-            if bases is None:
-                return None
-            return self.type_matches(node.args[1].value, bases, frame)
+            bases = bases_of(evaluate(node.args[0].value, frame))
+            return None if bases is None else self.type_matches(node.args[1].value, bases, frame)
         if name == "hasattr" and len(node.args) == 2:
-            subject = self.eval(node.args[0].value, frame)
-            attr = initcalls.string_literal(node.args[1].value)
-            if isinstance(subject, (Probe, LayerVal)) and attr == "weight":
-                return True
-            return None
-        if isinstance(node.func, cst.Attribute):
-            owner = self.eval(node.func.value, frame)
-            text = initcalls.string_literal(node.args[0].value) if node.args else None
-            if isinstance(owner, ClassName) and text is not None:
-                if node.func.attr.value == "startswith":
-                    return owner.name.startswith(text)
-                if node.func.attr.value == "endswith":
-                    return owner.name.endswith(text)
-            if isinstance(owner, ConstVal) and isinstance(owner.value, str) and text is not None:
-                if node.func.attr.value == "startswith":
-                    return owner.value.startswith(text)
-                if node.func.attr.value == "endswith":
-                    return owner.value.endswith(text)
-        self.eval(node, frame)
+            subject = evaluate(node.args[0].value, frame)
+            attr = string_literal(node.args[1].value)
+            return True if isinstance(subject, (Probe, LayerVal)) and attr == "weight" else None
+        if isinstance(node.func, cst.Attribute) and node.args:
+            method = node.func.attr.value
+            text = string_literal(node.args[0].value)
+            receiver = evaluate(node.func.value, frame)
+            label = receiver.name if isinstance(receiver, ClassName) else None
+            if isinstance(receiver, ConstVal) and isinstance(receiver.value, str):
+                label = receiver.value
+            if label is not None and text is not None and method == "startswith":
+                return label.startswith(text)
+            if label is not None and text is not None and method == "endswith":
+                return label.endswith(text)
+        evaluate(node, frame)
         return None
 
-    def compare_condition(self, node: cst.Comparison, frame: Frame) -> bool | None:
+    def _comparison(self, node: cst.Comparison, frame: Frame) -> Truth:
         target = node.comparisons[0]
-        operator = target.operator
-        left_node, right_node = node.left, target.comparator
-        # classname.find('Conv') != -1
-        if (
-            isinstance(left_node, cst.Call)
-            and isinstance(left_node.func, cst.Attribute)
-            and left_node.func.attr.value == "find"
-        ):
-            owner = self.eval(left_node.func.value, frame)
-            text = initcalls.string_literal(left_node.args[0].value) if left_node.args else None
-            number = self.numeric(right_node, frame)
-            if isinstance(owner, ClassName) and text is not None and number is not None:
-                found = owner.name.find(text)
-                return _compare_numbers(found, operator, number)
+        operator, left_node, right_node = target.operator, node.left, target.comparator
+        found = self._found_index(left_node, frame)  # classname.find('Conv') != -1
+        if found is not None:
+            number = self.host.expressions.numeric(right_node, frame)
+            return compare_numbers(found, operator, number) if number is not None else None
+        if isinstance(left_node, cst.Call) and _is_method(left_node, "find"):
             return None
-        # p.dim() > 1, p.ndim > 1, len(p.shape) > 1
-        ndim = self._ndim_of(left_node, frame)
+        ndim = self._ndim_of(left_node, frame)  # p.dim() > 1, p.ndim > 1, len(p.shape) > 1
         if ndim is not None:
-            number = self.numeric(right_node, frame)
-            return _compare_numbers(ndim, operator, number) if number is not None else None
-        left = self.eval(left_node, frame)
-        right = self.eval(right_node, frame)
+            number = self.host.expressions.numeric(right_node, frame)
+            return compare_numbers(ndim, operator, number) if number is not None else None
+        left = self.host.expressions.eval(left_node, frame)
+        right = self.host.expressions.eval(right_node, frame)
         if isinstance(left, ConstVal) and isinstance(right, ConstVal):
-            if isinstance(operator, (cst.Is, cst.IsNot)) and (
-                left.value is None or right.value is None
-            ):
-                same = left.value is right.value
-                return same if isinstance(operator, cst.Is) else not same
-            if isinstance(left.value, (int, float)) and isinstance(right.value, (int, float)):
-                return _compare_numbers(left.value, operator, right.value)
-            if isinstance(operator, (cst.Equal, cst.NotEqual)):
-                same = left.value == right.value
-                return same if isinstance(operator, cst.Equal) else not same
-        if (
-            isinstance(operator, (cst.Is, cst.IsNot))
-            and isinstance(right, ConstVal)
-            and right.value is None
-            and _is_module_value(left)
-        ):
+            constant = _compare_constants(left.value, operator, right.value)
+            if constant is not None:
+                return constant
+        if isinstance(operator, (cst.Is, cst.IsNot)) and _is_none(right) and is_module_value(left):
             return isinstance(operator, cst.IsNot)
         if isinstance(operator, (cst.In, cst.NotIn)):
-            result: bool | None = None
-            if isinstance(left, ConstVal) and isinstance(left.value, str):
-                if isinstance(right, ClassName):
-                    result = left.value in right.name
-                elif isinstance(right, ConstVal) and isinstance(right.value, str):
-                    result = left.value in right.value
-            if isinstance(right, GroupVal) and right.exact:
-                matches = [self._identical(left, item) for item in right.items]
-                if any(m is True for m in matches):
-                    result = True
-                elif all(m is False for m in matches):
-                    result = False
-            if result is None:
-                return None
-            return result if isinstance(operator, cst.In) else not result
+            return _negate(self._membership(left, right), operator)
         if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)):
-            if isinstance(right, ConstVal) and right.value is None and isinstance(left, ProbeParam):
-                result = (
-                    True if left.param == "weight" else None
-                )  # weight is never None; bias may be
-                if result is None:
-                    return None
-                return result if isinstance(operator, (cst.IsNot, cst.NotEqual)) else not result
-            same = self._identical(left, right)
-            if same is None and isinstance(left, ConstVal) and isinstance(right, ConstVal):
-                same = (
-                    left.value == right.value
-                    if isinstance(operator, (cst.Equal, cst.NotEqual))
-                    else left.value is right.value
-                )
-            if same is None and isinstance(left, ClassName) and isinstance(right, ConstVal):
-                same = left.name == right.value
-            if same is None:
-                type_subject = self._type_of(left_node, frame)
-                if type_subject is not None:
-                    same = self.type_matches(right_node, (type_subject[0],), frame)
-            if same is None:
-                return None
-            return same if isinstance(operator, (cst.Is, cst.Equal)) else not same
+            return _negate(self._identity(left_node, right_node, left, right, frame), operator)
         return None
 
+    def _found_index(self, node: cst.BaseExpression, frame: Frame) -> int | None:
+        """``classname.find('Conv')`` for a probe's class name."""
+        if not (isinstance(node, cst.Call) and _is_method(node, "find") and node.args):
+            return None
+        assert isinstance(node.func, cst.Attribute)
+        owner = self.host.expressions.eval(node.func.value, frame)
+        text = string_literal(node.args[0].value)
+        if isinstance(owner, ClassName) and text is not None:
+            return owner.name.find(text)
+        return None
+
+    def _membership(self, left: Value, right: Value) -> Truth:
+        if isinstance(left, ConstVal) and isinstance(left.value, str):
+            if isinstance(right, ClassName):
+                return left.value in right.name
+            if isinstance(right, ConstVal) and isinstance(right.value, str):
+                return left.value in right.value
+        if isinstance(right, GroupVal) and right.exact:
+            matches = [_identical(left, item) for item in right.items]
+            if any(m is True for m in matches):
+                return True
+            if all(m is False for m in matches):
+                return False
+        return None
+
+    def _identity(
+        self,
+        left_node: cst.BaseExpression,
+        right_node: cst.BaseExpression,
+        left: Value,
+        right: Value,
+        frame: Frame,
+    ) -> Truth:
+        """The positive answer to ``left is/== right``."""
+        if _is_none(right) and isinstance(left, ProbeParam):
+            return False if left.param == "weight" else None  # weight is never None; bias may be
+        same = _identical(left, right)
+        if same is None and isinstance(left, ClassName) and isinstance(right, ConstVal):
+            same = left.name == right.value
+        if same is None:
+            subject = self._type_of(left_node, frame)
+            if subject is not None:
+                same = self.type_matches(right_node, (subject[0],), frame)
+        return same
+
     def _type_of(self, node: cst.BaseExpression, frame: Frame) -> tuple[str, ...] | None:
+        evaluate = self.host.expressions.eval
         if isinstance(node, cst.Call) and dotted_name(node.func) == "type" and len(node.args) == 1:
-            return _bases_of(self.eval(node.args[0].value, frame))
+            return bases_of(evaluate(node.args[0].value, frame))
         if isinstance(node, cst.Attribute) and node.attr.value == "__class__":
-            return _bases_of(self.eval(node.value, frame))
+            return bases_of(evaluate(node.value, frame))
         return None
 
     def _ndim_of(self, node: cst.BaseExpression, frame: Frame) -> int | None:
         subject: cst.BaseExpression | None = None
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in ("dim", "ndimension")
+        if isinstance(node, cst.Call) and (
+            _is_method(node, "dim") or _is_method(node, "ndimension")
         ):
+            assert isinstance(node.func, cst.Attribute)
             subject = node.func.value
         elif isinstance(node, cst.Attribute) and node.attr.value == "ndim":
             subject = node.value
@@ -195,40 +194,51 @@ class ConditionsMixin:
                 subject = inner.value
         if subject is None:
             return None
-        value = self.eval(subject, frame)
+        value = self.host.expressions.eval(subject, frame)
         if isinstance(value, ProbeParam):
             return value.ndim
         if isinstance(value, ParamRef):
             return 1 if value.param == "bias" else 2
         return None
 
-    def _identical(self, left: Value, right: Value) -> bool | None:
-        left_inst = left.instance if isinstance(left, (Probe, LayerVal)) else None
-        right_inst = right.instance if isinstance(right, (Probe, LayerVal)) else None
-        if isinstance(left, Probe) and isinstance(right, LayerVal):
-            return left_inst is right_inst if left_inst is not None else False
-        if isinstance(right, Probe) and isinstance(left, LayerVal):
-            return left_inst is right_inst if right_inst is not None else False
-        return None
-
-    def type_matches(
-        self, node: cst.BaseExpression, bases: tuple[str, ...], frame: Frame
-    ) -> bool | None:
+    def type_matches(self, node: cst.BaseExpression, bases: tuple[str, ...], frame: Frame) -> Truth:
         if isinstance(node, (cst.Tuple, cst.List)):
             results = [self.type_matches(e.value, bases, frame) for e in node.elements]
             if any(r is True for r in results):
                 return True
             return False if all(r is False for r in results) else None
-        value = self.eval(node, frame)
-        if isinstance(value, GroupVal):
-            return None
+        value = self.host.expressions.eval(node, frame)
         if isinstance(value, QualRef):
             member = torch_nn_member(value.qualified)
-            if member is None:
-                return None
-            return member in bases
+            return None if member is None else member in bases
         if isinstance(value, ClassRef):
-            if value.info is not None:
-                return value.info.name in bases
-            return value.key in bases
+            return (value.info.name if value.info is not None else value.key) in bases
         return None
+
+
+def _is_method(node: cst.Call, name: str) -> bool:
+    return isinstance(node.func, cst.Attribute) and node.func.attr.value == name
+
+
+def _is_none(value: Value) -> bool:
+    return isinstance(value, ConstVal) and value.value is None
+
+
+def _compare_constants(left: object, operator: cst.BaseCompOp, right: object) -> Truth:
+    if isinstance(operator, (cst.Is, cst.IsNot)) and (left is None or right is None):
+        return _negate(left is right, operator)
+    numbers = (int, float)
+    if isinstance(left, numbers) and isinstance(right, numbers):
+        return compare_numbers(float(left), operator, float(right))
+    if isinstance(operator, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
+        return _negate(left == right, operator)
+    return None
+
+
+def _identical(left: Value, right: Value) -> Truth:
+    """Whether a probe (an init program's module) is a given layer."""
+    if isinstance(left, LayerVal) and isinstance(right, Probe):
+        left, right = right, left
+    if isinstance(left, Probe) and isinstance(right, LayerVal):
+        return left.instance is right.instance if left.instance is not None else False
+    return None

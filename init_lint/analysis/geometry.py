@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 import libcst as cst
 
 from ..knowledge import LayerGeometry
+from .binder import bind
 from .imports import dotted_name
-from .initcalls import bind
 
 Numeric = Callable[[cst.BaseExpression], "float | None"]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -16,8 +17,11 @@ from ..knowledge import (
     kaiming_gain,
 )
 from ..rules import INI006
+from .binder import bind
 from .common import string_value
 from .values import AppliedInit
+
+__all__ = ["bind"]
 
 #: Parameters after the tensor, per init function (torch.nn.init signatures).
 SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -67,29 +71,20 @@ def canonical_init_name(name: str) -> str:
     return DEPRECATED.get(name, name)
 
 
-def bind(
-    args: Sequence[cst.Arg], params: tuple[str, ...], skip: int = 1
-) -> dict[str, cst.BaseExpression]:
-    """Map a call's arguments (after the first ``skip`` positional ones) to parameter names."""
-    bound: dict[str, cst.BaseExpression] = {}
-    position = 0
-    for arg in args:
-        if arg.star:
-            continue
-        if arg.keyword is not None:
-            bound[arg.keyword.value] = arg.value
-            continue
-        if position >= skip and position - skip < len(params):
-            bound[params[position - skip]] = arg.value
-        position += 1
-    return bound
-
-
 def string_literal(node: cst.BaseExpression | None) -> str | None:
     if isinstance(node, cst.SimpleString):
         value = string_value(node)
         return value if isinstance(value, str) else None
     return None
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How the interpreter reads an argument's value where the call is: a number, a string
+    (both None when not known there)."""
+
+    number: Callable[[cst.BaseExpression], float | None]
+    text: Callable[[cst.BaseExpression], str | None] = string_literal
 
 
 def is_he_formula(node: cst.BaseExpression) -> bool:
@@ -101,7 +96,7 @@ def is_he_formula(node: cst.BaseExpression) -> bool:
     return False
 
 
-def _walk(node: cst.CSTNode):
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     stack = [node]
     while stack:
         current = stack.pop()
@@ -128,17 +123,13 @@ def _is_sqrt_of_two(node: cst.BaseExpression) -> bool:
     )
 
 
-Numeric = Callable[[cst.BaseExpression], "float | None"]
-
-
-def scheme_for(name: str, bound: dict[str, cst.BaseExpression], numeric: Numeric) -> InitScheme:
+def scheme_for(name: str, bound: dict[str, cst.BaseExpression], read: Reader) -> InitScheme:
     """The InitScheme an init call stands for. ``name`` is canonical (trailing underscore)."""
+    numeric = read.number
     if name in ("kaiming_normal_", "kaiming_uniform_"):
-        nonlinearity = (
-            string_literal(bound.get("nonlinearity")) if "nonlinearity" in bound else "leaky_relu"
-        )
+        nonlinearity = read.text(bound["nonlinearity"]) if "nonlinearity" in bound else "leaky_relu"
         a = numeric(bound["a"]) if "a" in bound else 0.0
-        mode = string_literal(bound.get("mode")) if "mode" in bound else "fan_in"
+        mode = read.text(bound["mode"]) if "mode" in bound else "fan_in"
         gain = None
         if nonlinearity in KNOWN_NONLINEARITIES and not (
             nonlinearity == "leaky_relu" and a is None
@@ -168,9 +159,9 @@ def scheme_for(name: str, bound: dict[str, cst.BaseExpression], numeric: Numeric
     return InitScheme(SchemeKind.OTHER)
 
 
-def applied(name: str, bound: dict[str, cst.BaseExpression], numeric: Numeric) -> AppliedInit:
+def applied(name: str, bound: dict[str, cst.BaseExpression], read: Reader) -> AppliedInit:
     """:func:`scheme_for`, as the static checker records it (the text is filled in later)."""
-    return AppliedInit(scheme_for(name, bound, numeric))
+    return AppliedInit(scheme_for(name, bound, read))
 
 
 def invalid_argument_messages(
@@ -193,14 +184,17 @@ def _unknown_nonlinearity(where: str, value: str) -> str:
     return INI006.message("nonlinearity", value=repr(value), function=where, hint=hint, raw=value)
 
 
-def calculate_gain_value(call: cst.Call, numeric: Numeric) -> tuple[float | None, str | None]:
-    """(gain, INI006 message) for a ``calculate_gain('relu')`` call."""
+def calculate_gain_value(call: cst.Call, read: Reader) -> tuple[float | None, str | None]:
+    """(gain, INI006 message) for a ``calculate_gain('relu')`` call. Only a literal name is
+    reported as invalid; a name from a variable is used when known."""
     if not call.args:
         return None, None
-    nonlinearity = string_literal(call.args[0].value)
+    first = call.args[0].value
+    nonlinearity = read.text(first)
     if nonlinearity is None:
         return None, None
     if nonlinearity not in KNOWN_NONLINEARITIES:
-        return None, _unknown_nonlinearity("calculate_gain", nonlinearity)
-    param = numeric(call.args[1].value) if len(call.args) > 1 else None
+        message = _unknown_nonlinearity("calculate_gain", nonlinearity)
+        return None, message if string_literal(first) is not None else None
+    param = read.number(call.args[1].value) if len(call.args) > 1 else None
     return calculate_gain(nonlinearity, param), None

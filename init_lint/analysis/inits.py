@@ -1,30 +1,26 @@
-"""Init calls and init programs (modules() loops, apply), simulated per layer."""
+"""Init calls and init programs (``modules()`` loops, ``apply``), simulated per layer kind.
+
+An init call aimed at a known layer (``init.x_(self.fc.weight)``) sets that layer's state; one
+aimed at a contained module's layer by path (``netG.main[0].weight``) becomes a path event of
+that module's node. A *program* — the body of ``for m in self.modules():`` or the function given
+to ``apply`` — runs on every module of its scope, so it is simulated once per layer kind with a
+:class:`~.values.Probe` standing for ``m``; the resulting :class:`~.values.Outcome` is applied to
+the node's own layers now, and to layers of contained classes when facts are resolved.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from ..knowledge import NORM_LAYERS, InitScheme, SchemeKind
 from ..rules import INI004, INI005, INI006
 from . import initcalls
-from .common import (
-    _block,
-    _call_name,
-    _ends_with_bias,
-    _handle_of,
-    _number,
-    _with_line,
-)
-from .imports import dotted_name, init_function
-from .state import (
-    Frame,
-    FunctionInfo,
-    LocalFinding,
-    ProbeState,
-    Program,
-)
+from .binder import bind_values, parameter_names
+from .common import block, call_name, ends_with_bias, handle_of, target_names
+from .state import Frame, FunctionInfo, LocalFinding, ProbeState, Program
 from .values import (
     SELF,
     UNKNOWN,
@@ -41,6 +37,7 @@ from .values import (
     ParamRef,
     ParamsIter,
     PartialVal,
+    PathEvent,
     Probe,
     ProbeParam,
     ProgramOrigin,
@@ -48,79 +45,55 @@ from .values import (
     Value,
 )
 
+if TYPE_CHECKING:
+    from .host import Host
 
-class InitsMixin:
-    """Part of :class:`~init_lint.analysis.interpreter.FileAnalyzer`; see there."""
+#: Foreign init helpers (timm's ``trunc_normal_``, ...) read like torch's of the same name.
+_FOREIGN_LIKE_TORCH = frozenset(
+    {"normal_", "trunc_normal_", "uniform_", "zeros_", "ones_", "constant_"}
+)
+#: Tensor methods that write a weight in a way that cannot be read (unless a factor, see scale).
+_OPAQUE_WRITES = frozenset({"copy_", "set_", "mul_", "div_", "add_", "clamp_"})
 
-    def numeric(self, node: cst.BaseExpression, frame: Frame) -> float | None:
-        if isinstance(node, (cst.Integer, cst.Float)):
-            return _number(node)
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-            inner = self.numeric(node.expression, frame)
-            return -inner if inner is not None else None
-        if isinstance(node, cst.Name):
-            value = frame.env.get(node.value)
-            return (
-                float(value.value)
-                if isinstance(value, ConstVal)
-                and isinstance(value.value, (int, float))
-                and not isinstance(value.value, bool)
-                else None
-            )
-        if isinstance(node, cst.BinaryOperation):
-            left, right = self.numeric(node.left, frame), self.numeric(node.right, frame)
-            if left is None or right is None:
-                return None
-            try:
-                if isinstance(node.operator, cst.Add):
-                    return left + right
-                if isinstance(node.operator, cst.Subtract):
-                    return left - right
-                if isinstance(node.operator, cst.Multiply):
-                    return left * right
-                if isinstance(node.operator, cst.Divide):
-                    return left / right
-                if isinstance(node.operator, cst.Power):
-                    return float(left**right)
-            except (ZeroDivisionError, OverflowError, ValueError):
-                return None
-            return None
-        if isinstance(node, cst.Call):
-            name = dotted_name(node.func) or ""
-            if name.rsplit(".", 1)[-1] == "sqrt" and len(node.args) == 1:
-                inner = self.numeric(node.args[0].value, frame)
-                return inner**0.5 if inner is not None and inner >= 0 else None
-            qualified = self.imports.resolve(node.func) or name
-            if init_function(qualified) == "calculate_gain" or name.endswith("calculate_gain"):
-                gain, problem = initcalls.calculate_gain_value(
-                    node, lambda n: self.numeric(n, frame)
-                )
-                return gain
-        return None
 
+class Inits:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._call_origins: dict[int, CallOrigin] = {}
+        self._reported: set[tuple[int, str]] = set()
+        #: Program outcomes by (program, layer kind): facts are built twice (dry run, then real).
+        self.simulations: dict[tuple[int, str], Outcome] = {}
+
+    def reader(self, frame: Frame) -> initcalls.Reader:
+        expressions = self.host.expressions
+        return initcalls.Reader(
+            lambda node: expressions.numeric(node, frame),
+            lambda node: expressions.text(node, frame),
+        )
+
+    # ------------------------------------------------------------------ init calls
     def init_call(self, name: str, node: cst.Call, args: list[Value], frame: Frame) -> Value:
+        """``torch.nn.init.<name>(...)``: its findings (INI004–INI006) and its effect."""
         canonical = initcalls.canonical_init_name(name)
         if name != canonical:
-            rename = None
-            if isinstance(node.func, cst.Attribute):
-                rename = (node.func.attr, canonical)
-            elif isinstance(node.func, cst.Name) and node.func.value == name:
-                rename = None  # imported under its own name: renaming needs the import too
+            # Renaming a name imported under its own spelling would need the import too.
+            rename = (node.func.attr, canonical) if isinstance(node.func, cst.Attribute) else None
             self.report(node, INI005.code, INI005.message(name=name, canonical=canonical), rename)
+        read = self.reader(frame)
         if canonical == "calculate_gain":
-            _gain, problem = initcalls.calculate_gain_value(node, lambda n: self.numeric(n, frame))
+            gain, problem = initcalls.calculate_gain_value(node, read)
             if problem:
                 self.report(node, INI006.code, problem)
-            return ConstVal(_gain) if _gain is not None else UNKNOWN
+            return ConstVal(gain) if gain is not None else UNKNOWN
         params = initcalls.SIGNATURES.get(canonical)
         if params is None:
             return UNKNOWN
         bound = initcalls.bind(node.args, params)
         for where, message in initcalls.invalid_argument_messages(canonical, bound):
             self.report(where, INI006.code, message)
-        scheme = initcalls.applied(canonical, bound, lambda n: self.numeric(n, frame))
         target = args[0] if args else UNKNOWN
-        self.apply_init(target, scheme, canonical in initcalls.FAN_BASED, node, frame)
+        applied = initcalls.applied(canonical, bound, read)
+        self.apply_init(target, applied, canonical in initcalls.FAN_BASED, node, frame)
         return target
 
     def foreign_init_call(
@@ -129,47 +102,39 @@ class InitsMixin:
         """An init helper from another library (timm's trunc_normal_, lecun_normal_...)."""
         canonical = name.rstrip("_") + "_"
         params = initcalls.SIGNATURES.get(canonical)
-        if params is not None and canonical in (
-            "normal_",
-            "trunc_normal_",
-            "uniform_",
-            "zeros_",
-            "ones_",
-            "constant_",
-        ):
+        if params is not None and canonical in _FOREIGN_LIKE_TORCH:
             bound = initcalls.bind(node.args, params)
-            scheme = initcalls.applied(canonical, bound, lambda n: self.numeric(n, frame))
+            applied = initcalls.applied(canonical, bound, self.reader(frame))
         else:
-            scheme = AppliedInit(InitScheme(SchemeKind.OTHER))
-        self.apply_init(args[0], scheme, False, node, frame)
+            applied = AppliedInit(InitScheme(SchemeKind.OTHER))
+        self.apply_init(args[0], applied, False, node, frame)
         return args[0]
 
     def init_method(
         self, owner: ParamRef | ProbeParam | SubAttr, name: str, node: cst.Call, frame: Frame
     ) -> Value:
-        """``w.data.normal_(0, 0.02)`` and friends."""
+        """``w.data.normal_(0, 0.02)``, ``w.data.mul_(2)`` and friends."""
         params = initcalls.TENSOR_INIT_METHODS.get(name)
         if params is None:
             factor = self._factor(name, node, frame)
             if factor is not None:
                 self.scale_init(owner, factor, frame)
-            elif name in ("copy_", "set_", "mul_", "div_", "add_", "clamp_"):
+            elif name in _OPAQUE_WRITES:
                 self.apply_init(owner, UNKNOWN_INIT, False, node, frame)
             return UNKNOWN
         bound = initcalls.bind(node.args, params, skip=0)
         canonical = {"fill_": "constant_", "zero_": "zeros_"}.get(name, name)
         if "from" in bound or "to" in bound:
-            bound = {"a": bound.get("from"), "b": bound.get("to")}  # type: ignore[dict-item]
-            bound = {k: v for k, v in bound.items() if v is not None}
-        scheme = initcalls.applied(canonical, bound, lambda n: self.numeric(n, frame))
-        self.apply_init(owner, scheme, False, node, frame)
+            bound = {new: bound[old] for old, new in (("from", "a"), ("to", "b")) if old in bound}
+        applied = initcalls.applied(canonical, bound, self.reader(frame))
+        self.apply_init(owner, applied, False, node, frame)
         return owner
 
     def _factor(self, name: str, node: cst.Call, frame: Frame) -> float | None:
         """``mul_(2)`` → 2.0, ``div_(4)`` → 0.25; None for other methods or unknown factors."""
         if name not in ("mul_", "div_") or len(node.args) != 1 or node.args[0].keyword:
             return None
-        value = self.numeric(node.args[0].value, frame)
+        value = self.host.expressions.numeric(node.args[0].value, frame)
         if value is None or value == 0:
             return None
         return value if name == "mul_" else 1.0 / value
@@ -177,57 +142,56 @@ class InitsMixin:
     def scale_init(self, target: Value, factor: float, frame: Frame) -> None:
         """``w.data.mul_(factor)`` after an init: the same scheme, ``factor`` times the std."""
         if isinstance(target, ParamRef) and target.param == "weight":
-            self.set_inits(
-                target.instance, frozenset(a.scaled(factor) for a in target.instance.inits)
-            )
+            scaled = frozenset(a.scaled(factor) for a in target.instance.inits)
+            self.host.set_inits(target.instance, scaled)
         elif isinstance(target, ProbeParam) and target.param == "weight" and frame.probe:
             frame.probe.outcome = frame.probe.outcome.scaled(factor)
         elif isinstance(target, SubAttr) and target.path.endswith(".weight"):
-            outcome = Outcome(frozenset(), True, factor)
-            path = target.path[: -len(".weight")]
-            target.node.events.append(
-                ("path", (path, outcome.merge(UNTOUCHED) if frame.cond_depth else outcome))
-            )
+            self._path_event(target, Outcome(frozenset(), True, factor), frame)
 
     def apply_init(
-        self, target: Value, scheme: AppliedInit, fan_based: bool, node: cst.Call, frame: Frame
+        self, target: Value, applied: AppliedInit, fan_based: bool, node: cst.Call, frame: Frame
     ) -> None:
-        scheme = _with_line(scheme, node)
+        """An init call's effect on what it targets ("last init wins")."""
+        applied = replace(applied, site=node)  # its line is read later, only if reported
         if isinstance(target, ParamRef):
-            if target.param == "bias":
-                if fan_based:
-                    self._report_one_d(node, f"{target.instance.name or target.instance.kind}.bias")
-                return
-            if frame.probe is None:
-                origin = self._call_origins.get(id(node))
-                if origin is None:
-                    origin = CallOrigin(node, frame.statement)
-                    self._call_origins[id(node)] = origin
-                if target.instance not in origin.touched:
-                    origin.touched.append(target.instance)
-                scheme = replace(scheme, origin=origin)
-            self.apply_scheme(target.instance, scheme, frame)
+            self._init_param(target, applied, fan_based, node, frame)
         elif isinstance(target, ProbeParam) and frame.probe is not None:
             if target.ndim is not None and target.ndim < 2:
                 if fan_based and frame.cond_depth == 0:
                     frame.probe.bias_fan_calls.append(node)
-                return
-            if target.param == "weight":
-                frame.probe.outcome = Outcome(frozenset({scheme}), False)
+            elif target.param == "weight":
+                frame.probe.outcome = Outcome(frozenset({applied}), False)
         elif isinstance(target, GroupVal):
             for item in target.items:
-                self.apply_init(item, scheme, fan_based, node, frame)
+                self.apply_init(item, applied, fan_based, node, frame)
         elif isinstance(target, SubAttr) and target.path.endswith(".weight"):
-            path = target.path[: -len(".weight")]
-            outcome = Outcome(frozenset({scheme}), False)
-            target.node.events.append(
-                ("path", (path, outcome.merge(UNTOUCHED) if frame.cond_depth else outcome))
-            )
-        elif fan_based and _ends_with_bias(node):
+            self._path_event(target, Outcome(frozenset({applied}), False), frame)
+        elif fan_based and ends_with_bias(node):
             self._report_one_d(node, "a bias")
 
+    def _init_param(
+        self, target: ParamRef, applied: AppliedInit, fan_based: bool, node: cst.Call, frame: Frame
+    ) -> None:
+        instance = target.instance
+        if target.param == "bias":
+            if fan_based:
+                self._report_one_d(node, f"{instance.name or instance.kind}.bias")
+            return
+        if frame.probe is None:  # a call aimed at known layers: the autofix may rewrite it
+            origin = self._call_origins.setdefault(id(node), CallOrigin(node, frame.statement))
+            if instance not in origin.touched:
+                origin.touched.append(instance)
+            applied = replace(applied, origin=origin)
+        self.host.set_inits(instance, frozenset({applied}))
+
+    def _path_event(self, target: SubAttr, outcome: Outcome, frame: Frame) -> None:
+        path = target.path[: -len(".weight")]
+        conditional = outcome.merge(UNTOUCHED) if frame.cond_depth else outcome
+        target.node.events.append(PathEvent(path, conditional))
+
     def _report_one_d(self, node: cst.Call, what: str) -> None:
-        self.report(node, INI004.code, INI004.message(function=_call_name(node), what=what))
+        self.report(node, INI004.code, INI004.message(function=call_name(node), what=what))
 
     def report(
         self,
@@ -239,9 +203,20 @@ class InitsMixin:
         key = (id(node), code)
         if key not in self._reported:
             self._reported.add(key)
-            self.findings.append(LocalFinding(node, code, message, rename))
+            self.host.findings.append(LocalFinding(node, code, message, rename))
 
     # ------------------------------------------------------------------ init programs
+    def register_loop(self, scope: ModulesIter | ParamsIter, loop: cst.For, frame: Frame) -> None:
+        """``for m in self.modules(): ...`` (or ``named_modules``/``parameters``)."""
+        names = target_names(loop.target)
+        named = scope.named and len(names) == 2
+        targets = (names[0], names[1]) if named else (None, names[0] if names else None)
+        program = Program(
+            block(loop.body), targets, frame, frame.cond_depth > 0, isinstance(scope, ParamsIter)
+        )
+        program.origin = ProgramOrigin(loop, handle_of(loop.iter), scope.node)
+        self.register_program(scope, program)
+
     def register_apply(
         self, scope: ModulesIter, function: Value, node: cst.Call, frame: Frame
     ) -> None:
@@ -251,146 +226,121 @@ class InitsMixin:
             partial_kwargs.update(function.kwargs)
             function = function.func
         if not isinstance(function, FuncRef):
-            self.opaque_call(
-                node,
-                [SELF if scope.node is frame.owner and scope.instances is None else UNKNOWN],
-                {},
-                frame,
-            )
+            whole = scope.node is frame.owner and scope.instances is None
+            self.host.calls.opaque_call(node, [SELF if whole else UNKNOWN], {}, frame)
             if scope.instances:
-                self.mark_unknown(scope.instances)
+                self.host.mark_unknown(scope.instances)
             return
         info = function.info
-        params = [
-            p.name.value for p in [*info.node.params.posonly_params, *info.node.params.params]
-        ]
-        if function.bound_self and params:
-            params = params[1:]
-        if not params:
+        names = parameter_names(info.node.params, skip_first=function.bound_self)
+        if not names:
             return
-        module_param = "module" if "module" in params else params[0]
-        name_param = "name" if "name" in params else None
-        env = {k: v for k, v in partial_kwargs.items()}
-        for param in [
-            *info.node.params.posonly_params,
-            *info.node.params.params,
-            *info.node.params.kwonly_params,
-        ]:
-            pname = param.name.value
-            if pname not in (module_param, name_param) and pname not in env:
-                if param.default is not None:
-                    env[pname] = self.eval(
-                        param.default, frame.child(env={}, attrs=None, self_info=None)
-                    )
+        module_param = "module" if "module" in names else names[0]
+        name_param = "name" if "name" in names else None
+        env = bind_values(
+            info.node.params,
+            [],
+            partial_kwargs,
+            skip_first=function.bound_self,
+            default=lambda param: self.host.calls.default_value(param, frame),
+        )
         program_frame = frame.child(env=env, stack=(*frame.stack, info.key), depth=frame.depth)
         if not function.bound_self:
-            program_frame.attrs = None
-            program_frame.self_info = None
-        program = Program(
-            _block(info.node.body),
-            (name_param, module_param),
-            program_frame,
-            frame.cond_depth > 0,
-        )
+            program_frame = replace(program_frame, attrs=None, self_info=None)
+        targets = (name_param, module_param)
+        program = Program(block(info.node.body), targets, program_frame, frame.cond_depth > 0)
         receiver = (
             node.func.value
             if isinstance(node.func, cst.Attribute)
             else (node.args[1].value if len(node.args) > 1 else None)
         )
-        handle = _handle_of(receiver) if receiver is not None else None
+        handle = handle_of(receiver) if receiver is not None else None
         program.origin = ProgramOrigin(frame.statement, handle, scope.node)
-        self.register_program(scope, program, frame)
+        self.register_program(scope, program)
 
-    def register_program(
-        self, scope: ModulesIter | ParamsIter, program: Program, frame: Frame
-    ) -> None:
+    def register_program(self, scope: ModulesIter | ParamsIter, program: Program) -> None:
+        """Apply a program to the layers in scope now; keep it on the node for contained ones."""
         if isinstance(scope, ModulesIter) and scope.instances is not None:
             targets = list(scope.instances)
         else:
-            targets = self.owned_instances(scope.node)
+            targets = self.host.owned_instances(scope.node)
             scope.node.add_program(program)
         for instance in targets:
             outcome = self.simulate(program, instance.kind, instance.bases, instance)
-            self.set_inits(instance, outcome.apply(instance.inits))
+            self.host.set_inits(instance, outcome.apply(instance.inits))
         self._check_one_d(program)
 
     def simulate(
         self, program: Program, kind: str, bases: tuple[str, ...], instance: Instance | None = None
     ) -> Outcome:
+        """What ``program`` does to the weight of a module of ``kind`` (or that instance)."""
         if program.unknown:
             return Outcome(frozenset({UNKNOWN_INIT}), True)
         state = ProbeState()
-        frame = program.frame.child(
-            env=dict(program.frame.env),
-            probe=state,
-            cond_depth=0,
-            depth=program.frame.depth,
-        )
-        name_target, module_target = program.targets
         if program.params:
-            if module_target:
-                frame.env[module_target] = ProbeParam("weight", 2)
-            if name_target:
-                frame.env[name_target] = ConstVal("weight")
+            probe: Value = ProbeParam("weight", 2)
+            name: Value = ConstVal("weight")
         else:
-            if module_target:
-                frame.env[module_target] = Probe(kind, bases, instance)
-            if name_target:
-                frame.env[name_target] = UNKNOWN
-        self.exec_block(program.body, frame)
+            probe, name = Probe(kind, bases, instance), UNKNOWN
+        self.host.exec_block(program.body, _probe_frame(program, state, probe, name))
         outcome = state.outcome
         if program.origin is not None and outcome.schemes:
-            outcome = Outcome(
-                frozenset(
-                    s if s.kind is SchemeKind.UNKNOWN else replace(s, origin=program.origin)
-                    for s in outcome.schemes
-                ),
-                outcome.keeps_prior,
+            schemes = frozenset(
+                s if s.kind is SchemeKind.UNKNOWN else replace(s, origin=program.origin)
+                for s in outcome.schemes
             )
+            outcome = replace(outcome, schemes=schemes)
         return outcome.merge(UNTOUCHED) if program.conditional else outcome
+
+    def simulated(self, program: Program, kind: str, bases: tuple[str, ...]) -> Outcome:
+        """:meth:`simulate` for a layer kind, memoised (facts ask for every kind twice)."""
+        key = (id(program), kind)
+        if key not in self.simulations:
+            self.simulations[key] = self.simulate(program, kind, bases)
+        return self.simulations[key]
 
     def _check_one_d(self, program: Program) -> None:
         """INI004 inside a program: a fan-based init reaching a norm layer's weight or a bias."""
         if program.unknown:
             return
-        probes: list[tuple[str, tuple[str, ...]]] = [
-            (k, (k, "Module")) for k in sorted(NORM_LAYERS)
-        ]
-        for kind, bases in probes:
+        kinds = ["bias"] if program.params else sorted(NORM_LAYERS)
+        for kind in kinds:
             state = ProbeState()
-            frame = program.frame.child(
-                env=dict(program.frame.env), probe=state, cond_depth=0, depth=program.frame.depth
-            )
-            name_target, module_target = program.targets
-            if module_target:
-                frame.env[module_target] = (
-                    ProbeParam("bias", 1) if program.params else Probe(kind, bases)
-                )
-            if name_target:
-                frame.env[name_target] = ConstVal("bias") if program.params else UNKNOWN
-            self._journals.append({})
-            self.exec_block(program.body, frame)
-            for inst, old in self._journals.pop().items():
-                inst.inits = old
-            for call in state.bias_fan_calls:
-                what = (
-                    "a parameter with fewer than 2 dimensions (a bias)"
-                    if program.params
-                    else f"{kind}.weight"
-                )
-                self._report_one_d(call, what)
             if program.params:
-                break
+                probe: Value = ProbeParam("bias", 1)
+                name: Value = ConstVal("bias")
+            else:
+                probe, name = Probe(kind, (kind, "Module")), UNKNOWN
+            self.host.run_undone(program.body, _probe_frame(program, state, probe, name))
+            what = (
+                "a parameter with fewer than 2 dimensions (a bias)"
+                if program.params
+                else f"{kind}.weight"
+            )
+            for call in state.bias_fan_calls:
+                self._report_one_d(call, what)
 
-    def _simulate_reset(self, reset: FunctionInfo, instance: Instance) -> AppliedInit:
+    def simulate_reset(self, reset: FunctionInfo, instance: Instance) -> AppliedInit:
         """A layer subclass overriding reset_parameters: run it with self as the probe."""
         state = ProbeState()
-        frame = Frame(
-            env={"self": Probe(instance.kind, instance.bases)}, owner=instance.owner, probe=state
-        )
-        params = [*reset.node.params.posonly_params, *reset.node.params.params]
-        if params:
-            frame.env[params[0].name.value] = Probe(instance.kind, instance.bases)
-        self.exec_block(_block(reset.node.body), frame)
+        probe = Probe(instance.kind, instance.bases)
+        frame = Frame(env={"self": probe}, owner=instance.owner, probe=state)
+        names = parameter_names(reset.node.params)
+        if names:
+            frame.env[names[0]] = probe
+        self.host.exec_block(block(reset.node.body), frame)
         schemes = state.outcome.apply(frozenset({UNKNOWN_INIT}))
         return next(iter(schemes)) if len(schemes) == 1 else UNKNOWN_INIT
+
+
+def _probe_frame(program: Program, state: ProbeState, probe: Value, name: Value) -> Frame:
+    """The frame a program's body runs in, with its loop variables bound to the probe."""
+    frame = program.frame.child(
+        env=dict(program.frame.env), probe=state, cond_depth=0, depth=program.frame.depth
+    )
+    name_target, module_target = program.targets
+    if module_target:
+        frame.env[module_target] = probe
+    if name_target:
+        frame.env[name_target] = name
+    return frame

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from .values import (
-    UNTOUCHED,
-    Node,
-    Outcome,
-    ProgramOrigin,
-    Value,
-)
+from .values import UNTOUCHED, Node, Outcome, ProgramOrigin, Value
 
 
 @dataclass(eq=False)
@@ -34,21 +27,77 @@ class ClassInfo:
     name: str
     key: str
     base_exprs: tuple[cst.BaseExpression, ...]
+    graph_node: Node
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
     local_bases: list[ClassInfo] = field(default_factory=list)
     layer_kind: str | None = None  # subclass of a torch layer: its torch class
     layer_bases: tuple[str, ...] = ()
-    graph_node: Node | None = None
     subclassed: bool = False
     instantiated: bool = False
+
+    def mro(self) -> list[ClassInfo]:
+        """This class, then its bases defined in the same file (breadth first, no repeats)."""
+        order: list[ClassInfo] = []
+        queue = [self]
+        while queue:
+            cls = queue.pop(0)
+            if cls not in order:
+                order.append(cls)
+                queue.extend(cls.local_bases)
+        return order
+
+    def lookup(self, name: str, skip_self: bool = False) -> FunctionInfo | None:
+        order = self.mro()
+        for cls in order[1:] if skip_self else order:
+            if name in cls.methods:
+                return cls.methods[name]
+        return None
+
+
+@dataclass
+class ProbeState:
+    """What a simulated init program did to the probe's weight."""
+
+    outcome: Outcome = UNTOUCHED
+    bias_fan_calls: list[cst.Call] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Frame:
+    """One running function (or module body): its variables and where it runs."""
+
+    env: dict[str, Value]
+    owner: Node  # the context whose layers it builds and whose init programs it registers
+    self_info: ClassInfo | None = None
+    attrs: dict[str, Value] | None = None  # ``self``'s attributes, when ``self`` is visible
+    depth: int = 0
+    stack: tuple[str, ...] = ()  # functions being inlined, innermost last (stops recursion)
+    prefix: tuple[int, ...] = ()  # the call sites inlined to get here: one layer per site
+    returns: list[Value] = field(default_factory=list)
+    probe: ProbeState | None = None  # set while an init program is simulated
+    cond_depth: int = 0  # inside how many branches whose truth is unknown
+    loop_depth: int = 0
+    in_forward: bool = False
+    statement: cst.CSTNode | None = None  # the statement of this function being executed
+
+    def child(self, **changes: object) -> Frame:
+        """A frame for a called function: a fresh environment, the same context."""
+        fresh = replace(
+            self, env={}, depth=self.depth + 1, returns=[], loop_depth=0, statement=None
+        )
+        return replace(fresh, **changes)  # type: ignore[arg-type]
+
+    def isolated(self) -> Frame:
+        """A frame that sees neither ``self`` nor locals (to evaluate a parameter's default)."""
+        return self.child(attrs=None, self_info=None)
 
 
 @dataclass(eq=False)
 class Program:
     """A generic init program: a loop body or function run on every module of a scope."""
 
-    body: Sequence[cst.BaseStatement]
-    targets: tuple[str | None, ...]  # names the probe binds to: ('m',) or ('name', 'm')
+    body: Sequence[cst.CSTNode]
+    targets: tuple[str | None, str | None]  # names the probe binds to: (name, module)
     frame: Frame
     conditional: bool
     params: bool = False  # iterates parameters (p) rather than modules (m)
@@ -62,49 +111,9 @@ class Program:
 
 
 @dataclass
-class ProbeState:
-    outcome: Outcome = UNTOUCHED
-    bias_fan_calls: list[cst.Call] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class Frame:
-    env: dict[str, Value]
-    owner: Node
-    self_info: ClassInfo | None = None
-    attrs: dict[str, Value] | None = None
-    depth: int = 0
-    stack: tuple[str, ...] = ()
-    prefix: tuple[int, ...] = ()
-    returns: list[Value] = field(default_factory=list)
-    probe: ProbeState | None = None
-    cond_depth: int = 0
-    loop_depth: int = 0
-    in_forward: bool = False
-    statement: cst.CSTNode | None = None  # the statement of this function being executed
-
-    def child(self, **changes: Any) -> Frame:
-        values = {
-            "env": {},
-            "owner": self.owner,
-            "self_info": self.self_info,
-            "attrs": self.attrs,
-            "depth": self.depth + 1,
-            "stack": self.stack,
-            "prefix": self.prefix,
-            "returns": [],
-            "probe": self.probe,
-            "cond_depth": self.cond_depth,
-            "loop_depth": 0,
-            "in_forward": self.in_forward,
-            "statement": None,
-        }
-        values.update(changes)
-        return Frame(**values)
-
-
-@dataclass
 class LocalFinding:
+    """A finding known from one call site alone (INI004–INI006)."""
+
     node: cst.CSTNode
     code: str
     message: str

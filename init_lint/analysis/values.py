@@ -3,12 +3,17 @@
 The analysis runs model code abstractly: an expression evaluates to "a Conv2d layer built at this
 call", "ReLU", "a tensor that is the output of these layers, through non-rescaling ops only", "a
 Sequential of these elements", and so on. Anything it cannot know is ``UNKNOWN``.
+
+Values compare by identity (``eq=False``): two ``nn.Linear(8, 8)`` calls are two layers, and a
+value seen again through another name is the same object. That is what lets ``self.fc`` in
+``forward`` be the layer that ``__init__`` built, and a union of branches hold each layer once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -22,7 +27,7 @@ from ..knowledge import (
 )
 
 if TYPE_CHECKING:
-    from .interpreter import FunctionInfo
+    from .state import ClassInfo, FunctionInfo, Program
 
 
 class Value:
@@ -49,7 +54,7 @@ class AppliedInit:
     scheme: InitScheme
     text: str = ""
     line: int | None = None
-    site: object = field(default=None, compare=False, hash=False, repr=False)
+    site: cst.CSTNode | None = field(default=None, compare=False, hash=False, repr=False)
     origin: object = field(default=None, compare=False, hash=False, repr=False)
 
     @property
@@ -87,7 +92,7 @@ UNKNOWN_INIT = AppliedInit(UNKNOWN_SCHEME)
 
 
 @dataclass(frozen=True)
-class Use:
+class ActivationUse:
     """A layer's output reaching an activation."""
 
     activation: Activation
@@ -111,11 +116,10 @@ class Outcome:
         return prior | self.schemes
 
     def merge(self, other: Outcome) -> Outcome:
-        scale = self.prior_scale if self.prior_scale == other.prior_scale else 1.0
         keeps = self.keeps_prior or other.keeps_prior
         if self.prior_scale != other.prior_scale:  # scaled on one path only: the scale is unknown
             return Outcome(self.schemes | other.schemes | {UNKNOWN_INIT}, keeps)
-        return Outcome(self.schemes | other.schemes, keeps, scale)
+        return Outcome(self.schemes | other.schemes, keeps, self.prior_scale)
 
     def scaled(self, factor: float) -> Outcome:
         """This outcome followed by ``w.mul_(factor)``."""
@@ -127,23 +131,32 @@ UNTOUCHED = Outcome()
 
 
 @dataclass(eq=False)
+class ProgramEvent:
+    """A generic init program (``modules()`` loop, ``apply``) run on everything a node holds."""
+
+    program: Program
+
+
+@dataclass(eq=False)
+class PathEvent:
+    """A direct init into a contained module's layer, by attribute path (``netG.main[0]``)."""
+
+    path: str
+    outcome: Outcome
+
+
+@dataclass(eq=False)
 class Node:
     """A context that owns layers or contains other modules: a class, or one instantiation."""
 
     key: str
     label: str
     is_class: bool = False
-    #: In order: generic init programs applied to everything this node contains
-    #: (("program", Program)), and direct inits into a contained module's layers by attribute
-    #: path (("path", (path, Outcome))).
-    events: list[tuple[str, Any]] = field(default_factory=list)
+    #: Its init events, in the order they run.
+    events: list[ProgramEvent | PathEvent] = field(default_factory=list)
 
-    @property
-    def programs(self) -> list[Any]:
-        return [item for kind, item in self.events if kind == "program"]
-
-    def add_program(self, program: Any) -> None:
-        self.events.append(("program", program))
+    def add_program(self, program: Program) -> None:
+        self.events.append(ProgramEvent(program))
 
 
 @dataclass(eq=False)
@@ -157,7 +170,7 @@ class Instance:
     name: str = ""
     name_rank: int = 9  # lower is better: self attribute 0, sequential element 1, local 5
     inits: frozenset[AppliedInit] = frozenset({DEFAULT_INIT})
-    uses: set[Use] = field(default_factory=set)
+    uses: set[ActivationUse] = field(default_factory=set)
     path: str | None = None  # attribute path in its owner class ('fc1', 'features.3')
     #: The statement after which an init call for this layer can be inserted (autofix).
     anchor: cst.CSTNode | None = None
@@ -233,6 +246,14 @@ class SeqVal(Value):
     members: tuple[Value, ...] = ()  # everything inside, even when the order is unknown
 
 
+class GroupKind(Enum):
+    """What iterating a group yields."""
+
+    PLAIN = "plain"  # its items
+    ENUMERATE = "enumerate"  # (index, item) pairs of its single item, an iterable
+    ZIP = "zip"  # tuples of the elements of its items, iterables
+
+
 @dataclass(eq=False)
 class GroupVal(Value):
     """A collection (ModuleList, list, tuple) or a value that is one of several."""
@@ -240,6 +261,7 @@ class GroupVal(Value):
     items: tuple[Value, ...]
     exact: bool = True  # items are in order and complete (a literal list)
     names: dict[str, Value] | None = None
+    kind: GroupKind = GroupKind.PLAIN
 
 
 @dataclass(eq=False)
@@ -253,7 +275,7 @@ class ListBuilder(Value):
 
 @dataclass(eq=False)
 class ConstVal(Value):
-    value: Any
+    value: object
 
 
 @dataclass(eq=False)
@@ -266,7 +288,7 @@ class QualRef(Value):
 @dataclass(eq=False)
 class ClassRef(Value):
     key: str  # module-qualified class name
-    info: Any = None  # ClassInfo when the class is defined in this file
+    info: ClassInfo | None = None  # when the class is defined in this file
 
 
 @dataclass(eq=False)

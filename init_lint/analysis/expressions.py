@@ -1,0 +1,392 @@
+"""Expressions: names, attributes, subscripts, literals, operators, and constant folding.
+
+``eval`` dispatches on the node's type through a table (as pyflakes does), so each kind of
+expression is one small method. Calls are :mod:`.calls`'s; conditions are :mod:`.conditions`'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from . import initcalls
+from .common import items_of, number, param_ndim, string_value, union
+from .imports import dotted_name, init_function
+from .state import Frame
+from .values import (
+    NO_SOURCE,
+    SELF,
+    UNKNOWN,
+    ClassInst,
+    ClassName,
+    ClassRef,
+    ConstVal,
+    DictVal,
+    FuncRef,
+    GroupKind,
+    GroupVal,
+    LayerVal,
+    ListBuilder,
+    ParamRef,
+    Probe,
+    ProbeParam,
+    QualRef,
+    SeqVal,
+    SubAttr,
+    TensorMethod,
+    TensorVal,
+    Value,
+)
+
+if TYPE_CHECKING:
+    from .host import Host
+
+_CONSTANTS: dict[str, object] = {"True": True, "False": False, "None": None}
+_ARITHMETIC: dict[type[cst.BaseBinaryOp], Callable[[float, float], float]] = {
+    cst.Add: lambda a, b: a + b,
+    cst.Subtract: lambda a, b: a - b,
+    cst.Multiply: lambda a, b: a * b,
+    cst.Divide: lambda a, b: a / b,
+    cst.Power: lambda a, b: float(a**b),
+}
+
+
+class Expressions:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._handlers: dict[type[cst.CSTNode], Callable[[cst.BaseExpression, Frame], Value]] = {
+            cst.Name: self._name,  # type: ignore[dict-item]
+            cst.Attribute: self._attribute,  # type: ignore[dict-item]
+            cst.Call: lambda node, frame: host.calls.eval_call(node, frame),  # type: ignore[arg-type]
+            cst.Subscript: self._subscript,  # type: ignore[dict-item]
+            cst.Integer: self._number,  # type: ignore[dict-item]
+            cst.Float: self._number,  # type: ignore[dict-item]
+            cst.SimpleString: self._string,  # type: ignore[dict-item]
+            cst.ConcatenatedString: self._string,  # type: ignore[dict-item]
+            cst.List: self._list,  # type: ignore[dict-item]
+            cst.Tuple: self._tuple,  # type: ignore[dict-item]
+            cst.Set: self._tuple,  # type: ignore[dict-item]
+            cst.Dict: self._dict,  # type: ignore[dict-item]
+            cst.ListComp: self._comprehension,  # type: ignore[dict-item]
+            cst.GeneratorExp: self._comprehension,  # type: ignore[dict-item]
+            cst.SetComp: self._comprehension,  # type: ignore[dict-item]
+            cst.BinaryOperation: self._binary,  # type: ignore[dict-item]
+            cst.UnaryOperation: self._unary,  # type: ignore[dict-item]
+            cst.IfExp: self._if_expression,  # type: ignore[dict-item]
+            cst.BooleanOperation: self._opaque_children,
+            cst.Comparison: self._opaque_children,
+            cst.Await: lambda node, frame: self.eval(node.expression, frame),  # type: ignore[attr-defined]
+            cst.NamedExpr: self._walrus,  # type: ignore[dict-item]
+        }
+
+    def eval(self, node: cst.BaseExpression, frame: Frame) -> Value:
+        handler = self._handlers.get(type(node))
+        return handler(node, frame) if handler is not None else UNKNOWN
+
+    # ------------------------------------------------------------------ names and attributes
+    def _name(self, node: cst.Name, frame: Frame) -> Value:
+        return self.name(node.value, frame)
+
+    def name(self, name: str, frame: Frame) -> Value:
+        host = self.host
+        if name in frame.env:
+            return frame.env[name]
+        if name == "self" and frame.attrs is not None:
+            return SELF
+        if name in _CONSTANTS:
+            return ConstVal(_CONSTANTS[name])
+        if name in host.classes:
+            info = host.classes[name]
+            return ClassRef(info.key, info)
+        if name in host.functions:
+            return FuncRef(host.functions[name])
+        qualified = host.imports.resolve_dotted(name)
+        return QualRef(qualified) if qualified is not None else UNKNOWN
+
+    def _attribute(self, node: cst.Attribute, frame: Frame) -> Value:
+        attr = node.attr.value
+        base = self.eval(node.value, frame)
+        if base is SELF:
+            return self._self_attribute(attr, frame)
+        if isinstance(base, QualRef):
+            return QualRef(f"{base.qualified}.{attr}")
+        if isinstance(base, LayerVal):
+            return ParamRef(base.instance, attr) if attr in ("weight", "bias") else UNKNOWN
+        if isinstance(base, (ParamRef, ProbeParam)):
+            return base if attr == "data" else UNKNOWN
+        if isinstance(base, Probe):
+            return _probe_attribute(base, attr)
+        if isinstance(base, ClassRef) and attr == "__name__":
+            return ClassName(base.key) if base.info is None and "." not in base.key else UNKNOWN
+        if isinstance(base, TensorVal):
+            return TensorMethod(base, attr)
+        if isinstance(base, ClassInst):
+            return SubAttr(base.node, attr)
+        if isinstance(base, SubAttr):
+            return SubAttr(base.node, f"{base.path}.{attr}")
+        return _collection_attribute(base, attr)
+
+    def _self_attribute(self, attr: str, frame: Frame) -> Value:
+        if frame.attrs is None:
+            return UNKNOWN  # the module reached a frame that cannot see its attributes
+        if attr in frame.attrs:
+            return frame.attrs[attr]
+        method = frame.self_info.lookup(attr) if frame.self_info is not None else None
+        return FuncRef(method, bound_self=True) if method is not None else UNKNOWN
+
+    # ------------------------------------------------------------------ subscripts
+    def _subscript(self, node: cst.Subscript, frame: Frame) -> Value:
+        base = self.eval(node.value, frame)
+        index: Value = UNKNOWN
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            index = self.eval(node.slice[0].slice.value, frame)
+        if isinstance(base, TensorVal):
+            return base  # indexing/slicing keeps the scale
+        key = index.value if isinstance(index, ConstVal) else None
+        if isinstance(base, SeqVal) and base.elements is not None:
+            if isinstance(key, int):
+                count = len(base.elements)
+                return base.elements[key] if -count <= key < count else UNKNOWN
+            return union(base.elements)
+        if isinstance(base, (GroupVal, ListBuilder, DictVal)):
+            return _collection_item(base, key, isinstance(index, ConstVal))
+        if isinstance(base, SubAttr) and isinstance(index, ConstVal):
+            return SubAttr(base.node, f"{base.path}.{key}")
+        return UNKNOWN
+
+    # ------------------------------------------------------------------ literals
+    def _number(self, node: cst.Integer | cst.Float, frame: Frame) -> Value:
+        value = number(node)
+        if value is None:
+            return UNKNOWN
+        return ConstVal(int(value)) if isinstance(node, cst.Integer) else ConstVal(value)
+
+    def _string(self, node: cst.SimpleString | cst.ConcatenatedString, frame: Frame) -> Value:
+        value = string_value(node)
+        return ConstVal(value) if value is not None else UNKNOWN
+
+    def _list(self, node: cst.List, frame: Frame) -> Value:
+        group = self.sequence(node.elements, frame)
+        return self.host.modules.extend_builder(
+            ListBuilder(), list(group.items), frame, exact=group.exact
+        )
+
+    def _tuple(self, node: cst.Tuple | cst.Set, frame: Frame) -> Value:
+        return self.sequence(node.elements, frame)
+
+    def _dict(self, node: cst.Dict, frame: Frame) -> Value:
+        items: list[tuple[str | None, Value]] = []
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                key = self.eval(element.key, frame)
+                name = (
+                    key.value if isinstance(key, ConstVal) and isinstance(key.value, str) else None
+                )
+                items.append((name, self.eval(element.value, frame)))
+            elif isinstance(element, cst.StarredDictElement):  # {**a, **b}
+                spread = self.eval(element.value, frame)
+                if isinstance(spread, DictVal):
+                    items.extend(spread.items)
+        return DictVal(tuple(items))
+
+    def sequence(self, elements: Sequence[cst.BaseElement], frame: Frame) -> GroupVal:
+        items: list[Value] = []
+        exact = True
+        for element in elements:
+            value = self.eval(element.value, frame)
+            if not isinstance(element, cst.StarredElement):
+                items.append(value)
+                continue
+            inner = items_of(value)
+            if inner is None:
+                exact = False
+                continue
+            if isinstance(value, (ListBuilder, GroupVal)) and not value.exact:
+                exact = False
+            items.extend(inner)
+        return GroupVal(tuple(items), exact)
+
+    def _comprehension(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: Frame
+    ) -> Value:
+        inner = frame.child(env=dict(frame.env), depth=frame.depth)
+        clause: cst.CompFor | None = node.for_in
+        while clause is not None:
+            iterable = self.eval(clause.iter, inner)
+            self.bind_target(clause.target, self.element_of(iterable), inner)
+            for condition in clause.ifs:
+                self.eval(condition.test, inner)
+            clause = clause.inner_for_in
+        return GroupVal((self.eval(node.elt, inner),), exact=False)
+
+    # ------------------------------------------------------------------ operators
+    def _binary(self, node: cst.BinaryOperation, frame: Frame) -> Value:
+        # A long chain ``a + b + c + ...`` nests to the left: walk its spine, not recursively.
+        spine: list[cst.BinaryOperation] = [node]
+        while isinstance(spine[-1].left, cst.BinaryOperation):
+            spine.append(spine[-1].left)  # type: ignore[arg-type]
+        value = self.eval(spine[-1].left, frame)
+        for operation in reversed(spine):
+            value = self._combine(operation, value, self.eval(operation.right, frame), frame)
+        return value
+
+    def _combine(self, node: cst.BinaryOperation, left: Value, right: Value, frame: Frame) -> Value:
+        if isinstance(node.operator, cst.Add) and isinstance(left, (GroupVal, ListBuilder)):
+            if isinstance(right, (GroupVal, ListBuilder)):
+                exact = left.exact and right.exact
+                return GroupVal(tuple(left.items) + tuple(right.items), exact)
+        if isinstance(node.operator, cst.Multiply) and isinstance(left, GroupVal):
+            if isinstance(right, ConstVal):
+                return GroupVal(left.items, exact=False)  # [layer] * n: n references to one
+        if isinstance(left, ConstVal) and isinstance(right, ConstVal):
+            folded = _fold(node.operator, left.value, right.value)
+            if folded is not None:
+                return ConstVal(folded)
+        return NO_SOURCE if isinstance(left, TensorVal) or isinstance(right, TensorVal) else UNKNOWN
+
+    def _unary(self, node: cst.UnaryOperation, frame: Frame) -> Value:
+        operand = self.eval(node.expression, frame)
+        if isinstance(node.operator, cst.Minus) and isinstance(operand, ConstVal):
+            value = operand.value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return ConstVal(-value)
+        return NO_SOURCE if isinstance(operand, TensorVal) else UNKNOWN
+
+    def _if_expression(self, node: cst.IfExp, frame: Frame) -> Value:
+        test = self.host.conditions.condition(node.test, frame)
+        if test is True:
+            return self.eval(node.body, frame)
+        if test is False:
+            return self.eval(node.orelse, frame)
+        return union([self.eval(node.body, frame), self.eval(node.orelse, frame)])
+
+    def _opaque_children(self, node: cst.BaseExpression, frame: Frame) -> Value:
+        for child in node.children:
+            if isinstance(child, cst.BaseExpression):
+                self.eval(child, frame)
+        return UNKNOWN
+
+    def _walrus(self, node: cst.NamedExpr, frame: Frame) -> Value:
+        value = self.eval(node.value, frame)
+        self.host.assign(node.target, value, frame)
+        return value
+
+    # ------------------------------------------------------------------ numbers
+    def numeric(self, node: cst.BaseExpression, frame: Frame) -> float | None:
+        """A number the expression certainly evaluates to: literals, constants in scope,
+        arithmetic, ``math.sqrt`` and ``calculate_gain``; None when it cannot be known."""
+        if isinstance(node, cst.Call):
+            return self._numeric_call(node, frame)
+        if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) in _MATH_CONSTANTS:
+            return _MATH_CONSTANTS[dotted_name(node) or ""]
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self.numeric(node.left, frame), self.numeric(node.right, frame)
+            if left is None or right is None:
+                return None
+            folded = _fold(node.operator, left, right)
+            return float(folded) if isinstance(folded, (int, float)) else None
+        value = self.eval(node, frame) if not isinstance(node, cst.Call) else UNKNOWN
+        if isinstance(value, ConstVal):
+            literal = value.value
+            if isinstance(literal, (int, float)) and not isinstance(literal, bool):
+                return float(literal)
+        return None
+
+    def _numeric_call(self, node: cst.Call, frame: Frame) -> float | None:
+        name = dotted_name(node.func) or ""
+        if name.rsplit(".", 1)[-1] == "sqrt" and len(node.args) == 1:
+            inner = self.numeric(node.args[0].value, frame)
+            return math.sqrt(inner) if inner is not None and inner >= 0 else None
+        qualified = self.host.imports.resolve(node.func) or name
+        if init_function(qualified) == "calculate_gain" or name.endswith("calculate_gain"):
+            gain, _problem = initcalls.calculate_gain_value(node, self.host.inits.reader(frame))
+            return gain
+        return None
+
+    def text(self, node: cst.BaseExpression, frame: Frame) -> str | None:
+        """A string the expression certainly evaluates to (a literal, or a constant in scope:
+        ``nonlinearity=nonlinearity`` inside a helper called with ``"tanh"``)."""
+        value = self.eval(node, frame)
+        if isinstance(value, ConstVal) and isinstance(value.value, str):
+            return value.value
+        return None
+
+    # ------------------------------------------------------------------ iteration
+    def element_of(self, iterable: Value) -> Value:
+        """What a for loop's variable is bound to when iterating this value."""
+        if isinstance(iterable, GroupVal) and iterable.kind is GroupKind.ENUMERATE:
+            return GroupVal((UNKNOWN, self.element_of(iterable.items[0])))
+        if isinstance(iterable, GroupVal) and iterable.kind is GroupKind.ZIP:
+            return GroupVal(tuple(self.element_of(item) for item in iterable.items))
+        items = items_of(iterable)
+        return union(items) if items is not None else UNKNOWN
+
+    def bind_target(self, target: cst.BaseExpression, element: Value, frame: Frame) -> None:
+        if (
+            isinstance(target, (cst.Tuple, cst.List))
+            and isinstance(element, GroupVal)
+            and element.exact
+            and len(element.items) == len(target.elements)
+        ):
+            for sub, value in zip(target.elements, element.items, strict=True):
+                self.host.assign(sub.value, value, frame)
+        else:
+            self.host.assign(target, element, frame)
+
+
+_MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.inf": math.inf}
+
+
+def _fold(operator: cst.BaseBinaryOp, left: object, right: object) -> float | int | None:
+    """Constant folding of numbers (not bools); None when it is not a number or overflows."""
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+        return None
+    compute = _ARITHMETIC.get(type(operator))
+    if compute is None:
+        return None
+    try:
+        if isinstance(operator, cst.Power) and abs(float(right)) > 64:  # type: ignore[arg-type]
+            return None  # 10 ** 10000: not a size, and expensive
+        result = compute(left, right)  # type: ignore[arg-type]
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return None
+    if isinstance(result, complex) or not math.isfinite(result):
+        return None
+    both_int = isinstance(left, int) and isinstance(right, int)
+    if both_int and not isinstance(operator, (cst.Divide, cst.Power)):
+        return int(result)
+    return result
+
+
+def _probe_attribute(base: Probe, attr: str) -> Value:
+    if attr in ("weight", "bias"):
+        return ProbeParam(attr, param_ndim(base.kind, attr))
+    if attr == "__class__":
+        return ClassRef(base.kind)
+    return UNKNOWN
+
+
+def _collection_attribute(base: Value, attr: str) -> Value:
+    if isinstance(base, (SeqVal, GroupVal)) and base.names and attr in base.names:
+        return base.names[attr]
+    if isinstance(base, GroupVal) and attr in ("weight", "bias"):
+        # for conv in (self.conv1, self.conv2): init...(conv.weight): each of them
+        params = tuple(ParamRef(i.instance, attr) for i in base.items if isinstance(i, LayerVal))
+        return GroupVal(params, False)
+    return UNKNOWN
+
+
+def _collection_item(base: GroupVal | ListBuilder | DictVal, key: object, constant: bool) -> Value:
+    if isinstance(base, (GroupVal, ListBuilder)) and base.exact and isinstance(key, int):
+        if -len(base.items) <= key < len(base.items):
+            return base.items[key]
+    if isinstance(base, GroupVal) and base.names and constant and key in base.names:
+        return base.names[key]  # type: ignore[index]
+    if isinstance(base, DictVal) and constant:
+        for name, value in base.items:
+            if name == key:
+                return value
+    return union(items_of(base) or ())

@@ -1,0 +1,68 @@
+"""The interface the interpreter's parts see of each other.
+
+:class:`~.interpreter.Interpreter` implements it; :class:`~.expressions.Expressions`,
+:class:`~.calls.Calls`, :class:`~.modules.Modules`, :class:`~.inits.Inits` and
+:class:`~.conditions.Conditions` receive it, and reach each other only through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import libcst as cst
+
+from .imports import ImportMap
+from .state import ClassInfo, Frame, FunctionInfo, LocalFinding
+from .values import AppliedInit, Instance, Node, Value
+
+if TYPE_CHECKING:
+    from .calls import Calls
+    from .conditions import Conditions
+    from .expressions import Expressions
+    from .inits import Inits
+    from .modules import Modules
+
+
+class Host(Protocol):
+    # The file and what was found in it.
+    module_name: str
+    source: str
+    imports: ImportMap
+    classes: dict[str, ClassInfo]
+    functions: dict[str, FunctionInfo]
+    nodes: list[Node]
+    contains: list[tuple[Node | str, Node | str]]  # nodes, or class keys of other files
+    instances: list[Instance]
+    findings: list[LocalFinding]
+    called_functions: set[str]
+
+    # The parts.
+    expressions: Expressions
+    conditions: Conditions
+    modules: Modules
+    inits: Inits
+    calls: Calls
+
+    def new_node(self, key: str, label: str, is_class: bool = False) -> Node: ...
+
+    def exec_block(self, statements: Sequence[cst.CSTNode], frame: Frame) -> None: ...
+
+    def run_undone(self, body: Sequence[cst.CSTNode], frame: Frame) -> None: ...
+
+    def assign(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None: ...
+
+    def name_values(
+        self,
+        value: Value,
+        name: str,
+        rank: int,
+        path: str | None = None,
+        anchor: cst.CSTNode | None = None,
+    ) -> None: ...
+
+    def set_inits(self, instance: Instance, inits: frozenset[AppliedInit]) -> None: ...
+
+    def mark_unknown(self, instances: Iterable[Instance]) -> None: ...
+
+    def owned_instances(self, node: Node) -> list[Instance]: ...

@@ -1,0 +1,309 @@
+"""torch.nn modules and data flow: which layer's output reaches which activation.
+
+A tensor value carries its *sources*: the layers whose output it is, through ops that keep the
+scale (dropout, pooling, reshapes; norms only as "via norm"). Applying an activation to it
+records an :class:`~.values.ActivationUse` on each source; anything else that rescales ends the
+flow. Containers (``Sequential``, lists being built) chain their elements the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ..knowledge import (
+    LAYER_BASES,
+    LEAKY_RELU_DEFAULT_SLOPE,
+    NORM_FUNCTIONS,
+    NORM_LAYERS,
+    OTHER_ACTIVATION_MODULES,
+    PASS_THROUGH_FUNCTIONS,
+    PASS_THROUGH_LAYERS,
+    PASS_THROUGH_TENSOR_METHODS,
+    RRELU_DEFAULT_BOUNDS,
+    TENSOR_METHOD_ACTIVATIONS,
+    WEIGHT_LAYERS,
+    Activation,
+    activation_from_function,
+    activation_from_module,
+    rrelu_slope,
+)
+from .binder import bind
+from .common import DICT_CLASSES, LIST_CLASSES, SEQUENTIAL_CLASSES, items_of, keyword_true
+from .geometry import geometry_of
+from .state import Frame
+from .values import (
+    NO_SOURCE,
+    NORM,
+    OTHER_MODULE,
+    PASS,
+    UNKNOWN,
+    ActivationUse,
+    ActVal,
+    ConstVal,
+    DictVal,
+    GroupVal,
+    Instance,
+    LayerVal,
+    ListBuilder,
+    SeqVal,
+    Src,
+    TensorMethod,
+    TensorVal,
+    Value,
+)
+
+if TYPE_CHECKING:
+    from .host import Host
+
+Sources = frozenset[Src]
+
+
+class Modules:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._instance_cache: dict[tuple[tuple[int, ...], int, int], Instance] = {}
+
+    # ------------------------------------------------------------------ construction
+    def construct(
+        self, member: str, node: cst.Call, args: list[Value], frame: Frame, starred: list[bool]
+    ) -> Value:
+        """``nn.<member>(...)``: a layer, an activation, a container, or a marker."""
+        if member in WEIGHT_LAYERS:
+            instance = self.new_instance(member, (member, *LAYER_BASES[member]), node, frame)
+            numeric = self.host.expressions.numeric
+            instance.geometry = geometry_of(member, node, lambda n: numeric(n, frame))
+            return LayerVal(instance)
+        if member in ("LeakyReLU", "PReLU", "RReLU"):
+            activation = self._leaky(member, node, frame)
+            return ActVal(activation, node) if activation else UNKNOWN
+        activation = activation_from_module(member)
+        if activation is not None:
+            return ActVal(activation, node)
+        if member in SEQUENTIAL_CLASSES:
+            return self.make_sequential(args, starred)
+        if member in LIST_CLASSES:
+            items = items_of(args[0]) if args else []
+            loose = (
+                bool(args) and isinstance(args[0], (GroupVal, ListBuilder)) and not args[0].exact
+            )  # type: ignore[union-attr]
+            return GroupVal(tuple(items or ()), not loose and items is not None)
+        if member in DICT_CLASSES:
+            if args and isinstance(args[0], DictVal):
+                pairs = args[0].items
+                return GroupVal(tuple(v for _, v in pairs), False, {k: v for k, v in pairs if k})
+            return GroupVal((), False)
+        return _marker(member)
+
+    def _leaky(self, member: str, node: cst.Call, frame: Frame) -> Activation | None:
+        """A rectifier with a slope: its slope argument, or its default."""
+        if member == "LeakyReLU":
+            slope = self.slope_arg(node, 0, frame)
+            given = "negative_slope" in bind(node.args, ("negative_slope",), skip=0)
+            if given and slope is None:  # a slope we cannot read: the gain is unknown
+                return Activation("LeakyReLU", activation_from_module(member).family, None)  # type: ignore[union-attr]
+            return activation_from_module(member, slope)
+        if member == "PReLU":
+            return activation_from_module(member, self.slope_arg(node, 1, frame, keyword="init"))
+        low = self.slope_arg(node, 0, frame, keyword="lower")
+        high = self.slope_arg(node, 1, frame, keyword="upper")
+        lower, upper = RRELU_DEFAULT_BOUNDS
+        return activation_from_module(
+            member, rrelu_slope(lower if low is None else low, upper if high is None else high)
+        )
+
+    def slope_arg(
+        self, node: cst.Call, position: int, frame: Frame, keyword: str = "negative_slope"
+    ) -> float | None:
+        bound = bind(node.args, (keyword,), skip=position)
+        if keyword in bound:
+            return self.host.expressions.numeric(bound[keyword], frame)
+        return None
+
+    def make_sequential(self, args: list[Value], starred: list[bool]) -> Value:
+        """``nn.Sequential(...)``: its elements chained in order, when the order is known."""
+        if len(args) == 1 and isinstance(args[0], DictVal):
+            names = {k: v for k, v in args[0].items if k is not None}
+            return self._ordered([v for _, v in args[0].items], names)
+        elements: list[Value] = []
+        exact = True
+        tail: Sources = frozenset()
+        for value, star in zip(args, starred + [False] * len(args), strict=False):
+            if not star:
+                elements.append(value)
+                continue
+            items = items_of(value)
+            if isinstance(value, ListBuilder) and not value.exact:
+                exact, tail = False, value.tail
+            elif items is None or (isinstance(value, GroupVal) and not value.exact):
+                exact, tail = False, frozenset()
+                for item in items or ():
+                    tail = self.chain(item, tail, None) | tail
+            else:
+                elements.extend(items)
+        if exact:
+            return self._ordered(elements, None)
+        members = tuple(elements) + tuple(
+            item
+            for value in args
+            for item in (items_of(value) or ())
+            if not isinstance(value, SeqVal)
+        )
+        return SeqVal(None, tail, None, members)
+
+    def _ordered(self, elements: list[Value], names: dict[str, Value] | None) -> SeqVal:
+        state: Sources = frozenset()
+        for element in elements:
+            state = self.chain(element, state, None)
+        return SeqVal(tuple(elements), state, names, tuple(elements))
+
+    def new_instance(
+        self, kind: str, bases: tuple[str, ...], node: cst.Call, frame: Frame
+    ) -> Instance:
+        """The layer a constructor call builds in this context (one per inlined call path)."""
+        key = (frame.prefix, id(node), id(frame.owner))
+        instance = self._instance_cache.get(key)
+        if instance is None:
+            instance = Instance(kind, bases, node, frame.owner)
+            self._instance_cache[key] = instance
+            self.host.instances.append(instance)
+        return instance
+
+    # ------------------------------------------------------------------ data flow
+    def chain(self, element: Value, state: Sources, site: cst.CSTNode | None) -> Sources:
+        """Pass a tensor with origins ``state`` through a module; return the output's origins."""
+        if isinstance(element, LayerVal):
+            return frozenset({Src(element.instance)})
+        if isinstance(element, ActVal):
+            # Report where it is applied (forward) when known, else where it is built.
+            self.record_use(state, element.activation, site or element.node)
+            return frozenset()
+        if element is PASS:
+            return state
+        if element is NORM:
+            return frozenset(Src(s.instance, True) for s in state)
+        if isinstance(element, SeqVal):
+            if element.elements is None:
+                return element.tail
+            for inner in element.elements:
+                state = self.chain(inner, state, site)
+            return state
+        if isinstance(element, (GroupVal, ListBuilder)):
+            out: Sources = frozenset()
+            for item in element.items:
+                out |= self.chain(item, state, site)
+            return out
+        return frozenset()
+
+    def record_use(self, sources: Iterable[Src], activation: Activation, node: cst.CSTNode) -> None:
+        for source in sources:
+            source.instance.uses.add(ActivationUse(activation, node, source.via_norm))
+
+    def functional(self, function: str, node: cst.Call, args: list[Value], frame: Frame) -> Value:
+        """``F.relu(x)``, ``torch.cat([...])``, ``F.dropout(x)``...: what the output carries."""
+        first = args[0] if args else NO_SOURCE
+        sources = first.sources if isinstance(first, TensorVal) else frozenset()
+        activation = self._functional_activation(function, node, frame)
+        if activation is not None:
+            self.record_use(sources, activation, node)
+            inplace = function.endswith("_") or keyword_true(node, "inplace")
+            if inplace and node.args and isinstance(node.args[0].value, cst.Name):
+                frame.env[node.args[0].value.value] = NO_SOURCE
+            return NO_SOURCE
+        if function in PASS_THROUGH_FUNCTIONS:
+            return TensorVal(sources)
+        if function in NORM_FUNCTIONS:
+            return TensorVal(frozenset(Src(s.instance, True) for s in sources))
+        if function in ("cat", "concat", "stack"):
+            parts = items_of(first) or ()
+            return TensorVal(
+                frozenset().union(*(p.sources for p in parts if isinstance(p, TensorVal)))
+            )
+        if function in ("no_grad", "enable_grad", "inference_mode"):
+            return UNKNOWN
+        return NO_SOURCE
+
+    def _functional_activation(
+        self, function: str, node: cst.Call, frame: Frame
+    ) -> Activation | None:
+        if function in ("leaky_relu", "leaky_relu_"):
+            slope = self.slope_arg(node, 1, frame) or None
+            activation = activation_from_function(function, slope)
+            if activation is not None and activation.slope is None:
+                return activation_from_function(function, LEAKY_RELU_DEFAULT_SLOPE)
+            return activation
+        if function in ("rrelu", "rrelu_"):
+            return activation_from_function(function, rrelu_slope())
+        return activation_from_function(function)
+
+    def tensor_method(self, callee: TensorMethod, node: cst.Call, frame: Frame) -> Value:
+        """``x.relu()``, ``x.view(...)``, ``x.leaky_relu(0.2)``: the output's sources."""
+        name = callee.name
+        sources = callee.tensor.sources
+        if name in TENSOR_METHOD_ACTIVATIONS:
+            activation = activation_from_function(name)
+            if activation is not None:
+                self.record_use(sources, activation, node)
+            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            if name.endswith("_") and isinstance(receiver, cst.Name):
+                frame.env[receiver.value] = NO_SOURCE
+            return NO_SOURCE
+        if name in ("leaky_relu", "leaky_relu_"):
+            activation = activation_from_function(name, self.slope_arg(node, 0, frame))
+            if activation is not None:
+                self.record_use(sources, activation, node)
+            return NO_SOURCE
+        if name in PASS_THROUGH_TENSOR_METHODS:
+            return callee.tensor
+        return NO_SOURCE
+
+    # ------------------------------------------------------------------ lists being built
+    def extend_builder(
+        self, builder: ListBuilder, items: list[Value] | None, frame: Frame, exact: bool = True
+    ) -> ListBuilder:
+        if items is None:
+            return ListBuilder(builder.items, False, frozenset())
+        tail = builder.tail
+        for item in items:
+            tail = self.chain(item, tail, None)
+        exact = exact and builder.exact and frame.loop_depth == 0 and frame.cond_depth == 0
+        return ListBuilder([*builder.items, *items], exact, tail)
+
+    def mutate_collection(
+        self, target: cst.BaseExpression, name: str, args: list[Value], frame: Frame
+    ) -> Value:
+        """``layers.append(m)``, ``.extend(...)``, ``.insert(i, m)`` on a list being built."""
+        current = self.host.expressions.eval(target, frame)
+        if isinstance(current, ListBuilder):
+            new_items: list[Value] | None
+            if name == "append":
+                new_items = args[:1]
+            elif name == "extend":
+                new_items = items_of(args[0]) if args else []
+            else:  # insert: position unknown for the chain
+                new_items = args[1:2]
+                current = ListBuilder(list(current.items), False, current.tail)
+            self.host.assign(target, self.extend_builder(current, new_items, frame), frame)
+        elif isinstance(current, GroupVal):
+            if name == "append":
+                extra = tuple(args[:1])
+            else:
+                extra = tuple(items_of(args[0]) or ()) if args else ()
+            exact = current.exact and name != "insert"
+            self.host.assign(target, GroupVal(current.items + extra, exact, current.names), frame)
+        return ConstVal(None)
+
+
+def _marker(member: str) -> Value:
+    """What a torch module that is neither a layer nor a container does to the flow."""
+    if member in OTHER_ACTIVATION_MODULES:
+        return OTHER_MODULE
+    if member in PASS_THROUGH_LAYERS:
+        return PASS
+    if member in NORM_LAYERS:
+        return NORM
+    if member == "Module":
+        return UNKNOWN
+    return OTHER_MODULE
