@@ -16,7 +16,7 @@ from ..knowledge import (
     calculate_gain,
     kaiming_gain,
 )
-from ..rules import INI006
+from ..rules.ini006 import RULE as INI006
 from .binder import bind
 from .common import string_value
 from .values import AppliedInit

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..knowledge import NORM_LAYERS, InitScheme, SchemeKind
-from ..rules import INI004, INI005, INI006
+from ..rules.ini004 import RULE as INI004
+from ..rules.ini005 import RULE as INI005
+from ..rules.ini006 import RULE as INI006
 from . import initcalls
 from .binder import bind_values, parameter_names
 from .common import block, call_name, ends_with_bias, handle_of, target_names

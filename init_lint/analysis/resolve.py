@@ -15,7 +15,7 @@ from ..findings import Finding
 from ..knowledge import Family, SchemeKind, describe_fan_problem, judge
 from ..options import Options
 from ..rules import Rule, for_verdict
-from . import fixes
+from . import fix_plans
 from .facts import FileFacts, InstanceFacts, NodeFacts, UseFacts
 from .values import UNKNOWN_INIT, AppliedInit
 
@@ -57,10 +57,10 @@ def resolve(all_facts: list[FileFacts], options: Options) -> list[Finding]:
             for instance in facts.instances
         ]
         # What each layer needs: a call rewrite is safe only if all layers it touches agree.
-        requirements: dict[tuple[int, int], set[fixes.Requirement]] = {}
+        requirements: dict[tuple[int, int], set[fix_plans.Requirement]] = {}
         for instance, problems in judged:
             requirements.setdefault((instance.line, instance.column), set()).update(
-                fixes.Requirement.of(p.use.activation, instance.geometry) for p in problems
+                fix_plans.Requirement.of(p.use.activation, instance.geometry) for p in problems
             )
         seen: set[tuple[int, int, str]] = set()
         for instance, problems in judged:
@@ -69,7 +69,7 @@ def resolve(all_facts: list[FileFacts], options: Options) -> list[Finding]:
                 if key in seen:
                     continue
                 seen.add(key)
-                fix = fixes.plan(
+                fix = fix_plans.plan(
                     instance,
                     problem.rule,
                     problem.use.activation,
@@ -198,7 +198,7 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, option
     scheme = problem.scheme
     # Keep what the author chose where it does not matter to the gain (distribution, mode);
     # otherwise the configured preferences.
-    statements = fixes.advice(
+    statements = fix_plans.advice(
         activation,
         target,
         instance.geometry,

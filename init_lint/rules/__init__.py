@@ -12,15 +12,11 @@ Adding a rule: see CONTRIBUTING.md.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from ..knowledge import Verdict
 from ._base import HEADER, Invalid, Level, Rule, Valid
-from .ini001 import RULE as INI001
-from .ini002 import RULE as INI002
-from .ini003 import RULE as INI003
-from .ini004 import RULE as INI004
-from .ini005 import RULE as INI005
-from .ini006 import RULE as INI006
-from .ini007 import RULE as INI007
 from .ini999 import RULE as INI999
 
 __all__ = [
@@ -37,10 +33,21 @@ __all__ = [
     "rule_for",
 ]
 
+
+def _discover() -> dict[str, Rule]:
+    """Every ``iniNNN`` module of this package but INI999, by code: adding a rule is adding
+    its module."""
+    found: dict[str, Rule] = {}
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if module.name.startswith("ini") and module.name != "ini999":
+            rule = importlib.import_module(f"{__name__}.{module.name}").RULE
+            assert rule.code == module.name.upper(), f"{module.name} defines {rule.code}"
+            found[rule.code] = rule
+    return found
+
+
 #: The rules proper (with examples), by code.
-RULES: dict[str, Rule] = {
-    rule.code: rule for rule in (INI001, INI002, INI003, INI004, INI005, INI006, INI007)
-}
+RULES: dict[str, Rule] = _discover()
 
 #: Not a rule but a report: a file that cannot be read or parsed, so that nothing is skipped
 #: silently. It has a page and a severity like the rules, and no examples.
