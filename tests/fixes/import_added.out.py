@@ -1,0 +1,12 @@
+"""Nothing spells torch.nn.init yet: the fix adds the import."""
+from torch.nn import init, Linear, Module, ReLU, Sequential
+
+
+class Tiny(Module):
+    def __init__(self):
+        super().__init__()
+        self.net = Sequential(Linear(8, 8), ReLU())
+        init.kaiming_normal_(self.net[0].weight, nonlinearity='relu')
+
+    def forward(self, x):
+        return self.net(x)

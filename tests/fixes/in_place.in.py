@@ -1,0 +1,20 @@
+"""An init call aimed at known layers is rewritten in place when every layer it touches agrees."""
+import torch
+from torch import nn
+from torch.nn import init
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3)
+        init.normal_(self.conv.weight, 0, 0.01)  # an old habit
+        self.proj = nn.Linear(16, 16)
+        init.kaiming_normal_(self.proj.weight, nonlinearity="relu")
+        self.gate = nn.Linear(16, 16)
+        init.kaiming_uniform_(self.gate.weight)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x)).mean((2, 3))
+        x = nn.functional.leaky_relu(self.proj(x), 0.2)
+        return torch.sigmoid(self.gate(x))
