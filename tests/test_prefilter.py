@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_real_code import PACKAGES, corpus  # noqa: F401 - the fixture is used by name
+from conftest import PACKAGES, corpus_files
 
 from init_lint import engine
 from init_lint.engine import lint_paths, lint_source
@@ -100,14 +100,16 @@ def test_prefilter_keeps_the_local_files_findings_as_one_project(
     assert lint_paths(LOCAL_FILES) == _unfiltered(LOCAL_FILES, monkeypatch)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PACKAGES))
 def test_prefilter_keeps_real_code_findings(
     name: str,
-    corpus: Path,  # noqa: F811 - pytest fixture
+    corpus: Path,
+    corpus_findings: dict[str, list[engine.Finding]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    files = sorted((corpus / f"{name}-{PACKAGES[name]}" / name).rglob("*.py"))
-    assert lint_paths(files) == _unfiltered(files, monkeypatch)
+    files = corpus_files(corpus, name)
+    assert corpus_findings[name] == _unfiltered(files, monkeypatch)
     # flake8's model: a file that may not report has no finding when linted on its own.
     silent = [f for f in files if not may_report(f.read_bytes())]
     assert silent, "the prefilter should skip some real files"

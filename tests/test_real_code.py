@@ -1,61 +1,25 @@
 """Regression on real model code: torchvision's and timm's model files (downloaded, not vendored).
 
-The wheels are fetched once with ``pip download --no-deps`` into a cache folder
-(``INIT_LINT_CORPUS_CACHE`` or ~/.cache/init-lint/corpus); without a registry the tests skip.
+The corpus fixtures are in conftest.py (downloaded once, linted once per session; skipped
+offline).
 Every finding listed here was read and judged defensible (see the closing notes of issue #2).
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import PACKAGES, corpus_files
 
-from init_lint.engine import lint_paths
+from init_lint.findings import Finding
 
-PACKAGES = {"torchvision": "0.29.1", "timm": "1.0.31"}
-
-
-def _cache_dir() -> Path:
-    default = Path.home() / ".cache" / "init-lint" / "corpus"
-    return Path(os.environ.get("INIT_LINT_CORPUS_CACHE", default))
+pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    root = _cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    for name, version in PACKAGES.items():
-        target = root / f"{name}-{version}"
-        if (target / name / "models").is_dir():
-            continue
-        wheels = root / "wheels"
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}", "-d", str(wheels)],
-            capture_output=True, text=True, timeout=600, check=False,
-        )
-        candidates = sorted(wheels.glob(f"{name}-{version}-*.whl"))
-        if result.returncode != 0 or not candidates:
-            pytest.skip(f"cannot download {name}=={version} (offline?): {result.stderr.strip()[-200:]}")
-        with zipfile.ZipFile(candidates[0]) as archive:
-            members = [m for m in archive.namelist() if m.startswith(f"{name}/models/") and m.endswith(".py")]
-            archive.extractall(target, members)
-    return root
-
-
-@functools.cache
-def _lint(root: Path, name: str) -> list[tuple[str, int, str, str]]:
+def _lint(findings: dict[str, list[Finding]], root: Path, name: str) -> list[tuple[str, int, str, str]]:
     base = root / f"{name}-{PACKAGES[name]}"
-    files = sorted((base / name / "models").rglob("*.py"))
-    assert len(files) > 50
-    return [
-        (Path(f.path).relative_to(base).as_posix(), f.line, f.code, f.message) for f in lint_paths(files)
-    ]
+    return [(Path(f.path).relative_to(base).as_posix(), f.line, f.code, f.message) for f in findings[name]]
 
 
 TORCHVISION = {
@@ -84,8 +48,8 @@ TIMM = {
 }
 
 
-def test_torchvision_findings(corpus: Path) -> None:
-    findings = _lint(corpus, "torchvision")
+def test_torchvision_findings(corpus: Path, corpus_findings: dict[str, list[Finding]]) -> None:
+    findings = _lint(corpus_findings, corpus, "torchvision")
     assert {(path, line, code) for path, line, code, _ in findings} == TORCHVISION
     messages = {(path, line): message for path, line, _, message in findings}
     # alexnet keeps the default init on Conv2d and Linear layers that feed ReLU
@@ -96,13 +60,15 @@ def test_torchvision_findings(corpus: Path) -> None:
     assert "nn.init.normal_(m.weight, 0, 0.01)" in messages[("torchvision/models/vgg.py", 44)]
 
 
-def test_torchvision_resnet_convs_count_as_kaiming(corpus: Path) -> None:
-    findings = _lint(corpus, "torchvision")
+def test_torchvision_resnet_convs_count_as_kaiming(
+    corpus: Path, corpus_findings: dict[str, list[Finding]]
+) -> None:
+    findings = _lint(corpus_findings, corpus, "torchvision")
     assert not [f for f in findings if f[0].endswith("/resnet.py")]
 
 
-def test_timm_findings(corpus: Path) -> None:
-    findings = _lint(corpus, "timm")
+def test_timm_findings(corpus: Path, corpus_findings: dict[str, list[Finding]]) -> None:
+    findings = _lint(corpus_findings, corpus, "timm")
     assert not [f for f in findings if f[2] == "INI999"], "a timm file failed to parse or analyse"
     assert {(path, line, code) for path, line, code, _ in findings} == TIMM
 
@@ -112,9 +78,8 @@ def test_fix_on_real_code_round_trips(corpus: Path, name: str) -> None:
     from init_lint.engine import lint_sources
     from init_lint.fixer import fix_until_stable
 
-    base = corpus / f"{name}-{PACKAGES[name]}"
-    sources = {str(p): p.read_bytes() for p in sorted((base / name / "models").rglob("*.py"))}
-    run = fix_until_stable(sources, lambda current: lint_sources(current.items()))
+    sources = {str(p): p.read_bytes() for p in corpus_files(corpus, name)}
+    run = fix_until_stable(sources, lambda current: lint_sources(current.items(), jobs=2))
     assert not run.unstable
     assert run.changed, "the known findings have fixes"
     assert not [r for r in run.results.values() if r.error], "every fixed file still parses"

@@ -1,0 +1,67 @@
+"""Session-wide fixtures: the real-code corpus (torchvision's and timm's model files).
+
+The wheels are fetched once with ``pip download --no-deps`` into a cache folder
+(``INIT_LINT_CORPUS_CACHE`` or ~/.cache/init-lint/corpus); without a registry, the tests that
+need them skip. The corpus is linted once per session, with the process pool, and shared.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from init_lint.engine import lint_paths
+from init_lint.findings import Finding
+from init_lint.options import Options
+
+PACKAGES = {"torchvision": "0.29.1", "timm": "1.0.31"}
+
+
+def _cache_dir() -> Path:
+    default = Path.home() / ".cache" / "init-lint" / "corpus"
+    return Path(os.environ.get("INIT_LINT_CORPUS_CACHE", default))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    root = _cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    for name, version in PACKAGES.items():
+        target = root / f"{name}-{version}"
+        if (target / name / "models").is_dir():
+            continue
+        wheels = root / "wheels"
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}", "-d", str(wheels)],
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+        candidates = sorted(wheels.glob(f"{name}-{version}-*.whl"))
+        if result.returncode != 0 or not candidates:
+            pytest.skip(f"cannot download {name}=={version} (offline?): {result.stderr.strip()[-200:]}")
+        with zipfile.ZipFile(candidates[0]) as archive:
+            members = [m for m in archive.namelist() if m.startswith(f"{name}/models/") and m.endswith(".py")]
+            archive.extractall(target, members)
+    return root
+
+
+def corpus_files(root: Path, name: str) -> list[Path]:
+    files = sorted((root / f"{name}-{PACKAGES[name]}" / name / "models").rglob("*.py"))
+    assert len(files) > 50
+    return files
+
+
+@pytest.fixture(scope="session")
+def corpus_findings(corpus: Path) -> dict[str, list[Finding]]:
+    """Each package's findings, linted once for the session with the process pool."""
+    return {name: lint_paths(corpus_files(corpus, name), jobs=2) for name in PACKAGES}
+
+
+@pytest.fixture(scope="session")
+def corpus_findings_through_norm(corpus: Path) -> dict[str, list[Finding]]:
+    options = Options(through_norm=True)
+    return {name: lint_paths(corpus_files(corpus, name), options, jobs=2) for name in PACKAGES}
