@@ -80,6 +80,7 @@ class Arguments:
     positional: list[Value] = field(default_factory=list)
     keywords: dict[str, Value] = field(default_factory=dict)
     starred: list[bool] = field(default_factory=list)  # per positional: was it ``*x``
+    receiver: Value | None = None  # ``obj`` in ``obj.method(...)``, evaluated once
 
     @property
     def values(self) -> list[Value]:
@@ -121,8 +122,14 @@ class Calls:
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
             if dotted_name(func.value.func) == "super":  # super().__init__(...)
                 return self._call_super(func.attr.value, node, frame)
-        callee = self.host.expressions.eval(func, frame)
+        receiver: Value | None = None
+        if isinstance(func, cst.Attribute):
+            receiver = self.host.expressions.eval(func.value, frame)
+            callee = self.host.expressions.member(receiver, func.attr.value, frame)
+        else:
+            callee = self.host.expressions.eval(func, frame)
         args = self._arguments(node, frame)
+        args.receiver = receiver
         if isinstance(func, cst.Name) and func.value not in frame.env:
             builtin = builtin_result(func.value, args.positional, args.keywords)
             if builtin is not None:
@@ -132,7 +139,7 @@ class Calls:
             and func.attr.value in ("items", "values")
             and not node.args
         ):
-            pairs = self._mapping_items(self.host.expressions.eval(func.value, frame))
+            pairs = self._mapping_items(receiver if receiver is not None else UNKNOWN)
             if pairs is not None:
                 if func.attr.value == "values":
                     return GroupVal(tuple(v for _, v in pairs), exact=False)
@@ -206,6 +213,7 @@ class Calls:
     ) -> Value:
         merged = Arguments([*callee.args, *args.positional], {**callee.kwargs, **args.keywords})
         merged.starred = [False] * len(callee.args) + args.starred
+        merged.receiver = args.receiver
         return self.call_value(callee.func, node, merged, frame)
 
     def _call_sub_attribute(
@@ -223,7 +231,9 @@ class Calls:
         """``obj.method(...)`` on a module value (self.apply, x.modules(), w.normal_())."""
         assert isinstance(node.func, cst.Attribute)
         name = node.func.attr.value
-        owner = self.host.expressions.eval(node.func.value, frame)
+        owner = args.receiver
+        if owner is None:
+            owner = self.host.expressions.eval(node.func.value, frame)
         if owner is SELF or isinstance(owner, (ClassInst, Probe)):
             return self._module_method(owner, name, node, args, frame)
         if isinstance(owner, (LayerVal, SeqVal, GroupVal)):
@@ -280,6 +290,8 @@ class Calls:
             scope = ModulesIter(frame.owner, instances)
             self.host.inits.register_apply(scope, args.positional[0], node, frame)
             return owner
+        if name in SELF_RETURNING_METHODS:
+            return owner  # nn.Linear(...).to(device)
         if name == "reset_parameters" and isinstance(owner, LayerVal):
             self.host.set_inits(owner.instance, frozenset({DEFAULT_INIT}))
         assert isinstance(node.func, cst.Attribute)

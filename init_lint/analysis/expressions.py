@@ -107,8 +107,10 @@ class Expressions:
         return QualRef(qualified) if qualified is not None else UNKNOWN
 
     def _attribute(self, node: cst.Attribute, frame: Frame) -> Value:
-        attr = node.attr.value
-        base = self.eval(node.value, frame)
+        return self.member(self.eval(node.value, frame), node.attr.value, frame)
+
+    def member(self, base: Value, attr: str, frame: Frame) -> Value:
+        """``base.attr`` for an already evaluated ``base``."""
         if base is SELF:
             return self._self_attribute(attr, frame)
         if isinstance(base, QualRef):
