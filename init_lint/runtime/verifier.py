@@ -21,9 +21,10 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from ..knowledge import Family
 from .assess import Assessment, assess
 from .report import LayerResult, Report, signal_curve
+from .sites import site_of
 from .stats import WeightSample
 from .trace import WEIGHT, Tracer, Use
-from .weights import layer_fans, orthogonal_gain, weight_of, weight_sample
+from .weights import layer_geometry, orthogonal_gain, weight_of, weight_sample
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_SIGNAL_FACTOR = 100.0
@@ -53,14 +54,13 @@ def verify(
     with preserved(model):
         tracer.run(inputs, forward_kwargs)
     layers, tests = _judge_layers(model, tracer, alpha)
-    calls = [(c.layer, c.activation, c.input_moment, c.output_moment) for c in tracer.activations]
     notes = []
     if any(isinstance(m, LazyModuleMixin) for m in model.modules()):
         notes.append("note: some lazy modules were not materialised by the forward pass")
     return Report(
         label=label or type(model).__name__,
         layers=tuple(layers),
-        signal=signal_curve(calls, signal_factor),
+        signal=signal_curve(tracer.activations, tracer.residuals, signal_factor),
         alpha=alpha,
         through_norm=through_norm,
         tests=tests,
@@ -126,13 +126,14 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
     for name, module, uses, claims in plans:
         weight = weight_of(module)
         shape = tuple(weight.shape) if weight is not None else ()
-        fans = layer_fans(module, weight) if weight is not None else None
+        fans = layer_geometry(module, weight).fans() if weight is not None else None
         common = dict(
             name=name,
             class_name=type(module).__name__,
             weight_shape=shape,
             fans=fans,
             calls=len(uses),
+            site=site_of(model, name),
         )
         if weight is None or not claims:
             first = uses[0] if uses else None
@@ -155,8 +156,10 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
         sample, ortho = samples[id(weight)]
         for group in claims.values():
             use = group[0]
+            assert use.activation is not None
+            geometry = layer_geometry(module, weight, use.input_size)
             assessment: Assessment = assess(
-                sample, fans, use.activation, per_test_alpha, orthogonal_gain=ortho
+                sample, geometry, use.activation, per_test_alpha, orthogonal_gain=ortho
             )
             results.append(
                 LayerResult(
@@ -165,7 +168,8 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
                     through=use.through,
                     via_norm=use.via_norm,
                     assessment=assessment,
-                    **common,
+                    geometry=geometry,
+                    **{**common, "fans": geometry.fans()},
                 )
             )
     return results, tests

@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from ..knowledge import Fans, LayerGeometry
+from ..knowledge import Fans, InputGeometry
 from .stats import WeightSample
 
 #: Rows (or columns) compared when testing for an orthogonal init: enough to rule out chance.
@@ -32,22 +32,33 @@ def is_transposed_conv(module: nn.Module) -> bool:
     return bool(getattr(module, "transposed", False))
 
 
-def layer_fans(module: nn.Module, weight: torch.Tensor) -> Fans:
-    """Torch's fans for the weight and the true ones (see :class:`~init_lint.knowledge.Fans`),
-    from the same geometry the static checker reads from the layer's constructor."""
+def layer_geometry(
+    module: nn.Module, weight: torch.Tensor, input_size: tuple[int, ...] | None = None
+) -> InputGeometry:
+    """The layer's geometry as the static checker reads it from the constructor, plus the
+    spatial size of the input it was called on (which decides a transposed conv's forward fan,
+    see :class:`~init_lint.knowledge.InputGeometry`)."""
     shape = tuple(int(n) for n in weight.shape)
     groups = int(getattr(module, "groups", 1) or 1)
     kernel = shape[2:]
     if is_transposed_conv(module):
         stride = tuple(int(s) for s in getattr(module, "stride", (1,) * len(kernel)))
-        geometry = LayerGeometry(
-            "ConvTranspose", shape[0], shape[1] * groups, kernel, stride, groups, groups > 1
+        return InputGeometry(
+            "ConvTranspose",
+            shape[0],
+            shape[1] * groups,
+            kernel,
+            stride,
+            groups,
+            groups > 1,
+            input_size=input_size if input_size and len(input_size) == len(kernel) else None,
         )
-    else:
-        geometry = LayerGeometry(
-            "Conv", shape[1] * groups, shape[0], kernel, None, groups, groups > 1
-        )
-    fans = geometry.fans()
+    return InputGeometry("Conv", shape[1] * groups, shape[0], kernel, None, groups, groups > 1)
+
+
+def layer_fans(module: nn.Module, weight: torch.Tensor) -> Fans:
+    """Torch's fans for the weight and the true ones (see :class:`~init_lint.knowledge.Fans`)."""
+    fans = layer_geometry(module, weight).fans()
     assert fans is not None  # every size is known at run time
     return fans
 

@@ -69,10 +69,10 @@ def test_fixture_fails_with_the_offending_layers_and_passes_clean_models(
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines([
-        "*init-lint: 3 layer(s) of Sequential are initialised wrongly*",
-        "*INI001 0 (Linear) feeds ReLU*",
-        "*INI001 2 (Linear) feeds ReLU*",
-        "*INI001 4 (Linear) feeds ReLU*",
+        "*init-lint: 3 layer(s) of Sequential initialised wrongly*",
+        "*INI001 0 (Linear) → ReLU: std·√fan_in = 0.5*, expected 1.414; fix: init.kaiming_normal_*",
+        "*INI001 2 (Linear) → ReLU*",
+        "*INI001 4 (Linear) → ReLU*",
     ])
 
 
