@@ -168,14 +168,8 @@ def _assignment_site(cls: type, attribute: str, element: int | None = None) -> S
         parsed = _class_tree(klass)
         if parsed is None:
             continue
-        path, start, tree = parsed
-        values = [
-            node.value
-            for node in ast.walk(tree)
-            if isinstance(node, (ast.Assign, ast.AnnAssign))
-            and node.value is not None
-            and any(_is_self_attribute(t, attribute) for t in _targets(node))
-        ]
+        path, start, _ = parsed
+        values = _assignments(klass).get(attribute, [])
         if len(values) > 1:
             return None  # assigned in several places: ambiguous
         if values:
@@ -183,17 +177,24 @@ def _assignment_site(cls: type, attribute: str, element: int | None = None) -> S
     return None
 
 
-def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
-    return node.targets if isinstance(node, ast.Assign) else [node.target]
-
-
-def _is_self_attribute(target: ast.expr, attribute: str) -> bool:
-    return (
-        isinstance(target, ast.Attribute)
-        and target.attr == attribute
-        and isinstance(target.value, ast.Name)
-        and target.value.id == "self"
-    )
+@functools.lru_cache(maxsize=256)
+def _assignments(cls: type) -> dict[str, list[ast.expr]]:
+    """``self.<name> = value`` in the class's source: name → the values assigned."""
+    parsed = _class_tree(cls)
+    found: dict[str, list[ast.expr]] = {}
+    if parsed is None:
+        return found
+    for node in ast.walk(parsed[2]):
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):
+                found.setdefault(target.attr, []).append(node.value)
+    return found
 
 
 def _node_site(node: ast.expr, path: str, start: int, element: int | None) -> Site | None:

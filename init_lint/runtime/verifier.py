@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -21,7 +22,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from ..knowledge import Family
 from .assess import Assessment, assess
 from .report import LayerResult, Report, signal_curve
-from .sites import site_of
+from .sites import recorded_site, site_of
 from .stats import WeightSample
 from .trace import WEIGHT, Tracer, Use
 from .weights import layer_geometry, orthogonal_gain, weight_of, weight_sample
@@ -133,7 +134,7 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
             weight_shape=shape,
             fans=fans,
             calls=len(uses),
-            site=site_of(model, name),
+            site=recorded_site(module),
         )
         if weight is None or not claims:
             first = uses[0] if uses else None
@@ -172,6 +173,10 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
                     **{**common, "fans": geometry.fans()},
                 )
             )
+    # Located from the source only where a finding needs a line: parsing costs more than the pass.
+    results = [
+        replace(r, site=site_of(model, r.name)) if r.code and r.site is None else r for r in results
+    ]
     return results, tests
 
 

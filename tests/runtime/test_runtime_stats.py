@@ -267,4 +267,9 @@ def test_fan_out_kaiming_on_a_depthwise_conv_is_too_small() -> None:
 
 def test_weight_sample_moments() -> None:
     sample = weight_sample(torch.tensor([[1.0, -1.0], [2.0, -2.0]]))
-    assert sample == WeightSample(4, 0.0, 2.5, 8.5, 2.0)
+    assert (sample.n, sample.mean, sample.max_abs) == (4, 0.0, 2.0)
+    assert (sample.second_moment, sample.fourth_moment) == pytest.approx((2.5, 8.5))
+    big = torch.randn(3000, 1000, generator=torch.Generator().manual_seed(1))
+    sample = weight_sample(big)  # shape statistics from a subset, the scale from every weight
+    assert sample.second_moment == pytest.approx(float(big.square().mean()), rel=1e-5)
+    assert sample.excess_kurtosis == pytest.approx(0.0, abs=0.05)
