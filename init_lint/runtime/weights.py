@@ -68,8 +68,24 @@ def layer_fans(module: nn.Module, weight: torch.Tensor) -> Fans:
 SHAPE_SAMPLE = 1 << 18
 
 
+#: Elements summed in the weight's own precision at a time: a float32 dot product over 10⁸
+#: elements is off by ~0.2%, over 2¹⁶ by ~10⁻⁸; the chunks' sums are added in float64.
+CHUNK = 1 << 16
+
+
+def _sum_of_squares(flat: torch.Tensor) -> float:
+    total = 0.0
+    for start in range(0, flat.numel(), CHUNK):
+        chunk = flat[start : start + CHUNK]
+        total += float(torch.dot(chunk, chunk))
+    if not math.isfinite(total):  # squares beyond float32's range
+        total = float(flat.double().square().sum())
+    return total
+
+
 def weight_sample(weight: torch.Tensor) -> WeightSample:
-    """Mean square of every weight (one float32 norm, float64 only if it overflows); mean,
+    """Mean square of every weight (float32 dot products of CHUNK weights, added in float64);
+    mean,
     fourth moment and max|w| of an evenly spaced subset of at most SHAPE_SAMPLE of them (all
     of them for smaller weights)."""
     flat = weight.detach().reshape(-1)
@@ -77,10 +93,7 @@ def weight_sample(weight: torch.Tensor) -> WeightSample:
     if n == 0:
         return WeightSample(0, 0.0, 0.0, 0.0, 0.0)
     work = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
-    norm = float(torch.linalg.vector_norm(work))
-    if not math.isfinite(norm):
-        norm = float(torch.linalg.vector_norm(work, dtype=torch.float64))
-    second = norm * norm / n
+    second = _sum_of_squares(work) / n
     subset = work[:: max(1, n // SHAPE_SAMPLE)].double()
     squares = subset.square()
     sub_second = max(float(squares.mean()), 1e-300)
