@@ -30,10 +30,11 @@ MODELS: list[tuple[str, str, tuple[int, ...], bool]] = [
 
 
 def build(expression: str) -> Callable[[], torch.nn.Module]:
-    import timm  # noqa: F401 - used by the expressions
-    import torchvision.models as tv  # noqa: F401
+    import timm
+    import torchvision.models as tv
 
-    return lambda: eval(expression)  # noqa: S307 - the fixed expressions above
+    names = {"timm": timm, "tv": tv}
+    return lambda: eval(expression, names)  # noqa: S307 - the fixed expressions above
 
 
 def main() -> None:

@@ -150,10 +150,12 @@ def module_kind(module: nn.Module) -> tuple[str, Activation | None]:
 def module_slope(module: nn.Module, name: str) -> float | None:
     if name == "LeakyReLU":
         return float(getattr(module, "negative_slope", 0.01))
-    if name == "PReLU" and isinstance(getattr(module, "weight", None), torch.Tensor):
-        return _mean(module.weight)
+    weight = getattr(module, "weight", None)
+    if name == "PReLU" and isinstance(weight, torch.Tensor):
+        return _mean(weight)
     if name == "RReLU":
-        return (float(module.lower) + float(module.upper)) / 2
+        rrelu: Any = module
+        return (float(rrelu.lower) + float(rrelu.upper)) / 2
     return None
 
 
@@ -384,7 +386,11 @@ class Tracer:
         name = function_name(func)
         activation = activation_from_function(name, function_slope(name, args, kwargs))
         tensors = _tensors(args) + _tensors(kwargs.values())
-        flows = [(t, f) for t in tensors if (f := self._flow_of(t)) is not None]
+        flows: list[tuple[torch.Tensor, _Flow]] = []
+        for tensor in tensors:
+            flow = self._flow_of(tensor)
+            if flow is not None:
+                flows.append((tensor, flow))
         weight_frame = self._weight_frame(name)
         # Measured before the call: an in-place addition overwrites its first operand.
         operands = self._residual_operands(name, tensors)
@@ -412,20 +418,20 @@ class Tracer:
             growth = after / operands if after is not None and operands > 0 else None
             self.residuals.append(ResidualAdd(self._tick(), growth))
         source = None
-        claimed: list[Use] = []
-        for tensor, flow in flows:
-            if self._flow_of(tensor) is not flow:
+        tracked: _Flow
+        for tensor, tracked in flows:
+            if self._flow_of(tensor) is not tracked:
                 continue  # already ended by an earlier argument of this same call
             if tensor is not primary:
-                self._end(flow, name)
+                self._end(tracked, name)
             elif activation is not None:
-                claimed.append(self._end(flow, name, activation, result))
-                source = flow.use.layer
+                self._end(tracked, name, activation, result)
+                source = tracked.use.layer
             elif name in PASS_THROUGH_NAMES or (name in NORM_FUNCTIONS and self.through_norm):
-                moved = self._moved(flow, name, norm=name in NORM_FUNCTIONS)
+                moved = self._moved(tracked, name, norm=name in NORM_FUNCTIONS)
                 self._track(result, moved)
             else:
-                self._end(flow, name)
+                self._end(tracked, name)
         if activation is not None:
             self._rectifier_call(activation, result, source)
         if weight_frame is not None and isinstance(result, torch.Tensor):

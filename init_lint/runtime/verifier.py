@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
 from ..knowledge import Family
-from .assess import Assessment, assess
+from .assess import assess
 from .report import LayerResult, Report, signal_curve
 from .sites import recorded_site, site_of
 from .stats import WeightSample
@@ -128,29 +128,21 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
         weight = weight_of(module)
         shape = tuple(weight.shape) if weight is not None else ()
         fans = layer_geometry(module, weight).fans() if weight is not None else None
-        common = dict(
-            name=name,
-            class_name=type(module).__name__,
-            weight_shape=shape,
-            fans=fans,
-            calls=len(uses),
+        first = uses[0] if uses else None
+        base = LayerResult(
+            name,
+            type(module).__name__,
+            shape,
+            fans,
+            len(uses),
+            _consumer(first),
+            None,
+            through=first.through if first else (),
+            via_norm=bool(first and first.via_norm),
             site=recorded_site(module),
         )
         if weight is None or not claims:
-            first = uses[0] if uses else None
-            note = "" if uses else f"{name} is not called in the forward pass"
-            if weight is None and uses:
-                note = f"{name} has no readable 2-D weight (meta device or not materialised)"
-            results.append(
-                LayerResult(
-                    consumer=_consumer(first),
-                    activation=None,
-                    through=first.through if first else (),
-                    via_norm=bool(first and first.via_norm),
-                    note=note,
-                    **common,
-                )
-            )
+            results.append(replace(base, note=_untested_note(name, uses, weight)))
             continue
         if id(weight) not in samples:
             samples[id(weight)] = (weight_sample(weight), orthogonal_gain(weight))
@@ -159,18 +151,18 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
             use = group[0]
             assert use.activation is not None
             geometry = layer_geometry(module, weight, use.input_size)
-            assessment: Assessment = assess(
-                sample, geometry, use.activation, per_test_alpha, orthogonal_gain=ortho
-            )
             results.append(
-                LayerResult(
+                replace(
+                    base,
+                    fans=geometry.fans(),
                     consumer=use.consumer,
                     activation=use.activation,
                     through=use.through,
                     via_norm=use.via_norm,
-                    assessment=assessment,
+                    assessment=assess(
+                        sample, geometry, use.activation, per_test_alpha, orthogonal_gain=ortho
+                    ),
                     geometry=geometry,
-                    **{**common, "fans": geometry.fans()},
                 )
             )
     # Located from the source only where a finding needs a line: parsing costs more than the pass.
@@ -178,6 +170,14 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
         replace(r, site=site_of(model, r.name)) if r.code and r.site is None else r for r in results
     ]
     return results, tests
+
+
+def _untested_note(name: str, uses: list[Use], weight: torch.Tensor | None) -> str:
+    if not uses:
+        return f"{name} is not called in the forward pass"
+    if weight is None:
+        return f"{name} has no readable 2-D weight (meta device or not materialised)"
+    return ""
 
 
 def _consumer(use: Use | None) -> str:

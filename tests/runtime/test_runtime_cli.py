@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # every test runs init-lint verify as a subprocess
 
 FACTORIES = '''
 import torch

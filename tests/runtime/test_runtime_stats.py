@@ -102,6 +102,7 @@ def _random_layer(rng: random.Random, largest: int = 4096) -> tuple[int, int]:
     return size(), size()
 
 
+@pytest.mark.slow
 def test_false_alarm_rate_over_correctly_initialised_layers() -> None:
     """≥ 500 He-initialised layers of 8…4096 units a side: findings stay within alpha.
 
@@ -135,6 +136,7 @@ def test_false_alarm_rate_over_correctly_initialised_layers() -> None:
     assert statuses[Status.OK] / layers > 0.5, statuses
 
 
+@pytest.mark.slow
 def test_bonferroni_keeps_the_per_model_rate() -> None:
     """Models of 10 correct layers at alpha/10 each: ≤ alpha of the models get any finding."""
     alpha, models, per_model = 0.1, 80, 10
@@ -153,6 +155,7 @@ def test_bonferroni_keeps_the_per_model_rate() -> None:
     assert flagged / models <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / models)
 
 
+@pytest.mark.slow
 def test_default_init_is_detected_for_every_layer_with_enough_weights() -> None:
     """fan_in ≥ 64 and ≥ 4096 weights: PyTorch's default is always INI001 before a rectifier,
     including shapes where its std equals He's with fan_out (fan_out = 6·fan_in)."""
