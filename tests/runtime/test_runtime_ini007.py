@@ -18,7 +18,7 @@ NZ, NGF = 100, 32
 
 def forward_fan(layer: nn.ConvTranspose2d, input_size: int) -> float:
     """Terms an interior output sums: in/groups · ∏ min(k/s, input size)."""
-    per_dim = [min(k / s, input_size) for k, s in zip(layer.kernel_size, layer.stride)]
+    per_dim = [min(k / s, input_size) for k, s in zip(layer.kernel_size, layer.stride, strict=True)]
     return layer.in_channels / layer.groups * math.prod(per_dim)
 
 
@@ -29,7 +29,7 @@ class Generator(nn.Module):
         super().__init__()
         widths = [NGF * 16, NGF * 8, NGF * 4, NGF * 2, NGF]
         layers: list[nn.Module] = [nn.ConvTranspose2d(NZ, widths[0], 4, 1, 0, bias=False), nn.ReLU()]
-        for cin, cout in zip(widths, widths[1:]):
+        for cin, cout in zip(widths, widths[1:], strict=False):
             layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.ReLU()]
         layers += [nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
@@ -53,7 +53,7 @@ def test_fixed_generator_has_he_forward_scale_and_keeps_its_signal() -> None:
     convs = [m for m in fixed.main if isinstance(m, nn.ConvTranspose2d)]
     assert sum(1 for m in convs if m.stride == (2, 2)) >= 4
     sizes = [1, 4, 8, 16, 32]  # the input each ReLU layer receives
-    for layer, size in zip(convs[:-1], sizes):
+    for layer, size in zip(convs[:-1], sizes, strict=True):
         gain = layer.weight.std().item() * math.sqrt(forward_fan(layer, size))
         assert gain == pytest.approx(math.sqrt(2), rel=0.01), layer
     report = verify(fixed, z)

@@ -14,7 +14,6 @@ import pytest
 from init_lint.knowledge import LayerGeometry, Verdict, activation_from_module
 from init_lint.runtime.assess import Status, assess
 from init_lint.runtime.stats import (
-    WeightSample,
     chi2_quantile,
     detect_distribution,
     mean_square_ratio_interval,
