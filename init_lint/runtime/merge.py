@@ -110,9 +110,10 @@ def _runtime_silence(layer: LayerResult, through_norm: bool) -> str:
     if layer.status == NOT_CALLED:
         return "runtime: the layer is not called in the forward pass"
     if a is None:
-        if layer.via_norm or (not through_norm and "Norm" in layer.consumer):
+        if not through_norm and "Norm" in layer.consumer:
             return f"runtime: output goes to {layer.consumer}; judged only with --through-norm"
-        return f"runtime: output goes to {layer.consumer}, not to a judged activation"
+        via = f" through {' → '.join(layer.through)}" if layer.through else ""
+        return f"runtime: output goes{via} to {layer.consumer}, not to a judged activation"
     if a.status == Status.INCONCLUSIVE:
         return f"runtime: inconclusive, {a.reason}"
     if a.status == Status.OK:
@@ -126,9 +127,12 @@ def _runtime_silence(layer: LayerResult, through_norm: bool) -> str:
 
 
 def counts(rows: Sequence[MergedRow]) -> dict[str, int]:
+    """Layers of the model, and how many each half reports; ``static elsewhere``: static
+    findings on code the built model does not use (another class of the same file)."""
     result = {"layers": sum(1 for r in rows if r.layer)}
     for kind in (BOTH, STATIC_ONLY, RUNTIME_ONLY):
-        result[kind] = sum(1 for r in rows if r.agreement == kind)
+        result[kind] = sum(1 for r in rows if r.agreement == kind and r.layer)
+    result["static elsewhere"] = sum(1 for r in rows if not r.layer)
     return result
 
 
@@ -157,5 +161,10 @@ def render(rows: Sequence[MergedRow]) -> str:
     lines.append(
         f"static vs runtime: {summary['layers']} layer(s); both report {summary[BOTH]}, "
         f"static only {summary[STATIC_ONLY]}, runtime only {summary[RUNTIME_ONLY]}"
+        + (
+            f" ({summary['static elsewhere']} static finding(s) on code this model does not use)"
+            if summary["static elsewhere"]
+            else ""
+        )
     )
     return "\n".join(lines)
