@@ -26,6 +26,42 @@ class Fix:
     imports: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the runtime verifier measured for a layer it reports (absent from static findings).
+
+    ``measured`` is std·√fan for ``fan_mode`` (the layer's true fan_in or fan_out) with its
+    1-alpha ``interval``; ``expected`` the gain the activation requires; ``p_value`` the
+    Bonferroni-adjusted probability of weights this far from a correct scale, to compare with
+    ``alpha`` (the false-alarm rate for the whole model).
+    """
+
+    module: str  # qualified module name, e.g. 'features.0'
+    layer_class: str
+    activation: str  # with its slope, e.g. 'LeakyReLU(0.2)'
+    fan_mode: str
+    measured: float
+    interval: tuple[float, float]
+    expected: float | None
+    scheme: str  # what the weights look like
+    p_value: float | None
+    alpha: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "class": self.layer_class,
+            "activation": self.activation,
+            "fan_mode": self.fan_mode,
+            "measured": self.measured,
+            "measured_interval": list(self.interval),
+            "expected": self.expected,
+            "scheme": self.scheme,
+            "p_value": self.p_value,
+            "alpha": self.alpha,
+        }
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     """One problem at a place. Lines and columns are 1-based, as editors show them."""
@@ -38,10 +74,12 @@ class Finding:
     end_line: int = 0
     end_column: int = 0
     fix: Fix | None = field(default=None, compare=False)
+    #: Set on runtime findings only; its keys are added to the JSON object when present.
+    evidence: Evidence | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The stable public JSON shape (see README, "JSON output")."""
-        return {
+        data = {
             "path": self.path,
             "line": self.line,
             "column": self.column,
@@ -51,3 +89,6 @@ class Finding:
             "message": self.message,
             "fix": None if self.fix is None else asdict(self.fix),
         }
+        if self.evidence is not None:
+            data.update(self.evidence.to_json())
+        return data

@@ -661,3 +661,63 @@ def describe_fan_problem(geometry: LayerGeometry | None) -> str:
             "√groups too small"
         )
     return ""
+
+
+# -- Run time: the fans a layer has on the input it really receives (init_lint.runtime) --------
+#
+# The static checker knows a layer's constructor; the runtime verifier also sees its input. That
+# matters for one geometry only: a transposed conv whose input is smaller, along some dimension,
+# than kernel/stride. Each output then sums fewer than in/groups·k/stride terms (the DCGAN stem,
+# a 4×4 ConvTranspose on a 1×1 input, sums in_channels = 100 of them, not 1600), so its forward
+# and backward fans differ by a factor that does not telescope, as with a stride: only the
+# forward fan counts. Border outputs of an ordinary conv also sum fewer terms; that is not the
+# init's business (He's condition is stated for the interior) and is left alone.
+
+
+@dataclass(frozen=True)
+class InputGeometry(LayerGeometry):
+    """A :class:`LayerGeometry` plus the spatial size of the input the layer was called on."""
+
+    input_size: tuple[int, ...] | None = None
+
+    def _taps(self) -> tuple[float, ...] | None:
+        """Terms an interior output sums per spatial dimension: min(k/s, input size)."""
+        if not self.transposed or self.kernel is None or self.stride is None:
+            return None
+        sizes = self.input_size or (math.inf,) * len(self.kernel)
+        if len(sizes) != len(self.kernel):
+            return None
+        return tuple(
+            min(k / s, float(n)) for k, s, n in zip(self.kernel, self.stride, sizes, strict=True)
+        )
+
+    @property
+    def input_limited(self) -> bool:
+        """The input is smaller than kernel/stride along some dimension (the DCGAN stem)."""
+        taps = self._taps()
+        if taps is None:
+            return False
+        assert self.kernel is not None and self.stride is not None
+        return any(t < k / s for t, k, s in zip(taps, self.kernel, self.stride, strict=True))
+
+    @property
+    def strided(self) -> bool:
+        return super().strided or self.input_limited
+
+    def fans(self) -> Fans | None:
+        fans = super().fans()
+        taps = self._taps()
+        if fans is None or taps is None or not self.input_limited:
+            return fans
+        assert self.in_channels is not None and self.groups
+        forward = self.in_channels / self.groups * math.prod(taps)
+        return replace(fans, fan_in=forward, strided=True)
+
+
+def forward_correction(geometry: LayerGeometry | None, activation: Activation) -> float | None:
+    """The factor to multiply a ``kaiming_*_(w, mode='fan_out', …)`` weight by so that its std
+    is He's forward value on a layer where only the forward fan counts (a strided or
+    input-limited transposed conv): √(torch's fan_out / forward fan). None elsewhere."""
+    if geometry is None or not (geometry.transposed and geometry.strided):
+        return None
+    return fan_correction(geometry, activation, "fan_out")

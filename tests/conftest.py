@@ -7,29 +7,22 @@ need them skip. The corpus is linted once per session, with the process pool, an
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from corpus_helpers import PACKAGES, cache_dir, corpus_files
 
 from init_lint.engine import lint_paths
 from init_lint.findings import Finding
 from init_lint.options import Options
 
-PACKAGES = {"torchvision": "0.29.1", "timm": "1.0.31"}
-
-
-def _cache_dir() -> Path:
-    default = Path.home() / ".cache" / "init-lint" / "corpus"
-    return Path(os.environ.get("INIT_LINT_CORPUS_CACHE", default))
-
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    root = _cache_dir()
+    root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     for name, version in PACKAGES.items():
         target = root / f"{name}-{version}"
@@ -47,12 +40,6 @@ def corpus() -> Path:
             members = [m for m in archive.namelist() if m.startswith(f"{name}/models/") and m.endswith(".py")]
             archive.extractall(target, members)
     return root
-
-
-def corpus_files(root: Path, name: str) -> list[Path]:
-    files = sorted((root / f"{name}-{PACKAGES[name]}" / name / "models").rglob("*.py"))
-    assert len(files) > 50
-    return files
 
 
 @pytest.fixture(scope="session")

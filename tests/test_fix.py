@@ -74,7 +74,11 @@ def test_fixed_examples_have_he_statistics_and_nothing_else_moved(source: Path, 
     with torch.no_grad():
         assert torch.isfinite(after(example)).all()
     report = verify(after, example, alpha=0.001)
-    assert not report.findings, str(report)
+    # The runtime also sees the input: a transposed conv on an input smaller than kernel/stride
+    # (the DCGAN stem on a 1×1 z) has a forward fan that no static fix can know (INI007 there).
+    unseen = {layer.name for layer in report.layers
+              if layer.code == "INI007" and layer.geometry is not None and layer.geometry.input_limited}
+    assert not [f for f in report.findings if f.evidence.module not in unseen], str(report)
     flagged_before = {f.message.split(" ")[0] for f in verify(before, example, alpha=0.001).findings}
     for (name, old), (_, new) in zip(before.named_parameters(), after.named_parameters(), strict=True):
         if not name.endswith("weight") or old.dim() < 2 or name.rsplit(".", 1)[0] in flagged_before:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PACKAGES, corpus_files
+from corpus_helpers import PACKAGES, corpus_files
 
 from init_lint import engine
 from init_lint.engine import lint_paths, lint_source

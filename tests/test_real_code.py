@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PACKAGES, corpus_files
+from corpus_helpers import PACKAGES, corpus_files
 
 from init_lint.findings import Finding
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from .report import InitFindingsError, LayerResult, Report, Signal, SignalPoint
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from torch import nn
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "Signal",
     "SignalPoint",
     "assert_init_ok",
+    "record_sites",
     "verify",
 ]
 
@@ -63,3 +66,12 @@ def assert_init_ok(model: nn.Module, *inputs: Any, **options: Any) -> Report:
     report = verify(model, *inputs, **options)
     report.raise_for_findings()
     return report
+
+
+def record_sites() -> AbstractContextManager[None]:
+    """``with record_sites(): model = build()``: remember where each module is constructed, so
+    that :func:`verify` reports findings at the constructor call's file:line:col (see
+    :mod:`init_lint.runtime.sites`)."""
+    from .sites import record_sites as _record_sites
+
+    return _record_sites()

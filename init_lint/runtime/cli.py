@@ -3,9 +3,12 @@
 ``init_lint.cli`` dispatches ``init-lint verify ...`` here (``main(argv_after_verify)``);
 ``python -m init_lint.runtime.cli ...`` works too. Exit codes: 0 no findings, 1 findings,
 2 usage error or a model that cannot be imported, built or run (a one-line message, no
-traceback). ``--format json`` prints the linter's JSON array of findings; a runtime finding has
-``path`` = the target as given (``package.module:factory``) and ``line``/``column`` 0, and its
-message starts with the layer's qualified module name.
+traceback). The target is imported and built under :func:`~init_lint.runtime.sites.record_sites`,
+so each finding is reported where its layer was constructed, in every ``--format`` (text, json,
+sarif, github; json adds the measurement: ``module``, ``class``, ``activation``, ``fan_mode``,
+``measured``, ``measured_interval``, ``expected``, ``scheme``, ``p_value``, ``alpha``).
+``--static`` also runs the static checker on the model's source files and prints one merged
+report (see :mod:`init_lint.runtime.merge`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="keyword arguments for the factory, as a JSON object",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="also run the static checker on the model's source files and print one merged "
+        "report: each layer as both / static only / runtime only, with the reason",
+    )
     parser.add_argument(
         "--alpha",
         type=float,
@@ -103,10 +112,12 @@ def _run(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise UsageError(f"needs torch ({error}): pip install 'init-lint[runtime]'") from None
 
+    from .sites import record_sites
     from .verifier import verify
 
     torch.manual_seed(args.seed)  # the weights are random too: one command, one report
-    model = _build_model(args.target, factory_kwargs)
+    with record_sites():
+        model = _build_model(args.target, factory_kwargs)
     inputs = _random_inputs(model, shapes, args.seed)
     try:
         report = verify(
@@ -114,10 +125,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     except Exception as error:  # noqa: BLE001 - the user's forward: report it, do not crash
         raise UsageError(f"forward pass of {args.target} failed: {_describe(error)}") from None
-    if args.format == "json":
-        print(json.dumps([finding.to_json() for finding in report.findings], indent=2))
-    else:
-        print(report)
+    static = _static_findings(model, args.through_norm) if args.static else None
+    _print(report, args.format, static)
     if args.plot:
         from .plot import PlotUnavailable, plot_signal
 
@@ -129,7 +138,32 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {args.plot}: {error}") from None
         if args.format == "text":
             print(f"signal curve saved to {args.plot}")
-    return 1 if report.findings else 0
+    return 1 if report.findings or static else 0
+
+
+def _static_findings(model: Any, through_norm: bool) -> list[Any]:
+    from ..engine import lint_paths
+    from ..options import Options
+    from .merge import LAYER_CODES
+    from .sites import source_files
+
+    findings = lint_paths(source_files(model), Options(through_norm=through_norm))
+    return [f for f in findings if f.code in LAYER_CODES]
+
+
+def _print(report: Any, format_: str, static: list[Any] | None) -> None:
+    from ..output import RENDERERS, Style
+
+    findings = report.findings
+    if format_ == "text":
+        text = RENDERERS["text"](findings, Style(False))
+        print(f"{text}\n{report}" if text else report)
+    else:
+        print(RENDERERS[format_](findings, Style(False)), end="")
+    if static is not None and format_ in ("text", "github"):
+        from .merge import merge, render
+
+        print(("\n" if format_ == "text" else "") + render(merge(report, static)))
 
 
 def _describe(error: BaseException) -> str:
@@ -165,7 +199,7 @@ def _build_model(target: str, kwargs: dict[str, Any]) -> Any:
     if os.getcwd() not in sys.path:  # as `python -m` would: models next to the user are found
         sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(module_name)  # under record_sites: module-level models
     except Exception as error:  # noqa: BLE001 - any import-time failure is a usage error here
         raise UsageError(f"cannot import {module_name!r}: {_describe(error)}") from None
     obj: Any = module

@@ -2,22 +2,34 @@
 
 Pure Python (no torch), so reports can be built, printed and serialised anywhere.
 
-Findings use the linter's :class:`~init_lint.findings.Finding` shape. A runtime finding has no
-source position: ``path`` is the report's label (``package.module:factory`` from the CLI, the
-model's class name from Python unless ``label=`` is given), ``line`` and ``column`` are 0, and the
-message starts with the layer's qualified module name.
+Findings use the linter's :class:`~init_lint.findings.Finding` shape, with the measurement in
+its ``evidence``. A runtime finding is placed where its layer was built (see
+:mod:`init_lint.runtime.sites`); when that is not known, ``path`` is the report's label
+(``package.module:factory`` from the CLI, the model's class name from Python unless ``label=`` is
+given) and ``line``/``column`` are 0. The message starts with the layer's qualified module name.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..findings import Finding
-from ..knowledge import Activation, Family, Fans
+from ..findings import Evidence, Finding
+from ..knowledge import (
+    NORM_FUNCTIONS,
+    NORM_LAYERS,
+    Activation,
+    Fans,
+    LayerGeometry,
+    forward_correction,
+    required_mode,
+)
 from ..rules import for_verdict
 from .assess import Assessment, Status
+
+if TYPE_CHECKING:
+    from .sites import Site
 
 NOT_CHECKED = "not checked"
 NOT_CALLED = "not called"
@@ -46,6 +58,8 @@ class LayerResult:
     via_norm: bool = False
     assessment: Assessment | None = None
     note: str = ""
+    geometry: LayerGeometry | None = None  # with the input size it was called on
+    site: Site | None = None  # where it was built
 
     @property
     def status(self) -> str:
@@ -69,22 +83,51 @@ class LayerResult:
         head = self.activation.describe() if self.activation else self.consumer
         return " → ".join((*self.through, head)) if self.through else head
 
+    @property
+    def gain_interval(self) -> tuple[float, float] | None:
+        """The 1-alpha interval of std·√fan for the assessment's fan mode."""
+        a = self.assessment
+        if a is None or self.fans is None:
+            return None
+        fan = self.fans.fan_in if a.mode == "fan_in" else self.fans.fan_out
+        low, high = a.std_interval
+        return low * math.sqrt(fan), high * math.sqrt(fan)
+
+    def fix(self) -> str | None:
+        """The init call that gives this layer He's (or Glorot's) scale for its activation."""
+        if self.activation is None:
+            return None
+        target = f"{attribute_path(self.name)}.weight"
+        mode = required_mode(self.geometry, self.activation)
+        call = self.activation.recommended_call(
+            target, mode=mode or "fan_in", explicit_mode=mode is not None
+        )
+        factor = forward_correction(self.geometry, self.activation)
+        if call is not None and factor is not None and not math.isclose(factor, 1.0):
+            call += f", then {target}.data.mul_({factor:.6g})"
+        return call
+
+    def measured(self) -> str:
+        a = self.assessment
+        if a is None:
+            return ""
+        text = f"std·√{a.mode} = {a.gain:.3f}"
+        interval = self.gain_interval
+        if interval is not None and interval[0] != interval[1]:
+            text += f" [{interval[0]:.3f}, {interval[1]:.3f}]"
+        return text
+
     def message(self) -> str:
         """The finding message (for findings) or the reason for the status."""
         a = self.assessment
         if a is None:
             return self.note or f"output goes to {self.consumer}: nothing to check"
         act = self.follows()
-        measured = f"std·√{a.mode} = {a.gain:.3f}"
-        if a.std_interval[0] != a.std_interval[1] and self.fans is not None:
-            fan = self.fans.fan_in if a.mode == "fan_in" else self.fans.fan_out
-            lo, hi = (s * math.sqrt(fan) for s in a.std_interval)
-            measured += f" [{lo:.3f}, {hi:.3f}]"
+        measured = self.measured()
         expected = f"{a.required_gain:.3f}" if a.required_gain is not None else "?"
         rule = for_verdict(a.verdict) if a.status == Status.FINDING else None
         if rule is not None:
-            target = f"{attribute_path(self.name)}.weight"
-            fix = self.activation.recommended_call(target) if self.activation else None
+            fix = self.fix()
             return rule.runtime(
                 layer=self.name,
                 layer_class=self.class_name,
@@ -98,8 +141,28 @@ class LayerResult:
             return f"{self.name} ({self.class_name}) feeds {act}: inconclusive, {a.reason}"
         return f"{self.name} ({self.class_name}) feeds {act}: {a.scheme}, {measured}"
 
+    def evidence(self, alpha: float, tests: int) -> Evidence | None:
+        a = self.assessment
+        interval = self.gain_interval
+        if a is None or interval is None or self.activation is None:
+            return None
+        p_value = None if a.p_value is None else min(1.0, a.p_value * max(tests, 1))
+        return Evidence(
+            self.name,
+            self.class_name,
+            self.activation.describe(),
+            a.mode,
+            a.gain,
+            interval,
+            a.required_gain,
+            a.scheme,
+            p_value,
+            alpha,
+        )
+
     def to_json(self) -> dict[str, Any]:
         a = self.assessment
+        site = self.site
         return {
             "layer": self.name,
             "class": self.class_name,
@@ -120,8 +183,17 @@ class LayerResult:
             "gain_mode": a.mode if a else None,
             "expected_gain": a.required_gain if a else None,
             "alternatives": list(a.alternatives) if a else [],
+            "p_value": a.p_value if a else None,
+            "path": site.path if site else None,
+            "line": site.line if site else None,
+            "column": site.column if site else None,
             "message": self.message(),
         }
+
+
+#: E[(x + f(x))²] / E[x²] for a residual branch f(x) independent of x and of the same scale: what
+#: a healthy residual addition does to the second moment. Growth beyond it is the layers'.
+RESIDUAL_GROWTH = 2.0
 
 
 @dataclass(frozen=True)
@@ -131,17 +203,24 @@ class SignalPoint:
     depth: int  # 1-based index among the rectifier calls, in execution order
     layer: str | None  # the layer whose output the rectifier consumed, when it was one
     activation: str
-    input_moment: float | None
     output_moment: float | None
     relative: float | None  # output_moment / the first rectifier's
-    step_ratio: float | None  # output_moment / the previous rectifier's
+    #: Growth due to the residual additions before this point, each counted up to
+    #: RESIDUAL_GROWTH: ``relative / residual`` is what the layers did.
+    residual: float
+    step_ratio: float | None  # the same, from the previous rectifier
     state: str  # 'ok', 'vanishing', 'exploding' or 'unknown'
+
+    @property
+    def adjusted(self) -> float | None:
+        return None if self.relative is None else self.relative / self.residual
 
 
 @dataclass(frozen=True)
 class Signal:
     points: tuple[SignalPoint, ...]
     factor: float  # a change by this factor from the first rectifier counts as vanish/explode
+    residual_growths: tuple[float, ...] = ()  # E[(a+b)²] / max(E[a²], E[b²]) per addition
 
     @property
     def vanishes_at(self) -> SignalPoint | None:
@@ -153,59 +232,95 @@ class Signal:
 
     @property
     def mean_step_ratio(self) -> float | None:
-        """Geometric mean of the layer-to-layer ratios (1.0 under He init)."""
+        """Geometric mean of the rectifier-to-rectifier ratios, residual growth divided out
+        (1.0 under He init)."""
         ratios = [p.step_ratio for p in self.points if p.step_ratio and p.step_ratio > 0]
         if not ratios:
             return None
         return math.exp(sum(math.log(r) for r in ratios) / len(ratios))
 
+    @property
+    def mean_residual_growth(self) -> float | None:
+        growths = [g for g in self.residual_growths if g > 0]
+        if not growths:
+            return None
+        return math.exp(sum(math.log(g) for g in growths) / len(growths))
+
     def summary(self) -> str:
         if not self.points:
             return "signal: no rectifier activations seen"
         parts = [f"signal: {len(self.points)} rectifier activations"]
+        growth = self.mean_residual_growth
+        if growth is not None:
+            parts.append(
+                f"{len(self.residual_growths)} residual additions, E[x²] ×{growth:.3g} per "
+                f"addition (x + f(x), f as large as x and independent: ×{RESIDUAL_GROWTH:g})"
+            )
         ratio = self.mean_step_ratio
         if ratio is not None:
-            parts.append(f"second moment × {ratio:.3g} per rectifier on average (He: 1)")
+            extra = ", residual growth aside" if growth is not None else ""
+            parts.append(f"second moment × {ratio:.3g} per rectifier on average{extra} (He: 1)")
         for point, word in ((self.vanishes_at, "vanishes"), (self.explodes_at, "explodes")):
-            if point is not None:
+            if point is not None and point.adjusted is not None:
                 where = f" (after layer {point.layer})" if point.layer else ""
                 parts.append(
                     f"{word} from depth {point.depth}{where}: E[x²] = "
-                    f"{point.output_moment:.3g}, {point.relative:.3g}× the first"
+                    f"{point.output_moment:.3g}, {point.adjusted:.3g}× the first"
+                    + (" after residual growth" if point.residual != 1.0 else "")
                 )
         return "; ".join(parts)
 
-    def to_json(self) -> list[dict[str, Any]]:
-        return [p.__dict__.copy() for p in self.points]
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "points": [{**p.__dict__, "adjusted": p.adjusted} for p in self.points],
+            "residual_growths": list(self.residual_growths),
+        }
 
 
-def signal_curve(
-    calls: list[tuple[str | None, Activation, float | None, float | None]], factor: float
-) -> Signal:
-    """Build the curve from (layer, activation, input E[x²], output E[x²]) of rectifier calls."""
+def signal_curve(calls: list[Any], residuals: list[Any], factor: float) -> Signal:
+    """Build the curve from the rectifier calls (``order``, ``activation``, ``output_moment``,
+    ``layer``) and the residual additions (``order``, ``growth``) of one pass."""
+    events = sorted([*calls, *residuals], key=lambda e: e.order)
     points: list[SignalPoint] = []
     first: float | None = None
     previous: float | None = None
-    for depth, (layer, activation, before, after) in enumerate(
-        (c for c in calls if c[1].family is Family.RECTIFIER), start=1
-    ):
+    residual = since_previous = 1.0
+    for event in events:
+        if not hasattr(event, "activation"):
+            if event.growth:
+                credit = min(event.growth, RESIDUAL_GROWTH)
+                residual, since_previous = residual * credit, since_previous * credit
+            continue
+        after = event.output_moment
         if first is None and after:
             first = after
+            residual = since_previous = 1.0  # growth before the first rectifier is the input's
         relative = after / first if after is not None and first else None
-        step = after / previous if after is not None and previous else None
+        step = after / previous / since_previous if after is not None and previous else None
         if relative is None:
             state = "unknown"
-        elif relative < 1 / factor:
+        elif relative / residual < 1 / factor:
             state = "vanishing"
-        elif relative > factor:
+        elif relative / residual > factor:
             state = "exploding"
         else:
             state = "ok"
         points.append(
-            SignalPoint(depth, layer, activation.describe(), before, after, relative, step, state)
+            SignalPoint(
+                len(points) + 1,
+                event.layer,
+                event.activation.describe(),
+                after,
+                relative,
+                residual,
+                step,
+                state,
+            )
         )
-        previous = after if after else previous
-    return Signal(tuple(points), factor)
+        if after:
+            previous, since_previous = after, 1.0
+    growths = tuple(r.growth for r in residuals if r.growth is not None)
+    return Signal(tuple(points), factor, growths)
 
 
 class InitFindingsError(AssertionError):
@@ -216,7 +331,7 @@ class InitFindingsError(AssertionError):
         super().__init__(report.failure_message())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Report:
     label: str
     layers: tuple[LayerResult, ...]
@@ -226,13 +341,35 @@ class Report:
     tests: int = 0  # layers tested statistically (the Bonferroni divisor)
     notes: tuple[str, ...] = field(default=())
 
+    def __repr__(self) -> str:  # short: pytest prints the locals of failing frames
+        return f"<Report {self.label}: {self.summary()}>"
+
     @property
     def findings(self) -> list[Finding]:
-        return [
-            Finding(self.label, 0, 0, layer.code, layer.message())
-            for layer in self.layers
-            if layer.code is not None
-        ]
+        findings = []
+        for layer in self.layers:
+            if layer.code is None:
+                continue
+            site = layer.site
+            position = (
+                (site.path, site.line, site.column, site.end_line, site.end_column)
+                if site is not None
+                else (self.label, 0, 0, 0, 0)
+            )
+            path, line, column, end_line, end_column = position
+            findings.append(
+                Finding(
+                    path,
+                    line,
+                    column,
+                    layer.code,
+                    layer.message(),
+                    end_line,
+                    end_column,
+                    evidence=layer.evidence(self.alpha, self.tests),
+                )
+            )
+        return findings
 
     @property
     def ok(self) -> bool:
@@ -250,17 +387,27 @@ class Report:
         raise KeyError(name)
 
     def raise_for_findings(self) -> None:
+        __tracebackhide__ = True
         if not self.ok:
             raise InitFindingsError(self)
 
     def failure_message(self) -> str:
+        """The offending layers first (name, class, activation, measured vs expected, fix)."""
         offending = [layer for layer in self.layers if layer.code]
         lines = [
-            f"init-lint: {len(offending)} layer(s) of {self.label} are initialised "
-            f"wrongly for the activation that follows:"
+            f"init-lint: {len(offending)} layer(s) of {self.label} initialised wrongly for the "
+            "activation that follows:"
         ]
-        lines += [f"  {layer.code} {layer.message()}" for layer in offending]
-        lines += ["", self.table()]
+        for layer in offending:
+            a = layer.assessment
+            assert a is not None
+            expected = f"{a.required_gain:.3f}" if a.required_gain is not None else "?"
+            where = f" ({layer.site.path}:{layer.site.line})" if layer.site else ""
+            lines.append(
+                f"  {layer.code} {layer.name} ({layer.class_name}) → {layer.follows()}: "
+                f"{layer.measured()}, expected {expected}; fix: {layer.fix()}{where}"
+            )
+        lines += ["", self.summary(), self.signal.summary()]
         return "\n".join(lines)
 
     def counts(self) -> dict[str, int]:
@@ -302,13 +449,38 @@ class Report:
         lines.insert(1, "  ".join("-" * width for width in widths))
         return "\n".join(lines)
 
+    def untested_reason(self) -> str:
+        """Why no layer was tested, and what to do about it ('' when some were)."""
+        if self.tests:
+            return ""
+        normed = [
+            layer
+            for layer in self.layers
+            if layer.activation is None
+            and layer.consumer.split("(")[0] in NORM_LAYERS | NORM_FUNCTIONS
+        ]
+        if normed and not self.through_norm:
+            kinds = sorted({layer.consumer for layer in normed})
+            return (
+                f"nothing tested: {len(normed)} of {len(self.layers)} layer(s) feed a norm layer "
+                f"({', '.join(kinds)}), which makes the forward pass scale-invariant, so the "
+                "default view does not judge them; rerun with --through-norm "
+                "(through_norm=True) to judge them against the activation after the norm"
+            )
+        return (
+            "nothing tested: no Linear/Conv output reaches a ReLU-family, Tanh or Sigmoid "
+            "activation" + (" (even through norm layers)" if self.through_norm else "")
+        )
+
     def summary(self) -> str:
         counts = ", ".join(f"{count} {key}" for key, count in sorted(self.counts().items()))
-        return (
+        text = (
             f"{self.label}: {len(self.findings)} finding(s) ({counts}); "
             f"alpha {self.alpha:g} over {self.tests} tested layer(s)"
             + (", through norms" if self.through_norm else "")
         )
+        reason = self.untested_reason()
+        return f"{text}\n{reason}" if reason else text
 
     def __str__(self) -> str:
         parts = [self.table(), "", self.summary(), self.signal.summary()]

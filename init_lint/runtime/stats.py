@@ -35,6 +35,14 @@ def chi2_quantile(p: float, df: float) -> float:
     return df * max(1.0 - c + z * math.sqrt(c), 0.0) ** 3
 
 
+def chi2_cdf(x: float, df: float) -> float:
+    """P(χ²_df ≤ x) (Wilson–Hilferty, the inverse of :func:`chi2_quantile`)."""
+    if x <= 0:
+        return 0.0
+    c = 2.0 / (9.0 * df)
+    return _STANDARD_NORMAL.cdf(((x / df) ** (1 / 3) - (1.0 - c)) / math.sqrt(c))
+
+
 def mean_square_ratio_interval(n: int, excess_kurtosis: float, alpha: float) -> tuple[float, float]:
     """Two-sided 1-alpha interval for s²/σ² (s² = mean of n squared zero-mean draws)."""
     df = 2.0 * n / max(2.0 + excess_kurtosis, 1e-6)

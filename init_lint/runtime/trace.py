@@ -1,9 +1,17 @@
 """Follow one forward pass: what first consumes each Linear/Conv output, and the signal's scale.
 
 Two observers work together. Module hooks see layers and activation/pass-through/norm *modules*
-(and suppress function-level observation inside them, so ``nn.ReLU`` is one event, not two).
-A ``TorchFunctionMode`` sees every torch function and tensor method called outside those
-modules: ``F.relu``, ``torch.tanh``, ``x.relu_()``, ``F.leaky_relu(x, 0.2)``, ``x.view(...)``.
+(and suppress function-level observation inside the latter three, so ``nn.ReLU`` is one event,
+not two). A ``TorchFunctionMode`` sees every torch function and tensor method called outside
+those modules: ``F.relu``, ``torch.tanh``, ``x.relu_()``, ``F.leaky_relu(x, 0.2)``, ``x.view(...)``.
+
+Inside a Linear/Conv module the *weight op* (``F.linear``, ``F.conv2d``, ``F.conv_transpose2d``,
+...) is the layer's output, not the module's return value: a ``Conv2d`` subclass whose forward
+applies an activation it holds (``ConvAct(256, 256, 3, activation=nn.ReLU())``) is followed into
+that activation. A module whose forward calls no weight op is observed at its boundary.
+
+Only what a decision uses is measured: the output second moment of each rectifier (the signal
+curve), and at each residual addition (same-shape ``a + b``) the operands' and the sum's.
 
 A layer's output is a *flow*. The first torch operation that returns a tensor from it decides:
 a pass-through op (dropout, pooling, view/reshape, flatten; norms with ``through_norm``) moves the
@@ -14,6 +22,7 @@ Activation and pass-through names come from :mod:`init_lint.knowledge`, the shar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +56,21 @@ WEIGHT, ACTIVATION, PASS, NORM, LEAF, CONTAINER = (
     "leaf",
     "container",
 )
-SUPPRESSING = frozenset({WEIGHT, ACTIVATION, PASS, NORM})
+SUPPRESSING = frozenset({ACTIVATION, PASS, NORM})
+#: The functional ops Linear/Conv modules compute their output with.
+WEIGHT_OPS = frozenset(
+    {
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+    }
+)
+#: Tensor additions; with two operands of one shape they are residual additions.
+ADD_OPS = frozenset({"add", "add_", "__add__", "__iadd__", "__radd__"})
 
 
 @dataclass
@@ -57,24 +80,30 @@ class Use:
     module: nn.Module
     layer: str
     order: int
-    pre_moment: float | None  # E[y²] of the layer output
+    input_size: tuple[int, ...] | None = None  # spatial size of the weight op's input
     consumer: str = "model output"
     activation: Activation | None = None
     through: tuple[str, ...] = ()
     via_norm: bool = False
-    post_moment: float | None = None  # E[act(y)²]
     result: torch.Tensor | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class ActivationCall:
-    """An activation seen during the pass (for the signal-propagation curve)."""
+    """A rectifier seen during the pass (for the signal-propagation curve)."""
 
     order: int
     activation: Activation
-    input_moment: float | None
     output_moment: float | None
     layer: str | None  # the layer whose output it consumed, if any
+
+
+@dataclass(frozen=True)
+class ResidualAdd:
+    """``a + b`` of two same-shape tensors: E[(a+b)²] over the larger operand's E[x²]."""
+
+    order: int
+    growth: float | None
 
 
 @dataclass
@@ -93,8 +122,9 @@ class _Frame:
     claimed: list[Use] = field(default_factory=list)  # uses this call ended with a claim
     inner: list[Use] = field(default_factory=list)  # uses ended by functions inside a leaf
     flow: _Flow | None = None
-    input_moment: float | None = None
     source: str | None = None
+    uses_before: int = 0  # len(tracer.uses) when the call began (a WEIGHT module's fallback)
+    op_seen: bool = False  # a WEIGHT module's weight op has run
 
 
 def module_kind(module: nn.Module) -> tuple[str, Activation | None]:
@@ -120,10 +150,12 @@ def module_kind(module: nn.Module) -> tuple[str, Activation | None]:
 def module_slope(module: nn.Module, name: str) -> float | None:
     if name == "LeakyReLU":
         return float(getattr(module, "negative_slope", 0.01))
-    if name == "PReLU" and isinstance(getattr(module, "weight", None), torch.Tensor):
-        return _mean(module.weight)
+    weight = getattr(module, "weight", None)
+    if name == "PReLU" and isinstance(weight, torch.Tensor):
+        return _mean(weight)
     if name == "RReLU":
-        return (float(module.lower) + float(module.upper)) / 2
+        rrelu: Any = module
+        return (float(rrelu.lower) + float(rrelu.upper)) / 2
     return None
 
 
@@ -189,6 +221,7 @@ class Tracer:
             self.kinds[id(module)] = module_kind(module)
         self.uses: list[Use] = []
         self.activations: list[ActivationCall] = []
+        self.residuals: list[ResidualAdd] = []
         self._flows: dict[int, _Flow] = {}
         self._stack: list[_Frame] = []
         self._suppress = 0
@@ -226,14 +259,21 @@ class Tracer:
         return self._order
 
     def moment(self, value: Any) -> float | None:
-        """E[x²] of a float tensor, in float64 (exploding signals overflow float32)."""
+        """E[x²] of a float tensor: one float32 norm, redone in float64 only if it overflows."""
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
             return None
         if value.numel() == 0 or value.device.type == "meta":
             return None
         self._internal += 1
         try:
-            return float(value.detach().double().square().mean())
+            data = value.detach()
+            low_precision = data.dtype in (torch.float16, torch.bfloat16)
+            norm = float(
+                torch.linalg.vector_norm(data, dtype=torch.float32 if low_precision else None)
+            )
+            if not math.isfinite(norm):
+                norm = float(torch.linalg.vector_norm(data, dtype=torch.float64))
+            return norm * norm / data.numel()
         finally:
             self._internal -= 1
 
@@ -266,7 +306,7 @@ class Tracer:
     # -- module hooks ------------------------------------------------------------------------
     def _pre_hook(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         kind, activation = self.kinds[id(module)]
-        frame = _Frame(module, kind, activation)
+        frame = _Frame(module, kind, activation, uses_before=len(self.uses))
         if self._suppress == 0 and not self._internal:
             inputs = _tensors(args) + _tensors(kwargs.values())
             primary = inputs[0] if inputs else None
@@ -284,7 +324,6 @@ class Tracer:
                 else:
                     self._end(flow, class_name)
             if kind == ACTIVATION and primary is not None:
-                frame.input_moment = self.moment(primary)
                 frame.source = frame.claimed[0].layer if frame.claimed else None
         if kind in SUPPRESSING:
             self._suppress += 1
@@ -300,29 +339,38 @@ class Tracer:
             self._suppress -= 1
         if self._suppress or self._internal:
             return
-        if frame.kind == WEIGHT and isinstance(output, torch.Tensor):
-            use = Use(
-                module,
-                self.names.get(id(module), type(module).__name__),
-                self._tick(),
-                self.moment(output),
-            )
-            self.uses.append(use)
-            self._track(output, _Flow(use, output))
+        if frame.kind == WEIGHT:
+            # No weight op seen inside (a forward of its own): the module's output stands in.
+            if len(self.uses) == frame.uses_before and isinstance(output, torch.Tensor):
+                self._new_use(module, output, None)
         elif frame.kind == ACTIVATION and frame.activation is not None:
-            post = self.moment(output)
-            for use in frame.claimed:
-                use.post_moment = post
-            if frame.activation.family is not Family.OTHER:
-                self.activations.append(
-                    ActivationCall(
-                        self._tick(), frame.activation, frame.input_moment, post, frame.source
-                    )
-                )
+            self._rectifier_call(frame.activation, output, frame.source)
         elif frame.flow is not None:
             self._track(output, frame.flow)
         elif frame.kind == LEAF:
             self._settle_leaf(frame, output)
+
+    def _new_use(
+        self, module: nn.Module, output: torch.Tensor, input_size: tuple[int, ...] | None
+    ) -> None:
+        use = Use(
+            module, self.names.get(id(module), type(module).__name__), self._tick(), input_size
+        )
+        self.uses.append(use)
+        self._track(output, _Flow(use, output))
+
+    def _rectifier_call(self, activation: Activation, output: Any, source: str | None) -> None:
+        if activation.family is Family.RECTIFIER:
+            self.activations.append(
+                ActivationCall(self._tick(), activation, self.moment(output), source)
+            )
+
+    def _weight_frame(self, name: str) -> _Frame | None:
+        """The innermost module call, when it is a Linear/Conv whose weight op this is."""
+        if name not in WEIGHT_OPS or not self._stack:
+            return None
+        frame = self._stack[-1]
+        return frame if frame.kind == WEIGHT and not frame.op_seen else None
 
     def _settle_leaf(self, frame: _Frame, output: Any) -> None:
         """An unknown leaf module (a custom activation, say) is itself the consumer, unless it
@@ -331,47 +379,69 @@ class Tracer:
         for use in frame.inner:
             if use.activation is not None and use.result is output:
                 continue
-            use.consumer, use.activation, use.post_moment = class_name, None, None
+            use.consumer, use.activation = class_name, None
 
     # -- functions ---------------------------------------------------------------------------
     def before_function(self, func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         name = function_name(func)
         activation = activation_from_function(name, function_slope(name, args, kwargs))
         tensors = _tensors(args) + _tensors(kwargs.values())
-        flows = [(t, f) for t in tensors if (f := self._flow_of(t)) is not None]
-        if not flows and activation is None:
+        flows: list[tuple[torch.Tensor, _Flow]] = []
+        for tensor in tensors:
+            flow = self._flow_of(tensor)
+            if flow is not None:
+                flows.append((tensor, flow))
+        weight_frame = self._weight_frame(name)
+        # Measured before the call: an in-place addition overwrites its first operand.
+        operands = self._residual_operands(name, tensors)
+        if not flows and activation is None and weight_frame is None and operands is None:
             return None
         primary = args[0] if args and isinstance(args[0], torch.Tensor) else kwargs.get("input")
-        # Measured before the call: an in-place activation overwrites its input.
-        input_moment = self.moment(primary) if activation is not None else None
-        return name, activation, flows, primary, input_moment
+        return name, activation, flows, primary, weight_frame, operands
+
+    def _residual_operands(self, name: str, tensors: list[torch.Tensor]) -> float | None:
+        """The larger operand's E[x²] when this is a residual addition (else None)."""
+        if name not in ADD_OPS or len(tensors) != 2:
+            return None
+        a, b = tensors
+        if a.shape != b.shape or a.numel() < 2 or not a.is_floating_point():
+            return None
+        moments = [m for m in (self.moment(a), self.moment(b)) if m is not None]
+        return max(moments) if moments else None
 
     def after_function(self, context: Any, result: Any) -> None:
-        name, activation, flows, primary, input_moment = context
+        name, activation, flows, primary, weight_frame, operands = context
         if not _returns_tensor(result):
             return  # metadata (x.size(), x.shape, x.dim()): not a consumer
+        if operands is not None:
+            after = self.moment(result)
+            growth = after / operands if after is not None and operands > 0 else None
+            self.residuals.append(ResidualAdd(self._tick(), growth))
         source = None
-        claimed: list[Use] = []
-        for tensor, flow in flows:
-            if self._flow_of(tensor) is not flow:
+        tracked: _Flow
+        for tensor, tracked in flows:
+            if self._flow_of(tensor) is not tracked:
                 continue  # already ended by an earlier argument of this same call
             if tensor is not primary:
-                self._end(flow, name)
+                self._end(tracked, name)
             elif activation is not None:
-                claimed.append(self._end(flow, name, activation, result))
-                source = flow.use.layer
+                self._end(tracked, name, activation, result)
+                source = tracked.use.layer
             elif name in PASS_THROUGH_NAMES or (name in NORM_FUNCTIONS and self.through_norm):
-                moved = self._moved(flow, name, norm=name in NORM_FUNCTIONS)
+                moved = self._moved(tracked, name, norm=name in NORM_FUNCTIONS)
                 self._track(result, moved)
             else:
-                self._end(flow, name)
-        if activation is not None and activation.family is not Family.OTHER:
-            post = self.moment(result)
-            for use in claimed:
-                use.post_moment = post
-            self.activations.append(
-                ActivationCall(self._tick(), activation, input_moment, post, source)
+                self._end(tracked, name)
+        if activation is not None:
+            self._rectifier_call(activation, result, source)
+        if weight_frame is not None and isinstance(result, torch.Tensor):
+            weight_frame.op_seen = True
+            size = (
+                tuple(int(n) for n in primary.shape[2:])
+                if isinstance(primary, torch.Tensor)
+                else None
             )
+            self._new_use(weight_frame.module, result, size)
 
 
 class _FunctionWatcher(TorchFunctionMode):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -19,11 +20,12 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
 from ..knowledge import Family
-from .assess import Assessment, assess
+from .assess import assess
 from .report import LayerResult, Report, signal_curve
+from .sites import recorded_site, site_of
 from .stats import WeightSample
 from .trace import WEIGHT, Tracer, Use
-from .weights import layer_fans, orthogonal_gain, weight_of, weight_sample
+from .weights import layer_geometry, orthogonal_gain, weight_of, weight_sample
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_SIGNAL_FACTOR = 100.0
@@ -53,14 +55,13 @@ def verify(
     with preserved(model):
         tracer.run(inputs, forward_kwargs)
     layers, tests = _judge_layers(model, tracer, alpha)
-    calls = [(c.layer, c.activation, c.input_moment, c.output_moment) for c in tracer.activations]
     notes = []
     if any(isinstance(m, LazyModuleMixin) for m in model.modules()):
         notes.append("note: some lazy modules were not materialised by the forward pass")
     return Report(
         label=label or type(model).__name__,
         layers=tuple(layers),
-        signal=signal_curve(calls, signal_factor),
+        signal=signal_curve(tracer.activations, tracer.residuals, signal_factor),
         alpha=alpha,
         through_norm=through_norm,
         tests=tests,
@@ -126,49 +127,57 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
     for name, module, uses, claims in plans:
         weight = weight_of(module)
         shape = tuple(weight.shape) if weight is not None else ()
-        fans = layer_fans(module, weight) if weight is not None else None
-        common = dict(
-            name=name,
-            class_name=type(module).__name__,
-            weight_shape=shape,
-            fans=fans,
-            calls=len(uses),
+        fans = layer_geometry(module, weight).fans() if weight is not None else None
+        first = uses[0] if uses else None
+        base = LayerResult(
+            name,
+            type(module).__name__,
+            shape,
+            fans,
+            len(uses),
+            _consumer(first),
+            None,
+            through=first.through if first else (),
+            via_norm=bool(first and first.via_norm),
+            site=recorded_site(module),
         )
         if weight is None or not claims:
-            first = uses[0] if uses else None
-            note = "" if uses else f"{name} is not called in the forward pass"
-            if weight is None and uses:
-                note = f"{name} has no readable 2-D weight (meta device or not materialised)"
-            results.append(
-                LayerResult(
-                    consumer=_consumer(first),
-                    activation=None,
-                    through=first.through if first else (),
-                    via_norm=bool(first and first.via_norm),
-                    note=note,
-                    **common,
-                )
-            )
+            results.append(replace(base, note=_untested_note(name, uses, weight)))
             continue
         if id(weight) not in samples:
             samples[id(weight)] = (weight_sample(weight), orthogonal_gain(weight))
         sample, ortho = samples[id(weight)]
         for group in claims.values():
             use = group[0]
-            assessment: Assessment = assess(
-                sample, fans, use.activation, per_test_alpha, orthogonal_gain=ortho
-            )
+            assert use.activation is not None
+            geometry = layer_geometry(module, weight, use.input_size)
             results.append(
-                LayerResult(
+                replace(
+                    base,
+                    fans=geometry.fans(),
                     consumer=use.consumer,
                     activation=use.activation,
                     through=use.through,
                     via_norm=use.via_norm,
-                    assessment=assessment,
-                    **common,
+                    assessment=assess(
+                        sample, geometry, use.activation, per_test_alpha, orthogonal_gain=ortho
+                    ),
+                    geometry=geometry,
                 )
             )
+    # Located from the source only where a finding needs a line: parsing costs more than the pass.
+    results = [
+        replace(r, site=site_of(model, r.name)) if r.code and r.site is None else r for r in results
+    ]
     return results, tests
+
+
+def _untested_note(name: str, uses: list[Use], weight: torch.Tensor | None) -> str:
+    if not uses:
+        return f"{name} is not called in the forward pass"
+    if weight is None:
+        return f"{name} has no readable 2-D weight (meta device or not materialised)"
+    return ""
 
 
 def _consumer(use: Use | None) -> str:

@@ -1,8 +1,10 @@
 """The runtime verifier as ground truth for the static checker: same source, same verdicts.
 
 Each source is linted by the engine and also imported, built and verified; the codes per layer
-must agree. Layers are matched by the static message's ``'self.<attr>'`` name, where the
-static checker's ``self.layers[...]`` stands for every element of a container.
+must agree, except where the runtime cannot tell ("inconclusive": too few weights) or sees what
+the static checker cannot (``RUNTIME_ONLY``, each with its reason). Layers are matched by the
+static message's ``'self.<attr>'`` name, where the static checker's ``self.layers[...]`` stands
+for every element of a container; the INI007 fixtures are matched by construction site.
 """
 
 from __future__ import annotations
@@ -120,6 +122,26 @@ class Model(nn.Module):
             x = F.relu(layer(x))
         return x
 """, (4, 128), False),
+    "leaky_01_with_a_02": ("""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(256, 256, 3, padding=1)
+        init.kaiming_normal_(self.conv.weight, a=0.2, nonlinearity="leaky_relu")
+
+    def forward(self, x):
+        return F.leaky_relu(self.conv(x), 0.1)
+""", (2, 256, 8, 8), False),
+    "xavier_before_relu_large": ("""
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(64, 512, 3, padding=1)
+        init.xavier_uniform_(self.conv.weight)
+
+    def forward(self, x):
+        return F.relu(self.conv(x))
+""", (2, 64, 8, 8), False),
     "resnet_bn_default_view": ("""
 class Model(nn.Module):
     def __init__(self):
@@ -174,7 +196,7 @@ def test_runtime_and_static_report_the_same_layers(name: str, tmp_path: Path) ->
     torch.manual_seed(0)
     model = _build(source, tmp_path, name)
     report = verify(model, torch.randn(*shape), through_norm=through_norm)
-    assert not report.inconclusive, report
+    undecided = {attribute_path(layer.name, "self") for layer in report.inconclusive}
     runtime = {attribute_path(layer.name, "self"): layer.code for layer in report.layers
                if layer.code}
     static = _static_codes(source, through_norm)
@@ -182,7 +204,55 @@ def test_runtime_and_static_report_the_same_layers(name: str, tmp_path: Path) ->
         name: code
         for pattern, code in static.items()
         for name in (attribute_path(layer.name, "self") for layer in report.layers)
-        if pattern.fullmatch(name)
+        if pattern.fullmatch(name) and name not in undecided
     }
     assert runtime == static_view, f"static: {static}\n{report}"
-    assert all(any(p.fullmatch(n) for n in runtime) for p in static), f"static: {static}"
+    assert all(any(p.fullmatch(n) for n in set(runtime) | undecided) for p in static), static
+    assert len(undecided) <= 1, report  # only Conv2d(3, 64, 3)-sized layers may be undecided
+
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+# (fixture file, class, constructor args, input shape, through_norm, {layer: reason} where the
+# runtime reports what the static checker cannot see)
+INI007_CASES = [
+    ("true_fans.py", "Depthwise", (), (2, 256, 8, 8), False, {}),
+    ("true_fans.py", "Generator", (), (2, 100, 1, 1), False,
+     {"main.0": "the stem runs on a 1×1 input: forward fan 100, not 1600"}),
+    ("true_fans.py", "NormedDepthwise", (64,), (2, 64, 8, 8), False, {}),
+    ("true_fans.py", "StrideOneUp", (), (2, 64, 8, 8), False, {}),
+    ("true_fans_through_norm.py", "NormedDepthwise", (64,), (2, 64, 8, 8), True, {}),
+]
+
+
+@pytest.mark.parametrize("case", INI007_CASES, ids=lambda c: f"{c[0]}:{c[1]}")
+def test_ini007_fixtures_agree_site_by_site(case: tuple) -> None:
+    """Depthwise/grouped with fan_out, groups=1, strided and stride-1 transposed convs, a DCGAN
+    generator, through a norm: the same layers get the same codes in both halves."""
+    from init_lint.runtime import record_sites
+    from init_lint.runtime.merge import BOTH, NEITHER, RUNTIME_ONLY, merge
+
+    filename, cls, args, shape, through_norm, runtime_only = case
+    path = FIXTURES / filename
+    spec = importlib.util.spec_from_file_location(f"init_lint_fixture_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    with record_sites():
+        spec.loader.exec_module(module)
+        torch.manual_seed(0)
+        model = getattr(module, cls)(*args)
+    if cls == "Depthwise":  # its forward chains channel counts that do not fit: one input each
+        model.forward = lambda x: (
+            torch.relu(model.dw(x)), torch.relu(model.grouped(x[:, :64])),
+            torch.relu(model.pointwise(x[:, :128])), torch.relu(model.dw_fan_in(x)),
+        )
+    report = verify(model, torch.randn(*shape), through_norm=through_norm)
+    static = lint_source(path.read_text(), str(path), Options(through_norm=through_norm))
+    rows = merge(report, static)
+    for row in rows:
+        if not row.layer:
+            continue  # a static finding on another class of the fixture file
+        if row.layer in runtime_only:
+            assert row.agreement == RUNTIME_ONLY, row
+        else:
+            assert row.agreement in (BOTH, NEITHER), (row, str(report))
+            assert row.runtime == (row.static or row.runtime), row
+    assert not report.inconclusive, report

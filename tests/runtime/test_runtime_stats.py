@@ -11,10 +11,9 @@ import random
 
 import pytest
 
-from init_lint.knowledge import Verdict, activation_from_module
-from init_lint.runtime.assess import Fans, Status, assess
+from init_lint.knowledge import LayerGeometry, Verdict, activation_from_module
+from init_lint.runtime.assess import Status, assess
 from init_lint.runtime.stats import (
-    WeightSample,
     chi2_quantile,
     detect_distribution,
     mean_square_ratio_interval,
@@ -24,9 +23,20 @@ from init_lint.runtime.stats import (
 torch = pytest.importorskip("torch")
 init = torch.nn.init
 
-from init_lint.runtime.weights import layer_fans, orthogonal_gain, weight_sample  # noqa: E402
+from init_lint.runtime.weights import (  # noqa: E402
+    layer_fans,
+    layer_geometry,
+    orthogonal_gain,
+    weight_sample,
+)
 
 RELU = activation_from_module("ReLU")
+
+
+def linear(fan_in: int, fan_out: int) -> LayerGeometry:
+    """A Linear layer's geometry (its fans are torch's)."""
+    return LayerGeometry("Linear", fan_in, fan_out, ())
+
 LEAKY = activation_from_module("LeakyReLU", 0.2)
 TANH = activation_from_module("Tanh")
 
@@ -91,15 +101,19 @@ def _random_layer(rng: random.Random, largest: int = 4096) -> tuple[int, int]:
     return size(), size()
 
 
+@pytest.mark.slow
 def test_false_alarm_rate_over_correctly_initialised_layers() -> None:
     """≥ 500 He-initialised layers of 8…4096 units a side: findings stay within alpha.
 
-    Small layers may be inconclusive: before LeakyReLU(0.2) it takes ~60k weights to tell its
-    gain from ReLU's (1.9% apart); before ReLU every layer of 4096 weights or more is decided.
+    Small layers may be inconclusive: before LeakyReLU(0.2) it takes ~130k weights to tell its
+    gain from ReLU's (1.9% apart); before ReLU most layers of 4096 weights or more are decided,
+    except shapes where another usual init (Xavier when fan_out ≫ fan_in, say) has nearly He's
+    scale.
     """
     alpha, layers = 0.05, 500
     rng, generator = random.Random(7), torch.Generator().manual_seed(7)
     statuses: dict[str, int] = {}
+    decided = large = 0
     for _ in range(layers):
         fan_in, fan_out = _random_layer(rng)
         activation = rng.choice([RELU, LEAKY])
@@ -107,18 +121,21 @@ def test_false_alarm_rate_over_correctly_initialised_layers() -> None:
         fill = rng.choice([init.kaiming_normal_, init.kaiming_uniform_])
         weight = fill(torch.empty(fan_out, fan_in), a=activation.slope, mode=mode,
                       nonlinearity="leaky_relu", generator=generator)
-        fans = Fans(fan_in, fan_out, float(fan_in), float(fan_out))
+        fans = linear(fan_in, fan_out)
         result = assess(weight_sample(weight), fans, activation, alpha,
                         orthogonal_gain=orthogonal_gain(weight))
         statuses[result.status] = statuses.get(result.status, 0) + 1
         if activation is RELU and weight.numel() >= 4096:
-            assert result.status != Status.INCONCLUSIVE, (fan_in, fan_out, result)
+            large += 1
+            decided += result.status != Status.INCONCLUSIVE
     bound = alpha + 3 * math.sqrt(alpha * (1 - alpha) / layers)
     false_alarms = statuses.get(Status.FINDING, 0) + statuses.get(Status.UNRECOGNISED, 0)
     assert false_alarms / layers <= bound, statuses
-    assert statuses[Status.OK] / layers > 0.8, statuses
+    assert decided / large > 0.8, (decided, large)
+    assert statuses[Status.OK] / layers > 0.5, statuses
 
 
+@pytest.mark.slow
 def test_bonferroni_keeps_the_per_model_rate() -> None:
     """Models of 10 correct layers at alpha/10 each: ≤ alpha of the models get any finding."""
     alpha, models, per_model = 0.1, 80, 10
@@ -130,13 +147,14 @@ def test_bonferroni_keeps_the_per_model_rate() -> None:
             fan_in, fan_out = _random_layer(rng, largest=1024)
             weight = init.kaiming_normal_(torch.empty(fan_out, fan_in), nonlinearity="relu",
                                           generator=generator)
-            fans = Fans(fan_in, fan_out, float(fan_in), float(fan_out))
+            fans = linear(fan_in, fan_out)
             result = assess(weight_sample(weight), fans, RELU, alpha / per_model)
             any_finding |= result.status == Status.FINDING
         flagged += any_finding
     assert flagged / models <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / models)
 
 
+@pytest.mark.slow
 def test_default_init_is_detected_for_every_layer_with_enough_weights() -> None:
     """fan_in ≥ 64 and ≥ 4096 weights: PyTorch's default is always INI001 before a rectifier,
     including shapes where its std equals He's with fan_out (fan_out = 6·fan_in)."""
@@ -150,7 +168,7 @@ def test_default_init_is_detected_for_every_layer_with_enough_weights() -> None:
             shapes.append((fan_in, fan_out))
     for fan_in, fan_out in shapes:
         layer = torch.nn.Linear(fan_in, fan_out)
-        fans = layer_fans(layer, layer.weight)
+        fans = layer_geometry(layer, layer.weight)
         for activation in (RELU, LEAKY):
             result = assess(weight_sample(layer.weight), fans, activation, 0.01 / 20)
             assert (result.status, result.verdict) == (Status.FINDING, Verdict.NOT_HE_SCALED), (
@@ -163,10 +181,10 @@ def test_relu_gain_before_leaky_relu_is_inconclusive_until_resolved() -> None:
     big = init.kaiming_normal_(torch.empty(512, 512), nonlinearity="relu", generator=generator)
     small = init.kaiming_normal_(torch.empty(32, 32), nonlinearity="relu", generator=generator)
     for weight, expected in ((big, Status.FINDING), (small, Status.INCONCLUSIVE)):
-        fans = Fans(weight.shape[1], weight.shape[0], weight.shape[1], weight.shape[0])
+        fans = linear(weight.shape[1], weight.shape[0])
         result = assess(weight_sample(weight), fans, LEAKY, 0.01)
         assert result.status == expected, result
-    result = assess(weight_sample(big), Fans(512, 512, 512.0, 512.0), LEAKY, 0.01)
+    result = assess(weight_sample(big), linear(512, 512), LEAKY, 0.01)
     assert result.verdict is Verdict.WRONG_KAIMING_GAIN
     assert result.gain == pytest.approx(math.sqrt(2), rel=0.01)
     assert result.required_gain == pytest.approx(math.sqrt(2 / 1.04))
@@ -175,14 +193,14 @@ def test_relu_gain_before_leaky_relu_is_inconclusive_until_resolved() -> None:
 def test_tiny_layers_are_inconclusive() -> None:
     generator = torch.Generator().manual_seed(4)
     weight = init.kaiming_normal_(torch.empty(4, 2), nonlinearity="relu", generator=generator)
-    result = assess(weight_sample(weight), Fans(2, 4, 2.0, 4.0), RELU, 0.01)
+    result = assess(weight_sample(weight), linear(2, 4), RELU, 0.01)
     assert result.status == Status.INCONCLUSIVE
     assert "too few weights" in result.reason
 
 
 def test_schemes_are_named() -> None:
     generator = torch.Generator().manual_seed(6)
-    fans = Fans(300, 200, 300.0, 200.0)
+    fans = linear(300, 200)
 
     def named(weight: torch.Tensor, activation=RELU) -> str:
         return assess(weight_sample(weight), fans, activation, 0.01,
@@ -207,7 +225,7 @@ def test_schemes_are_named() -> None:
 
 def test_orthogonal_is_judged_by_its_gain() -> None:
     generator = torch.Generator().manual_seed(8)
-    fans = Fans(256, 128, 256.0, 128.0)
+    fans = linear(256, 128)
     for gain, verdict in ((math.sqrt(2), Verdict.OK), (1.0, Verdict.NOT_HE_SCALED)):
         weight = init.orthogonal_(torch.empty(128, 256), gain=gain, generator=generator)
         result = assess(weight_sample(weight), fans, RELU, 0.01,
@@ -217,7 +235,7 @@ def test_orthogonal_is_judged_by_its_gain() -> None:
 
 def test_kaiming_before_tanh_is_ini002_and_xavier_tanh_is_ok() -> None:
     generator = torch.Generator().manual_seed(10)
-    fans = Fans(256, 256, 256.0, 256.0)
+    fans = linear(256, 256)
     he = init.kaiming_normal_(torch.empty(256, 256), generator=generator)
     xavier = init.xavier_normal_(torch.empty(256, 256), gain=5 / 3, generator=generator)
     assert assess(weight_sample(he), fans, TANH, 0.01).verdict is Verdict.KAIMING_BEFORE_SATURATING
@@ -238,17 +256,22 @@ def test_grouped_and_transposed_conv_fans() -> None:
 def test_fan_out_kaiming_on_a_depthwise_conv_is_too_small() -> None:
     generator = torch.Generator().manual_seed(12)
     conv = torch.nn.Conv2d(256, 256, 3, groups=256)
-    fans = layer_fans(conv, conv.weight)
+    fans = layer_geometry(conv, conv.weight)
     fan_out = init.kaiming_normal_(torch.empty_like(conv.weight), mode="fan_out",
                                    nonlinearity="relu", generator=generator)
     fan_in = init.kaiming_normal_(torch.empty_like(conv.weight), nonlinearity="relu",
                                   generator=generator)
     wrong = assess(weight_sample(fan_out), fans, RELU, 0.01)
-    assert wrong.verdict is Verdict.WRONG_KAIMING_GAIN
-    assert "true" in wrong.scheme  # says which fan torch over-counted
+    assert wrong.verdict is Verdict.WRONG_FAN  # INI007, as the static checker says
+    assert "≠" in wrong.scheme  # says which fan torch over-counted
     assert assess(weight_sample(fan_in), fans, RELU, 0.01).status == Status.OK
 
 
 def test_weight_sample_moments() -> None:
     sample = weight_sample(torch.tensor([[1.0, -1.0], [2.0, -2.0]]))
-    assert sample == WeightSample(4, 0.0, 2.5, 8.5, 2.0)
+    assert (sample.n, sample.mean, sample.max_abs) == (4, 0.0, 2.0)
+    assert (sample.second_moment, sample.fourth_moment) == pytest.approx((2.5, 8.5))
+    big = torch.randn(3000, 1000, generator=torch.Generator().manual_seed(1))
+    sample = weight_sample(big)  # shape statistics from a subset, the scale from every weight
+    assert sample.second_moment == pytest.approx(float(big.square().mean()), rel=1e-5)
+    assert sample.excess_kurtosis == pytest.approx(0.0, abs=0.05)
