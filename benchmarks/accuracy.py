@@ -59,6 +59,7 @@ from accuracy_run import (
     lint_json,
     runtime_sources,
 )
+from accuracy_worker import META_VERSION
 
 HERE = Path(__file__).resolve().parent
 PINNED = {"torch": "2.14.1", "torchvision": "0.29.1", "timm": "1.0.31"}
@@ -358,14 +359,15 @@ def build_models(
                     "model": key[1],
                     "seed": args.seed,
                     "views": list(VIEWS),
-                    "params": e.get("params") or 0,
+                    "params": e.get("params"),
                 }
             )
     if not todo:
         log(f"runtime: all {len(plan)} models cached")
         return results
-    # Largest first, so that the slowest builds do not come last on one worker.
-    todo.sort(key=lambda job: -job["params"])
+    # Largest first, so that the slowest builds do not come last on one worker; unknown sizes
+    # (the meta build failed: torchvision's regnets) count as large.
+    todo.sort(key=lambda job: -(job["params"] or float("inf")))
     log(
         f"runtime: building {len(todo)} models ({len(results)} cached) with {args.jobs} "
         f"worker(s), {args.timeout:.0f} s each at most..."
@@ -588,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         tag = "-".join(
             [f"py{platform.python_version()}", *(f"{k}{v}" for k, v in sorted(versions.items()))]
         )
-        meta_cache = ResultCache(cache_root / tag / f"meta-{digest([WORKER_SCRIPT])}")
+        meta_cache = ResultCache(cache_root / tag / f"meta-v{META_VERSION}")
         runtime_key = digest([WORKER_SCRIPT, *runtime_sources(repo)], f"seed={args.seed}")
         runtime_cache = ResultCache(cache_root / tag / f"runtime-{runtime_key}")
 

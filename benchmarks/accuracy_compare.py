@@ -40,6 +40,8 @@ class Layer:
     class_name: str
     rows: list[dict[str, Any]]
     error: str | None = None  # the model's forward pass failed
+    note: str | None = None  # why the verdict is not ground truth (weight standardisation, ...)
+    callers: tuple[str, ...] = ()  # package call sites that led to the constructor, inner first
 
     @property
     def codes(self) -> set[str]:
@@ -47,6 +49,8 @@ class Layer:
 
     @property
     def label(self) -> str:
+        if self.note:
+            return "unknown"
         if self.codes:
             return "positive"
         if self.rows and all(row["status"] in NEGATIVE_STATUSES for row in self.rows):
@@ -56,6 +60,8 @@ class Layer:
     @property
     def reason(self) -> str:
         """Why a layer is unknown, in a word."""
+        if self.note:
+            return self.note
         if self.error:
             return "forward failed"
         statuses = sorted({row["status"] for row in self.rows} - NEGATIVE_STATUSES)
@@ -74,7 +80,10 @@ class Layer:
                     text += f" (expected {row['expected']:.3f})"
             text += f" [{row.get('code') or row.get('status', '?')}]"
             parts.append(text)
-        return f"{self.model} {self.name} ({self.class_name}) → " + "; ".join(parts)
+        text = f"{self.model} {self.name} ({self.class_name}) → " + "; ".join(parts)
+        if self.callers:  # where a context-specific finding could be reported
+            text += f" [built via {' ← '.join(self.callers)}]"
+        return text + (f" [not scored: {self.note}]" if self.note else "")
 
 
 @dataclass
@@ -168,7 +177,15 @@ class Truth:
                 for view in VIEWS:
                     rows = layer.get("rows", {}).get(view, [])
                     site.layers[view].append(
-                        Layer(model, layer["name"], layer["class"], rows, error)
+                        Layer(
+                            model,
+                            layer["name"],
+                            layer["class"],
+                            rows,
+                            error,
+                            layer.get("note"),
+                            tuple(f"{f[0]}:{f[1]}" for f in chain[1:3]),
+                        )
                     )
         return truth
 

@@ -31,11 +31,14 @@ import resource
 import sys
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType, FrameType
 from typing import Any
 
+#: Version of the meta-device build's output: its results are cached under it (bump on change).
+META_VERSION = 1
 #: Package frames kept per layer, innermost first (the site, then the helpers that called it).
 MAX_CHAIN = 4
 #: A worker whose peak RSS passes this exits after its job, so big models do not pile up.
@@ -456,6 +459,7 @@ class Worker:
         result["verify_seconds"] = time.perf_counter() - start
         if not reports:
             result.update(error="\n".join(errors), stage="forward")
+        wrapped = wrapped_activation_inputs(model, args, kwargs) if reports else {}
 
         rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for view, report in reports.items():
@@ -480,6 +484,7 @@ class Worker:
                 "via_torch": None,
                 "subclass": None,
             }
+            note = weight_transform(module) or wrapped.get(layer_name)
             result["layers"].append(
                 {
                     "name": layer_name or "<model>",
@@ -487,6 +492,7 @@ class Worker:
                     **weight_scale(module),
                     **site,
                     "rows": rows.get(layer_name or "<model>", {}),
+                    **({"note": note} if note else {}),
                 }
             )
         del model, reports
@@ -523,6 +529,120 @@ def training_pass(
     result["training_pass"] = f"{found} of {len(uncalled)} uncalled layers reached"
 
 
+#: timm's weight-standardised convs normalise the weight in forward: its init scale is moot.
+STANDARDISED_WEIGHT = re.compile(r"StdConv")
+
+
+def weight_transform(module: Any) -> str | None:
+    """Why the verifier's verdict on the stored weight does not apply, if it does not."""
+    for cls in type(module).__mro__:
+        if STANDARDISED_WEIGHT.search(cls.__name__):
+            return f"weight standardised in forward ({cls.__name__})"
+    return None
+
+
+def wrapped_activation_inputs(model: Any, args: tuple, kwargs: dict) -> dict[str, str]:
+    """Layers whose output reaches a ReLU-family/Tanh/Sigmoid module that sits inside a custom
+    activation module which transforms its result (timm's ``StarReLU``: s·relu(x)²+b). The
+    verifier's tracer sees the inner module and judges the layer for it; the function the
+    layer really feeds is another one, so the verdict is not ground truth.
+
+    One extra forward pass in eval mode under no_grad, with hooks: a layer is matched when the
+    inner activation's input shares storage with the layer's output, directly or through a norm
+    layer (views, Dropout and Identity keep the storage); a wrapper transforms when its output
+    is not the inner activation's output tensor."""
+    import torch
+    from torch import nn
+    from torch.nn.modules.conv import _ConvNd
+
+    judged = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.Tanh, nn.Sigmoid)
+    norms = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+    pairs = []  # (wrapper, inner activation)
+    for wrapper in model.modules():
+        if type(wrapper).__module__.startswith("torch.nn"):
+            continue
+        if any(isinstance(m, (nn.Linear, _ConvNd)) for m in wrapper.modules()):
+            continue
+        pairs += [(wrapper, c) for c in wrapper.children() if isinstance(c, judged)]
+    if not pairs:
+        return {}
+
+    def first_tensor(value: Any) -> Any:
+        if isinstance(value, (tuple, list)) and value:
+            value = value[0]
+        ok = isinstance(value, torch.Tensor) and value.device.type != "meta"
+        return value if ok else None
+
+    names = {id(m): n for n, m in model.named_modules()}
+    # storage address -> (layer, weak reference to the tensor that held it): the address of a
+    # freed tensor is reused, so an entry only counts while its tensor is alive.
+    latest: dict[int, tuple[str, Any]] = {}
+    last_output: dict[int, Any] = {}  # inner activation -> its latest output
+    reached: list[tuple[str, Any]] = []  # (layer, wrapper)
+    transforms: dict[int, bool] = {}
+
+    def source_of(value: Any) -> str | None:
+        tensor = first_tensor(value)
+        entry = latest.get(tensor.untyped_storage().data_ptr()) if tensor is not None else None
+        return entry[0] if entry is not None and entry[1]() is not None else None
+
+    def remember(value: Any, layer: str) -> None:
+        tensor = first_tensor(value)
+        if tensor is not None:
+            latest[tensor.untyped_storage().data_ptr()] = (layer, weakref.ref(tensor))
+
+    def layer_hook(module: Any, inputs: tuple, output: Any) -> None:
+        remember(output, names[id(module)])
+
+    def norm_hook(module: Any, inputs: tuple, output: Any) -> None:
+        layer = source_of(inputs)
+        if layer is not None:
+            remember(output, layer)
+
+    handles = []
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, _ConvNd)):
+            handles.append(module.register_forward_hook(layer_hook))
+        elif isinstance(module, norms):
+            handles.append(module.register_forward_hook(norm_hook))
+    for wrapper, inner in pairs:
+
+        def pre(module: Any, inputs: tuple, wrapper: Any = wrapper) -> None:
+            layer = source_of(inputs)
+            if layer is not None:
+                reached.append((layer, wrapper))
+
+        def inner_post(module: Any, inputs: tuple, output: Any) -> None:
+            last_output[id(module)] = output
+
+        def wrapper_post(module: Any, inputs: tuple, output: Any, inner: Any = inner) -> None:
+            transforms[id(module)] = transforms.get(id(module), False) or (
+                output is not last_output.get(id(inner))
+            )
+
+        handles.append(inner.register_forward_pre_hook(pre))
+        handles.append(inner.register_forward_hook(inner_post))
+        handles.append(wrapper.register_forward_hook(wrapper_post))
+    training = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - the verifier's pass worked; no notes then
+        return {}
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, flag in training:
+            module.training = flag
+    return {
+        layer: f"feeds {type(wrapper).__name__}, a custom activation wrapping "
+        f"{', '.join(type(c).__name__ for c in wrapper.children())} that transforms its output"
+        for layer, wrapper in reached
+        if transforms.get(id(wrapper))
+    }
+
+
 def weight_scale(module: Any) -> dict[str, Any]:
     """Shape and rms·√fan_in (torch's fan_in) of every layer, also those the verifier does not
     judge: the fix check compares them between the original and the fixed build."""
@@ -533,8 +653,17 @@ def weight_scale(module: Any) -> dict[str, Any]:
         return {"shape": None}
     n = weight.numel()
     fan_in = math.prod(weight.shape[1:])
-    rms = float(torch.linalg.vector_norm(weight.detach().float())) / math.sqrt(max(n, 1))
-    return {"shape": list(weight.shape), "n": n, "scale": rms * math.sqrt(fan_in)}
+    detached = weight.detach().float()
+    rms = float(torch.linalg.vector_norm(detached)) / math.sqrt(max(n, 1))
+    # mean |w| too: one clamped outlier (timm's trunc_normal_ cuts at ±2, 100σ for std=.02)
+    # moves the rms of a 100k-weight layer by 5% but its mean |w| by 0.1%.
+    mean_abs = float(torch.linalg.vector_norm(detached, 1)) / max(n, 1)
+    return {
+        "shape": list(weight.shape),
+        "n": n,
+        "scale": rms * math.sqrt(fan_in),
+        "abs_scale": mean_abs * math.sqrt(fan_in),
+    }
 
 
 def _is_lazy(tensor: Any) -> bool:
