@@ -681,6 +681,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+ROW_KEYS = (
+    "status",
+    "code",
+    "follows",
+    "via_norm",
+    "scheme",
+    "gain",
+    "gain_mode",
+    "expected",
+    "mode",
+)
+
+
+def compact_layer(layer: dict[str, Any]) -> dict[str, Any]:
+    """One layer of one model for the JSON output: its site, weight scale and verdicts."""
+    chain = layer.get("chain") or []
+    out: dict[str, Any] = {
+        "name": layer["name"],
+        "class": layer["class"],
+        "site": f"{chain[0][0]}:{chain[0][1]}:{chain[0][2]}" if chain else None,
+        "callers": [f"{f[0]}:{f[1]}:{f[2]}" for f in chain[1:]],
+        "shape": layer.get("shape"),
+        "scale": layer.get("scale"),
+    }
+    for key in ("via_torch", "subclass", "note"):
+        if layer.get(key):
+            out[key] = layer[key]
+    for view in VIEWS:
+        out[view] = [
+            {k: row[k] for k in ROW_KEYS if row.get(k) not in (None, False)}
+            for row in layer.get("rows", {}).get(view, [])
+        ]
+    return out
+
+
 def write_json(
     path: str,
     repo: Path,
@@ -704,7 +739,7 @@ def write_json(
                 "error": result.get("error"),
                 "input": result.get("input"),
                 "seconds": result.get("seconds"),
-                "layers": len(result.get("layers", [])),
+                "layers": [compact_layer(layer) for layer in result.get("layers", [])],
                 "views": result.get("views"),
             }
         )
