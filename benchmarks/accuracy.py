@@ -619,8 +619,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         pool.close()
 
-    truth = Truth.from_results(
-        (f"{key[0]}:{key[1]}", result) for key, result in results.items() if result.get("ok")
+    truth = Truth.from_results(  # sorted: the examples shown do not depend on finishing order
+        (f"{key[0]}:{key[1]}", result)
+        for key, result in sorted(results.items())
+        if result.get("ok")
     )
     # Sites of models that were not built, from their meta builds: what to build to verify.
     meta_sites: dict[tuple, list[str]] = defaultdict(list)
