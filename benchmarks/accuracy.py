@@ -572,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (repo / "init_lint").is_dir():
         raise SystemExit(f"{repo} has no init_lint package")
     sys.path.insert(0, str(repo))  # the same init_lint as the workers and the CLI runs
+    sys.dont_write_bytecode = True  # nothing written into the checkout under test
     packages = [p.strip() for p in args.packages.split(",") if p.strip()]
     unknown = set(packages) - set(PACKAGES)
     if unknown:
@@ -659,7 +660,14 @@ def main(argv: list[str] | None = None) -> int:
 
         start = time.perf_counter()
         fix_report = fix_check(
-            repo, package_dirs, packages, results, static["default"], args, cache_root
+            repo,
+            package_dirs,
+            packages,
+            results,
+            static["default"],
+            args,
+            cache_root,
+            runtime_cache,
         )
         timings["fix_check"] = time.perf_counter() - start
         print_fix_report(fix_report)

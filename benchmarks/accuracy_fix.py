@@ -34,7 +34,7 @@ from accuracy_compare import (
     StaticFinding,
     site_text,
 )
-from accuracy_run import Pool, diff_after, fix_in_place, lint_json
+from accuracy_run import Pool, ResultCache, diff_after, digest, fix_in_place, lint_json
 
 #: rms ratios beyond this many standard errors count as a changed scale (see same_scale).
 SCALE_SIGMAS = 6.0
@@ -159,11 +159,20 @@ def fix_check(
     static_default: list[StaticFinding],
     args: Namespace,
     cache_root: Path,
+    runtime_cache: ResultCache,
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="init-lint-fixcheck-"))
     try:
         return _fix_check(
-            work, repo, package_dirs, packages, results, static_default, args, cache_root
+            work,
+            repo,
+            package_dirs,
+            packages,
+            results,
+            static_default,
+            args,
+            cache_root,
+            runtime_cache,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -178,6 +187,7 @@ def _fix_check(
     static_default: list[StaticFinding],
     args: Namespace,
     cache_root: Path,
+    runtime_cache: ResultCache,
 ) -> dict[str, Any]:
     print("\n== Fix check ==", flush=True)
     copy_packages(package_dirs, packages, work)
@@ -239,32 +249,42 @@ def _fix_check(
         flush=True,
     )
 
-    pool = Pool([str(work), str(repo)], max(args.jobs, 1), cache_root / "logs", "fixcheck")
+    # The rebuilt models depend on the runtime's key and on the edits only: cached under both.
+    edits = "".join(report["packages"][p]["edits"] for p in packages)
+    cache = ResultCache(runtime_cache.root / f"fixed-{digest([], edits)}")
     rebuilt: dict[tuple[str, str], dict[str, Any]] = {}
-    try:
-        hello = pool.hello()
-        for package, path in hello["package_dirs"].items():
-            if package in packages and not Path(path).resolve().is_relative_to(work.resolve()):
-                raise RuntimeError(f"the fix-check worker imports {package} from {path}")
-
-        def done(job: dict[str, Any], result: dict[str, Any]) -> None:
-            rebuilt[(job["package"], job["model"])] = result
-
-        jobs = [
+    jobs = []
+    for package, model in sorted(affected):
+        cached = None if args.refresh else cache.load("runtime", package, model)
+        if cached is not None:
+            rebuilt[(package, model)] = cached
+            continue
+        jobs.append(
             {
                 "op": "build",
-                "package": p,
-                "model": m,
+                "package": package,
+                "model": model,
                 "seed": args.seed,
                 "views": list(VIEWS),
-                "params": results[(p, m)].get("params") or 0,
+                "params": results[(package, model)].get("params") or 0,
             }
-            for p, m in sorted(affected)
-        ]
-        jobs.sort(key=lambda job: -job["params"])
-        pool.run(jobs, lambda job: args.timeout, done)
-    finally:
-        pool.close()
+        )
+    jobs.sort(key=lambda job: -job["params"])
+    if jobs:
+        pool = Pool([str(work), str(repo)], max(args.jobs, 1), cache_root / "logs", "fixcheck")
+        try:
+            hello = pool.hello()
+            for package, path in hello["package_dirs"].items():
+                if package in packages and not Path(path).resolve().is_relative_to(work.resolve()):
+                    raise RuntimeError(f"the fix-check worker imports {package} from {path}")
+
+            def done(job: dict[str, Any], result: dict[str, Any]) -> None:
+                rebuilt[(job["package"], job["model"])] = result
+                cache.store("runtime", job["package"], job["model"], result)
+
+            pool.run(jobs, lambda job: args.timeout, done)
+        finally:
+            pool.close()
 
     outcomes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     forward_failed = []

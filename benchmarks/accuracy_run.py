@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 WORKER_SCRIPT = Path(__file__).resolve().with_name("accuracy_worker.py")
+#: Child processes write no __pycache__ into the checkout under test (--repo may be another
+#: engineer's tree) nor into the fixed copies.
+NO_BYTECODE = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
 #: Importing torch, torchvision and timm takes a few seconds (more on a loaded machine).
 STARTUP_TIMEOUT = 180.0
 
@@ -51,6 +54,7 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.argv,
+                env=NO_BYTECODE,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -240,7 +244,7 @@ def python_files(package_dir: Path) -> list[str]:
 
 def init_lint(repo: Path, args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``python -m init_lint.cli ARGS`` with the repository under test first on the path."""
-    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env = {**NO_BYTECODE, "PYTHONPATH": str(repo)}
     env.pop("NO_COLOR", None)
     return subprocess.run(
         [sys.executable, "-m", "init_lint.cli", *args],
