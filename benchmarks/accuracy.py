@@ -592,7 +592,9 @@ def main(argv: list[str] | None = None) -> int:
             [f"py{platform.python_version()}", *(f"{k}{v}" for k, v in sorted(versions.items()))]
         )
         meta_cache = ResultCache(cache_root / tag / f"meta-v{META_VERSION}")
-        runtime_key = digest([WORKER_SCRIPT, *runtime_sources(repo)], f"seed={args.seed}")
+        runtime_key = digest(
+            {"worker": WORKER_SCRIPT, **runtime_sources(repo)}, f"seed={args.seed}"
+        )
         runtime_cache = ResultCache(cache_root / tag / f"runtime-{runtime_key}")
 
         listing = meta_cache.load("list", "all", "models")

@@ -251,7 +251,7 @@ def _fix_check(
 
     # The rebuilt models depend on the runtime's key and on the edits only: cached under both.
     edits = "".join(report["packages"][p]["edits"] for p in packages)
-    cache = ResultCache(runtime_cache.root / f"fixed-{digest([], edits)}")
+    cache = ResultCache(runtime_cache.root / f"fixed-{digest({}, edits)}")
     rebuilt: dict[tuple[str, str], dict[str, Any]] = {}
     jobs = []
     for package, model in sorted(affected):

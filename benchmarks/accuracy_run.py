@@ -214,23 +214,24 @@ class ResultCache:
         os.replace(temporary, path)
 
 
-def digest(paths: Iterable[Path], *extra: str) -> str:
-    """A short hash of files' contents (and names) plus extra strings."""
+def digest(files: dict[str, Path], *extra: str) -> str:
+    """A short hash of files' contents under stable labels (not their locations, so that two
+    checkouts with the same sources share cache entries), plus extra strings."""
     hasher = hashlib.sha256()
-    for path in sorted(paths):
-        hasher.update(path.name.encode())
-        hasher.update(path.read_bytes())
+    for label, path in sorted(files.items()):
+        hasher.update(label.encode() + b"\0" + path.read_bytes() + b"\0")
     for text in extra:
-        hasher.update(text.encode())
+        hasher.update(text.encode() + b"\0")
     return hasher.hexdigest()[:12]
 
 
-def runtime_sources(repo: Path) -> list[Path]:
-    """The init_lint files the runtime verdicts depend on (not the static analysis)."""
+def runtime_sources(repo: Path) -> dict[str, Path]:
+    """The init_lint files the runtime verdicts depend on (not the static analysis), by their
+    path in the checkout."""
     package = repo / "init_lint"
-    files = [p for p in (package / "runtime").rglob("*.py")]
+    files = list((package / "runtime").rglob("*.py"))
     files += list(package.glob("knowledge*.py")) + list((package / "knowledge").rglob("*.py"))
-    return files
+    return {path.relative_to(repo).as_posix(): path for path in files}
 
 
 # -- the init-lint command line ----------------------------------------------------------------
