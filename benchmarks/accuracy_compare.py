@@ -4,7 +4,9 @@ compared with the static checker's findings at the same source position. Pure Py
 A *layer* (one Linear/Conv module of one built model) gets a label per view from the runtime
 verifier's rows for it: ``positive`` (a finding: the code), ``negative`` (every row ok, or its
 output reaches no activation init-lint judges), ``unknown`` (inconclusive, unrecognised, not
-called by the forward pass, or the forward pass failed). A *site* (the constructor call's
+called by the forward pass, the forward pass failed, or the verdict does not apply: a weight
+standardised in forward, an activation wrapped in a custom module that transforms its result;
+the worker notes those). A *site* (the constructor call's
 file:line:column) is positive if any layer built there is positive in some model, negative if
 none is and some layer is negative, else unknown (excluded from the scores).
 
