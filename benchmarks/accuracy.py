@@ -9,8 +9,8 @@ against it (TP/FP/FN per package, default and --through-norm views), and every d
 printed. ``--fix-check`` also applies ``init-lint --fix`` to copies of the packages and rebuilds
 the affected models to check that the fixes work at run time and change nothing else.
 
-Not a unit test: it needs ~6 GB of venv and builds hundreds of models. Set-up, once (pip takes
-torch 2.14.1/torchvision 0.29.1 from the local wheel cache where there is one):
+Not a unit test: it builds hundreds of models, in a venv of its own outside the repository
+(torch's CUDA wheel makes it ~6 GB; nothing runs on a GPU). Set-up, once:
 
     python3 -m venv ~/.cache/init-lint/harness-venv
     ~/.cache/init-lint/harness-venv/bin/pip install torch==2.14.1 torchvision==0.29.1 \\
