@@ -364,6 +364,34 @@ def activation_from_function(name: str, slope: float | None = None) -> Activatio
     return activation_from_module(module, slope)
 
 
+#: Names activation registries and configs use (``get_act_layer('swish')``, ``ACT2FN['gelu']``,
+#: ``dict(type='LeakyReLU')``), normalised (lower case, no ``_``/``-``), to torch.nn classes.
+ACTIVATION_NAMES: dict[str, str] = {
+    **{module.lower(): module for module in FUNCTIONAL_ACTIVATIONS.values()},
+    **{name.replace("_", ""): module for name, module in FUNCTIONAL_ACTIVATIONS.items()},
+    "lrelu": "LeakyReLU",
+    "leaky": "LeakyReLU",
+    "swish": "SiLU",
+    "hswish": "Hardswish",
+    "hardswish": "Hardswish",
+    "hsigmoid": "Hardsigmoid",
+    "hardsigmoid": "Hardsigmoid",
+    "quickgelu": "GELU",
+    "geluapprox": "GELU",
+    "gelutanh": "GELU",
+    "newgelu": "GELU",
+    "identity": "Identity",
+    "linear": "Identity",
+    "none": "Identity",
+}
+
+
+def activation_class_named(name: str) -> str | None:
+    """The torch.nn class an activation is called by in registries ('leaky_relu' → 'LeakyReLU');
+    None for a name init-lint does not know."""
+    return ACTIVATION_NAMES.get(name.replace("_", "").replace("-", "").lower())
+
+
 class Verdict(str, Enum):
     """How an init relates to the activation a layer feeds. Rules (init_lint.rules) map these
     to codes; this module speaks only of scales and activations."""

@@ -48,11 +48,14 @@ def bind_values(
     skip_first: bool,
     default: Callable[[cst.Param], Value],
     unfilled: Value | None = None,
+    open_ended: bool = False,
 ) -> dict[str, Value]:
     """Evaluated arguments bound to a function's parameters, as Python would: defaults for the
     ones not given (``default(param)``; UNKNOWN without one), ``*args`` as a group,
     ``**kwargs`` as a dict. ``unfilled`` replaces default and UNKNOWN for positional parameters
-    not given (``forward``'s inputs, which a caller always passes)."""
+    not given (``forward``'s inputs, which a caller always passes). ``open_ended``: the call also
+    passed ``*args``/``**kwargs`` of unknown content, so a parameter not bound may have been
+    given anything: UNKNOWN, not its default."""
     ordered = [*params.posonly_params, *params.params]
     if skip_first and ordered:
         ordered = ordered[1:]  # self
@@ -69,6 +72,8 @@ def bind_values(
             env[name] = bound[name]
         elif unfilled is not None and name in names:
             env[name] = unfilled
+        elif open_ended:
+            env[name] = UNKNOWN
         elif param.default is not None:
             env[name] = default(param)
         else:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from ..library import APPLYING_METHODS, INIT_HELPERS, activation_factory
 from .binder import bind_values
 from .common import (
     HARMLESS_CALLS,
@@ -30,6 +31,7 @@ from .common import (
     looks_like_init,
     union,
 )
+from .contexts import DEFAULTS, digest, signature_of
 from .imports import dotted_name, init_function, torch_function, torch_nn_member
 from .state import Frame, FunctionInfo, Program
 from .values import (
@@ -85,6 +87,15 @@ class Arguments:
     @property
     def values(self) -> list[Value]:
         return [*self.positional, *self.keywords.values()]
+
+    @property
+    def open_ended(self) -> bool:
+        """``*xs`` or ``**kw`` of unknown content: which parameters they fill is unknown."""
+        spread = any(
+            star and (items_of(v) is None or not getattr(v, "exact", True))
+            for v, star in zip(self.positional, self.starred, strict=True)
+        )
+        return spread or any(k.startswith("**") for k in self.keywords)
 
     @property
     def known_positional(self) -> list[Value]:
@@ -271,6 +282,9 @@ class Calls:
                 return owner
         if name in SELF_RETURNING_METHODS:
             return owner
+        applied = self._applying_method(owner, name, node, frame)
+        if applied is not None:
+            return applied
         if name in INERT_METHODS:
             if name in ("add_module", "register_module") and len(args.positional) > 1:
                 self.host.name_values(args.positional[1], "self.<added>", 3)
@@ -278,6 +292,21 @@ class Calls:
         if owner is SELF and name not in HARMLESS_CALLS:
             self._unknown_self_method(name, frame)
         return UNKNOWN
+
+    def _applying_method(
+        self, owner: Value, name: str, node: cst.Call, frame: Frame
+    ) -> Value | None:
+        """``self.post_init()`` (Hugging Face): apply ``self._init_weights`` to every module."""
+        target = APPLYING_METHODS.get(name)
+        info = frame.self_info
+        if owner is not SELF or target is None or info is None or info.lookup(name) is not None:
+            return None
+        method = info.lookup(target)
+        if method is None:
+            return None
+        scope = ModulesIter(frame.owner)
+        self.host.inits.register_apply(scope, FuncRef(method, bound_self=True), node, frame)
+        return ConstVal(None)
 
     def _layer_method(
         self, owner: Value, name: str, node: cst.Call, args: Arguments, frame: Frame
@@ -334,14 +363,16 @@ class Calls:
         bound_self: bool = False,
         call: cst.Call | None = None,
         inputs: bool = False,
+        open_ended: bool = False,
     ) -> Value:
         """Inline ``info`` with these arguments in the caller's context; its return value.
-        ``inputs``: the parameters not given are tensors (``forward``'s inputs)."""
+        ``inputs``: the parameters not given are tensors (``forward``'s inputs);
+        ``open_ended``: unknown ``*args``/``**kwargs`` were passed too."""
         if info.cls is None and call is not None:
             self.host.called_functions.add(info.name)
         if info.key in frame.stack or frame.depth > MAX_INLINE_DEPTH:
             if call is not None:
-                self.opaque_call(call, args, kwargs, frame)
+                self.opaque_call(call, args, kwargs, frame, known_callee=True)
             return UNKNOWN
         prefix = frame.prefix + ((id(call),) if call is not None and info.cls is None else ())
         inner = frame.child(stack=(*frame.stack, info.key), prefix=prefix)
@@ -357,6 +388,7 @@ class Calls:
             skip_first=bound_self,
             default=lambda param: self.default_value(param, frame),
             unfilled=NO_SOURCE if inputs else None,
+            open_ended=open_ended,
         )
         self.host.exec_block(block(info.node.body), inner)
         return union(inner.returns) if inner.returns else ConstVal(None)
@@ -391,12 +423,30 @@ class Calls:
             if scope is not None:
                 self.host.inits.register_apply(scope, positional[0], node, frame)
                 return UNKNOWN
+        library = self._library_call(qualified, node, args, frame)
+        if library is not None:
+            return library
         if looks_like_init(last) and positional:
             return self.host.inits.foreign_init_call(last, node, positional, frame)
         if last[:1].isupper() and not qualified.startswith("torch"):
             return self.instantiate(ClassRef(qualified), node, args, frame)
         self.opaque_call(node, positional, args.keywords, frame)
         return UNKNOWN
+
+    def _library_call(
+        self, qualified: str, node: cst.Call, args: Arguments, frame: Frame
+    ) -> Value | None:
+        """A function of another package that init-lint knows (see :mod:`init_lint.library`)."""
+        factory = activation_factory(qualified)
+        if factory is not None:
+            return self.host.modules.from_factory(
+                factory, node, args.positional, args.keywords, frame
+            )
+        helper = INIT_HELPERS.get(qualified)
+        if helper is not None and args.positional:
+            self.host.inits.helper_call(helper, node, args.positional[0], frame)
+            return ConstVal(None)
+        return None
 
     # ------------------------------------------------------------------ classes
     def instantiate(self, ref: ClassRef, node: cst.Call, args: Arguments, frame: Frame) -> Value:
@@ -409,20 +459,35 @@ class Calls:
             if reset is not None:
                 host.set_inits(instance, frozenset({host.inits.simulate_reset(reset, instance)}))
             return LayerVal(instance)
+        context: Node | str
         if info is not None:
             info.instantiated = True
+            context = host.class_context(
+                info, args.known_positional, args.keywords, args.open_ended
+            )
+        else:
+            context = self._foreign_context(ref.key, args)
         label = f"{ref.key.rsplit('.', 1)[-1]}(...)"
         inst_node = host.new_node(f"{frame.owner.key}/{ref.key}@{id(node)}", label)
-        host.contains.append((inst_node, ref.key))
+        host.contains.append((inst_node, context))
         host.contains.append((frame.owner, inst_node))
         # Whatever is passed to the constructor ends up inside it (ResNet(BasicBlock, ...),
         # VGG(make_layers(...))): the class's init programs reach it.
         seen: set[int] = set()
         for value in args.values:
-            self._adopt(value, ref.key, frame, seen)
+            self._adopt(value, context, frame, seen)
         return ClassInst(ref.key, inst_node)
 
-    def _adopt(self, value: Value, container_key: str, frame: Frame, seen: set[int]) -> None:
+    def _foreign_context(self, key: str, args: Arguments) -> str:
+        """The key of a class of another file built with these arguments; the arguments are
+        sent to that file as a request, to be run there (see the engine)."""
+        signature = signature_of(args.known_positional, args.keywords)
+        if signature == DEFAULTS and not args.open_ended:
+            return key
+        self.host.requests.append((key, signature))
+        return f"{key}[{digest(signature)}]"
+
+    def _adopt(self, value: Value, container: Node | str, frame: Frame, seen: set[int]) -> None:
         pending = [value]
         while pending:
             current = pending.pop()
@@ -431,27 +496,26 @@ class Calls:
             seen.add(id(current))
             if isinstance(current, ClassRef) and current.info is not None:
                 if current.info.layer_kind is None:
-                    self.host.contains.append((self._class_node(container_key), current.key))
+                    self.host.contains.append((container, current.key))
             elif isinstance(current, ClassInst):
-                self.host.contains.append((self._class_node(container_key), current.node))
+                self.host.contains.append((container, current.node))
             elif isinstance(current, PartialVal):
                 pending.append(current.func)
             elif isinstance(current, (LayerVal, SeqVal, GroupVal, ListBuilder)):
-                self._adopt_layers(current, container_key, frame)
+                self._adopt_layers(current, container, frame)
                 pending.extend(
                     item
                     for item in reversed(items_of(current) or ())
                     if isinstance(item, (ClassInst, ClassRef))
                 )
 
-    def _adopt_layers(self, value: Value, container_key: str, frame: Frame) -> None:
+    def _adopt_layers(self, value: Value, container: Node | str, frame: Frame) -> None:
         """Layers built here and passed to a constructor are owned by the container's context."""
+        name = container if isinstance(container, str) else container.key
         for instance in instances_in(value):
             if instance.owner is frame.owner and not instance.owner.is_class:
-                holder = self.host.new_node(
-                    f"{container_key}<-{instance.owner.key}", f"arguments of {container_key}"
-                )
-                self.host.contains.append((self._class_node(container_key), holder))
+                holder = self.host.new_node(f"{name}<-{instance.owner.key}", f"arguments of {name}")
+                self.host.contains.append((container, holder))
                 instance.owner = holder
 
     def _class_node(self, key: str) -> Node | str:
@@ -470,13 +534,26 @@ class Calls:
         return None
 
     def opaque_call(
-        self, node: cst.Call | None, args: list[Value], kwargs: dict[str, Value], frame: Frame
+        self,
+        node: cst.Call | None,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+        *,
+        known_callee: bool = False,
     ) -> None:
-        """An unknown function got modules or weights: it may have initialised them."""
-        if node is not None:
-            name = dotted_name(node.func) or ""
-            if name in HARMLESS_CALLS or name.split(".")[0] in HARMLESS_MODULES:
-                return
+        """An unknown function got modules or weights: it may have initialised them.
+
+        Only a function whose name says it may write weights (``load_checkpoint(model)``,
+        ``init_fn(m)``) is taken to do so for a module argument; ``summary(model)``,
+        ``Remote(self)`` or ``retrieve_out_channels(backbone)`` leave its init alone. A weight
+        tensor passed to any unknown function, and a known function that could not be inlined
+        (``known_callee``), may have changed it.
+        """
+        name = (dotted_name(node.func) or "") if node is not None else ""
+        if name in HARMLESS_CALLS or name.split(".")[0] in HARMLESS_MODULES:
+            return
+        may_write_modules = known_callee or _may_write_weights(name)
         values = [*args, *kwargs.values()]
         classes = [
             v
@@ -488,7 +565,8 @@ class Calls:
         for contained in classes[1:]:
             self.host.contains.append((self._class_node(classes[0].key), contained.key))
         for value in values:
-            self._may_have_initialised(value, frame)
+            if may_write_modules or isinstance(value, (ParamRef, ProbeParam)):
+                self._may_have_initialised(value, frame)
 
     def _may_have_initialised(self, value: Value, frame: Frame) -> None:
         host = self.host
@@ -506,3 +584,32 @@ class Calls:
             frame.probe.outcome = frame.probe.outcome.merge(unknown)
         elif isinstance(value, (LayerVal, SeqVal, GroupVal)) and not frame.in_forward:
             host.mark_unknown(instances_in(value))
+
+
+#: Words in a function's name that say it may write the weights of a module it is given.
+_WRITING_WORDS = (
+    "init",
+    "load",
+    "reset",
+    "weight",
+    "restore",
+    "checkpoint",
+    "pretrain",
+    "param",
+    "state",
+    "copy",
+    "transfer",
+    "convert",
+    "fuse",
+    "quant",
+    "prune",
+    "norm",
+    "fill",
+    "zero",
+    "apply",
+)
+
+
+def _may_write_weights(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1].lower()
+    return not last or any(word in last for word in _WRITING_WORDS)

@@ -261,6 +261,10 @@ def builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Va
         return GroupVal(tuple(args), exact=True, kind=GroupKind.ZIP)
     if name in ("list", "tuple", "reversed", "sorted", "iter") and len(args) == 1:
         return args[0]
+    if name == "getattr" and len(args) >= 2 and isinstance(args[0], QualRef):
+        attribute = args[1]  # getattr(nn, "ReLU"): the class of that name
+        if isinstance(attribute, ConstVal) and isinstance(attribute.value, str):
+            return QualRef(f"{args[0].qualified}.{attribute.value}")
     return None
 
 

@@ -20,6 +20,7 @@ from .values import (
     ClassName,
     ClassRef,
     ConstVal,
+    FuncRef,
     GroupVal,
     LayerVal,
     ParamRef,
@@ -60,8 +61,10 @@ class Conditions:
         value = self.host.expressions.eval(node, frame)
         if isinstance(value, ConstVal):
             return bool(value.value)
-        if isinstance(value, (LayerVal, ClassInst, Probe)):
+        if isinstance(value, (LayerVal, ClassInst, Probe, ClassRef, FuncRef)):
             return True
+        if isinstance(value, QualRef) and torch_nn_member(value.qualified) is not None:
+            return True  # a torch.nn class (norm_layer=nn.BatchNorm2d): truthy
         return None
 
     def _boolean(self, node: cst.BooleanOperation, frame: Frame) -> Truth:

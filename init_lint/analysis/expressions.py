@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from ..library import FactoryKind, activation_factory
 from . import initcalls
 from .common import items_of, number, param_ndim, string_value, union
 from .imports import dotted_name, init_function
@@ -50,6 +51,8 @@ _ARITHMETIC: dict[type[cst.BaseBinaryOp], Callable[[float, float], float]] = {
     cst.Subtract: lambda a, b: a - b,
     cst.Multiply: lambda a, b: a * b,
     cst.Divide: lambda a, b: a / b,
+    cst.FloorDivide: lambda a, b: a // b,
+    cst.Modulo: lambda a, b: a % b,
     cst.Power: lambda a, b: float(a**b),
 }
 
@@ -147,6 +150,8 @@ class Expressions:
             index = self.eval(node.slice[0].slice.value, frame)
         if isinstance(base, TensorVal):
             return base  # indexing/slicing keeps the scale
+        if isinstance(base, QualRef) and activation_factory(base.qualified) is FactoryKind.MAPPING:
+            return self.host.modules.from_factory(FactoryKind.MAPPING, None, [index], {}, frame)
         key = index.value if isinstance(index, ConstVal) else None
         if isinstance(base, SeqVal) and base.elements is not None:
             if isinstance(key, int):
@@ -358,7 +363,7 @@ def _fold(operator: cst.BaseBinaryOp, left: object, right: object) -> float | in
     if isinstance(result, complex) or not math.isfinite(result):
         return None
     both_int = isinstance(left, int) and isinstance(right, int)
-    if both_int and not isinstance(operator, (cst.Divide, cst.Power)):
+    if both_int and not isinstance(operator, cst.Divide):
         return int(result)
     return result
 

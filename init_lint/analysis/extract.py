@@ -6,6 +6,7 @@ only for the nodes the facts mention (collected by a dry run of the same convers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import libcst as cst
@@ -15,6 +16,7 @@ from ..findings import Edit, Fix
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family
 from ..options import Options
 from .binder import bind
+from .contexts import Signature
 from .facts import (
     CallFacts,
     FileFacts,
@@ -40,11 +42,17 @@ from .values import (
 
 
 def facts_of(
-    module: cst.Module, path: str, module_name: str, options: Options, source: str | None = None
+    module: cst.Module,
+    path: str,
+    module_name: str,
+    options: Options,
+    source: str | None = None,
+    requests: Sequence[tuple[str, Signature]] = (),
 ) -> FileFacts:
-    """Per-file facts. ``source`` is the decoded text when the caller has it (saves a codegen)."""
+    """Per-file facts. ``source`` is the decoded text when the caller has it (saves a codegen);
+    ``requests`` are contexts other files build this file's classes in."""
     analyzer = Interpreter(module, module_name, path.endswith("__init__.py"), source)
-    analyzer.run()
+    analyzer.run(requests)
     candidates = [i for i in analyzer.instances if _is_candidate(i, options.through_norm)]
     prefix = _init_prefix(analyzer)
     facts = FileFacts(
@@ -53,6 +61,12 @@ def facts_of(
         init_prefix=prefix,
         needs_init_import=prefix == "init" and "init" not in analyzer.imports.aliases,
         newline=module.default_newline,
+        requests=sorted(set(analyzer.requests), key=repr),
+        answers=analyzer.answers,
+        exports={
+            **analyzer.imports.aliases,
+            **{name: info.key for name, info in analyzer.classes.items()},
+        },
     )
     if not candidates and not analyzer.findings:
         facts.nodes = _node_facts(analyzer, Locator(module, analyzer.source, {}))
@@ -202,7 +216,9 @@ def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
     )
     touched = tuple(sorted(locate.span(i.site)[:2] for i in origin.touched if locate.known(i.site)))
     after = locate.after(origin.statement) if origin.statement is not None else None
-    return CallFacts(*locate.span(call), func, method, target, kept, touched, after)
+    return CallFacts(
+        *locate.span(call), func, method, target, kept, touched, after, origin.rewritable
+    )
 
 
 def _is_init_namespace(node: cst.BaseExpression) -> bool:
@@ -239,6 +255,7 @@ def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
                 abstract=node.key in abstract,
                 steps=steps,
                 contains=tuple(children.get(node.key, ())),
+                class_key=node.class_key,
             )
         )
     return result

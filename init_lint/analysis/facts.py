@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..findings import Fix
 from ..knowledge import Activation, LayerGeometry
+from .contexts import Signature
 from .values import AppliedInit, Outcome
 
 
@@ -31,6 +32,7 @@ class CallFacts:
     kept: tuple[str, ...]  # keyword arguments kept when rewriting a kaiming call (mode, generator)
     touched: tuple[tuple[int, int], ...]  # sites of every layer this call initialises
     after: InsertPoint | None  # just after the statement holding the call
+    rewritable: bool = True  # a torch-shaped init call (not a library helper of its own shape)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class NodeFacts:
     steps: tuple[Step, ...]  # its init events, in the order they run
     contains: tuple[str, ...]
     placeholder: bool = False  # defined elsewhere; only its containment is known from here
+    #: A class run in one context (its defaults, or a call's arguments): the class's key. The
+    #: defaults' node (key == class_key) is a context only if nothing builds the class.
+    class_key: str | None = None
 
 
 @dataclass
@@ -99,3 +104,10 @@ class FileFacts:
     local: list[tuple[int, int, int, int, str, str, Fix | None]] = field(default_factory=list)
     instances: list[InstanceFacts] = field(default_factory=list)
     nodes: list[NodeFacts] = field(default_factory=list)
+    #: Classes of other files this file builds with arguments: (qualified name, signature).
+    requests: list[tuple[str, Signature]] = field(default_factory=list)
+    #: Contexts this file ran for other files: requested context key -> node key.
+    answers: dict[str, str] = field(default_factory=dict)
+    #: What the file's names stand for (its imports, its own classes): re-exports resolve
+    #: through these (``timm.layers.Mlp`` is ``timm.layers.mlp.Mlp``).
+    exports: dict[str, str] = field(default_factory=dict)

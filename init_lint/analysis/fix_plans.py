@@ -155,7 +155,7 @@ def plan(
         return targeted(instance.insert, layer)
     if isinstance(origin, CallFacts):
         wanted = Requirement.of(activation, instance.geometry)
-        if all(requirements.get(key) == {wanted} for key in origin.touched):
+        if origin.rewritable and all(requirements.get(key) == {wanted} for key in origin.touched):
             forced = required_mode(instance.geometry, activation)
             replacement = _rewrite(
                 origin, rule, activation, scheme, prefix, forced or mode, distribution, forced

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import libcst as cst
 
+from .contexts import Signature
 from .imports import ImportMap
 from .state import ClassInfo, Frame, FunctionInfo, LocalFinding
 from .values import AppliedInit, Instance, Node, Value
@@ -36,6 +37,7 @@ class Host(Protocol):
     instances: list[Instance]
     findings: list[LocalFinding]
     called_functions: set[str]
+    requests: list[tuple[str, Signature]]  # other files' classes built with arguments
 
     # The parts.
     expressions: Expressions
@@ -45,6 +47,10 @@ class Host(Protocol):
     calls: Calls
 
     def new_node(self, key: str, label: str, is_class: bool = False) -> Node: ...
+
+    def class_context(
+        self, info: ClassInfo, positional: list[Value], keywords: dict[str, Value], open_ended: bool
+    ) -> Node: ...
 
     def exec_block(self, statements: Sequence[cst.CSTNode], frame: Frame) -> None: ...
 

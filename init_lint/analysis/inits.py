@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..knowledge import NORM_LAYERS, InitScheme, SchemeKind
+from ..library import HelperArgs, InitHelper
 from ..rules.ini004 import RULE as INI004
 from ..rules.ini005 import RULE as INI005
 from ..rules.ini006 import RULE as INI006
@@ -111,6 +112,24 @@ class Inits:
             applied = AppliedInit(InitScheme(SchemeKind.OTHER))
         self.apply_init(args[0], applied, False, node, frame)
         return args[0]
+
+    def helper_call(self, helper: InitHelper, node: cst.Call, target: Value, frame: Frame) -> None:
+        """A library's init helper (``c2_msra_fill(m)``, ``kaiming_init(m, mode=...)``)."""
+        bound = initcalls.bind(node.args, helper.parameters)
+        read = self.reader(frame)
+
+        def number(name: str, default: float | None) -> float | None:
+            return read.number(bound[name]) if name in bound else default
+
+        def text(name: str, default: str | None) -> str | None:
+            return read.text(bound[name]) if name in bound else default
+
+        scheme = helper.scheme(HelperArgs(number, text))
+        module = helper.target == "module"
+        weight = self.host.expressions.member(target, "weight", frame) if module else target
+        origin = self._call_origins.setdefault(id(node), CallOrigin(node, frame.statement))
+        origin.rewritable = False  # its own signature: a fix goes after it, never into it
+        self.apply_init(weight, AppliedInit(scheme), False, node, frame)
 
     def init_method(
         self, owner: ParamRef | ProbeParam | SubAttr, name: str, node: cst.Call, frame: Frame

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS
+from ..library import ENTRY_POINTS
 from .calls import Calls
 from .common import (
     IDENTIFIER,
@@ -29,6 +30,17 @@ from .common import (
     merge_maps,
 )
 from .conditions import Conditions
+from .contexts import (
+    DEFAULTS,
+    MODULE_DATA,
+    Data,
+    Signature,
+    describe,
+    digest,
+    signature_of,
+    thaw,
+    without_numbers,
+)
 from .expressions import Expressions
 from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
@@ -56,6 +68,22 @@ from .values import (
 
 Journal = dict[Instance, frozenset[AppliedInit]]
 
+#: Distinct argument signatures a class is run with before sizes are no longer told apart.
+MAX_CONTEXTS_PER_CLASS = 8
+
+
+def _opaque(signature: Signature) -> bool:
+    """Arguments that carry a module: the class is run with it, for that call only (its layers'
+    data flow through the module is the caller's)."""
+    positional, keywords = signature
+
+    def opaque(data: Data) -> bool:
+        if data == MODULE_DATA:
+            return True
+        return data[0] == "tuple" and any(opaque(d) for d in data[1])
+
+    return any(opaque(d) for d in positional) or any(opaque(d) for _, d in keywords)
+
 
 class Interpreter:
     def __init__(
@@ -76,7 +104,13 @@ class Interpreter:
         self.instances: list[Instance] = []
         self.findings: list[LocalFinding] = []
         self.called_functions: set[str] = set()
+        self.requests: list[tuple[str, Signature]] = []  # contexts of other files' classes
+        self.answers: dict[str, str] = {}  # requested context key -> the node that runs it
         self._journals: list[Journal] = []
+        self._contexts: dict[tuple[object, ...], Node] = {}
+        self._contexts_of: dict[str, list[Signature]] = {}
+        self._one_off: list[tuple[object, ...]] = []
+        self._evaluating: set[str] = set()
         self.expressions = Expressions(self)
         self.conditions = Conditions(self)
         self.modules = Modules(self)
@@ -90,13 +124,16 @@ class Interpreter:
         self.nodes.append(node)
         return node
 
-    def run(self) -> None:
+    def run(self, requests: Sequence[tuple[str, Signature]] = ()) -> None:
+        """Analyse the file; ``requests`` are contexts other files build its classes in."""
         self._collect(self.module.body, top=True)
         for info in self.classes.values():
             self._classify_class(info, frozenset())
         for info in self.classes.values():
             if info.layer_kind is None:
-                self._evaluate_class(info)
+                self._evaluating.add(info.key)
+                self._evaluate_class(info, info.graph_node)
+                self._evaluating.discard(info.key)
         module_frame = Frame(env={}, owner=self.module_node)
         self.exec_block(
             [s for s in self.module.body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))],
@@ -105,6 +142,18 @@ class Interpreter:
         for function in self._root_functions():
             node = self.new_node(f"{self.module_name}:{function.name}()", f"{function.name}()")
             self.calls.call_function(function, [], {}, Frame(env={}, owner=node))
+        for key, signature in requests:
+            self._answer(key, signature)
+
+    def _answer(self, key: str, signature: Signature) -> None:
+        """Run a class of this file in a context another file builds it in."""
+        info = next((i for i in self.classes.values() if i.key == key), None)
+        if info is None or info.layer_kind is not None:
+            return
+        positional = [thaw(data, self) for data in signature[0]]
+        keywords = {name: thaw(data, self) for name, data in signature[1]}
+        node = self.class_context(info, positional, keywords, False, signature)
+        self.answers[f"{key}[{digest(signature)}]"] = node.key
 
     def _collect(self, body: Sequence[cst.CSTNode], top: bool) -> None:
         """Imports anywhere, and top-level classes and functions."""
@@ -133,6 +182,7 @@ class Interpreter:
         name = node.name.value
         key = f"{self.module_name}.{name}"
         graph_node = self.new_node(key, f"class {name}", is_class=True)
+        graph_node.class_key = key
         info = ClassInfo(node, name, key, tuple(a.value for a in node.bases), graph_node)
         for statement in block(node.body):
             if isinstance(statement, cst.FunctionDef):
@@ -174,18 +224,83 @@ class Interpreter:
             if name not in self.called_functions and counts[name] <= 1
         ]
 
-    def _evaluate_class(self, info: ClassInfo) -> None:
+    def _evaluate_class(
+        self,
+        info: ClassInfo,
+        node: Node,
+        positional: Sequence[Value] = (),
+        keywords: dict[str, Value] | None = None,
+        open_ended: bool = False,
+    ) -> None:
+        """Run the class's ``__init__`` with these arguments, then ``forward`` on inputs."""
         attrs: dict[str, Value] = {}
-        frame = Frame(env={}, owner=info.graph_node, self_info=info, attrs=attrs)
+        frame = Frame(env={}, owner=node, self_info=info, attrs=attrs)
         init = info.lookup("__init__")
         if init is not None:
-            self.calls.call_function(init, [], {}, frame, bound_self=True)
+            self.calls.call_function(
+                init,
+                list(positional),
+                keywords or {},
+                frame,
+                bound_self=True,
+                open_ended=open_ended,
+            )
+        for method in self._entry_points(info):  # what a framework calls once the model is built
+            self.calls.call_function(method, [], {}, frame, bound_self=True)
         forward = info.lookup("forward")
         if forward is not None:
-            forward_frame = Frame(
-                env={}, owner=info.graph_node, self_info=info, attrs=attrs, in_forward=True
-            )
+            forward_frame = Frame(env={}, owner=node, self_info=info, attrs=attrs, in_forward=True)
             self.calls.call_function(forward, [], {}, forward_frame, bound_self=True, inputs=True)
+
+    def _entry_points(self, info: ClassInfo) -> list[FunctionInfo]:
+        """Methods a framework calls after construction (mmengine's ``init_weights``), for a
+        class with such a base, when the class (or a base in this file) defines them."""
+        methods = []
+        for cls in info.mro():
+            for base in cls.base_exprs:
+                qualified = self.imports.resolve(base) or ""
+                entry = ENTRY_POINTS.get(qualified)
+                method = info.lookup(entry.method) if entry is not None else None
+                if method is not None and method not in methods:
+                    methods.append(method)
+        return methods
+
+    def class_context(
+        self,
+        info: ClassInfo,
+        positional: list[Value],
+        keywords: dict[str, Value],
+        open_ended: bool,
+        signature: Signature | None = None,
+    ) -> Node:
+        """The context of ``info`` built with these arguments: its defaults' node when they are
+        the defaults, else a node of its own, run once per distinct signature (``signature``:
+        the one another file sent, when the arguments were thawed from it)."""
+        signature = signature if signature is not None else signature_of(positional, keywords)
+        if signature == DEFAULTS and not open_ended:
+            return info.graph_node
+        shared = not _opaque(signature)
+        taken = self._contexts_of.setdefault(info.key, [])
+        if shared and signature not in taken and len(taken) >= MAX_CONTEXTS_PER_CLASS:
+            signature = without_numbers(signature)  # many sizes: one context per other choice
+        key = (info.key, signature, open_ended) if shared else (info.key, len(self._one_off))
+        if key in self._contexts:
+            return self._contexts[key]
+        if info.key in self._evaluating or len(taken) >= 2 * MAX_CONTEXTS_PER_CLASS:
+            return info.graph_node  # a class that builds itself, or too many contexts
+        taken.append(signature)
+        if not shared:
+            self._one_off.append(key)
+        name = f"{info.key}[{digest(signature)}{'' if shared else f'#{len(self._one_off)}'}]"
+        node = self.new_node(name, f"{info.name}({describe(signature)})", is_class=True)
+        node.class_key = info.key
+        self._contexts[key] = node
+        self._evaluating.add(info.key)
+        try:
+            self._evaluate_class(info, node, positional, keywords, open_ended)
+        finally:
+            self._evaluating.discard(info.key)
+        return node
 
     # ------------------------------------------------------------------ init state
     def set_inits(self, instance: Instance, inits: frozenset[AppliedInit]) -> None:

@@ -26,13 +26,16 @@ from ..knowledge import (
     TENSOR_METHOD_ACTIVATIONS,
     WEIGHT_LAYERS,
     Activation,
+    activation_class_named,
     activation_from_function,
     activation_from_module,
     rrelu_slope,
 )
+from ..library import FactoryKind
 from .binder import bind
 from .common import DICT_CLASSES, LIST_CLASSES, SEQUENTIAL_CLASSES, items_of, keyword_true
 from .geometry import geometry_of
+from .imports import torch_nn_member
 from .state import Frame
 from .values import (
     NO_SOURCE,
@@ -48,6 +51,7 @@ from .values import (
     Instance,
     LayerVal,
     ListBuilder,
+    QualRef,
     SeqVal,
     Src,
     TensorMethod,
@@ -113,6 +117,45 @@ class Modules:
         return activation_from_module(
             member, rrelu_slope(lower if low is None else low, upper if high is None else high)
         )
+
+    def from_factory(
+        self,
+        kind: FactoryKind,
+        node: cst.Call | None,
+        args: list[Value],
+        keywords: dict[str, Value],
+        frame: Frame,
+    ) -> Value:
+        """An activation from a registry or factory (``get_act_layer('relu')`` → nn.ReLU)."""
+        name: Value = keywords.get("name", args[0] if args else UNKNOWN)
+        options = dict(keywords)
+        if kind is FactoryKind.CONFIG_TO_MODULE and isinstance(name, DictVal):
+            options = {k: v for k, v in name.items if k is not None}
+            name = options.get("type", UNKNOWN)
+        if isinstance(name, GroupVal) and name.exact and len(name.items) == 2:
+            # ('leakyrelu', {'negative_slope': 0.1}): a name with its arguments
+            name, extra = name.items
+            if isinstance(extra, DictVal):
+                options.update({k: v for k, v in extra.items if k is not None})
+        if isinstance(name, QualRef) and torch_nn_member(name.qualified) is not None:
+            member: str | None = torch_nn_member(name.qualified)  # already a class
+        elif isinstance(name, ConstVal) and isinstance(name.value, str):
+            member = activation_class_named(name.value)
+        elif isinstance(name, ConstVal) and name.value is None:
+            member = "Identity"
+        else:
+            member = None
+        if member is None:
+            return UNKNOWN
+        if kind is FactoryKind.NAME_TO_CLASS:
+            return QualRef(f"torch.nn.{member}")
+        slope = options.get("negative_slope", options.get("init"))
+        value = slope.value if isinstance(slope, ConstVal) else None
+        number = float(value) if isinstance(value, (int, float)) else None
+        activation = activation_from_module(member, number)
+        if activation is not None:
+            return ActVal(activation, node)
+        return _marker(member)
 
     def slope_arg(
         self, node: cst.Call, position: int, frame: Frame, keyword: str = "negative_slope"
@@ -197,7 +240,9 @@ class Modules:
             return out
         return frozenset()
 
-    def record_use(self, sources: Iterable[Src], activation: Activation, node: cst.CSTNode) -> None:
+    def record_use(
+        self, sources: Iterable[Src], activation: Activation, node: cst.CSTNode | None
+    ) -> None:
         for source in sources:
             source.instance.uses.add(ActivationUse(activation, node, source.via_norm))
 

@@ -1,14 +1,18 @@
-"""Cross-file resolution: fold the init programs of every context a layer can live in, then judge.
+"""Cross-file resolution: fold the init programs of each context a layer lives in, then judge.
 
 A layer's owner may be contained by other modules (``ResNet`` contains ``BasicBlock``; a DCGAN
 script's ``netG = Generator(); netG.apply(weights_init)``). Each chain of containers from the
-owner up to a root is one context; the containers' init programs run after the owner's own
-init, in order. A finding is reported only when every context agrees on it.
+owner up to a root is one *context*; the containers' init programs run after the owner's own
+init, in order. A layer is reported when its init is wrong in some context, with that
+context's facts only (never an activation from one and an init from another); a class's
+standalone defaults are a context only when nothing in the linted tree builds the class. When
+the contexts of a site disagree on what its init must be, the finding carries no autofix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from ..findings import Finding
@@ -21,6 +25,9 @@ from .values import UNKNOWN_INIT, AppliedInit
 
 MAX_CONTEXTS = 32
 _OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, (), ())
+_CONTEXT_SUFFIX = re.compile(r"\[[0-9a-f]{12}(#\d+)?\]$")
+#: Said of a finding whose site needs different inits in different contexts.
+DIVERGENT = "its contexts need different inits"
 
 
 @dataclass(frozen=True)
@@ -30,119 +37,204 @@ class Problem:
     use: UseFacts
 
 
+@dataclass
+class SiteVerdict:
+    """What the contexts of one layer found: the first problem per code."""
+
+    problems: dict[str, Problem]
+
+
+class Graph:
+    """Every node of every file, with containment both ways."""
+
+    def __init__(self, all_facts: list[FileFacts]) -> None:
+        self.nodes: dict[str, NodeFacts] = {}
+        self.answers: dict[str, str] = {}
+        self.modules: dict[str, dict[str, str]] = {}  # module name -> its names' targets
+        placeholders: list[NodeFacts] = []
+        for facts in all_facts:
+            self.answers.update(facts.answers)
+            self.modules.setdefault(facts.module_name, {}).update(facts.exports)
+            for node in facts.nodes:
+                if node.placeholder:
+                    placeholders.append(node)
+                else:
+                    self._add(node)
+        for node in placeholders:  # under the name of the class they stand for, once known
+            self._add(replace(node, key=self._canonical(node.key)))
+        self.parents: dict[str, list[str]] = {}
+        for node in self.nodes.values():
+            for child in node.contains:
+                self.parents.setdefault(self._canonical(child), []).append(node.key)
+        #: Classes some node builds: their defaults' node is not a context of its own.
+        self.built = {
+            node.class_key
+            for node in self.nodes.values()
+            if node.class_key is not None and self.parents.get(node.key)
+        }
+
+    def _add(self, node: NodeFacts) -> None:
+        known = self.nodes.get(node.key)
+        if known is None:
+            self.nodes[node.key] = node
+        elif node.placeholder:
+            self.nodes[node.key] = replace(known, contains=known.contains + node.contains)
+        elif known.placeholder:
+            self.nodes[node.key] = replace(node, contains=node.contains + known.contains)
+
+    def _canonical(self, key: str) -> str:
+        """The node a contained key stands for: a class under the name it was imported by
+        (``timm.layers.Mlp`` is ``timm.layers.mlp.Mlp``), a context another file ran; a
+        context of another file's class that was not run stands for its defaults."""
+        if self._known(key):
+            return key
+        suffix = _CONTEXT_SUFFIX.search(key)
+        base = key[: suffix.start()] if suffix else key
+        real = self.qualified(base)
+        candidate = real + (suffix.group(0) if suffix else "")
+        for option in (candidate, self.answers.get(candidate, ""), real):
+            if option and self._known(option):
+                return option
+        return key
+
+    def _known(self, key: str) -> bool:
+        node = self.nodes.get(key)
+        return node is not None and not node.placeholder
+
+    def qualified(self, name: str, depth: int = 0) -> str:
+        """Follow re-exports: ``pkg.X`` where ``pkg/__init__.py`` imports X from ``pkg.mod``."""
+        if depth > 8 or self._known(name):
+            return name
+        module, _, attr = name.rpartition(".")
+        target = self.modules.get(module, {}).get(attr)
+        if target is None or target == name:
+            return name
+        return self.qualified(target, depth + 1)
+
+    def contexts(self, key: str) -> Iterator[list[NodeFacts]]:
+        """Every chain of containers above ``key`` (outermost last), walked without recursion;
+        a chain that ends at the defaults of a class built elsewhere is no context."""
+        pending: list[tuple[str, list[NodeFacts], frozenset[str]]] = [(key, [], frozenset({key}))]
+        produced = 0
+        while pending and produced < MAX_CONTEXTS:
+            current, chain, visited = pending.pop()
+            above = [p for p in self.parents.get(current, ()) if p not in visited]
+            if not above:
+                if not self._standalone_default_of_built_class(current):
+                    produced += 1
+                    yield chain
+                continue
+            for parent in reversed(above):
+                node = self.nodes[parent]
+                if node.placeholder and not self.parents.get(parent):
+                    # A container we did not analyse (not among the linted files): it may well
+                    # initialise what it contains, so this context cannot be judged.
+                    produced += 1
+                    yield [*chain, _OPAQUE]
+                    continue
+                pending.append((parent, [*chain, node], visited | {parent}))
+
+    def _standalone_default_of_built_class(self, key: str) -> bool:
+        node = self.nodes.get(key)
+        return node is not None and node.class_key == key and key in self.built
+
+
 def resolve(all_facts: list[FileFacts], options: Options) -> list[Finding]:
-    nodes: dict[str, NodeFacts] = {}
-    parents: dict[str, list[str]] = {}
-    for facts in all_facts:
-        for node in facts.nodes:
-            if node.placeholder and node.key in nodes:
-                merged = nodes[node.key]
-                nodes[node.key] = replace(merged, contains=merged.contains + node.contains)
-            elif node.placeholder or node.key not in nodes or nodes[node.key].placeholder:
-                previous = nodes.get(node.key)
-                extra = previous.contains if previous is not None else ()
-                nodes[node.key] = replace(node, contains=node.contains + extra)
-    for node in nodes.values():
-        for child in node.contains:
-            parents.setdefault(child, []).append(node.key)
-    through_norm = options.through_norm
+    graph = Graph(all_facts)
     findings: list[Finding] = []
     for facts in all_facts:
         for line, column, end_line, end_column, code, message, fix in facts.local:
             findings.append(
                 Finding(facts.path, line, column, code, message, end_line, end_column, fix)
             )
-        judged = [
-            (instance, _problems(instance, nodes, parents, through_norm))
-            for instance in facts.instances
-        ]
-        # What each layer needs: a call rewrite is safe only if all layers it touches agree.
-        requirements: dict[tuple[int, int], set[fix_plans.Requirement]] = {}
-        for instance, problems in judged:
-            requirements.setdefault((instance.line, instance.column), set()).update(
-                fix_plans.Requirement.of(p.use.activation, instance.geometry) for p in problems
-            )
-        seen: set[tuple[int, int, str]] = set()
-        for instance, problems in judged:
-            for problem in problems:
-                key = (instance.line, instance.column, problem.rule.code)
-                if key in seen:
+        findings.extend(_layer_findings(facts, graph, options))
+    return findings
+
+
+def _layer_findings(facts: FileFacts, graph: Graph, options: Options) -> list[Finding]:
+    sites: dict[tuple[int, int], list[tuple[InstanceFacts, SiteVerdict]]] = {}
+    for instance in facts.instances:
+        verdict = _judge_instance(instance, graph, options.through_norm)
+        if verdict is not None:
+            sites.setdefault((instance.line, instance.column), []).append((instance, verdict))
+    # What each layer needs, over all its contexts: a fix is safe only where they agree (and a
+    # call rewrite only if every layer it touches agrees).
+    requirements: dict[tuple[int, int], set[fix_plans.Requirement]] = {}
+    for instance in facts.instances:
+        requirements.setdefault((instance.line, instance.column), set()).update(
+            fix_plans.Requirement.of(use.activation, instance.geometry)
+            for use in instance.uses
+            if use.activation.family is not Family.OTHER
+            and (options.through_norm or not use.via_norm)
+        )
+    findings = []
+    for site, judged in sorted(sites.items()):
+        divergent = len(requirements[site]) > 1
+        seen: set[str] = set()
+        for instance, verdict in judged:
+            for code, problem in sorted(verdict.problems.items()):
+                if code in seen:
                     continue
-                seen.add(key)
-                fix = fix_plans.plan(
-                    instance,
-                    problem.rule,
-                    problem.use.activation,
-                    problem.scheme,
-                    facts,
-                    nodes,
-                    requirements,
-                    options,
-                )
-                message = _message(instance, problem, facts.init_prefix, options)
-                if fix is None:
-                    message += " (no autofix)"
+                seen.add(code)
                 findings.append(
-                    Finding(
-                        facts.path,
-                        instance.line,
-                        instance.column,
-                        problem.rule.code,
-                        message,
-                        instance.end_line,
-                        instance.end_column,
-                        fix,
-                    )
+                    _finding(instance, problem, facts, graph, requirements, options, divergent)
                 )
     return findings
 
 
-def _contexts(
-    key: str, nodes: dict[str, NodeFacts], parents: dict[str, list[str]]
-) -> list[list[NodeFacts]]:
-    """Every chain of containers above ``key`` (outermost last); [[]] when nothing contains it."""
-    chains: list[list[NodeFacts]] = []
-
-    def walk(current: str, chain: list[NodeFacts], visited: frozenset[str]) -> None:
-        if len(chains) >= MAX_CONTEXTS:
-            return
-        above = [p for p in parents.get(current, ()) if p not in visited]
-        if not above:
-            chains.append(chain)
-            return
-        for parent in above:
-            node = nodes[parent]
-            if node.placeholder and not parents.get(parent):
-                # A container we did not analyse (not among the linted files): it may well
-                # initialise what it contains, so this context cannot be judged.
-                chains.append([*chain, _OPAQUE])
-                continue
-            walk(parent, [*chain, node], visited | {parent})
-
-    walk(key, [], frozenset({key}))
-    return chains
-
-
-def _problems(
+def _finding(
     instance: InstanceFacts,
-    nodes: dict[str, NodeFacts],
-    parents: dict[str, list[str]],
-    through_norm: bool,
-) -> list[Problem]:
-    owner = nodes.get(instance.owner)
-    contexts = _contexts(instance.owner, nodes, parents)
-    if owner is not None and owner.abstract and contexts == [[]]:
-        return []  # a base class: its layers are judged in the subclasses that build them
-    per_context: list[dict[str, Problem]] = []
-    for chain in contexts:
-        inits = _fold(instance, chain)
-        per_context.append(_judge_all(inits, instance, through_norm))
-    if not per_context:
-        return []
-    common = set(per_context[0])
-    for found in per_context[1:]:
-        common &= set(found)
-    return [per_context[0][code] for code in sorted(common)]
+    problem: Problem,
+    facts: FileFacts,
+    graph: Graph,
+    requirements: dict[tuple[int, int], set[fix_plans.Requirement]],
+    options: Options,
+    divergent: bool,
+) -> Finding:
+    fix = None
+    if not divergent:
+        fix = fix_plans.plan(
+            instance,
+            problem.rule,
+            problem.use.activation,
+            problem.scheme,
+            facts,
+            graph.nodes,
+            requirements,
+            options,
+        )
+    message = _message(instance, problem, facts.init_prefix, options)
+    owner = graph.nodes.get(instance.owner)
+    if owner is not None and owner.class_key not in (None, owner.key):
+        message += f" (built as {owner.label})"  # the context that shows it, not the defaults
+    if fix is None:
+        message += f" (no autofix: {DIVERGENT})" if divergent else " (no autofix)"
+    return Finding(
+        facts.path,
+        instance.line,
+        instance.column,
+        problem.rule.code,
+        message,
+        instance.end_line,
+        instance.end_column,
+        fix,
+    )
+
+
+def _judge_instance(
+    instance: InstanceFacts, graph: Graph, through_norm: bool
+) -> SiteVerdict | None:
+    """The problems of a layer in each of its contexts (None: it has no context to judge)."""
+    owner = graph.nodes.get(instance.owner)
+    chains = list(graph.contexts(instance.owner))
+    if not chains or (owner is not None and owner.abstract and chains == [[]]):
+        return None  # no context; or a base class, judged in the subclasses that build it
+    per_context = [_judge_all(_fold(instance, chain), instance, through_norm) for chain in chains]
+    problems: dict[str, Problem] = {}
+    for found in per_context:
+        for code, problem in found.items():
+            problems.setdefault(code, problem)
+    return SiteVerdict(problems)
 
 
 def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[AppliedInit]:

@@ -96,7 +96,7 @@ class ActivationUse:
     """A layer's output reaching an activation."""
 
     activation: Activation
-    node: cst.CSTNode  # where the activation is applied / constructed
+    node: cst.CSTNode | None  # where the activation is applied / constructed (None: not known)
     via_norm: bool
 
 
@@ -154,6 +154,8 @@ class Node:
     is_class: bool = False
     #: Its init events, in the order they run.
     events: list[ProgramEvent | PathEvent] = field(default_factory=list)
+    #: For a class run in some context (its defaults, or a call's arguments): the class's key.
+    class_key: str | None = None
 
     def add_program(self, program: Program) -> None:
         self.events.append(ProgramEvent(program))
@@ -184,6 +186,7 @@ class CallOrigin:
     call: cst.Call
     statement: cst.CSTNode | None
     touched: list[Instance] = field(default_factory=list)
+    rewritable: bool = True  # False for a library helper (c2_msra_fill(m)): insert, never rewrite
 
 
 @dataclass(eq=False)
@@ -219,7 +222,7 @@ class LayerVal(Value):
 @dataclass(eq=False)
 class ActVal(Value):
     activation: Activation
-    node: cst.CSTNode
+    node: cst.CSTNode | None  # where it is built (None: passed in from another file)
 
 
 class _Marker(Value):
