@@ -8,13 +8,17 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace the source between two 1-based (line, column) positions with ``content``."""
+    """Replace the source between two 1-based (line, column) positions with ``content``.
+
+    In a notebook, ``cell`` is the 1-based index of the cell the lines count in (see
+    :mod:`init_lint.notebooks`); it is None in a Python file."""
 
     line: int
     column: int
     end_line: int
     end_column: int
     content: str
+    cell: int | None = None
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,10 @@ class Fix:
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    """One problem at a place. Lines and columns are 1-based, as editors show them."""
+    """One problem at a place. Lines and columns are 1-based, as editors show them.
+
+    In a notebook, ``cell`` is the 1-based index of the cell (counting every cell, as Jupyter
+    and ruff do) and the lines count within it; it is None in a Python file."""
 
     path: str
     line: int
@@ -38,6 +45,7 @@ class Finding:
     end_line: int = 0
     end_column: int = 0
     fix: Fix | None = field(default=None, compare=False)
+    cell: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable public JSON shape (see README, "JSON output")."""
@@ -50,4 +58,5 @@ class Finding:
             "code": self.code,
             "message": self.message,
             "fix": None if self.fix is None else asdict(self.fix),
+            "cell": self.cell,
         }
