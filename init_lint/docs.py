@@ -9,13 +9,41 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from .rules import PARSE_ERROR, RULES, rule_for
+from .rules import ALL_CODES, PARSE_ERROR, RULES, rule_for
 
 
 def explain(code: str) -> str:
     """The page for ``code`` (case-insensitive); ``KeyError`` for an unknown code."""
     return rule_for(code.upper()).explain()
+
+
+def rule_record(code: str) -> dict[str, Any]:
+    """A rule as data (``init-lint rules --format json``, ``--explain --format json``)."""
+    rule = rule_for(code)
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "title": rule.title,
+        "severity": rule.level.value,
+        "fixable": rule.fixable,
+        "fix_title": rule.fix_title,
+        "message_formats": list(rule.messages.values()),
+        "explanation": rule.explain(),
+    }
+
+
+def rules_table() -> str:
+    """``init-lint rules``: one line per rule, ``[*]`` where an autofix exists (as ruff marks
+    fixable rules)."""
+    width = max(len(rule_for(code).name) for code in ALL_CODES)
+    lines = []
+    for code in ALL_CODES:
+        rule = rule_for(code)
+        fix = "[*]" if rule.fixable else "   "
+        lines.append(f"{code}  {rule.name:<{width}}  {rule.level.value:<7}  {fix}  {rule.title}")
+    return "\n".join(lines) + "\n"
 
 
 def pages() -> dict[str, str]:

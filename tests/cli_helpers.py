@@ -16,9 +16,11 @@ REPO = Path(__file__).resolve().parent.parent
 #: The scripts of the environment running the tests (the venv that installed init-lint).
 BIN = Path(sys.executable).parent
 
-#: ``path:line:col: CODE message``, as both init-lint's text format and flake8 print it.
+#: ``path:line:col: CODE message``, as both init-lint's text format and flake8 print it
+#: (init-lint marks a finding that ``--fix`` fixes with ``[*]`` after the code, as ruff does).
 TEXT_LINE = re.compile(
-    r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<msg>.*)$"
+    r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<fixable>\[\*\] )?"
+    r"(?P<msg>.*)$"
 )
 
 #: A file that does not parse: every linted copy of it yields exactly one INI999, which makes it a
