@@ -241,7 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = parser.add_argument_group("output")
     report.add_argument(
-        "--format", choices=sorted(RENDERERS), default="text", help="output format (default: text)"
+        "--format",
+        "--output-format",  # ruff's name for it
+        choices=sorted(RENDERERS),
+        default="text",
+        help="output format (default: text)",
     )
     report.add_argument(
         "--output-file", "-o", metavar="PATH", help="write the report to PATH, not to stdout"
