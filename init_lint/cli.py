@@ -478,7 +478,7 @@ def report(args: argparse.Namespace, run: LintRun, out: TextIO) -> int:
     )
     located = run.located()
     out.write(RENDERERS[args.format](located, context))
-    extras = sys.stderr if args.format in MACHINE_FORMATS and not args.output_file else out
+    extras = sys.stderr if args.format in MACHINE_FORMATS else out  # keep the document valid
     if args.statistics:
         extras.write(render_statistics(located))
     summary_wanted = not args.quiet and args.format in ("text", "grouped")

@@ -121,6 +121,11 @@ def test_output_file_receives_the_report(
     assert status == 1 and out == ""
     [finding] = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert finding["code"] == "INI001"
+    # ruff's spelling of --format; --statistics stays out of the JSON document.
+    args = ["--output-format", "json", "--statistics", "-o", "report.json", "."]
+    status, out, err = cli(args, tmp_path, capsys, monkeypatch)
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))[0]["code"] == "INI001"
+    assert status == 1 and out == "" and "  INI001  " in err
     status, out, _ = cli(
         ["--output-file", "report.txt", "--statistics", "."], tmp_path, capsys, monkeypatch
     )
