@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
@@ -46,6 +46,9 @@ from .output import (
 )
 from .rules import ALL_CODES, PARSE_ERROR_CODE, rule_for
 from .settings_view import settings_document, settings_text
+
+if TYPE_CHECKING:
+    from .fixer import FixRun
 
 STDIN = "-"
 STDIN_DISPLAY_NAME = "<stdin>"
@@ -507,20 +510,16 @@ def _fixes_list(applied: dict[str, list[Finding]]) -> str:
     return "".join(lines)
 
 
-def fix(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
-    """--fix / --diff: apply (or show) the findings' fixes; then report what is left."""
-    # Imported here: the fixer needs libcst.codemod, a quarter second that a plain lint run,
-    # the common case on every commit, does not pay.
-    from .fixer import fix_until_stable, write_atomically
+def _error(message: str) -> None:
+    print(f"init-lint: error: {message}", file=sys.stderr)
 
-    run = read_run(args, paths)
-    outcome = fix_until_stable(run.sources, lambda sources: analyse(args, run, sources))
+
+def _fixed_files(run: LintRun, outcome: FixRun) -> tuple[dict[str, bytes], bool]:
+    """What to write for each changed file (a notebook's JSON, for a notebook); and whether
+    anything went wrong, said on stderr."""
     failed = bool(outcome.unstable)
     for path in outcome.unstable:
-        print(
-            f"init-lint: error: {path}: the fixes did not reach a fixed point; please report it",
-            file=sys.stderr,
-        )
+        _error(f"{path}: the fixes did not reach a fixed point; please report it")
     for result in outcome.results.values():
         if result.error:
             print(f"init-lint: warning: {result.path}: {result.error}", file=sys.stderr)
@@ -529,10 +528,41 @@ def fix(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
         try:
             changed[result.path] = _fixed_bytes(run, result.path, result.fixed)
         except NotebookError as error:
-            print(
-                f"init-lint: error: {result.path}: cannot apply the fixes: {error}", file=sys.stderr
-            )
+            _error(f"{result.path}: cannot apply the fixes: {error}")
             failed = True
+    return changed, failed
+
+
+def _write(
+    args: argparse.Namespace, outcome: FixRun, changed: dict[str, bytes]
+) -> tuple[dict[str, list[Finding]], bool]:
+    """Write the changed files (not standard input); the findings fixed in each, and whether a
+    write failed."""
+    from .fixer import write_atomically
+
+    written: dict[str, list[Finding]] = {}
+    failed = False
+    for result in outcome.changed:
+        if _is_stdin(args, result.path) or result.path not in changed:
+            continue
+        try:
+            write_atomically(result.path, changed[result.path])
+            written[result.path] = result.applied
+        except OSError as error:
+            _error(f"cannot write {result.path}: {error}")
+            failed = True
+    return written, failed
+
+
+def fix(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
+    """--fix / --diff: apply (or show) the findings' fixes; then report what is left."""
+    # Imported here: the fixer needs libcst.codemod, a quarter second that a plain lint run,
+    # the common case on every commit, does not pay.
+    from .fixer import fix_until_stable
+
+    run = read_run(args, paths)
+    outcome = fix_until_stable(run.sources, lambda sources: analyse(args, run, sources))
+    changed, failed = _fixed_files(run, outcome)
     if args.diff:
         for result in outcome.changed:
             notebook = run.notebooks.get(result.path)
@@ -541,16 +571,8 @@ def fix(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
             elif result.path in changed:
                 out.write(notebook.diff(result.fixed.decode("utf-8")))
         return 2 if failed else (1 if changed else 0)
-    written: dict[str, list[Finding]] = {}
-    for result in outcome.changed:
-        if _is_stdin(args, result.path) or result.path not in changed:
-            continue
-        try:
-            write_atomically(result.path, changed[result.path])
-            written[result.path] = result.applied
-        except OSError as error:
-            print(f"init-lint: error: cannot write {result.path}: {error}", file=sys.stderr)
-            failed = True
+    written, write_failed = _write(args, outcome, changed)
+    failed = failed or write_failed
     if STDIN in paths:  # like ruff: the fixed source goes to standard output
         name = args.stdin_filename or STDIN_DISPLAY_NAME
         sys.stdout.buffer.write(changed.get(name, run.stdin or b""))
