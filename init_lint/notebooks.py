@@ -164,17 +164,15 @@ class Notebook:
         return (*start, *end)
 
     def _raw_position(self, cell: _Cell, line: int, column: int) -> tuple[int, int]:
-        if cell.as_list:
-            index = min(max(line, 1), len(cell.items)) - 1 if cell.items else -1
-            before = 0
-        else:
-            index = 0 if cell.items else -1
-            lines = split_lines(cell.source)
-            before = sum(len(text) for text in lines[: max(line - 1, 0)])
-        if index < 0:
-            offset = cell.span[0]
-        else:
-            offset = _raw_offset(self.text, cell.items[index][0], before + max(column - 1, 0))
+        lines = split_lines(cell.source)
+        position = sum(len(text) for text in lines[: max(line - 1, 0)]) + max(column - 1, 0)
+        offset = cell.span[0]
+        for index, (start, end) in enumerate(cell.items):  # the strings joined into the source
+            length = len(json.loads(self.text[start:end]))
+            if position < length or index == len(cell.items) - 1:
+                offset = _raw_offset(self.text, start, min(position, length))
+                break
+            position -= length
         line_start = self.text.rfind("\n", 0, offset) + 1
         return self.text.count("\n", 0, offset) + 1, offset - line_start + 1
 

@@ -16,6 +16,7 @@ import pytest
 from cli_helpers import REPO, run, text_findings, write
 
 from init_lint.cli import main
+from init_lint.findings import Finding
 from init_lint.notebooks import Notebook, load
 from init_lint.rules import RULES
 
@@ -302,3 +303,21 @@ def test_unchanged_virtual_source_writes_back_the_same_bytes() -> None:
     data = b"\xef\xbb\xbf" + (nbformat.writes(TRAIN) + "\n").encode()
     nb = load("t.ipynb", data)
     assert isinstance(nb, Notebook) and nb.updated(nb.python) == data
+
+
+def test_raw_positions_follow_escapes_and_strings_that_do_not_end_at_line_breaks() -> None:
+    """The notebook JSON place of a cell position: a source list may split a line across
+    strings, and escapes (\\u00e9, \\") take more than one character in the JSON text."""
+    source = ["import torch\nx = ", "nn.Linear(2, 2)\n", 'y = "é" + 1']
+    document = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell()])
+    document.cells[0].source = source  # as a list, the way it is stored
+    text = json.dumps(document, indent=1, ensure_ascii=True)
+    nb = load("t.ipynb", text.encode())
+    assert isinstance(nb, Notebook)
+    raw_lines = text.splitlines()
+    for (line, column), expected in [((2, 5), "nn.Linear("), ((1, 1), "import"), ((3, 1), "y = "),
+                                     ((3, 7), '\\" + 1"')]:  # fmt: skip
+        start_line, start_column, _, _ = nb.raw_region(
+            Finding("t.ipynb", line, column, "INI001", "m", cell=1)
+        )
+        assert raw_lines[start_line - 1][start_column - 1 :].startswith(expected)
