@@ -80,7 +80,7 @@ def test_json_is_the_linters_finding_array(workdir: Path) -> None:
     findings = json.loads(result.stdout)
     assert [f["code"] for f in findings] == ["INI001", "INI001"]
     assert set(findings[0]) == {"path", "line", "column", "end_line", "end_column", "code",
-                                "message", "fix"}
+                                "message", "fix", "cell"}
     assert findings[0]["path"] == "factories:cnn"
     assert (findings[0]["line"], findings[0]["column"], findings[0]["fix"]) == (0, 0, None)
     assert findings[0]["message"].startswith("0 (Conv2d) feeds ReLU")
