@@ -44,6 +44,7 @@ class Settings:
     select: tuple[str, ...] | None = None  # None: every rule
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    extend_ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] | None = None  # None: the default excludes (see files.py)
     extend_exclude: tuple[str, ...] = ()
@@ -107,7 +108,7 @@ def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Se
     values: dict[str, Any] = {}
     for key, value in table.items():
         where = f"{source}: {key}"
-        if key in ("select", "extend-select", "ignore"):
+        if key in ("select", "extend-select", "ignore", "extend-ignore"):
             values[key.replace("-", "_")] = check_codes(_string_list(value, where), where)
         elif key in ("exclude", "extend-exclude"):
             values[key.replace("-", "_")] = tuple(_string_list(value, where))
@@ -120,7 +121,8 @@ def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Se
         elif key == "distribution":
             values["distribution"] = check_choice(value, DISTRIBUTIONS, where)
         else:
-            known = "select, extend-select, ignore, per-file-ignores, exclude, extend-exclude, "
+            known = "select, extend-select, ignore, extend-ignore, per-file-ignores, exclude, "
+            known += "extend-exclude, "
             known += "through-norm, mode, distribution, zero-bias"
             raise ConfigError(f"{source}: unknown key {key!r} (known keys: {known})")
     return Settings(root=root, source=source, **values)
@@ -183,13 +185,15 @@ def discover_settings(paths: Sequence[str], config: str | None) -> Settings:
 def apply_overrides(settings: Settings, **overrides: Any) -> Settings:
     """Command-line values win over the file; ``None`` means "not given on the command line".
 
-    ``extend_select`` and ``extend_exclude`` add to the file's lists; the others replace. As in
-    ruff, ``--select`` starts the selection afresh, so the file's ``extend-select`` is dropped.
+    ``extend_select``, ``extend_ignore`` and ``extend_exclude`` add to the file's lists; the
+    others replace. As in ruff, ``--select`` starts the selection afresh, so the file's
+    ``extend-select`` is dropped; as in flake8, the file's ``extend-ignore`` outlives
+    ``--ignore``.
     """
     given = {key: value for key, value in overrides.items() if value is not None}
     if "select" in given:
         settings = replace(settings, extend_select=())
-    for key in ("extend_select", "extend_exclude"):
+    for key in ("extend_select", "extend_ignore", "extend_exclude"):
         if key in given:
             given[key] = getattr(settings, key) + tuple(given[key])
     return replace(settings, **given)

@@ -73,6 +73,8 @@ def module_name_for(path: str) -> str:
     """Dotted module name, walking up through packages (dirs with __init__.py)."""
     p = Path(path).resolve() if path not in ("-", "<stdin>") else Path(path)
     parts = [p.stem] if p.stem != "__init__" else []
+    if p.suffix == ".ipynb":  # not importable: never taken for the train.py next to train.ipynb
+        parts = [f"{p.stem}-ipynb"]
     parent = p.parent
     while (parent / "__init__.py").is_file() and parent != parent.parent:
         parts.insert(0, parent.name)

@@ -1,4 +1,5 @@
-"""Which files a run lints: directories are walked for ``*.py``; named files are always linted.
+"""Which files a run lints: directories are walked for ``*.py`` and ``*.ipynb``; named files are
+always linted.
 
 A directory walk skips what ``.gitignore`` files ignore (those inside the walked tree and those
 above it up to the repository root) and what the ``exclude``/``extend-exclude`` patterns match.
@@ -25,6 +26,9 @@ DEFAULT_EXCLUDE = (
     ".ipynb_checkpoints", ".direnv",
 )  # fmt: skip
 
+
+#: What a directory walk picks up: Python files and Jupyter notebooks.
+SOURCE_SUFFIXES = (".py", ".ipynb")
 
 _Spec = tuple[str, pathspec.GitIgnoreSpec]  # a .gitignore's directory and its patterns
 
@@ -143,7 +147,7 @@ def find_python_files(
                 )
                 for name in sorted(names):
                     file_path = os.path.normpath(os.path.join(directory, name))  # no "./"
-                    if name.endswith(".py") and not skipped(
+                    if name.endswith(SOURCE_SUFFIXES) and not skipped(
                         os.path.join(absolute, name), False, base, specs
                     ):
                         add(file_path)

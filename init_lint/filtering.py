@@ -1,4 +1,5 @@
-"""Which findings get reported: select/ignore, per-file-ignores and ``# noqa`` comments.
+"""Which findings get reported: select/ignore, per-file-ignores, ``# noqa`` comments and
+file-level exemptions (``# init-lint: noqa``, ``# flake8: noqa``; see :mod:`init_lint.noqa`).
 
 Selection works like flake8 and ruff: a code is on when the longest selected prefix that matches
 it is more specific than the longest ignored prefix that matches it (``select = ["INI"]``,
@@ -10,7 +11,6 @@ by ``select``, only by ignoring ``INI999`` by name, so that a broken file is not
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -18,12 +18,8 @@ import pathspec
 
 from .config import Settings
 from .findings import Finding
+from .noqa import file_exemption, is_exempt, silenced_by_noqa
 from .rules import PARSE_ERROR_CODE
-
-# flake8's own pattern (flake8/defaults.py), so that both front ends agree on every spelling of a
-# noqa comment: bare, with a code list after a colon, any case. A code list silences the codes
-# that start with a listed entry; a bare one silences every code on the line.
-NOQA_INLINE = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 
 
 def _longest_match(code: str, prefixes: Iterable[str]) -> int:
@@ -37,7 +33,7 @@ class CodeSelector:
         self._selected = (settings.select if settings.select is not None else ("INI",)) + (
             settings.extend_select
         )
-        self._ignored = settings.ignore
+        self._ignored = settings.ignore + settings.extend_ignore
         self._cache: dict[str, bool] = {}
 
     def enabled(self, code: str) -> bool:
@@ -81,22 +77,6 @@ def relative_posix(path: str, root: Path) -> str:
         return Path(path).as_posix()
 
 
-def noqa_codes(line: str) -> frozenset[str] | None:
-    """``None`` when the line has no ``# noqa``; an empty set for a bare one; else its codes."""
-    match = NOQA_INLINE.search(line)
-    if match is None:
-        return None
-    codes = match.group("codes")
-    if codes is None:
-        return frozenset()
-    return frozenset(code.upper() for code in re.split(r"[,\s]+", codes) if code)
-
-
-def silenced_by_noqa(code: str, line: str) -> bool:
-    codes = noqa_codes(line)
-    return codes is not None and (not codes or code.startswith(tuple(codes)))
-
-
 def filter_findings(
     findings: Sequence[Finding],
     settings: Settings,
@@ -106,6 +86,7 @@ def filter_findings(
     it is only asked for files that have a finding left after the cheaper filters."""
     selector = CodeSelector(settings)
     per_file = PerFileIgnores(settings)
+    exemptions: dict[str, frozenset[str]] = {}
     kept = []
     for finding in findings:
         if not selector.enabled(finding.code):
@@ -114,6 +95,10 @@ def filter_findings(
         if ignored and finding.code.startswith(ignored):
             continue
         lines = source_lines(finding.path)
+        if finding.path not in exemptions:
+            exemptions[finding.path] = file_exemption(lines)
+        if is_exempt(finding.code, exemptions[finding.path]):
+            continue
         if 0 < finding.line <= len(lines) and silenced_by_noqa(
             finding.code, lines[finding.line - 1]
         ):

@@ -8,13 +8,17 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace the source between two 1-based (line, column) positions with ``content``."""
+    """Replace the source between two 1-based (line, column) positions with ``content``.
+
+    In a notebook, ``cell`` is the 1-based index of the cell the lines count in (see
+    :mod:`init_lint.notebooks`); it is None in a Python file."""
 
     line: int
     column: int
     end_line: int
     end_column: int
     content: str
+    cell: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,10 @@ class Evidence:
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    """One problem at a place. Lines and columns are 1-based, as editors show them."""
+    """One problem at a place. Lines and columns are 1-based, as editors show them.
+
+    In a notebook, ``cell`` is the 1-based index of the cell (counting every cell, as Jupyter
+    and ruff do) and the lines count within it; it is None in a Python file."""
 
     path: str
     line: int
@@ -76,6 +83,7 @@ class Finding:
     fix: Fix | None = field(default=None, compare=False)
     #: Set on runtime findings only; its keys are added to the JSON object when present.
     evidence: Evidence | None = field(default=None, compare=False)
+    cell: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable public JSON shape (see README, "JSON output")."""
@@ -88,6 +96,7 @@ class Finding:
             "code": self.code,
             "message": self.message,
             "fix": None if self.fix is None else asdict(self.fix),
+            "cell": self.cell,
         }
         if self.evidence is not None:
             data.update(self.evidence.to_json())

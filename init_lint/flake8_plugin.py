@@ -1,9 +1,17 @@
 """flake8 plugin: the ``INI`` codes, from the same engine as the ``init-lint`` command.
 
-flake8 does its own selection, ``# noqa`` and per-file-ignores; the plugin only yields findings.
+One configuration for every front end: the plugin reads ``[tool.init-lint]`` from the nearest
+``pyproject.toml`` (found from the paths flake8 was given, as ``init-lint`` finds it) and applies
+its select/extend-select/ignore/extend-ignore, per-file-ignores, ``# init-lint: noqa`` file
+exemptions and analysis options. flake8's own options win: ``--init-lint-*`` (command line or
+flake8 config) replace the analysis options, and flake8's select/extend-select/ignore/
+extend-ignore, when they name ``INI`` codes, take the place of the same keys of the table, as
+``init-lint``'s command-line flags do. flake8 then does its own selection, ``# noqa``,
+``# flake8: noqa`` and per-file-ignores on what the plugin yields.
+
 It lints one file at a time (flake8's model), so a class initialised by a class in another file
-is only followed by the ``init-lint`` command. Options are parsed once per run into
-:attr:`InitLintChecker.options`; nothing is set up again per file.
+is only followed by the ``init-lint`` command. Options and settings are read once per run (per
+flake8 process) into class attributes; nothing is set up again per file.
 """
 
 from __future__ import annotations
@@ -15,33 +23,79 @@ from typing import Any
 from flake8.exceptions import ExecutionError
 
 from . import __version__
-from .config import DISTRIBUTIONS, MODES
+from .config import (
+    DISTRIBUTIONS,
+    MODES,
+    ConfigError,
+    Settings,
+    apply_overrides,
+    discover_settings,
+)
 from .engine import Options, lint_source
+from .filtering import CodeSelector, PerFileIgnores
+from .noqa import file_exemption, is_exempt
 from .prefilter import may_report
-from .rules import PARSE_ERROR_CODE
+from .rules import ALL_CODES, PARSE_ERROR_CODE
 
 
-def _flag(value: object) -> bool:
-    """flake8 passes config-file values through as strings ("true", "1", "yes")."""
+def _flag(value: object) -> bool | None:
+    """None when not given; flake8 may pass config-file values as strings ("true", "1")."""
+    if value is None or isinstance(value, bool):
+        return value
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
 
 
-def _choice(value: str, choices: Sequence[str], option: str) -> str:
+def _choice(value: str | None, choices: Sequence[str], option: str) -> str | None:
     # A bad value from a config file bypasses argparse's ``choices``; flake8 prints an
     # ExecutionError's message (no traceback) and exits 1.
-    if value not in choices:
+    if value is not None and value not in choices:
         raise ExecutionError(
             f"init-lint: {option} must be one of {', '.join(choices)}, not {value!r}"
         )
     return value
 
 
+def _ini_codes(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The entries of a flake8 code list that concern INI codes (``I`` and ``IN`` select them
+    all, as ``INI`` does); None when there are none, so that the table's setting stays."""
+    codes = []
+    for value in values or ():
+        code = value.strip().upper()
+        if code and any(known.startswith(code) for known in ALL_CODES):
+            codes.append(code if len(code) >= 3 else "INI")
+    return tuple(codes) or None
+
+
+def _settings(options: Any) -> Settings:
+    """``[tool.init-lint]`` with flake8's options on top."""
+    paths = [path if path != "-" else "." for path in (options.filenames or ["."])]
+    try:
+        base = discover_settings(paths, None)
+    except ConfigError as error:
+        raise ExecutionError(f"init-lint: {error}") from None
+    return apply_overrides(
+        base,
+        select=_ini_codes(options.select),
+        extend_select=_ini_codes(options.extend_select),
+        ignore=_ini_codes(options.ignore),
+        extend_ignore=_ini_codes(options.extend_ignore),
+        through_norm=_flag(options.init_lint_through_norm),
+        mode=_choice(options.init_lint_mode, MODES, "--init-lint-mode"),
+        distribution=_choice(
+            options.init_lint_distribution, DISTRIBUTIONS, "--init-lint-distribution"
+        ),
+        zero_bias=_flag(options.init_lint_zero_bias),
+    )
+
+
 class InitLintChecker:
     name = "init-lint"
     version = __version__
     options = Options()
+    selector = CodeSelector(Settings())
+    per_file_ignores = PerFileIgnores(Settings())
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
         # ``tree`` is requested because flake8 classifies plugins by their parameters (a tree
@@ -51,43 +105,47 @@ class InitLintChecker:
 
     @classmethod
     def add_options(cls, manager: Any) -> None:
+        # Defaults are None ("not given"), so that [tool.init-lint] decides unless flake8's
+        # command line or config file says otherwise.
         manager.add_option(
             "--init-lint-through-norm",
             action="store_true",
+            default=None,
             parse_from_config=True,
-            help="init-lint: also report layers that reach a rectifier through a norm layer",
+            help="init-lint: also report layers that reach a rectifier through a norm layer "
+            "(default: through-norm in [tool.init-lint], else off)",
         )
         manager.add_option(
             "--init-lint-mode",
-            default="fan_in",
+            default=None,
             choices=MODES,
             parse_from_config=True,
-            help="init-lint: fan mode of the suggested Kaiming init (fan_in or fan_out)",
+            help="init-lint: fan mode of the suggested Kaiming init (fan_in or fan_out; "
+            "default: mode in [tool.init-lint], else fan_in)",
         )
         manager.add_option(
             "--init-lint-distribution",
-            default="normal",
+            default=None,
             choices=DISTRIBUTIONS,
             parse_from_config=True,
-            help="init-lint: distribution of the suggested init (normal or uniform)",
+            help="init-lint: distribution of the suggested init (normal or uniform; "
+            "default: distribution in [tool.init-lint], else normal)",
         )
         manager.add_option(
             "--init-lint-zero-bias",
             action="store_true",
+            default=None,
             parse_from_config=True,
-            help="init-lint: suggest zeroing the bias too",
+            help="init-lint: suggest zeroing the bias too "
+            "(default: zero-bias in [tool.init-lint], else off)",
         )
 
     @classmethod
     def parse_options(cls, options: Any) -> None:
-        cls.options = Options(
-            through_norm=_flag(options.init_lint_through_norm),
-            mode=_choice(options.init_lint_mode, MODES, "--init-lint-mode"),
-            distribution=_choice(
-                options.init_lint_distribution, DISTRIBUTIONS, "--init-lint-distribution"
-            ),
-            zero_bias=_flag(options.init_lint_zero_bias),
-        )
+        settings = _settings(options)
+        cls.options = settings.options()
+        cls.selector = CodeSelector(settings)
+        cls.per_file_ignores = PerFileIgnores(settings)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         source = "".join(self._lines)
@@ -95,7 +153,15 @@ class InitLintChecker:
         # name no layer and no init function, and leave here before any parsing.
         if not may_report(source):
             return
+        ignored = self.per_file_ignores.ignored_codes(self._filename)
+        exemption: frozenset[str] | None = None
         for finding in lint_source(source, self._filename, self.options):
             if finding.code == PARSE_ERROR_CODE:
                 continue  # flake8 already reports E999 for a file that does not parse
+            if not self.selector.enabled(finding.code) or finding.code.startswith(ignored):
+                continue
+            if exemption is None:  # (flake8 itself skips the files that its own comment exempts)
+                exemption = file_exemption(self._lines, flake8=False)
+            if is_exempt(finding.code, exemption):
+                continue
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)

@@ -9,6 +9,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -41,47 +42,77 @@ class Style:
         return self._wrap("36", text)
 
 
+@dataclass
+class Context:
+    """What the renderers may use besides the findings."""
+
+    style: Style = field(default_factory=lambda: Style(False))
+    #: --show-source: a finding's source line (None when unknown).
+    source_line: Callable[[Finding], str | None] | None = None
+    #: --show-fixes: a ``help:`` line under each finding that has an autofix.
+    show_fixes: bool = False
+    #: A notebook finding's region in the notebook's JSON text (SARIF, GitHub annotations).
+    raw_region: Callable[[Finding], tuple[int, int, int, int] | None] | None = None
+
+
 def title(code: str) -> str:
     return rule_for(code).title
 
 
-def render_text(
-    findings: Sequence[Finding],
-    style: Style,
-    source_lines: Callable[[str], Sequence[str]] | None = None,
-) -> str:
-    """``path:line:col: CODE message``; with ``source_lines``, the line and a caret below it,
-    as flake8's --show-source prints them."""
+def fixable(finding: Finding) -> bool:
+    """Whether ``--fix`` has an edit for this finding."""
+    return finding.fix is not None and bool(finding.fix.edits)
+
+
+def location(f: Finding) -> str:
+    """``line:col``, or ``cell N:line:col`` in a notebook (as ruff writes it)."""
+    return f"{f.line}:{f.column}" if f.cell is None else f"cell {f.cell}:{f.line}:{f.column}"
+
+
+def _code_and_marker(f: Finding, style: Style) -> str:
+    return style.red(f.code) + (" [*]" if fixable(f) else "")
+
+
+def _help(f: Finding, indent: str, context: Context) -> list[str]:
+    if context.show_fixes and f.fix is not None and fixable(f):
+        return [f"{indent}{context.style.cyan('help:')} {f.fix.description}\n"]
+    return []
+
+
+def render_text(findings: Sequence[Finding], context: Context) -> str:
+    """``path:line:col: CODE [*] message`` (``[*]``: ``--fix`` fixes it); with ``source_line``,
+    the line and a caret below it, as flake8's --show-source prints them."""
+    style = context.style
     c = style.cyan(":")
     out = []
     for f in findings:
-        out.append(
-            f"{style.bold(f.path)}{c}{f.line}{c}{f.column}{c} {style.red(f.code)} {f.message}\n"
-        )
-        lines = source_lines(f.path) if source_lines else ()
-        if 0 < f.line <= len(lines):
-            line = lines[f.line - 1]
+        where = location(f).replace(":", c)
+        out.append(f"{style.bold(f.path)}{c}{where}{c} {_code_and_marker(f, style)} {f.message}\n")
+        line = context.source_line(f) if context.source_line else None
+        if line is not None:
             # Keep whitespace (tabs) so that the caret lines up however a terminal expands it.
             indent = "".join(ch if ch.isspace() else " " for ch in line[: f.column - 1])
             out.append(f"{line}\n{indent}{style.red('^')}\n")
+        out.extend(_help(f, "  ", context))
     return "".join(out)
 
 
-def render_grouped(findings: Sequence[Finding], style: Style) -> str:
+def render_grouped(findings: Sequence[Finding], context: Context) -> str:
     """Like ruff's ``grouped``: a header per file, then ``line:col CODE message`` indented."""
+    style = context.style
     blocks = []
     for path, group in groupby(findings, key=lambda f: f.path):
         items = list(group)
-        width = max(len(f"{f.line}:{f.column}") for f in items)
-        lines = [style.bold(path) + style.cyan(":")]
-        lines += [
-            f"  {f'{f.line}:{f.column}':<{width}} {style.red(f.code)} {f.message}" for f in items
-        ]
-        blocks.append("\n".join(lines) + "\n")
+        width = max(len(location(f)) for f in items)
+        lines = [style.bold(path) + style.cyan(":") + "\n"]
+        for f in items:
+            lines.append(f"  {location(f):<{width}} {_code_and_marker(f, style)} {f.message}\n")
+            lines.extend(_help(f, "    ", context))
+        blocks.append("".join(lines))
     return "\n".join(blocks)
 
 
-def render_json(findings: Sequence[Finding], style: Style) -> str:
+def render_json(findings: Sequence[Finding], context: Context) -> str:
     return json.dumps([f.to_json() for f in findings], indent=2, ensure_ascii=False) + "\n"
 
 
@@ -93,17 +124,23 @@ def _escape_github_property(text: str) -> str:
     return _escape_github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _span(f: Finding) -> tuple[int, int, int, int]:
-    """Start and end, 1-based; the end defaults to the start, as in the public JSON schema."""
+def _span(f: Finding, context: Context) -> tuple[int, int, int, int]:
+    """Start and end, 1-based; the end defaults to the start, as in the public JSON schema. In a
+    notebook, the place in its JSON text, which is what a diff or a code-scanning alert shows."""
+    if f.cell is not None and context.raw_region is not None:
+        region = context.raw_region(f)
+        if region is not None:
+            return region
     data = f.to_json()
     return data["line"], data["column"], data["end_line"], data["end_column"]
 
 
-def render_github(findings: Sequence[Finding], style: Style) -> str:
-    """GitHub Actions workflow commands: each finding becomes an annotation on the PR's diff."""
+def render_github(findings: Sequence[Finding], context: Context) -> str:
+    """GitHub Actions workflow commands: each finding becomes an annotation on the PR's diff.
+    A notebook finding sits on its line of the notebook's JSON and names its cell."""
     out = []
     for f in findings:
-        line, column, end_line, end_column = _span(f)
+        line, column, end_line, end_column = _span(f, context)
         properties = {
             "file": f.path,
             "line": line,
@@ -115,7 +152,9 @@ def render_github(findings: Sequence[Finding], style: Style) -> str:
         props = ",".join(
             f"{key}={_escape_github_property(str(v))}" for key, v in properties.items()
         )
-        out.append(f"::{level(f.code)} {props}::{_escape_github_data(f'{f.code} {f.message}')}\n")
+        where = "" if f.cell is None else f"{location(f)}: "
+        data = _escape_github_data(f"{where}{f.code} {f.message}")
+        out.append(f"::{level(f.code)} {props}::{data}\n")
     return "".join(out)
 
 
@@ -147,10 +186,10 @@ def _sarif_uri(path: str) -> tuple[str, dict[str, str]]:
         return absolute.as_uri(), {}
 
 
-def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _sarif_result(f: Finding, rule_index: dict[str, int], context: Context) -> dict[str, Any]:
     uri, base = _sarif_uri(f.path)
     keys = ("startLine", "startColumn", "endLine", "endColumn")
-    region = dict(zip(keys, _span(f), strict=True))
+    region = dict(zip(keys, _span(f, context), strict=True))
     result: dict[str, Any] = {
         "ruleId": f.code,
         "ruleIndex": rule_index[f.code],
@@ -160,9 +199,12 @@ def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             {"physicalLocation": {"artifactLocation": {"uri": uri, **base}, "region": region}}
         ],
     }
+    if f.cell is not None:
+        result["properties"] = {"cell": f.cell, "cellLine": f.line, "cellColumn": f.column}
     # A fix that also needs an import is left out: SARIF can only carry text replacements, and
-    # the replacements alone would not run.
-    if f.fix is not None and f.fix.edits and not f.fix.imports:
+    # the replacements alone would not run. So is a notebook's: its edits are in a cell's text,
+    # not in the notebook's JSON.
+    if f.fix is not None and f.fix.edits and not f.fix.imports and f.cell is None:
         result["fixes"] = [
             {
                 "description": {"text": f.fix.description},
@@ -188,7 +230,7 @@ def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-def render_sarif(findings: Sequence[Finding], style: Style) -> str:
+def render_sarif(findings: Sequence[Finding], context: Context) -> str:
     """SARIF 2.1.0 for GitHub code scanning; every rule is described, found or not."""
     rule_index = {code: index for index, code in enumerate(ALL_CODES)}
     log = {
@@ -204,14 +246,14 @@ def render_sarif(findings: Sequence[Finding], style: Style) -> str:
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
-                "results": [_sarif_result(f, rule_index) for f in findings],
+                "results": [_sarif_result(f, rule_index, context) for f in findings],
             }
         ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
-RENDERERS: dict[str, Callable[[Sequence[Finding], Style], str]] = {
+RENDERERS: dict[str, Callable[[Sequence[Finding], Context], str]] = {
     "text": render_text,
     "grouped": render_grouped,
     "json": render_json,
@@ -223,16 +265,30 @@ MACHINE_FORMATS = frozenset({"json", "sarif"})
 
 
 def render_statistics(findings: Sequence[Finding]) -> str:
+    """A line per code, most frequent first: the count, the code, ``[*]`` and how many of them
+    ``--fix`` fixes when it fixes any, and the rule's title."""
     counts = Counter(f.code for f in findings)
+    fixes = Counter(f.code for f in findings if fixable(f))
     width = len(str(max(counts.values(), default=0)))
-    return "".join(
-        f"{count:>{width}}  {code}  {title(code)}\n" for code, count in counts.most_common()
-    )
+    fix_width = len(f"[*] {max(fixes.values())} fixable") if fixes else 0
+    lines = []
+    for code, count in counts.most_common():
+        marker = f"[*] {fixes[code]} fixable" if fixes[code] else ""
+        column = f"{marker:<{fix_width}}  " if fixes else ""
+        lines.append(f"{count:>{width}}  {code}  {column}{title(code)}\n")
+    return "".join(lines)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def render_summary(findings: Sequence[Finding], files_checked: int) -> str:
     if not findings:
-        return f"All checks passed ({files_checked} file{'s' if files_checked != 1 else ''}).\n"
+        return f"All checks passed ({_plural(files_checked, 'file')}).\n"
     files = len({f.path for f in findings})
-    noun = "finding" if len(findings) == 1 else "findings"
-    return f"Found {len(findings)} {noun} in {files} file{'s' if files != 1 else ''}.\n"
+    summary = f"Found {_plural(len(findings), 'finding')} in {_plural(files, 'file')}.\n"
+    fixes = sum(1 for f in findings if fixable(f))
+    if fixes:
+        summary += f"[*] {fixes} fixable with `--fix`.\n"
+    return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,11 @@ REPO = Path(__file__).resolve().parent.parent
 #: The scripts of the environment running the tests (the venv that installed init-lint).
 BIN = Path(sys.executable).parent
 
-#: ``path:line:col: CODE message``, as both init-lint's text format and flake8 print it.
+#: ``path:line:col: CODE message``, as both init-lint's text format and flake8 print it
+#: (init-lint marks a finding that ``--fix`` fixes with ``[*]`` after the code, as ruff does).
 TEXT_LINE = re.compile(
-    r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<msg>.*)$"
+    r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<fixable>\[\*\] )?"
+    r"(?P<msg>.*)$"
 )
 
 #: A file that does not parse: every linted copy of it yields exactly one INI999, which makes it a
@@ -87,3 +90,31 @@ def write(directory: Path, name: str, text: str | bytes) -> Path:
 def linted_paths(output: str) -> set[str]:
     """The files an init-lint run linted, when every file is a :data:`BROKEN` probe."""
     return {path for path, _, _, code, _ in text_findings(output) if code == "INI999"}
+
+
+GIT_IDENTITY = {
+    name: "init-lint tests"
+    for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")
+}
+
+
+def snapshot_checkout(directory: Path) -> str:
+    """Copy this checkout's tracked and new files into ``directory`` as a one-commit git
+    repository (so that uncommitted work is what gets installed); its commit."""
+
+    def git(*args: str, cwd: Path) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+            env={**os.environ, **GIT_IDENTITY},
+        ).stdout  # fmt: skip
+
+    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO)
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, directory / name)
+    git("init", "-q", cwd=directory)
+    git("add", "-A", cwd=directory)
+    git("commit", "-q", "--no-verify", "-m", "snapshot", cwd=directory)
+    return git("rev-parse", "HEAD", cwd=directory).strip()

@@ -8,7 +8,8 @@ import pytest
 from cli_helpers import BROKEN, json_findings, run, text_findings, write
 
 from init_lint.config import Settings
-from init_lint.filtering import CodeSelector, noqa_codes, silenced_by_noqa
+from init_lint.filtering import CodeSelector
+from init_lint.noqa import noqa_codes, silenced_by_noqa
 from init_lint.rules import RULES
 
 

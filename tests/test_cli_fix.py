@@ -73,4 +73,5 @@ def test_json_carries_the_edit(tmp_path: Path) -> None:
         "end_line": 18,
         "end_column": 1,
         "content": "        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')\n",
+        "cell": None,
     }

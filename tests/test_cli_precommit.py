@@ -1,20 +1,23 @@
 """The pre-commit hooks of .pre-commit-hooks.yaml, installed and run by the real pre-commit.
 
-A user's repository points its .pre-commit-config.yaml at a snapshot of this checkout (tracked
-and new files, so uncommitted work is what gets tested, as with ``pre-commit try-repo``); the
-snapshot is made once, so pre-commit installs the hook environment once for all the tests.
+A user's repository gets the README's .pre-commit-config.yaml snippets as written: the pinned
+one with a snapshot of this checkout in place of the GitHub URL (tracked and new files, so
+uncommitted work is what gets tested, as with ``pre-commit try-repo``) and ``pre-commit
+autoupdate`` run as the README says, and the local one unchanged. The snapshot is made once, so
+pre-commit installs the hook environment once for all the tests.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPO, run, write
+import yaml
+from cli_helpers import GIT_IDENTITY, REPO, run, snapshot_checkout, write
 
 from init_lint.rules import RULES
 
@@ -23,11 +26,6 @@ OFFLINE = re.compile(
     r"NewConnectionError|Temporary failure in name resolution|No matching distribution found|"
     r"Could not find a version that satisfies|Network is unreachable"
 )
-
-GIT_IDENTITY = {
-    name: "init-lint tests"
-    for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")
-}
 
 
 def _git(*args: str, cwd: Path) -> str:
@@ -44,16 +42,7 @@ def _git_env() -> dict[str, str]:
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A one-commit copy of this checkout's files: (its path, the commit)."""
     snapshot = tmp_path_factory.mktemp("hook-repo")
-    listed = _git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO)
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / name)
-    _git("init", "-q", cwd=snapshot)
-    _git("add", "-A", cwd=snapshot)
-    _git("commit", "-q", "--no-verify", "-m", "snapshot", cwd=snapshot)
-    return snapshot, _git("rev-parse", "HEAD", cwd=snapshot).strip()
+    return snapshot, snapshot_checkout(snapshot)
 
 
 @pytest.fixture(scope="module")
@@ -62,19 +51,33 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-def _user_repo(directory: Path, hook_repo: tuple[Path, str], files: dict[str, str]) -> None:
-    """A user's repository with the README's .pre-commit-config.yaml, pointing at the snapshot."""
+README = (REPO / "README.md").read_text(encoding="utf-8")
+#: The README's .pre-commit-config.yaml snippets: the pinned remote one, then the local one.
+REMOTE, LOCAL = (
+    block
+    for block in re.findall(r"^```yaml\n(.*?)^```", README, re.M | re.S)
+    if block.startswith("# .pre-commit-config.yaml")
+)
+README_URL = "https://github.com/<owner>/init-lint"
+
+
+def _user_repo(
+    directory: Path, hook_repo: tuple[Path, str], files: dict[str, str], home: Path
+) -> None:
+    """A user's repository set up as the README says: its pinned snippet (this checkout's
+    snapshot in place of the GitHub URL), then ``pre-commit autoupdate`` to pin the commit."""
     path, rev = hook_repo
-    write(
-        directory,
-        ".pre-commit-config.yaml",
-        f"repos:\n  - repo: {path}\n    rev: {rev}\n    hooks:\n"
-        "      - id: init-lint\n      - id: init-lint-fix\n",
-    )
+    assert README_URL in REMOTE
+    write(directory, ".pre-commit-config.yaml", REMOTE.replace(README_URL, str(path)))
     for name, text in files.items():
         write(directory, name, text)
     _git("init", "-q", cwd=directory)
     _git("add", ".", cwd=directory)
+    [command] = [line for line in README.splitlines() if line.startswith("pre-commit autoupdate")]
+    result = run(*command.split(), cwd=directory, env={"PRE_COMMIT_HOME": str(home)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = yaml.safe_load((directory / ".pre-commit-config.yaml").read_text())
+    assert config["repos"][0]["rev"] == rev  # no tags: autoupdate pins the latest commit
 
 
 def _hook(hook: str, directory: Path, home: Path, *files: str) -> tuple[int, str]:
@@ -89,13 +92,18 @@ def _hook(hook: str, directory: Path, home: Path, *files: str) -> tuple[int, str
     return result.returncode, output
 
 
+@pytest.mark.slow
 def test_check_hook_fails_on_a_bad_model_and_passes_on_a_good_one(
     tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
 ) -> None:
     _user_repo(
         tmp_path,
         hook_repo,
-        {"bad_model.py": RULES["INI001"].invalid[0].source, "good_model.py": RULES["INI001"].valid[0].source},
+        {
+            "bad_model.py": RULES["INI001"].invalid[0].source,
+            "good_model.py": RULES["INI001"].valid[0].source,
+        },
+        pre_commit_home,
     )
     status, output = _hook("init-lint", tmp_path, pre_commit_home, "bad_model.py")
     assert status == 1, output
@@ -107,10 +115,13 @@ def test_check_hook_fails_on_a_bad_model_and_passes_on_a_good_one(
     assert re.search(r"^init-lint\.+Passed$", output, re.M), output
 
 
+@pytest.mark.slow
 def test_fix_hook_fixes_the_file_and_the_check_passes_afterwards(
     tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
 ) -> None:
-    _user_repo(tmp_path, hook_repo, {"bad_model.py": RULES["INI001"].invalid[0].source})
+    _user_repo(
+        tmp_path, hook_repo, {"bad_model.py": RULES["INI001"].invalid[0].source}, pre_commit_home
+    )
     status, output = _hook("init-lint", tmp_path, pre_commit_home, "bad_model.py")
     assert status == 1, output
     status, output = _hook("init-lint-fix", tmp_path, pre_commit_home, "bad_model.py")
@@ -118,3 +129,56 @@ def test_fix_hook_fixes_the_file_and_the_check_passes_afterwards(
     assert (tmp_path / "bad_model.py").read_text() != RULES["INI001"].invalid[0].source
     status, output = _hook("init-lint", tmp_path, pre_commit_home, "bad_model.py")
     assert status == 0, output
+
+
+@pytest.mark.slow
+def test_hooks_mind_the_config_and_read_notebooks(
+    tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
+    """The fix hook rewrites only what the check reports: not a file that per-file-ignores
+    exempts, nor one that extend-exclude excludes; notebooks are checked too."""
+    bad = RULES["INI001"].invalid[0].source
+    notebook = json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": [],
+                                      "execution_count": None, "source": bad}],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)  # fmt: skip
+    files = {
+        "pyproject.toml": '[tool.init-lint]\nextend-exclude = ["legacy/"]\n'
+        '[tool.init-lint.per-file-ignores]\n"tests/**" = ["INI001"]\n',
+        "model.py": bad,
+        "tests/test_model.py": bad,
+        "legacy/old_model.py": bad,
+        "train.ipynb": notebook,
+    }
+    _user_repo(tmp_path, hook_repo, files, pre_commit_home)
+    status, output = _hook("init-lint", tmp_path, pre_commit_home, "train.ipynb")
+    assert status == 1 and re.search(r"^train\.ipynb:cell 1:\d+:\d+: INI001 ", output, re.M), output
+    names = ["model.py", "tests/test_model.py", "legacy/old_model.py"]
+    status, output = _hook("init-lint-fix", tmp_path, pre_commit_home, *names)
+    assert status == 1 and "files were modified by this hook" in output, output
+    assert {name: (tmp_path / name).read_text() == bad for name in names} == {
+        "model.py": False,
+        "tests/test_model.py": True,
+        "legacy/old_model.py": True,
+    }
+
+
+@pytest.mark.slow
+def test_readme_local_hook_runs_the_installed_init_lint(
+    tmp_path: Path, pre_commit_home: Path
+) -> None:
+    write(tmp_path, ".pre-commit-config.yaml", LOCAL)  # exactly as the README shows it
+    write(tmp_path, "bad_model.py", RULES["INI001"].invalid[0].source)
+    write(tmp_path, "good_model.py", RULES["INI001"].valid[0].source)
+    _git("init", "-q", cwd=tmp_path)
+    _git("add", ".", cwd=tmp_path)
+    status, output = _hook("init-lint", tmp_path, pre_commit_home, "bad_model.py", "good_model.py")
+    assert status == 1 and re.search(r"^bad_model\.py:\d+:\d+: INI001 ", output, re.M), output
+    status, output = _hook("init-lint", tmp_path, pre_commit_home, "good_model.py")
+    assert status == 0, output
+    # The local hook is the published hook run from the environment.
+    [published] = [h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+                   if h["id"] == "init-lint"]  # fmt: skip
+    [local] = yaml.safe_load(LOCAL)["repos"][0]["hooks"]
+    assert {k: local[k] for k in ("entry", "types_or", "require_serial")} == {
+        k: published[k] for k in ("entry", "types_or", "require_serial")
+    }

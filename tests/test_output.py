@@ -14,8 +14,8 @@ from cli_helpers import BROKEN, TEXT_LINE, run, text_findings, write
 
 from init_lint.rules import ALL_CODES, RULES
 
-JSON_KEYS = ["path", "line", "column", "end_line", "end_column", "code", "message", "fix"]
-EDIT_KEYS = ["line", "column", "end_line", "end_column", "content"]
+JSON_KEYS = ["path", "line", "column", "end_line", "end_column", "code", "message", "fix", "cell"]
+EDIT_KEYS = ["line", "column", "end_line", "end_column", "content", "cell"]
 
 
 @pytest.fixture
@@ -40,6 +40,7 @@ def test_json_is_one_array_with_the_public_keys(project: Path) -> None:
         assert list(f) == JSON_KEYS
         assert isinstance(f["path"], str) and isinstance(f["message"], str)
         assert all(isinstance(f[k], int) and f[k] >= 1 for k in JSON_KEYS[1:5])
+        assert f["cell"] is None  # a Python file; see test_notebooks.py
         assert (f["end_line"], f["end_column"]) >= (f["line"], f["column"])
         if f["fix"] is not None:
             assert list(f["fix"]) == ["description", "edits", "imports"]
@@ -64,9 +65,9 @@ def test_grouped_has_a_header_per_file_and_indented_findings(project: Path) -> N
     assert [block.splitlines()[0] for block in blocks] == sorted(f"{p}:" for p in files)
     for block in blocks:
         for line in block.splitlines()[1:]:
-            if line.startswith("Found "):
+            if line.startswith(("Found ", "[*] ")):
                 continue
-            assert re.match(r"^  \d+:\d+ +INI\d{3} ", line), line
+            assert re.match(r"^  \d+:\d+ +INI\d{3} (\[\*\] )?[^[]", line), line
 
 
 def _sarif_schema() -> dict[str, Any]:

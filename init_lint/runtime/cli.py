@@ -152,14 +152,14 @@ def _static_findings(model: Any, through_norm: bool) -> list[Any]:
 
 
 def _print(report: Any, format_: str, static: list[Any] | None) -> None:
-    from ..output import RENDERERS, Style
+    from ..output import RENDERERS, Context
 
     findings = report.findings
     if format_ == "text":
-        text = RENDERERS["text"](findings, Style(False))
+        text = RENDERERS["text"](findings, Context())
         print(f"{text}\n{report}" if text else report)
     else:
-        print(RENDERERS[format_](findings, Style(False)), end="")
+        print(RENDERERS[format_](findings, Context()), end="")
     if static is not None and format_ in ("text", "github"):
         from .merge import merge, render
 

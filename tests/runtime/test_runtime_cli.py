@@ -85,7 +85,7 @@ def test_json_is_the_linters_finding_array(workdir: Path) -> None:
     findings = json.loads(result.stdout)
     assert [f["code"] for f in findings] == ["INI001", "INI001"]
     assert set(findings[0]) == {"path", "line", "column", "end_line", "end_column", "code",
-                                "message", "fix", "module", "class", "activation", "fan_mode",
+                                "message", "fix", "cell", "module", "class", "activation", "fan_mode",
                                 "measured", "measured_interval", "expected", "scheme",
                                 "p_value", "alpha"}
     first = findings[0]
