@@ -33,7 +33,7 @@ from .common import (
 )
 from .contexts import DEFAULTS, digest, signature_of
 from .imports import dotted_name, init_function, torch_function, torch_nn_member
-from .state import Frame, FunctionInfo, Program
+from .state import ClassInfo, Frame, FunctionInfo, Program
 from .values import (
     DEFAULT_INIT,
     NO_SOURCE,
@@ -50,6 +50,7 @@ from .values import (
     DictVal,
     FuncRef,
     GroupVal,
+    Instance,
     LayerVal,
     ListBuilder,
     ModulesIter,
@@ -62,6 +63,7 @@ from .values import (
     ProbeParam,
     QualRef,
     SeqVal,
+    Src,
     SubAttr,
     TensorMethod,
     TensorVal,
@@ -193,6 +195,9 @@ class Calls:
             source = args.positional[0] if args.positional else NO_SOURCE
             state = source.sources if isinstance(source, TensorVal) else frozenset()
             return TensorVal(self.host.modules.chain(callee, state, node))
+        if isinstance(callee, GroupVal) and not callee.exact and _all_callable(callee.items):
+            # layer = XLayer if cond else YLayer; layer(...): either class is built
+            return union([self.call_value(item, node, args, frame) for item in callee.items])
         if callee is UNKNOWN and isinstance(node.func, cst.Attribute):
             return self.call_method(node, args, frame)
         if callee is UNKNOWN:
@@ -282,6 +287,8 @@ class Calls:
                 return owner
         if name in SELF_RETURNING_METHODS:
             return owner
+        if owner is SELF and name == "_conv_forward":
+            return self._layer_output(name, frame)
         applied = self._applying_method(owner, name, node, frame)
         if applied is not None:
             return applied
@@ -348,10 +355,17 @@ class Calls:
         method = defining.lookup(name, skip_self=True)
         args = self._arguments(node, frame)
         if method is None:
-            return UNKNOWN
+            return self._layer_output(name, frame)
         return self.call_function(
             method, args.known_positional, args.keywords, frame, bound_self=True, call=node
         )
+
+    @staticmethod
+    def _layer_output(name: str, frame: Frame) -> Value:
+        """torch's ``forward``/``_conv_forward`` of a Linear/Conv subclass: the weight op."""
+        if frame.layer is not None and name in ("forward", "_conv_forward"):
+            return TensorVal(frozenset({Src(frame.layer)}))
+        return UNKNOWN
 
     # ------------------------------------------------------------------ functions
     def call_function(
@@ -370,6 +384,7 @@ class Calls:
         ``open_ended``: unknown ``*args``/``**kwargs`` were passed too."""
         if info.cls is None and call is not None:
             self.host.called_functions.add(info.name)
+        self.host.called_methods.add(id(info))
         if info.key in frame.stack or frame.depth > MAX_INLINE_DEPTH:
             if call is not None:
                 self.opaque_call(call, args, kwargs, frame, known_callee=True)
@@ -458,6 +473,8 @@ class Calls:
             reset = info.lookup("reset_parameters")
             if reset is not None:
                 host.set_inits(instance, frozenset({host.inits.simulate_reset(reset, instance)}))
+            if info.lookup("forward") is not None:
+                self._run_layer_subclass(info, instance, args, frame)
             return LayerVal(instance)
         context: Node | str
         if info is not None:
@@ -477,6 +494,25 @@ class Calls:
         for value in args.values:
             self._adopt(value, context, frame, seen)
         return ClassInst(ref.key, inst_node)
+
+    def _run_layer_subclass(
+        self, info: ClassInfo, instance: Instance, args: Arguments, frame: Frame
+    ) -> None:
+        """A Linear/Conv subclass with its own ``forward`` (``ConvAct(..., activation=...)``):
+        run it with ``self`` as the layer, so that an activation it applies to its weight op's
+        output is a use of this layer, and what follows the module follows that activation."""
+        attrs: dict[str, Value] = {}
+        context = dict(owner=frame.owner, self_info=info, attrs=attrs, layer=instance)
+        init = info.lookup("__init__")
+        if init is not None:
+            inner = Frame(env={}, prefix=frame.prefix, **context)  # type: ignore[arg-type]
+            self.call_function(init, args.known_positional, args.keywords, inner, bound_self=True)
+        forward = info.lookup("forward")
+        assert forward is not None
+        inner = Frame(env={}, prefix=frame.prefix, in_forward=True, **context)  # type: ignore[arg-type]
+        output = self.call_function(forward, [], {}, inner, bound_self=True, inputs=True)
+        own = isinstance(output, TensorVal) and any(s.instance is instance for s in output.sources)
+        instance.raw_output = own
 
     def _foreign_context(self, key: str, args: Arguments) -> str:
         """The key of a class of another file built with these arguments; the arguments are
@@ -613,3 +649,10 @@ _WRITING_WORDS = (
 def _may_write_weights(name: str) -> bool:
     last = name.rsplit(".", 1)[-1].lower()
     return not last or any(word in last for word in _WRITING_WORDS)
+
+
+def _all_callable(items: tuple[Value, ...]) -> bool:
+    """A union of classes or functions (not of modules, which are called on tensors)."""
+    return bool(items) and all(
+        isinstance(i, (ClassRef, QualRef, FuncRef, PartialVal)) for i in items
+    )

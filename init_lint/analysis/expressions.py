@@ -140,7 +140,11 @@ class Expressions:
         if attr in frame.attrs:
             return frame.attrs[attr]
         method = frame.self_info.lookup(attr) if frame.self_info is not None else None
-        return FuncRef(method, bound_self=True) if method is not None else UNKNOWN
+        if method is not None:
+            return FuncRef(method, bound_self=True)
+        if frame.layer is not None and attr in ("weight", "bias"):
+            return ParamRef(frame.layer, attr)  # a Linear/Conv subclass's own parameters
+        return UNKNOWN
 
     # ------------------------------------------------------------------ subscripts
     def _subscript(self, node: cst.Subscript, frame: Frame) -> Value:

@@ -37,6 +37,7 @@ class Host(Protocol):
     instances: list[Instance]
     findings: list[LocalFinding]
     called_functions: set[str]
+    called_methods: set[int]  # ids of the FunctionInfo inlined so far
     requests: list[tuple[str, Signature]]  # other files' classes built with arguments
 
     # The parts.

@@ -68,6 +68,9 @@ from .values import (
 
 Journal = dict[Instance, frozenset[AppliedInit]]
 
+#: Method names that build or initialise rather than use (not run as uses: see _other_methods).
+_NOT_USES = ("init", "weight", "reset", "build", "make", "create", "load", "fuse", "register")
+
 #: Distinct argument signatures a class is run with before sizes are no longer told apart.
 MAX_CONTEXTS_PER_CLASS = 8
 
@@ -104,6 +107,7 @@ class Interpreter:
         self.instances: list[Instance] = []
         self.findings: list[LocalFinding] = []
         self.called_functions: set[str] = set()
+        self.called_methods: set[int] = set()
         self.requests: list[tuple[str, Signature]] = []  # contexts of other files' classes
         self.answers: dict[str, str] = {}  # requested context key -> the node that runs it
         self._journals: list[Journal] = []
@@ -251,6 +255,35 @@ class Interpreter:
         if forward is not None:
             forward_frame = Frame(env={}, owner=node, self_info=info, attrs=attrs, in_forward=True)
             self.calls.call_function(forward, [], {}, forward_frame, bound_self=True, inputs=True)
+        # policy(x), encode(x)...: code that training calls applies activations too. Only where
+        # tensors go counts: what such a method does to inits and attributes is undone.
+        events = len(node.events)
+        self._journals.append({})
+        for method in self._other_methods(info):
+            frame = Frame(
+                env={},
+                owner=node,
+                self_info=info,
+                attrs=dict(attrs),
+                in_forward=True,
+                uses_only=True,
+            )
+            self.calls.call_function(method, [], {}, frame, bound_self=True, inputs=True)
+        for instance, old in self._journals.pop().items():
+            instance.inits = old
+        del node.events[events:]
+
+    def _other_methods(self, info: ClassInfo) -> list[FunctionInfo]:
+        """Methods besides ``__init__``/``forward`` that nothing ran: uses of the layers."""
+        methods = []
+        for cls in info.mro():
+            for name, method in cls.methods.items():
+                private = name.startswith("__") or any(w in name.lower() for w in _NOT_USES)
+                if private or id(method) in self.called_methods or info.lookup(name) is not method:
+                    continue
+                self.called_methods.add(id(method))
+                methods.append(method)
+        return methods
 
     def _entry_points(self, info: ClassInfo) -> list[FunctionInfo]:
         """Methods a framework calls after construction (mmengine's ``init_weights``), for a

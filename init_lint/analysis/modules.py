@@ -51,6 +51,7 @@ from .values import (
     Instance,
     LayerVal,
     ListBuilder,
+    ParamRef,
     QualRef,
     SeqVal,
     Src,
@@ -63,6 +64,18 @@ if TYPE_CHECKING:
     from .host import Host
 
 Sources = frozenset[Src]
+#: torch functions whose output is a layer's, when they are given its weight.
+WEIGHT_OPS = frozenset(
+    {
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+    }
+)
 
 
 class Modules:
@@ -76,6 +89,8 @@ class Modules:
     ) -> Value:
         """``nn.<member>(...)``: a layer, an activation, a container, or a marker."""
         if member in WEIGHT_LAYERS:
+            if frame.uses_only:
+                return UNKNOWN
             instance = self.new_instance(member, (member, *LAYER_BASES[member]), node, frame)
             numeric = self.host.expressions.numeric
             instance.geometry = geometry_of(member, node, lambda n: numeric(n, frame))
@@ -218,7 +233,10 @@ class Modules:
     def chain(self, element: Value, state: Sources, site: cst.CSTNode | None) -> Sources:
         """Pass a tensor with origins ``state`` through a module; return the output's origins."""
         if isinstance(element, LayerVal):
-            return frozenset({Src(element.instance)})
+            # A layer whose own forward applies an activation hands on that activation's output.
+            return (
+                frozenset({Src(element.instance)}) if element.instance.raw_output else frozenset()
+            )
         if isinstance(element, ActVal):
             # Report where it is applied (forward) when known, else where it is built.
             self.record_use(state, element.activation, site or element.node)
@@ -250,6 +268,8 @@ class Modules:
         """``F.relu(x)``, ``torch.cat([...])``, ``F.dropout(x)``...: what the output carries."""
         first = args[0] if args else NO_SOURCE
         sources = first.sources if isinstance(first, TensorVal) else frozenset()
+        if function in WEIGHT_OPS and len(args) > 1 and isinstance(args[1], ParamRef):
+            return TensorVal(frozenset({Src(args[1].instance)}))  # F.conv2d(x, self.weight)
         activation = self._functional_activation(function, node, frame)
         if activation is not None:
             self.record_use(sources, activation, node)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from .values import UNTOUCHED, Node, Outcome, ProgramOrigin, Value
+from .values import UNTOUCHED, Instance, Node, Outcome, ProgramOrigin, Value
 
 
 @dataclass(eq=False)
@@ -79,6 +79,10 @@ class Frame:
     loop_depth: int = 0
     in_forward: bool = False
     statement: cst.CSTNode | None = None  # the statement of this function being executed
+    #: In a method of a Linear/Conv subclass: the layer ``self`` is (its weight, its output).
+    layer: Instance | None = None
+    #: Running a method only for where its tensors go: it builds no layers.
+    uses_only: bool = False
 
     def child(self, **changes: object) -> Frame:
         """A frame for a called function: a fresh environment, the same context."""

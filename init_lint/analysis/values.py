@@ -177,6 +177,9 @@ class Instance:
     #: The statement after which an init call for this layer can be inserted (autofix).
     anchor: cst.CSTNode | None = None
     geometry: LayerGeometry | None = None  # sizes, kernel, stride, groups from the constructor
+    #: False for a layer subclass whose forward applies an activation itself: what follows the
+    #: module then follows that activation, not the weight op.
+    raw_output: bool = True
 
 
 @dataclass(eq=False)
