@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .options import DISTRIBUTIONS, MODES, Options
+from .options import DISTRIBUTIONS, MODES, Distribution, FanMode, Options
 from .rules import ALL_CODES
 
 if sys.version_info >= (3, 11):
@@ -49,8 +49,8 @@ class Settings:
     exclude: tuple[str, ...] | None = None  # None: the default excludes (see files.py)
     extend_exclude: tuple[str, ...] = ()
     through_norm: bool = False
-    mode: str = "fan_in"
-    distribution: str = "normal"
+    mode: FanMode = "fan_in"
+    distribution: Distribution = "normal"
     zero_bias: bool = False
 
     def options(self) -> Options:

@@ -20,7 +20,7 @@ import ast
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from flake8.exceptions import ExecutionError
+from flake8.exceptions import ExecutionError  # type: ignore[import-untyped]
 
 from . import __version__
 from .config import (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from init_lint.engine import Options, lint_paths, lint_source
 
 
@@ -82,6 +84,63 @@ def test_class_initialised_by_its_container_in_another_file(tmp_path: Path) -> N
 def test_same_class_alone_is_reported(tmp_path: Path) -> None:
     findings = lint_paths(_write_package(tmp_path, with_model=False))
     assert [(Path(f.path).name, f.line, f.code) for f in findings] == [("blocks.py", 8, "INI001")]
+
+
+_INIT_FUNCTIONS = """
+    import torch.nn as nn
+
+    def weights_init(m):
+        if m.__class__.__name__.find("Conv") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+
+    def init_head(module):
+        for m in module.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+    def make_models(version, weights=None):
+        return Generator(version)
+
+    class Generator(nn.Module):
+        def __init__(self, version="a"):
+            super().__init__()
+            self.main = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 3, 3), nn.Tanh())
+            nn.init.kaiming_normal_(self.main[0].weight, nonlinearity="relu")
+
+        def forward(self, x):
+            return self.main(x)
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return nn.functional.relu(self.fc(x))
+"""
+
+
+@pytest.mark.parametrize(
+    "import_line",
+    ["from models import *", "from models import Generator, Head, weights_init, init_head"],
+)
+def test_init_functions_of_another_file_apply_where_they_are_called(
+    tmp_path: Path, import_line: str
+) -> None:
+    (tmp_path / "models.py").write_text(textwrap.dedent(_INIT_FUNCTIONS))
+    script = f"{import_line}\n\nnet = Generator()\nnet.apply(weights_init)\nhead = Head()\ninit_head(head)\n"
+    (tmp_path / "train.py").write_text(script)
+    findings = lint_paths([tmp_path / "models.py", tmp_path / "train.py"])
+    # weights_init overwrites the Kaiming init of the Conv2d before the ReLU with N(0, 0.02);
+    # init_head gives the Linear before the ReLU its Kaiming init
+    assert [(Path(f.path).name, f.line, f.code) for f in findings] == [("models.py", 19, "INI001")]
+    assert "nn.init.normal_(m.weight.data, 0.0, 0.02)" in findings[0].message
+
+
+def test_functions_that_only_pass_arguments_on_build_nothing(tmp_path: Path) -> None:
+    (tmp_path / "models.py").write_text(textwrap.dedent(_INIT_FUNCTIONS))
+    (tmp_path / "train.py").write_text("from models import *\n\nhead = Head()\ninit_head(head)\n")
+    assert lint_paths([tmp_path / "models.py", tmp_path / "train.py"]) == []
 
 
 def test_unknown_factories_and_parameters_stay_silent() -> None:

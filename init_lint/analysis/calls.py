@@ -29,6 +29,7 @@ from .common import (
     instances_in,
     items_of,
     looks_like_init,
+    may_write_weights,
     union,
 )
 from .contexts import DEFAULTS, digest, signature_of
@@ -48,6 +49,7 @@ from .values import (
     ClassRef,
     ConstVal,
     DictVal,
+    ForeignEvent,
     FuncRef,
     GroupVal,
     Instance,
@@ -445,8 +447,27 @@ class Calls:
             return self.host.inits.foreign_init_call(last, node, positional, frame)
         if last[:1].isupper() and not qualified.startswith("torch"):
             return self.instantiate(ClassRef(qualified), node, args, frame)
-        self.opaque_call(node, positional, args.keywords, frame)
+        self._foreign_call(qualified, node, args, frame)
         return UNKNOWN
+
+    def _foreign_call(self, qualified: str, node: cst.Call, args: Arguments, frame: Frame) -> None:
+        """A function of another file given modules (``init_decoder(self.decoder)``): what it
+        does to a module it is given is that function's facts'; the rest is opaque."""
+        may_write = may_write_weights(qualified)
+        rest = []
+        for value in args.values:
+            target = (
+                frame.owner
+                if value is SELF
+                else value.node
+                if isinstance(value, ClassInst)
+                else None
+            )
+            if target is not None and not frame.in_forward:
+                target.events.append(ForeignEvent(qualified, "call", may_write))
+            else:
+                rest.append(value)
+        self.opaque_call(node, rest, {}, frame)
 
     def _library_call(
         self, qualified: str, node: cst.Call, args: Arguments, frame: Frame
@@ -589,7 +610,7 @@ class Calls:
         name = (dotted_name(node.func) or "") if node is not None else ""
         if name in HARMLESS_CALLS or name.split(".")[0] in HARMLESS_MODULES:
             return
-        may_write_modules = known_callee or _may_write_weights(name)
+        may_write_modules = known_callee or may_write_weights(name)
         values = [*args, *kwargs.values()]
         classes = [
             v
@@ -622,37 +643,7 @@ class Calls:
             host.mark_unknown(instances_in(value))
 
 
-#: Words in a function's name that say it may write the weights of a module it is given.
-_WRITING_WORDS = (
-    "init",
-    "load",
-    "reset",
-    "weight",
-    "restore",
-    "checkpoint",
-    "pretrain",
-    "param",
-    "state",
-    "copy",
-    "transfer",
-    "convert",
-    "fuse",
-    "quant",
-    "prune",
-    "norm",
-    "fill",
-    "zero",
-    "apply",
-)
-
-
-def _may_write_weights(name: str) -> bool:
-    last = name.rsplit(".", 1)[-1].lower()
-    return not last or any(word in last for word in _WRITING_WORDS)
-
-
 def _all_callable(items: tuple[Value, ...]) -> bool:
     """A union of classes or functions (not of modules, which are called on tensors)."""
-    return bool(items) and all(
-        isinstance(i, (ClassRef, QualRef, FuncRef, PartialVal)) for i in items
-    )
+    callables = (ClassRef, QualRef, FuncRef, PartialVal)
+    return bool(items) and all(isinstance(i, callables) for i in items)

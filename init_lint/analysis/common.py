@@ -369,3 +369,34 @@ def ends_with_bias(node: cst.Call) -> bool:
     while isinstance(target, cst.Attribute) and target.attr.value == "data":
         target = target.value
     return isinstance(target, cst.Attribute) and target.attr.value == "bias"
+
+
+#: Words in a function's name that say it may write the weights of a module it is given.
+_WRITING_WORDS = (
+    "init",
+    "load",
+    "reset",
+    "weight",
+    "restore",
+    "checkpoint",
+    "pretrain",
+    "param",
+    "state",
+    "copy",
+    "transfer",
+    "convert",
+    "fuse",
+    "quant",
+    "prune",
+    "norm",
+    "fill",
+    "zero",
+    "apply",
+)
+
+
+def may_write_weights(name: str) -> bool:
+    """Whether an unknown function may write the weights of a module it is given, by its name
+    (``load_checkpoint(model)`` may; ``summary(model)``, ``Remote(self)`` do not)."""
+    last = name.rsplit(".", 1)[-1].lower()
+    return not last or any(word in last for word in _WRITING_WORDS)

@@ -33,6 +33,7 @@ from .values import (
     UNTOUCHED,
     AppliedInit,
     CallOrigin,
+    ForeignEvent,
     Instance,
     Node,
     Outcome,
@@ -63,6 +64,7 @@ def facts_of(
         newline=module.default_newline,
         requests=sorted(set(analyzer.requests), key=repr),
         answers=analyzer.answers,
+        functions=analyzer.function_programs,
         exports={
             **analyzer.imports.aliases,
             **{name: info.key for name, info in analyzer.classes.items()},
@@ -265,6 +267,9 @@ def _steps(analyzer: Interpreter, node: Node, locate: Locator) -> list[Step]:
     """The node's init events in order, as data: what each does per layer kind or by path."""
     steps: list[Step] = []
     for event in node.events:
+        if isinstance(event, ForeignEvent):
+            steps.append(Step({}, {}, (event.function, event.mode, event.opaque)))
+            continue
         if isinstance(event, PathEvent):
             steps.append(Step({}, {event.path: _locate_outcome(event.outcome, locate)}))
             continue

@@ -75,6 +75,8 @@ class Step:
 
     effects: dict[str, Outcome]  # layer kind → what a modules()/apply program does to it
     path_inits: dict[str, Outcome]  # attribute path in a contained module → direct init
+    #: A function of another file run on the node: (qualified name, "apply"/"call", opaque).
+    foreign: tuple[str, str, bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class FileFacts:
     requests: list[tuple[str, Signature]] = field(default_factory=list)
     #: Contexts this file ran for other files: requested context key -> node key.
     answers: dict[str, str] = field(default_factory=dict)
+    #: Its top-level init functions, as other files may use them: qualified name -> the key of
+    #: a node whose steps are what ``x.apply(f)`` does (mode "apply") or ``f(x)`` ("call").
+    functions: dict[str, dict[str, str]] = field(default_factory=dict)
     #: What the file's names stand for (its imports, its own classes): re-exports resolve
     #: through these (``timm.layers.Mlp`` is ``timm.layers.mlp.Mlp``).
     exports: dict[str, str] = field(default_factory=dict)

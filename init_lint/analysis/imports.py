@@ -7,6 +7,8 @@ imported from them, and local-package imports for cross-file classes) are tracke
 
 from __future__ import annotations
 
+import builtins
+
 import libcst as cst
 
 
@@ -78,10 +80,16 @@ class ImportMap:
                     if module.startswith("torch"):
                         full = f"{module}.{head}"
                         break
+            others = [m for m in self.star_modules if not m.startswith("torch")]
+            if full is None and others and head not in _BUILTINS:
+                # from models import *: a name defined nowhere here is the last such module's
+                full = f"{others[-1]}.{head}"
             if full is None:
                 return None
         return f"{full}.{rest}" if rest else full
 
+
+_BUILTINS = frozenset(dir(builtins))
 
 # Names a `from torch.nn import *` could bring in that matter to us; resolved lazily by prefix.
 _TORCH_STAR_NAMES = frozenset(

@@ -22,7 +22,7 @@ from ..rules.ini005 import RULE as INI005
 from ..rules.ini006 import RULE as INI006
 from . import initcalls
 from .binder import bind_values, parameter_names
-from .common import block, call_name, ends_with_bias, handle_of, target_names
+from .common import block, call_name, ends_with_bias, handle_of, may_write_weights, target_names
 from .state import Frame, FunctionInfo, LocalFinding, ProbeState, Program
 from .values import (
     SELF,
@@ -32,6 +32,7 @@ from .values import (
     AppliedInit,
     CallOrigin,
     ConstVal,
+    ForeignEvent,
     FuncRef,
     GroupVal,
     Instance,
@@ -44,6 +45,7 @@ from .values import (
     Probe,
     ProbeParam,
     ProgramOrigin,
+    QualRef,
     SubAttr,
     Value,
 )
@@ -246,6 +248,11 @@ class Inits:
         while isinstance(function, PartialVal):
             partial_kwargs.update(function.kwargs)
             function = function.func
+        if isinstance(function, QualRef) and scope.instances is None and not partial_kwargs:
+            # net.apply(weights_init) with weights_init from another file: its facts decide.
+            may_write = may_write_weights(function.qualified)
+            scope.node.events.append(ForeignEvent(function.qualified, "apply", may_write))
+            return
         if not isinstance(function, FuncRef):
             whole = scope.node is frame.owner and scope.instances is None
             self.host.calls.opaque_call(node, [SELF if whole else UNKNOWN], {}, frame)

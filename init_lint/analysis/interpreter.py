@@ -18,6 +18,7 @@ import libcst as cst
 
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS
 from ..library import ENTRY_POINTS
+from .binder import bind_values, parameter_names
 from .calls import Calls
 from .common import (
     IDENTIFIER,
@@ -45,12 +46,13 @@ from .expressions import Expressions
 from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
-from .state import ClassInfo, Frame, FunctionInfo, LocalFinding
+from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program
 from .values import (
     NO_SOURCE,
     UNKNOWN,
     UNKNOWN_INIT,
     AppliedInit,
+    ClassInst,
     FuncRef,
     GroupVal,
     Instance,
@@ -73,6 +75,30 @@ _NOT_USES = ("init", "weight", "reset", "build", "make", "create", "load", "fuse
 
 #: Distinct argument signatures a class is run with before sizes are no longer told apart.
 MAX_CONTEXTS_PER_CLASS = 8
+
+
+_INIT_WORDS = ("init", "normal_", "uniform_", "kaiming", "xavier", "orthogonal", "zero_", "fill_")
+
+
+def _initialises_argument(function: cst.FunctionDef, argument: str) -> bool:
+    """Whether a function reads its first argument as a module (``m.weight``, ``m.modules()``,
+    ``isinstance(m, ...)``) and calls an init: then it is worth summarising for other files.
+    Cheap on purpose (one walk, no scopes); a miss only loses a cross-file fact."""
+    reads_argument = writes = False
+    pending: list[cst.CSTNode] = [function.body]
+    while pending and not (reads_argument and writes):
+        node = pending.pop()
+        if isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value == argument:
+                reads_argument = True
+            writes = writes or any(word in node.attr.value for word in _INIT_WORDS)
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            called = node.func.value
+            if called == "isinstance" and node.args and isinstance(node.args[0].value, cst.Name):
+                reads_argument = reads_argument or node.args[0].value.value == argument
+            writes = writes or any(word in called for word in _INIT_WORDS)
+        pending.extend(node.children)
+    return reads_argument and writes
 
 
 def _opaque(signature: Signature) -> bool:
@@ -110,6 +136,8 @@ class Interpreter:
         self.called_methods: set[int] = set()
         self.requests: list[tuple[str, Signature]] = []  # contexts of other files' classes
         self.answers: dict[str, str] = {}  # requested context key -> the node that runs it
+        self.function_programs: dict[str, dict[str, str]] = {}  # see _summarise_init_functions
+        self._summarising = False  # a summary run builds no contexts: no real code built them
         self._journals: list[Journal] = []
         self._contexts: dict[tuple[object, ...], Node] = {}
         self._contexts_of: dict[str, list[Signature]] = {}
@@ -148,6 +176,40 @@ class Interpreter:
             self.calls.call_function(function, [], {}, Frame(env={}, owner=node))
         for key, signature in requests:
             self._answer(key, signature)
+        self._summarise_init_functions()
+
+    def _summarise_init_functions(self) -> None:
+        """What each top-level init function does, for other files that use it: run on every
+        module by ``x.apply(f)``, and given a module as ``f(x)``."""
+        self._summarising = True
+        try:
+            self._summarise_functions()
+        finally:
+            self._summarising = False
+
+    def _summarise_functions(self) -> None:
+        for name, info in self.functions.items():
+            names = parameter_names(info.node.params)
+            if not names or not _initialises_argument(info.node, names[0]):
+                continue
+            defaults = bind_values(
+                info.node.params,
+                [],
+                {},
+                skip_first=False,
+                default=lambda param: self.calls.default_value(param, Frame({}, self.module_node)),
+            )
+            key = f"{self.module_name}:{name}"
+            applied = self.new_node(f"{key}<apply>", f"{name} applied to every module")
+            body = block(info.node.body)
+            applied.add_program(
+                Program(body, (None, names[0]), Frame(dict(defaults), applied), False)
+            )
+            given = self.new_node(f"{key}<call>", f"{name}(module)")
+            env = {**defaults, names[0]: ClassInst(f"{key}<argument>", given)}
+            self.run_undone(body, Frame(env, given))
+            qualified = f"{self.module_name}.{name}"
+            self.function_programs[qualified] = {"apply": applied.key, "call": given.key}
 
     def _answer(self, key: str, signature: Signature) -> None:
         """Run a class of this file in a context another file builds it in."""
@@ -310,7 +372,7 @@ class Interpreter:
         the defaults, else a node of its own, run once per distinct signature (``signature``:
         the one another file sent, when the arguments were thawed from it)."""
         signature = signature if signature is not None else signature_of(positional, keywords)
-        if signature == DEFAULTS and not open_ended:
+        if (signature == DEFAULTS and not open_ended) or self._summarising:
             return info.graph_node
         shared = not _opaque(signature)
         taken = self._contexts_of.setdefault(info.key, [])

@@ -20,7 +20,7 @@ from ..knowledge import Family, SchemeKind, describe_fan_problem, judge
 from ..options import Options
 from ..rules import Rule, for_verdict
 from . import fix_plans
-from .facts import FileFacts, InstanceFacts, NodeFacts, UseFacts
+from .facts import FileFacts, InstanceFacts, NodeFacts, Step, UseFacts
 from .values import UNKNOWN_INIT, AppliedInit
 
 MAX_CONTEXTS = 32
@@ -50,10 +50,12 @@ class Graph:
     def __init__(self, all_facts: list[FileFacts]) -> None:
         self.nodes: dict[str, NodeFacts] = {}
         self.answers: dict[str, str] = {}
+        self.functions: dict[str, dict[str, str]] = {}  # qualified name -> mode -> node key
         self.modules: dict[str, dict[str, str]] = {}  # module name -> its names' targets
         placeholders: list[NodeFacts] = []
         for facts in all_facts:
             self.answers.update(facts.answers)
+            self.functions.update(facts.functions)
             self.modules.setdefault(facts.module_name, {}).update(facts.exports)
             for node in facts.nodes:
                 if node.placeholder:
@@ -133,6 +135,12 @@ class Graph:
                     yield [*chain, _OPAQUE]
                     continue
                 pending.append((parent, [*chain, node], visited | {parent}))
+
+    def foreign_steps(self, function: str, mode: str, depth: int = 0) -> list[Step] | None:
+        """The steps a function of another file runs (None: not in the linted tree)."""
+        programs = self.functions.get(self.qualified(function))
+        node = self.nodes.get(programs[mode]) if programs is not None and depth < 4 else None
+        return list(node.steps) if node is not None else None
 
     def _standalone_default_of_built_class(self, key: str) -> bool:
         node = self.nodes.get(key)
@@ -229,7 +237,11 @@ def _judge_instance(
     chains = list(graph.contexts(instance.owner))
     if not chains or (owner is not None and owner.abstract and chains == [[]]):
         return None  # no context; or a base class, judged in the subclasses that build it
-    per_context = [_judge_all(_fold(instance, chain), instance, through_norm) for chain in chains]
+    # The owner's own init code already ran, but for functions of other files it called.
+    own = [step for step in owner.steps if step.foreign] if owner is not None else []
+    per_context = [
+        _judge_all(_fold(instance, chain, graph, own), instance, through_norm) for chain in chains
+    ]
     problems: dict[str, Problem] = {}
     for found in per_context:
         for code, problem in found.items():
@@ -237,18 +249,53 @@ def _judge_instance(
     return SiteVerdict(problems)
 
 
-def _fold(instance: InstanceFacts, chain: Iterable[NodeFacts]) -> frozenset[AppliedInit]:
-    inits = instance.inits
+def _fold(
+    instance: InstanceFacts, chain: Iterable[NodeFacts], graph: Graph, own: list[Step]
+) -> frozenset[AppliedInit]:
+    """The layer's init after its owner's code (and the functions of other files it ran),
+    then each container's init events, innermost first: "last init wins"."""
+    inits = _apply_steps(instance, instance.inits, own, graph, own_node=True)
     for depth, node in enumerate(chain):
         if node is _OPAQUE:
             return inits | {UNKNOWN_INIT}
-        for step in node.steps:
-            # Direct inits by path (netG.main[0].weight) address the owner's own attributes.
-            if depth == 0 and instance.path is not None and instance.path in step.path_inits:
-                inits = step.path_inits[instance.path].apply(inits)
-            effect = step.effects.get(instance.kind)
-            if effect is not None:
-                inits = effect.apply(inits)
+        inits = _apply_steps(instance, inits, node.steps, graph, own_node=False, first=depth == 0)
+    return inits
+
+
+def _apply_steps(
+    instance: InstanceFacts,
+    inits: frozenset[AppliedInit],
+    steps: Iterable[Step],
+    graph: Graph,
+    *,
+    own_node: bool,
+    first: bool = False,
+    depth: int = 0,
+) -> frozenset[AppliedInit]:
+    for step in steps:
+        if step.foreign is not None:
+            function, mode, opaque = step.foreign
+            expanded = graph.foreign_steps(function, mode, depth)
+            if expanded is None:
+                inits = inits | {UNKNOWN_INIT} if opaque else inits
+            else:
+                path_scope = first or (own_node and mode == "call")
+                inits = _apply_steps(
+                    instance,
+                    inits,
+                    expanded,
+                    graph,
+                    own_node=False,
+                    first=path_scope,
+                    depth=depth + 1,
+                )
+            continue
+        # Direct inits by path (netG.main[0].weight) address the owner's own attributes.
+        if first and instance.path is not None and instance.path in step.path_inits:
+            inits = step.path_inits[instance.path].apply(inits)
+        effect = step.effects.get(instance.kind)
+        if effect is not None:
+            inits = effect.apply(inits)
     return inits
 
 

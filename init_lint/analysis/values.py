@@ -146,6 +146,18 @@ class PathEvent:
 
 
 @dataclass(eq=False)
+class ForeignEvent:
+    """A function of another file run on this node's modules: ``net.apply(weights_init)`` with
+    ``weights_init`` imported (``mode`` "apply"), or ``init_decoder(self.decoder)`` ("call").
+    Resolved with that function's facts; when it is not in the linted tree, ``opaque`` says
+    whether it may have written the weights (see calls.opaque_call)."""
+
+    function: str  # qualified name
+    mode: str  # "apply" or "call"
+    opaque: bool
+
+
+@dataclass(eq=False)
 class Node:
     """A context that owns layers or contains other modules: a class, or one instantiation."""
 
@@ -153,7 +165,7 @@ class Node:
     label: str
     is_class: bool = False
     #: Its init events, in the order they run.
-    events: list[ProgramEvent | PathEvent] = field(default_factory=list)
+    events: list[ProgramEvent | PathEvent | ForeignEvent] = field(default_factory=list)
     #: For a class run in some context (its defaults, or a call's arguments): the class's key.
     class_key: str | None = None
 
