@@ -141,6 +141,8 @@ def scheme_for(
         nonlinearity = (
             string_literal(bound.get("nonlinearity")) if "nonlinearity" in bound else "leaky_relu"
         )
+        if nonlinearity is None:  # a value we cannot read (a parameter, a conditional)
+            return InitScheme("unknown", text=short)
         a = numeric(bound["a"]) if "a" in bound else 0.0
         mode = string_literal(bound.get("mode")) if "mode" in bound else "fan_in"
         gain = None

@@ -50,6 +50,26 @@ from .values import (
 )
 
 
+def arithmetic(operator: cst.BaseBinaryOp, left: float | None, right: float | None) -> float | None:
+    """``left <operator> right`` for the operators :meth:`InitsMixin.numeric` folds."""
+    if left is None or right is None:
+        return None
+    try:
+        if isinstance(operator, cst.Add):
+            return left + right
+        if isinstance(operator, cst.Subtract):
+            return left - right
+        if isinstance(operator, cst.Multiply):
+            return left * right
+        if isinstance(operator, cst.Divide):
+            return left / right
+        if isinstance(operator, cst.Power):
+            return float(left**right)
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return None
+    return None
+
+
 class InitsMixin:
     """Part of :class:`~init_lint.analysis.interpreter.FileAnalyzer`; see there."""
 
@@ -70,22 +90,7 @@ class InitsMixin:
             )
         if isinstance(node, cst.BinaryOperation):
             left, right = self.numeric(node.left, frame), self.numeric(node.right, frame)
-            if left is None or right is None:
-                return None
-            try:
-                if isinstance(node.operator, cst.Add):
-                    return left + right
-                if isinstance(node.operator, cst.Subtract):
-                    return left - right
-                if isinstance(node.operator, cst.Multiply):
-                    return left * right
-                if isinstance(node.operator, cst.Divide):
-                    return left / right
-                if isinstance(node.operator, cst.Power):
-                    return float(left**right)
-            except (ZeroDivisionError, OverflowError, ValueError):
-                return None
-            return None
+            return arithmetic(node.operator, left, right)
         if isinstance(node, cst.Call):
             name = dotted_name(node.func) or ""
             if name.rsplit(".", 1)[-1] == "sqrt" and len(node.args) == 1:

@@ -47,7 +47,7 @@ from .common import (
 )
 from .conditions import ConditionsMixin
 from .imports import ImportMap, dotted_name, torch_nn_member
-from .inits import InitsMixin
+from .inits import InitsMixin, arithmetic
 from .state import (
     ClassInfo,
     Frame,
@@ -715,7 +715,21 @@ class FileAnalyzer(CallsMixin, InitsMixin, ConditionsMixin):
             and isinstance(right, ConstVal)
         ):
             return GroupVal(left.items, exact=False)  # [layer] * n: n references to one module
-        number = self.numeric(node, frame)
+        # numeric(node) would walk the operands' subtrees again at every level of a chain
+        # (a + a + ... is quadratic); a nested operation's number is already in its value.
+        number = arithmetic(
+            node.operator,
+            self._operand(node.left, left, frame),
+            self._operand(node.right, right, frame),
+        )
         if number is not None:
             return ConstVal(number)
         return NO_SOURCE if isinstance(left, TensorVal) or isinstance(right, TensorVal) else UNKNOWN
+
+    def _operand(self, node: cst.BaseExpression, value: Value, frame: Frame) -> float | None:
+        """``numeric(node)``; for a nested operation, read from the value it evaluated to."""
+        if not isinstance(node, cst.BinaryOperation):
+            return self.numeric(node, frame)
+        if isinstance(value, ConstVal) and isinstance(value.value, (int, float)):
+            return None if isinstance(value.value, bool) else float(value.value)
+        return None

@@ -99,26 +99,34 @@ def resolve(all_facts: list[FileFacts], options: Any) -> list[Finding]:
 def _contexts(
     key: str, nodes: dict[str, NodeFacts], parents: dict[str, list[str]]
 ) -> list[list[NodeFacts]]:
-    """Every chain of containers above ``key`` (outermost last); [[]] when nothing contains it."""
-    chains: list[list[NodeFacts]] = []
+    """Every chain of containers above ``key`` (outermost last); [[]] when nothing contains it.
 
-    def walk(current: str, chain: list[NodeFacts], visited: frozenset[str]) -> None:
+    Depth first, parents in order, with an explicit stack: a chain of containers may be as long
+    as a file's classes are many."""
+    chains: list[list[NodeFacts]] = []
+    # (node key, or None for a chain that ends at an unanalysed container; chain; visited)
+    stack: list[tuple[str | None, list[NodeFacts], frozenset[str]]] = [(key, [], frozenset({key}))]
+    while stack:
+        current, chain, visited = stack.pop()
+        if current is None:
+            chains.append(chain)
+            continue
         if len(chains) >= MAX_CONTEXTS:
-            return
+            continue
         above = [p for p in parents.get(current, ()) if p not in visited]
         if not above:
             chains.append(chain)
-            return
+            continue
+        steps: list[tuple[str | None, list[NodeFacts], frozenset[str]]] = []
         for parent in above:
             node = nodes[parent]
             if node.placeholder and not parents.get(parent):
                 # A container we did not analyse (not among the linted files): it may well
                 # initialise what it contains, so this context cannot be judged.
-                chains.append([*chain, _OPAQUE])
-                continue
-            walk(parent, [*chain, node], visited | {parent})
-
-    walk(key, [], frozenset({key}))
+                steps.append((None, [*chain, _OPAQUE], visited))
+            else:
+                steps.append((parent, [*chain, node], visited | {parent}))
+        stack.extend(reversed(steps))
     return chains
 
 
@@ -212,10 +220,12 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, option
     if problem.code == "INI001":
         return f"{feeds} but {scheme.describe()}; use {advice}"
     if problem.code == "INI002":
+        # An unknown gain (a slope that is a variable) never reaches a format spec.
+        gain = f" ({scheme.gain:.3g})" if scheme.gain is not None else ""
         return (
-            f"{feeds} but is initialised with {scheme.text}{where}, a rectifier gain "
-            f"({scheme.gain:.3g}) where {activation.name} wants Xavier; use {advice}"
+            f"{feeds} but is initialised with {scheme.text}{where}, a rectifier gain"
+            f"{gain} where {activation.name} wants Xavier; use {advice}"
         )
-    required = activation.gain or 0.0
     actual = f"{scheme.gain:.3f}" if scheme.gain is not None else "a different gain"
-    return f"{feeds} but {scheme.text}{where} has gain {actual}, not {required:.3f}; use {advice}"
+    required = f"{activation.gain:.3f}" if activation.gain is not None else "the one it needs"
+    return f"{feeds} but {scheme.text}{where} has gain {actual}, not {required}; use {advice}"
