@@ -9,13 +9,16 @@ never imports torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from . import __version__
-from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
+from . import __version__, console
+from .cache import default_directory
 from .config import (
     DISTRIBUTIONS,
     MODES,
@@ -26,7 +29,7 @@ from .config import (
     discover_settings,
 )
 from .docs import explain
-from .engine import lint_sources, read_source
+from .engine import is_internal_error, lint_sources, read_source
 from .files import find_python_files
 from .filtering import filter_findings
 from .findings import Finding
@@ -38,12 +41,16 @@ from .output import (
     render_summary,
     render_text,
 )
+from .source import source_lines
+
+if TYPE_CHECKING:
+    from .fixer import FixResult
 
 STDIN = "-"
 STDIN_DISPLAY_NAME = "<stdin>"
 
 EPILOG = """\
-exit codes: 0 clean, 1 findings, 2 usage or I/O error.
+exit codes: 0 clean, 1 findings, 2 usage or I/O error, 3 internal error.
 init-lint verify --help   runtime verifier: measures activation statistics of a built model
 init-lint --explain INI001   what a rule checks, why, and how to fix it
 """
@@ -150,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_jobs,
         default=0,
         metavar="N",
-        help="analyse files in N processes (default: one per CPU; 1: no worker processes)",
+        help="analyse files in N worker processes (default: as many as pay off, up to one per CPU)",
     )
     speed.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the analysis cache"
@@ -158,8 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument(
         "--cache-dir",
         metavar="DIR",
-        help=f"where to cache per-file analysis (default: {DEFAULT_CACHE_DIRECTORY} in the "
-        "project root)",
+        help="where to cache per-file analysis (default: a folder per project in the user's "
+        "cache directory)",
     )
 
     fixing = parser.add_argument_group("autofix")
@@ -229,12 +236,13 @@ class LintRun:
     files_checked: int
     reported: list[Finding] = field(default_factory=list)  # after filtering (and noqa)
     errors: list[str] = field(default_factory=list)  # paths that do not exist
+    warnings: list[str] = field(default_factory=list)  # files skipped in a walked tree
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def lines(self, path: str) -> list[str]:
         """A file's lines, decoded only when asked for (noqa, --show-source)."""
         if path not in self._lines:
-            self._lines[path] = self.sources.get(path, b"").decode("utf-8", "replace").splitlines()
+            self._lines[path] = source_lines(self.sources.get(path, b""))
         return self._lines[path]
 
 
@@ -258,7 +266,10 @@ def _settings(args: argparse.Namespace, paths: list[str]) -> Settings:
 def _cache_dir(args: argparse.Namespace, settings: Settings) -> str | None:
     if args.no_cache:
         return None
-    return args.cache_dir or str(settings.root / DEFAULT_CACHE_DIRECTORY)
+    if args.cache_dir:
+        return str(args.cache_dir)
+    directory = default_directory(settings.root)
+    return str(directory) if directory is not None else None
 
 
 def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
@@ -273,15 +284,25 @@ def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
         else:
             sources[path] = data
     if STDIN in paths:
-        sources[args.stdin_filename or STDIN_DISPLAY_NAME] = sys.stdin.buffer.read()
+        sources[args.stdin_filename or STDIN_DISPLAY_NAME] = _stdin(args)
     # One call for every file: the analysis follows classes across them.
     cache_dir = _cache_dir(args, settings)
-    findings = unreadable + lint_sources(
-        sources.items(), settings.options(), jobs=args.jobs, cache_dir=cache_dir
-    )
+    progress = console.Progress()
+    try:
+        findings = unreadable + lint_sources(
+            sources.items(),
+            settings.options(),
+            jobs=args.jobs,
+            cache_dir=cache_dir,
+            isolate=True,
+            progress=progress.update,
+        )
+    finally:
+        progress.finish()
     findings.sort()
 
     run = LintRun(settings, sources, len(sources) + len(unreadable), errors=file_set.errors)
+    run.warnings = file_set.warnings
     run.reported = filter_findings(findings, settings, run.lines)
     return run
 
@@ -299,61 +320,93 @@ def report(args: argparse.Namespace, run: LintRun) -> int:
     summary_wanted = not args.quiet and args.format in ("text", "grouped")
     if summary_wanted and (run.reported or not run.errors):
         sys.stdout.write(render_summary(run.reported, run.files_checked))
+    for message in run.warnings:
+        print(f"init-lint: warning: {message}", file=sys.stderr)
     for message in run.errors:
         print(f"init-lint: error: {message}", file=sys.stderr)
+    return _status(args, run)
+
+
+def _status(args: argparse.Namespace, run: LintRun) -> int:
+    if any(is_internal_error(finding) for finding in run.reported):
+        return console.INTERNAL_ERROR  # the tool broke on a file: not the same as findings
     if run.errors:
-        return 2
-    return 1 if run.reported and not args.exit_zero else 0
+        return console.ERROR
+    return console.FINDINGS if run.reported and not args.exit_zero else console.OK
 
 
 #: --fix repeats while edits were held back because they overlapped others in the same round.
 MAX_FIX_ROUNDS = 4
 
 
+@dataclass
+class _Fixing:
+    """What --fix / --diff did over its rounds."""
+
+    allowed: list[str]  # real paths of what was named: nothing is written outside them
+    findings: int = 0  # fixed (or, with --diff, fixable)
+    changed: dict[str, FixResult] = field(default_factory=dict)  # path → original → last fix
+    failed: set[str] = field(default_factory=set)  # paths that could not be written
+
+
 def fix(args: argparse.Namespace, paths: list[str]) -> int:
     """--fix / --diff: apply (or show) the findings' fixes; then report what is left."""
-    # Imported here: the fixer needs libcst.codemod, a quarter second that a plain lint run,
-    # the common case on every commit, does not pay.
-    from .fixer import FixResult, fix_findings, write_atomically
-
-    fixed_findings = 0
-    changed: dict[str, FixResult] = {}
-    failed = False
+    fixing = _Fixing([os.path.realpath(path) for path in paths if path != STDIN])
     for _ in range(1 if args.diff else MAX_FIX_ROUNDS):
-        run = lint(args, paths)
-        results = fix_findings(run.reported, run.sources)
-        for result in results:
-            if result.error:
-                print(f"init-lint: warning: {result.path}: {result.error}", file=sys.stderr)
-            if not result.changed:
-                continue
-            fixed_findings += len(result.applied)
-            first = changed.get(result.path, result)
-            changed[result.path] = FixResult(result.path, first.original, result.fixed)
-            if args.diff or result.path not in run.sources or _is_stdin(args, result.path):
-                continue
-            try:
-                write_atomically(result.path, result.fixed)
-            except OSError as error:
-                print(f"init-lint: error: cannot write {result.path}: {error}", file=sys.stderr)
-                failed = True
-        if not any(r.skipped and r.changed for r in results):
+        if not _fix_round(args, paths, fixing):
             break
     if args.diff:
-        for result in changed.values():
+        for result in fixing.changed.values():
             sys.stdout.write(result.diff())
-        return 2 if failed else (1 if changed else 0)
-    if STDIN in paths:  # like ruff: the fixed source goes to standard output
-        name = args.stdin_filename or STDIN_DISPLAY_NAME
-        sys.stdout.buffer.write(
-            changed[name].fixed if name in changed else run.sources.get(name, b"")
-        )
+        if fixing.failed:
+            return console.ERROR
+        return console.FINDINGS if fixing.changed else console.OK
+    if STDIN in paths:  # like ruff: the fixed source goes to standard output, findings to stderr
+        sys.stdout.buffer.write(_stdin(args))
         sys.stdout.flush()
-        return 0
+        left = lint(args, paths)
+        sys.stderr.write(render_text(left.reported, Style(False)))
+        return _status(args, left)
     if not args.quiet and args.format in ("text", "grouped"):
-        print(f"Fixed {fixed_findings} finding(s) in {len(changed)} file(s).")
+        print(f"Fixed {fixing.findings} finding(s) in {len(fixing.changed)} file(s).")
     status = report(args, lint(args, paths))  # what is left: no autofix, or held back
-    return 2 if failed else status
+    return console.ERROR if fixing.failed and status != console.INTERNAL_ERROR else status
+
+
+def _fix_round(args: argparse.Namespace, paths: list[str], fixing: _Fixing) -> bool:
+    """Lint, then apply (or record for --diff) every fix; True if another round may help."""
+    # Imported here: the fixer needs libcst.codemod, a quarter second that a plain lint run,
+    # the common case on every commit, does not pay.
+    from .fixer import FixResult, NotWritten, fix_findings, write_fixed
+
+    run = lint(args, paths)
+    results = [r for r in fix_findings(run.reported, run.sources) if r.path not in fixing.failed]
+    for result in results:
+        if result.error:
+            print(f"init-lint: warning: {result.path}: {result.error}", file=sys.stderr)
+        if not result.changed or result.path not in run.sources:
+            continue
+        if _is_stdin(args, result.path):
+            args.stdin_data = result.fixed  # the next round lints the fixed source
+        elif not args.diff:
+            try:
+                write_fixed(result.path, result.original, result.fixed, fixing.allowed)
+            except NotWritten as error:
+                print(f"init-lint: error: {result.path}: not fixed: {error}", file=sys.stderr)
+                fixing.failed.add(result.path)
+                continue
+        fixing.findings += len(result.applied)
+        first = fixing.changed.get(result.path, result)
+        fixing.changed[result.path] = FixResult(result.path, first.original, result.fixed)
+    return any(r.skipped and r.changed and r.path not in fixing.failed for r in results)
+
+
+def _stdin(args: argparse.Namespace) -> bytes:
+    """Standard input, read once (``--fix -`` lints it again after fixing it)."""
+    if getattr(args, "stdin_data", None) is None:
+        args.stdin_data = sys.stdin.buffer.read()
+    data: bytes = args.stdin_data
+    return data
 
 
 def _is_stdin(args: argparse.Namespace, path: str) -> bool:
@@ -361,13 +414,56 @@ def _is_stdin(args: argparse.Namespace, path: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    console.configure_streams()
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `init-lint . | head`: the reader left, nothing more to say
+        _discard_stdout()
+        return console.FINDINGS
+    except OSError as error:
+        if error.errno not in _OUTPUT_ERRORS:
+            raise
+        _discard_stdout()  # the exit's own flush must not fail again
+        reason = error.strerror or str(error)
+        print(f"init-lint: error: cannot write the output: {reason}", file=sys.stderr)
+        return console.ERROR
+
+
+#: Why writing standard output fails: full disk or quota (/dev/full), closed, I/O error.
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EBADF, errno.EIO})
+
+
+def _discard_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _run(argv: list[str]) -> int:
+    try:
+        return _main(argv)
+    except OSError as error:
+        if error.errno in _OUTPUT_ERRORS or isinstance(error, BrokenPipeError):
+            raise  # handled by main()
+        return _internal_error(error)
+    except Exception as error:  # noqa: BLE001 - a bug: say so, with its own exit status
+        return _internal_error(error)
+
+
+def _internal_error(error: BaseException) -> int:
+    from .engine import summary
+
+    print(f"init-lint: internal error: {summary(error)}; please report it", file=sys.stderr)
+    return console.INTERNAL_ERROR
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["verify"]:
         return _run_verify(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, usage errors: argparse already printed
+        sys.stdout.flush()
         return exit_.code if isinstance(exit_.code, int) else 2
     if args.explain is not None:
         try:
@@ -376,7 +472,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_usage(sys.stderr)
             print(f"init-lint: error: unknown rule code {args.explain!r}", file=sys.stderr)
             return 2
+        sys.stdout.flush()
         return 0
+    problem = console.working_directory_error()
+    if problem is not None:
+        print(f"init-lint: error: {problem}", file=sys.stderr)
+        return console.ERROR
     try:
         paths = args.paths or ["."]
         if args.fix or args.diff:
@@ -388,9 +489,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"init-lint: error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `init-lint . | head`: the reader left, nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pytest
 
 from init_lint.engine import Options, lint_paths
 from init_lint.findings import Edit, Finding, Fix
-from init_lint.fixer import fix_findings, fix_source, write_atomically
+from init_lint.fixer import fix_findings, fix_source, write_fixed
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -28,7 +28,7 @@ def fix_until_stable(paths: list[Path], options: Options | None = None, rounds: 
         sources = {str(p): p.read_bytes() for p in paths}
         results = [r for r in fix_findings(findings, sources) if r.changed]
         for result in results:
-            write_atomically(result.path, result.fixed)
+            write_fixed(result.path, result.original, result.fixed)
         changed_files += len(results)
         if not any(r.skipped for r in results):
             break
@@ -178,7 +178,7 @@ def test_atomic_write_keeps_mode(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text("x = 1\n")
     os.chmod(path, 0o640)
-    write_atomically(str(path), b"x = 2\n")
+    write_fixed(str(path), b"x = 1\n", b"x = 2\n")
     assert path.read_bytes() == b"x = 2\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["m.py"]

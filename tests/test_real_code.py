@@ -110,7 +110,7 @@ def test_timm_findings(corpus: Path) -> None:
 
 @pytest.mark.parametrize("name", sorted(PACKAGES))
 def test_fix_on_real_code_round_trips(corpus: Path, tmp_path: Path, name: str) -> None:
-    from init_lint.fixer import fix_findings, write_atomically
+    from init_lint.fixer import fix_findings, write_fixed
 
     source = corpus / f"{name}-{PACKAGES[name]}" / name / "models"
     target = tmp_path / name / "models"
@@ -121,7 +121,7 @@ def test_fix_on_real_code_round_trips(corpus: Path, tmp_path: Path, name: str) -
         results = [r for r in fix_findings(lint_paths(files), {str(p): p.read_bytes() for p in files}) if r.changed]
         for result in results:
             assert result.error is None
-            write_atomically(result.path, result.fixed)
+            write_fixed(result.path, result.original, result.fixed)
             changed.add(Path(result.path))
         if not results:
             break

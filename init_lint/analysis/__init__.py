@@ -14,6 +14,7 @@ from libcst._position import CodePosition, CodeRange
 
 from ..findings import Edit, Fix
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family, InitScheme
+from ..lines import split_lines
 from . import initcalls
 from .facts import (
     CallFacts,
@@ -146,7 +147,7 @@ class Locator:
         if where is None or self.positions is None:
             return None
         if self._lines is None:
-            self._lines = self.source.splitlines()
+            self._lines = split_lines(self.source)
         first = self._lines[where.start.line - 1] if where.start.line <= len(self._lines) else ""
         indent = first[: len(first) - len(first.lstrip())]
         return InsertPoint(where.end.line + 1, indent)
