@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import __version__, console
-from .cache import default_directory
 from .config import (
     DISTRIBUTIONS,
     MODES,
@@ -30,7 +29,6 @@ from .config import (
 )
 from .docs import explain
 from .engine import is_internal_error, lint_sources, read_source
-from .files import find_python_files
 from .filtering import filter_findings
 from .findings import Finding
 from .output import (
@@ -268,11 +266,15 @@ def _cache_dir(args: argparse.Namespace, settings: Settings) -> str | None:
         return None
     if args.cache_dir:
         return str(args.cache_dir)
+    from .cache import default_directory  # imported when linting: --version stays quick
+
     directory = default_directory(settings.root)
     return str(directory) if directory is not None else None
 
 
 def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
+    from .files import find_python_files  # imported when linting: --version stays quick
+
     settings = _settings(args, paths)
     file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
     sources: dict[str, bytes] = {}

@@ -19,11 +19,6 @@ from typing import Any
 from .engine import Options, read_source
 from .rules import ALL_CODES
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 MODES = ("fan_in", "fan_out")
 DISTRIBUTIONS = ("normal", "uniform")
 _CODE_PREFIX = re.compile(r"INI\d{0,3}")
@@ -174,6 +169,11 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):  # imported here: --version and --explain stay quick
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
     data = read_source(str(path))  # never blocks on a FIFO; refuses what is not a file
     if not isinstance(data, bytes):
         raise ConfigError(f"{path}: cannot read config file: {data.message}")
