@@ -1,7 +1,8 @@
 """``init-lint``: the command-line front end.
 
 Exit codes: 0 nothing reported, 1 findings reported, 2 usage, configuration or I/O error (a
-missing path is reported on stderr while the other paths are still linted).
+missing path is reported on stderr while the other paths are still linted), 3 init-lint itself
+failed (on a file: an INI999 "internal error"; or as a whole).
 ``init-lint verify ...`` hands over to the runtime verifier, imported only then so that linting
 never imports torch.
 """

@@ -168,12 +168,23 @@ def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Se
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):  # imported here: --version and --explain stay quick
+def _tomllib() -> Any:
+    """The TOML parser, imported when a config file is read (--version stays quick)."""
+    if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
+    return tomllib
 
+
+def __getattr__(name: str) -> Any:  # ``from init_lint.config import tomllib`` still works
+    if name == "tomllib":
+        return _tomllib()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    tomllib = _tomllib()
     data = read_source(str(path))  # never blocks on a FIFO; refuses what is not a file
     if not isinstance(data, bytes):
         raise ConfigError(f"{path}: cannot read config file: {data.message}")

@@ -18,7 +18,9 @@ _PARSE_ERROR_PAGE = f"""\
 # {PARSE_ERROR_CODE}: {PARSE_ERROR_TITLE}
 
 Not a rule but a report: init-lint could not read the file, decode it, or parse it as Python.
-The message gives the parser's line, column and reason.
+The message gives the parser's line, column and reason: CPython's, which judges every file as
+`import` would, or LibCST's when only LibCST refuses it. A message that starts with "internal
+error" means init-lint itself failed on the file (the run goes on, and exits 3): please report it.
 
 ## Why
 
