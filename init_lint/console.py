@@ -23,7 +23,7 @@ OK, FINDINGS, ERROR, INTERNAL_ERROR = 0, 1, 2, 3
 _ERROR_HANDLER = "init-lint"
 _ASCII = {
     "≈": "~",
-    "√": "sqrt",
+    "√": "sqrt ",
     "·": "*",
     "²": "^2",
     "→": "->",
