@@ -131,7 +131,8 @@ def find_python_files(
         return excluded.match_file(relative) or gitignores.ignored(path, is_dir, specs)
 
     def unreadable(error: OSError) -> None:
-        result.errors.append(f"{error.filename}: cannot read directory: {_reason(error)}")
+        where = os.path.normpath(error.filename)  # no "./"
+        result.errors.append(f"{where}: cannot read directory: {_reason(error)}")
 
     def walk(path: str) -> None:
         top = os.path.abspath(path)
