@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import os
 import stat
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
     from .analysis.facts import FileFacts
 
+#: The referee, named in its messages: a file may use syntax newer than the running Python.
+CPYTHON = f"CPython {sys.version_info[0]}.{sys.version_info[1]}"
 #: How every INI999 about init-lint's own failure starts (the CLI exits 3 when one is reported).
 INTERNAL_ERROR = "internal error"
 
@@ -125,21 +128,21 @@ def referee(source: str | bytes, path: str) -> ast.Module | Finding:
     except SyntaxError as error:
         return _syntax_error(source, path, error)
     except ValueError as error:  # null bytes (before 3.11.4), lone surrogates in a str source
-        return parse_error(path, 1, 1, f"syntax error: {error}")
+        return parse_error(path, 1, 1, f"syntax error: {error} ({CPYTHON})")
     except (RecursionError, MemoryError) as error:
         return parse_error(
-            path, 1, 1, f"CPython cannot compile this file: too deeply nested ({summary(error)})"
+            path, 1, 1, f"{CPYTHON} cannot compile this file: too deeply nested ({summary(error)})"
         )
 
 
 def _syntax_error(source: str | bytes, path: str, error: SyntaxError) -> Finding:
     line, column = error.lineno or 1, error.offset or 1
     if any(word in error.msg for word in ("unicode error", "encoding", "Non-UTF-8")):
-        return parse_error(path, line, column, f"cannot decode file: {error.msg}")
+        return parse_error(path, line, column, f"cannot decode file: {error.msg} ({CPYTHON})")
     undecodable = _undecodable(source) if isinstance(source, bytes) else None
     if undecodable is not None:  # e.g. UTF-16: CPython only sees the null bytes
         return parse_error(path, undecodable[0], 1, f"cannot decode file ({undecodable[1]})")
-    return parse_error(path, line, column, f"syntax error: {error.msg}")
+    return parse_error(path, line, column, f"syntax error: {error.msg} ({CPYTHON})")
 
 
 def _undecodable(source: bytes) -> tuple[int, str] | None:
