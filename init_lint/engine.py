@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from .findings import Finding
+from .lines import split_lines
 from .prefilter import may_report, names_report
 from .rules import PARSE_ERROR_CODE
 from .source import decode, encoding_of, parseable
@@ -67,7 +68,7 @@ def is_internal_error(finding: Finding) -> bool:
 
 def summary(error: BaseException) -> str:
     """An exception's one-line summary: ``TypeError: unsupported format string``."""
-    text = str(error).strip().splitlines()
+    text = split_lines(str(error).strip())
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
@@ -174,7 +175,7 @@ def _libcst(text: str, path: str) -> cst.Module | Finding:
                 return cst.parse_module(clean.replace("\t", " "))
             except cst.ParserSyntaxError:
                 pass
-        message = str(error.message).strip().splitlines()[0] if error.message else "syntax error"
+        message = split_lines(str(error.message).strip())[0] if error.message else "syntax error"
         return parse_error(
             path,
             error.raw_line,
