@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 FORMAT = 2  # bump when the entry layout changes
 #: An entry bigger than this is not read (a planted or damaged file, not a result).
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
+#: A result with more values than this is not stored: reanalysing is cheaper than the JSON.
+MAX_ENTRY_VALUES = 1_000_000
 
 #: What a file's analysis yields: facts, an INI999 finding, or None (nothing to analyse).
 Result = Union["FileFacts", Finding, None]
@@ -148,8 +150,9 @@ class Cache:
         """Best effort: a cache that cannot be written only makes the next run slower."""
         entry = self._entry(key)
         try:
+            encoded = codec().encode(result, limit=MAX_ENTRY_VALUES)
             text = json.dumps(
-                {"format": FORMAT, "key": key, "result": codec().encode(result)},
+                {"format": FORMAT, "key": key, "result": encoded},
                 separators=(",", ":"),
                 ensure_ascii=False,
             )

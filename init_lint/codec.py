@@ -54,26 +54,32 @@ class Codec:
                 pending += [t for hint in self._hints[cls].values() for t in _classes(hint)]
 
     # ----------------------------------------------------------------------------- encode
-    def encode(self, value: object) -> JSON:
+    def encode(self, value: object, limit: int | None = None) -> JSON:
+        """JSON-ready data for ``value``; CodecError beyond ``limit`` values (too big to keep)."""
+        return self._encode(value, [limit if limit is not None else -1])
+
+    def _encode(self, value: object, left: list[int]) -> JSON:
+        left[0] -= 1
+        if left[0] == 0:
+            raise CodecError("too many values")
         if isinstance(value, float) and not math.isfinite(value):
             return {"$": "float", "v": repr(value)}
         if isinstance(value, (*_PRIMITIVES, float)) and not isinstance(value, enum.Enum):
             return value
         if isinstance(value, list):
-            return [self.encode(item) for item in value]
-        if isinstance(value, tuple):
-            return {"$": "tuple", "v": [self.encode(item) for item in value]}
-        if isinstance(value, frozenset):
-            return {"$": "frozenset", "v": [self.encode(item) for item in value]}
+            return [self._encode(item, left) for item in value]
+        if isinstance(value, (tuple, frozenset)):
+            tag = "tuple" if isinstance(value, tuple) else "frozenset"
+            return {"$": tag, "v": [self._encode(item, left) for item in value]}
         if isinstance(value, dict):
-            pairs = [[self.encode(k), self.encode(v)] for k, v in value.items()]
+            pairs = [[self._encode(k, left), self._encode(v, left)] for k, v in value.items()]
             return {"$": "dict", "v": pairs}
         cls = type(value)
         if self._by_name.get(cls.__name__) is not cls:
             raise CodecError(f"cannot encode a {cls.__name__}")
         if isinstance(value, enum.Enum):
             return {"$": cls.__name__, "v": value.value}
-        fields = {name: self.encode(getattr(value, name)) for name in self._hints[cls]}
+        fields = {name: self._encode(getattr(value, name), left) for name in self._hints[cls]}
         return {"$": cls.__name__, "v": fields}
 
     # ----------------------------------------------------------------------------- decode

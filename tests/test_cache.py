@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run, text_findings
 
+from init_lint import cache as cache_module
 from init_lint import parallel
 from init_lint.cache import FORMAT, MISS, Cache
 from init_lint.engine import Options, lint_paths
@@ -249,3 +250,16 @@ def test_cli_caches_in_the_user_cache_directory_unless_told_otherwise(tmp_path: 
     uncached = run("init-lint", "--no-cache", "pkg", cwd=fresh, env={"XDG_CACHE_HOME": str(fresh)})
     assert text_findings(uncached.stdout) == text_findings(first.stdout)
     assert not (fresh / "init-lint").exists()
+
+
+def test_a_result_too_big_to_keep_is_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Encoding stops at a size limit: a huge result is analysed again next time rather than
+    written (and later read) as hundreds of megabytes of JSON."""
+    monkeypatch.setattr(cache_module, "MAX_ENTRY_VALUES", 50)
+    cache_dir = tmp_path / "cache"
+    assert lint_paths(EXAMPLES, cache_dir=cache_dir) == lint_paths(EXAMPLES)
+    stored = _entries(cache_dir)
+    assert len(stored) < len(EXAMPLES)
+    assert all(len(entry.read_bytes()) < 20_000 for entry in stored)

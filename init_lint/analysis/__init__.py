@@ -216,10 +216,10 @@ def _node_facts(analyzer: FileAnalyzer, locate: Locator) -> list[NodeFacts]:
         for info in analyzer.classes.values()
         if info.graph_node is not None and info.subclassed and not info.instantiated
     }
-    children: dict[str, list[str]] = {}
+    children: dict[str, dict[str, None]] = {}  # insertion-ordered sets: no duplicate edges
     for parent, child in analyzer.contains:
         key = child if isinstance(child, str) else child.key
-        children.setdefault(parent if isinstance(parent, str) else parent.key, []).append(key)
+        children.setdefault(parent if isinstance(parent, str) else parent.key, {})[key] = None
     result = []
     known = {node.key for node in analyzer.nodes}
     for key in children.keys() - known:  # a class of another file that receives local modules
