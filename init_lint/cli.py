@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import errno
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -423,6 +424,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `init-lint . | head`: the reader left, nothing more to say
         _discard_stdout()
         return console.FINDINGS
+    except KeyboardInterrupt:  # Ctrl-C: workers are stopped on the way out; no traceback
+        print("init-lint: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
     except OSError as error:
         if error.errno not in _OUTPUT_ERRORS:
             raise

@@ -237,7 +237,8 @@ def _lock(descriptor: int) -> None:
         import fcntl
     except ImportError:  # not on POSIX: no lock, the content check still applies
         return
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    with contextlib.suppress(OSError):  # a filesystem without locks: the content check remains
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
 
 
 def _read_all(descriptor: int) -> bytes:

@@ -338,3 +338,24 @@ def test_fix_writes_nothing_when_the_result_would_not_compile() -> None:
     result = fixer.fix_source("m.py", source, findings)
     assert result.error is not None and "would not parse" in result.error
     assert result.fixed == source and not result.changed
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_run_and_its_workers_without_a_traceback(tmp_path: Path) -> None:
+    for index in range(150):
+        write(tmp_path, f"m{index}.py", MLP.replace(b"class MLP", f"class MLP{index}".encode()))
+    process = subprocess.Popen(
+        [str(BIN / "init-lint"), "--no-cache", "--jobs", "2", "."],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    time.sleep(1.5)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 130 and b"Traceback" not in errors, errors
+    assert b"init-lint: interrupted" in errors
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, check=False)
+    assert left.stdout == b"", "worker processes outlived the run"
