@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from cli_helpers import run, text_findings
 from init_lint import cache as cache_module
 from init_lint import parallel
 from init_lint.cache import FORMAT, MISS, Cache
+from init_lint.codec import Codec, CodecError
 from init_lint.engine import Options, lint_paths
+from init_lint.knowledge import Family
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "examples").glob("*.py"))
@@ -263,3 +266,49 @@ def test_a_result_too_big_to_keep_is_not_stored(
     stored = _entries(cache_dir)
     assert len(stored) < len(EXAMPLES)
     assert all(len(entry.read_bytes()) < 20_000 for entry in stored)
+
+
+@dataclass(frozen=True)
+class _Point:
+    x: int
+    label: str | None = None
+
+
+Point = _Point
+
+
+@dataclass
+class _Shape:
+    points: tuple[_Point, ...]
+    tags: frozenset[str]
+    weights: dict[str, float]
+    kind: Family
+
+
+def test_the_codec_round_trips_registered_classes_and_refuses_the_rest() -> None:
+    codec = Codec([_Shape])
+    shape = _Shape((_Point(1), _Point(2, "b")), frozenset({"a"}), {"w": float("inf")}, Family.OTHER)
+    assert codec.decode(json.loads(json.dumps(codec.encode(shape)))) == shape
+    with pytest.raises(CodecError):
+        codec.encode(Path("."))  # not registered: not stored
+    for planted in (
+        {"$": "_Shape", "v": {"points": [], "tags": [], "weights": [], "kind": "other"}},  # types
+        {"$": "_Point", "v": {"x": 1}},  # a field missing
+        {"$": "_Point", "v": {"x": 1, "label": None, "extra": 2}},  # a field the class lacks
+        {"$": "_Point", "v": {"x": True, "label": None}},  # bool is not int
+        {"$": "Path", "v": {}},  # a class outside the registry
+    ):
+        with pytest.raises(CodecError):
+            codec.decode(planted)
+
+
+def test_a_class_that_gained_a_field_makes_old_entries_misses() -> None:
+    @dataclass(frozen=True)
+    class _Point:  # same name, one more field: the next version of the class
+        x: int
+        label: str | None = None
+        weight: float = 1.0
+
+    old = Codec([_Shape]).encode(Point(1))
+    with pytest.raises(CodecError):
+        Codec([_Point]).decode(old)
