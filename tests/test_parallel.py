@@ -94,7 +94,11 @@ def test_cli_reports_a_crash_and_goes_on_with_one_job(tmp_path: Path) -> None:
     )
     result = subprocess.run(
         [sys.executable, "-c", script, "--no-cache", "--jobs", "1", "."],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 3, result.stderr
     found = {(f[0], f[3]) for f in text_findings(result.stdout)}

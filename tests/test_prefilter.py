@@ -37,7 +37,9 @@ def _analysed(files: list[Path], monkeypatch: pytest.MonkeyPatch) -> list[str]:
     parsed: list[str] = []
     real = engine._analyze
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "_analyze", lambda path, *rest: parsed.append(path) or real(path, *rest))
+        patch.setattr(
+            engine, "_analyze", lambda path, *rest: parsed.append(path) or real(path, *rest)
+        )
         lint_paths(files)
     return parsed
 
