@@ -224,19 +224,22 @@ def main() -> int:
 
 
 def summarise(runs: list[Measurement], files: list[str], source_root: Path) -> dict:
-    from init_lint.prefilter import may_matter, may_report
+    from bigtree import prefilter_stats
+
+    from init_lint.prefilter import may_report
 
     by_name = {m.name: m for m in runs}
     texts = {f: (source_root / f).read_bytes() for f in files}
     prefilter = {}
     for package in PACKAGES:
         mine = [f for f in files if f.startswith(f"{package}/")]
+        stats = prefilter_stats(source_root, mine)
         prefilter[package] = {
             "files": len(mine),
-            "bytes": sum(len(texts[f]) for f in mine),
-            "skipped_by_cli": sum(not may_matter(texts[f]) for f in mine),
+            "bytes": stats["bytes"],
+            "skipped_by_cli": stats["files"] - stats["parsed"],
+            "skipped_bytes_cli": stats["bytes"] - stats["parsed_bytes"],
             "skipped_by_flake8_plugin": sum(not may_report(texts[f]) for f in mine),
-            "skipped_bytes_cli": sum(len(texts[f]) for f in mine if not may_matter(texts[f])),
             "skipped_bytes_flake8_plugin": sum(
                 len(texts[f]) for f in mine if not may_report(texts[f])
             ),

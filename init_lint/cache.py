@@ -1,38 +1,48 @@
-"""Per-file analysis results kept on disk (``.init_lint_cache/``), so that an unchanged file is
-only hashed, not parsed again.
+"""Per-file analysis results kept on disk, so that an unchanged file is only hashed, not parsed.
 
 An entry is keyed by a hash of everything its result depends on: the file's bytes, its path and
-module name (both are in the facts), the effective options and the tool itself (its version and
-the text of its own modules, so that an edited checkout never reuses stale facts). Only per-file
-results are stored; cross-file resolution always reruns over all facts, so a change in one file
-reaches the findings of every other file that depends on it.
+module name (both are in the facts), the effective options, whether the file was analysed in
+full or only checked, and the tool itself (its version and the text of its own modules, so that
+an edited checkout never reuses stale facts). Only per-file results are stored; cross-file
+resolution always reruns over all facts, so a change in one file reaches the findings of every
+other file that depends on it.
 
-A cache entry is a hint, never trusted blindly: anything unreadable, of another format or
-version, or of an unexpected type counts as a miss and is overwritten. Writes go to a temporary
-file renamed into place, so a concurrent or interrupted run never leaves half an entry.
+An entry is JSON data, decoded by :mod:`init_lint.codec` into the result classes and nothing
+else: reading the cache cannot run code, whoever wrote it. It is a hint, never trusted blindly:
+anything unreadable, not a regular file, of another format or version, for another path, or
+whose data do not fit the classes counts as a miss and is overwritten. Writes go to a
+temporary file renamed into place, so a concurrent or interrupted run never leaves half an
+entry. By default the cache lives in the user's cache directory, one folder per project
+(:func:`default_directory`), where a repository being linted cannot plant entries.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
-import pickle
+import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from . import __version__
+from .codec import Codec, CodecError
 from .findings import Finding
 
 if TYPE_CHECKING:
     from .analysis.facts import FileFacts
     from .engine import Options
 
-DEFAULT_DIRECTORY = ".init_lint_cache"
-FORMAT = 1  # bump when the entry layout changes
+FORMAT = 2  # bump when the entry layout changes
+#: An entry bigger than this is not read (a planted or damaged file, not a result).
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+#: A result with more values than this is not stored: reanalysing is cheaper than the JSON.
+MAX_ENTRY_VALUES = 1_000_000
 
-#: What a file's analysis yields: facts, an INI999 finding, or None (skipped by the prefilter).
+#: What a file's analysis yields: facts, an INI999 finding, or None (nothing to analyse).
 Result = Union["FileFacts", Finding, None]
 
 
@@ -41,6 +51,31 @@ class _Miss:
 
 
 MISS = _Miss()
+
+
+def user_cache_home() -> Path | None:
+    """Where this user's caches go: ``$XDG_CACHE_HOME`` or ``~/.cache`` (the platform's folder
+    on macOS and Windows); None when there is no home directory."""
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"])
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"])
+    try:
+        home = Path.home()
+    except RuntimeError:  # no HOME, no passwd entry
+        return None
+    return home / "Library" / "Caches" if sys.platform == "darwin" else home / ".cache"
+
+
+def default_directory(project_root: Path) -> Path | None:
+    """The cache folder of one project: ``<user cache>/init-lint/<name>-<hash of its path>``."""
+    base = user_cache_home()
+    if base is None:
+        return None
+    resolved = str(project_root.resolve())
+    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in project_root.name)
+    return base / "init-lint" / f"{name[:40] or 'root'}-{digest}"
 
 
 @functools.cache
@@ -54,8 +89,23 @@ def tool_fingerprint() -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def codec() -> Codec:
+    """The result classes: every dataclass of the facts module, and findings."""
+    import dataclasses
+
+    from .analysis import facts
+
+    classes = [
+        value
+        for value in vars(facts).values()
+        if dataclasses.is_dataclass(value) and value.__module__ == facts.__name__
+    ]
+    return Codec([Finding, *classes])  # type: ignore[list-item]
+
+
 class Cache:
-    """A directory of pickled per-file results, one file per entry."""
+    """A directory of JSON per-file results, one file per entry."""
 
     def __init__(self, directory: str | os.PathLike[str], options: Options) -> None:
         self.directory = Path(directory)
@@ -63,10 +113,11 @@ class Cache:
         self._salt = f"{tool_fingerprint()}\0{options!r}\0".encode()
         self._ready = False
 
-    def key(self, path: str, module_name: str, source: str | bytes) -> str:
+    def key(self, path: str, module_name: str, source: str | bytes, full: bool = False) -> str:
+        """``full``: the file is analysed whatever the prefilter says (a later round)."""
         data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(self._salt)
-        digest.update(f"{path}\0{module_name}\0".encode("utf-8", "surrogatepass"))
+        digest.update(f"{path}\0{module_name}\0{int(full)}\0".encode("utf-8", "surrogatepass"))
         digest.update(data)
         return digest.hexdigest()
 
@@ -74,30 +125,48 @@ class Cache:
         return self._entries / key[:2] / key
 
     def load(self, key: str, path: str) -> Result | _Miss:
+        data = _read_regular(self._entry(key))
+        if data is None:
+            return MISS
         try:
-            with open(self._entry(key), "rb") as handle:
-                stored = pickle.load(handle)
-        except FileNotFoundError:
+            stored = json.loads(data)
+            if not (
+                isinstance(stored, dict)
+                and set(stored) == {"format", "key", "result"}
+                and stored["format"] == FORMAT
+                and stored["key"] == key
+            ):
+                return MISS
+            result = codec().decode(stored["result"])
+        except (ValueError, RecursionError, CodecError):  # JSON, depth, or data that do not fit
             return MISS
-        except Exception:  # noqa: BLE001 - a damaged entry is a miss; it is rewritten below
-            return MISS
-        return stored[2] if _valid(stored, key, path) else MISS
+        from .analysis.facts import FileFacts
+
+        if result is None or (isinstance(result, (FileFacts, Finding)) and result.path == path):
+            return result  # type: ignore[no-any-return]
+        return MISS
 
     def store(self, key: str, result: Result) -> None:
         """Best effort: a cache that cannot be written only makes the next run slower."""
         entry = self._entry(key)
         try:
+            encoded = codec().encode(result, limit=MAX_ENTRY_VALUES)
+            text = json.dumps(
+                {"format": FORMAT, "key": key, "result": encoded},
+                separators=(",", ":"),
+                ensure_ascii=False,
+            )
             self._prepare()
             entry.parent.mkdir(exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
             try:
-                with os.fdopen(handle, "wb") as stream:
-                    pickle.dump((FORMAT, key, result), stream, pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(handle, "w", encoding="utf-8", errors="surrogatepass") as stream:
+                    stream.write(text)
                 os.replace(temporary, entry)
             except BaseException:
                 os.unlink(temporary)
                 raise
-        except (OSError, pickle.PicklingError):
+        except (OSError, CodecError, ValueError, RecursionError):
             pass
 
     def _prepare(self) -> None:
@@ -117,14 +186,19 @@ class Cache:
         self._ready = True
 
 
-def _valid(stored: object, key: str, path: str) -> bool:
-    from .analysis.facts import FileFacts
-
-    if not (isinstance(stored, tuple) and len(stored) == 3):
-        return False
-    version, stored_key, result = stored
-    if version != FORMAT or stored_key != key:
-        return False
-    if result is None:
-        return True
-    return isinstance(result, (FileFacts, Finding)) and result.path == path
+def _read_regular(path: Path) -> str | None:
+    """The text of a regular file of reasonable size; None for anything else (never blocks)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            return None
+        with os.fdopen(os.dup(descriptor), "rb") as stream:
+            return stream.read(MAX_ENTRY_BYTES + 1).decode("utf-8", "surrogatepass")
+    except (OSError, UnicodeDecodeError):
+        return None
+    finally:
+        os.close(descriptor)

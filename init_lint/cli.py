@@ -1,7 +1,8 @@
 """``init-lint``: the command-line front end.
 
 Exit codes: 0 nothing reported, 1 findings reported, 2 usage, configuration or I/O error (a
-missing path is reported on stderr while the other paths are still linted).
+missing path is reported on stderr while the other paths are still linted), 3 init-lint itself
+failed (on a file, reported as an "internal error" INI999, or as a whole), 130 interrupted.
 ``init-lint verify ...`` hands over to the runtime verifier, imported only then so that linting
 never imports torch.
 """
@@ -9,17 +10,19 @@ never imports torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import errno
 import json
 import os
+import signal
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from . import __version__
-from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
+from . import __version__, console
 from .config import (
     DISTRIBUTIONS,
     MODES,
@@ -30,8 +33,7 @@ from .config import (
     discover_settings,
 )
 from .docs import explain, rule_record, rules_table
-from .engine import lint_sources, read_source
-from .files import find_python_files
+from .engine import is_internal_error, lint_sources, read_source
 from .filtering import filter_findings
 from .findings import Finding
 from .notebooks import Notebook, NotebookError, is_notebook
@@ -45,7 +47,7 @@ from .output import (
     render_summary,
 )
 from .rules import ALL_CODES, PARSE_ERROR_CODE, rule_for
-from .settings_view import settings_document, settings_text
+from .source import source_lines
 
 if TYPE_CHECKING:
     from .fixer import FixRun
@@ -54,7 +56,7 @@ STDIN = "-"
 STDIN_DISPLAY_NAME = "<stdin>"
 
 EPILOG = """\
-exit codes: 0 clean, 1 findings, 2 usage or I/O error.
+exit codes: 0 clean, 1 findings, 2 usage or I/O error, 3 internal error, 130 interrupted.
 init-lint verify --help   runtime verifier: measures activation statistics of a built model
 init-lint rules           every rule: code, name, severity, autofix, title
 init-lint server          language server for editors (stdio; needs init-lint[lsp])
@@ -213,8 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument(
         "--cache-dir",
         metavar="DIR",
-        help=f"where to cache per-file analysis (default: {DEFAULT_CACHE_DIRECTORY} in the "
-        "project root)",
+        help="where to cache per-file analysis (default: a folder per project in the user's "
+        "cache directory)",
     )
 
     fixing = parser.add_argument_group("autofix")
@@ -363,6 +365,8 @@ class LintRun:
     reported: list[Finding] = field(default_factory=list)  # after filtering (and noqa)
     unreadable: list[Finding] = field(default_factory=list)  # INI999 for files not read
     errors: list[str] = field(default_factory=list)  # paths that do not exist
+    warnings: list[str] = field(default_factory=list)  # files skipped in a walked tree
+    disk: dict[str, bytes] = field(default_factory=dict)  # bytes as read: --fix writes over them
     notebooks: dict[str, Notebook] = field(default_factory=dict)
     stdin: bytes | None = None  # standard input as read, for --fix to print back
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
@@ -370,7 +374,7 @@ class LintRun:
     def lines(self, path: str) -> list[str]:
         """A file's lines, decoded only when asked for (noqa, --show-source)."""
         if path not in self._lines:
-            self._lines[path] = self.sources.get(path, b"").decode("utf-8", "replace").splitlines()
+            self._lines[path] = source_lines(self.sources.get(path, b""))
         return self._lines[path]
 
     def located(self) -> list[Finding]:
@@ -393,6 +397,7 @@ class LintRun:
 
     def add_source(self, path: str, data: bytes) -> None:
         """Take a file's bytes; a notebook is read into its virtual source (or an INI999)."""
+        self.disk[path] = data
         if not is_notebook(path):
             self.sources[path] = data
             return
@@ -425,14 +430,22 @@ def _settings(args: argparse.Namespace, paths: list[str]) -> Settings:
 def _cache_dir(args: argparse.Namespace, settings: Settings) -> str | None:
     if args.no_cache:
         return None
-    return args.cache_dir or str(settings.root / DEFAULT_CACHE_DIRECTORY)
+    if args.cache_dir:
+        return str(args.cache_dir)
+    from .cache import default_directory  # imported when linting: --version stays quick
+
+    directory = default_directory(settings.root)
+    return str(directory) if directory is not None else None
 
 
 def read_run(args: argparse.Namespace, paths: list[str]) -> LintRun:
     """Settings and the files' bytes; no analysis yet."""
+    from .files import find_python_files  # imported when linting: --version stays quick
+
     settings = _settings(args, paths)
     file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
     run = LintRun(settings, {}, len(file_set.files), errors=file_set.errors)
+    run.warnings = file_set.warnings
     for path in file_set.files:
         data = read_source(path)
         if isinstance(data, Finding):
@@ -449,20 +462,26 @@ def read_run(args: argparse.Namespace, paths: list[str]) -> LintRun:
 def analyse(args: argparse.Namespace, run: LintRun, sources: dict[str, bytes]) -> list[Finding]:
     """The reported findings of ``sources`` (one call for every file: the analysis follows
     classes across them), after selection, per-file-ignores and ``# noqa``."""
-    findings = lint_sources(
-        sources.items(),
-        run.settings.options(),
-        jobs=args.jobs,
-        cache_dir=_cache_dir(args, run.settings),
-    )
+    progress = console.Progress()
+    try:
+        findings = lint_sources(
+            sources.items(),
+            run.settings.options(),
+            jobs=args.jobs,
+            cache_dir=_cache_dir(args, run.settings),
+            isolate=True,  # a crash in native code costs one file, not the run
+            progress=progress.update,
+        )
+    finally:
+        progress.finish()
     lines: dict[str, list[str]] = {}
 
-    def source_lines(path: str) -> list[str]:
+    def lines_of(path: str) -> list[str]:
         if path not in lines:
-            lines[path] = sources.get(path, b"").decode("utf-8", "replace").splitlines()
+            lines[path] = source_lines(sources.get(path, b""))
         return lines[path]
 
-    return filter_findings(sorted(run.unreadable + findings), run.settings, source_lines)
+    return filter_findings(sorted(run.unreadable + findings), run.settings, lines_of)
 
 
 def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:
@@ -487,11 +506,19 @@ def report(args: argparse.Namespace, run: LintRun, out: TextIO) -> int:
     summary_wanted = not args.quiet and args.format in ("text", "grouped")
     if summary_wanted and (run.reported or not run.errors):
         out.write(render_summary(located, run.files_checked))
+    for message in run.warnings:
+        print(f"init-lint: warning: {message}", file=sys.stderr)
     for message in run.errors:
         print(f"init-lint: error: {message}", file=sys.stderr)
+    return _status(args, run)
+
+
+def _status(args: argparse.Namespace, run: LintRun) -> int:
+    if any(is_internal_error(finding) for finding in run.reported):
+        return console.INTERNAL_ERROR  # the tool broke on a file: not the same as findings
     if run.errors:
-        return 2
-    return 1 if run.reported and not args.exit_zero else 0
+        return console.ERROR
+    return console.FINDINGS if run.reported and not args.exit_zero else console.OK
 
 
 def _fixed_bytes(run: LintRun, path: str, fixed: bytes) -> bytes:
@@ -534,22 +561,24 @@ def _fixed_files(run: LintRun, outcome: FixRun) -> tuple[dict[str, bytes], bool]
 
 
 def _write(
-    args: argparse.Namespace, outcome: FixRun, changed: dict[str, bytes]
+    args: argparse.Namespace, run: LintRun, outcome: FixRun, changed: dict[str, bytes]
 ) -> tuple[dict[str, list[Finding]], bool]:
     """Write the changed files (not standard input); the findings fixed in each, and whether a
-    write failed."""
-    from .fixer import write_atomically
+    write failed. A file edited since it was read, or a symlink out of the named paths, is left
+    as it is (see :func:`init_lint.fixer.write_fixed`)."""
+    from .fixer import NotWritten, write_fixed
 
+    allowed = [os.path.realpath(path) for path in (args.paths or ["."]) if path != STDIN]
     written: dict[str, list[Finding]] = {}
     failed = False
     for result in outcome.changed:
         if _is_stdin(args, result.path) or result.path not in changed:
             continue
         try:
-            write_atomically(result.path, changed[result.path])
+            write_fixed(result.path, run.disk[result.path], changed[result.path], allowed)
             written[result.path] = result.applied
-        except OSError as error:
-            _error(f"cannot write {result.path}: {error}")
+        except NotWritten as error:
+            _error(f"{result.path}: not fixed: {error}")
             failed = True
     return written, failed
 
@@ -570,14 +599,14 @@ def fix(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
                 out.write(result.diff())
             elif result.path in changed:
                 out.write(notebook.diff(result.fixed.decode("utf-8")))
-        return 2 if failed else (1 if changed else 0)
-    written, write_failed = _write(args, outcome, changed)
+        return console.ERROR if failed else (console.FINDINGS if changed else console.OK)
+    written, write_failed = _write(args, run, outcome, changed)
     failed = failed or write_failed
     if STDIN in paths:  # like ruff: the fixed source goes to standard output
         name = args.stdin_filename or STDIN_DISPLAY_NAME
         sys.stdout.buffer.write(changed.get(name, run.stdin or b""))
         sys.stdout.flush()
-        return 2 if failed else 0
+        return console.ERROR if failed else console.OK
     if not args.quiet and args.format in ("text", "grouped"):
         count = sum(len(findings) for findings in written.values())
         out.write(f"Fixed {count} finding(s) in {len(written)} file(s).\n")
@@ -587,7 +616,7 @@ def fix(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
         _replace_source(run, path, data)
     run.reported = outcome.findings  # what is left: no autofix
     status = report(args, run, out)
-    return 2 if failed else status
+    return console.ERROR if failed and status != console.INTERNAL_ERROR else status
 
 
 def _replace_source(run: LintRun, path: str, data: bytes) -> None:
@@ -603,7 +632,7 @@ def _replace_source(run: LintRun, path: str, data: bytes) -> None:
 def add_noqa(args: argparse.Namespace, paths: list[str]) -> int:
     """--add-noqa: a ``# noqa: CODES`` comment on every reported line; a file is written only
     when it still parses."""
-    from .fixer import write_atomically
+    from .fixer import NotWritten, write_fixed
     from .noqa import add_noqa as add_directives
     from .noqa import decode
 
@@ -629,8 +658,9 @@ def add_noqa(args: argparse.Namespace, paths: list[str]) -> int:
             continue
         try:
             compile(new_text, path, "exec", dont_inherit=True)
-            write_atomically(path, _fixed_bytes(run, path, new_text.encode(encoding)))
-        except (SyntaxError, ValueError, NotebookError, OSError) as error:
+            new_bytes = _fixed_bytes(run, path, new_text.encode(encoding))
+            write_fixed(path, run.disk[path], new_bytes, [os.path.realpath(p) for p in paths])
+        except (SyntaxError, ValueError, NotebookError, NotWritten) as error:
             print(f"init-lint: error: {path}: cannot add noqa comments: {error}", file=sys.stderr)
             failed = True
             continue
@@ -643,6 +673,8 @@ def add_noqa(args: argparse.Namespace, paths: list[str]) -> int:
 
 def show_files(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
     settings = _settings(args, paths)
+    from .files import find_python_files
+
     file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
     for path in file_set.files:
         out.write(f"{path}\n")
@@ -652,6 +684,8 @@ def show_files(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
 
 
 def show_settings(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
+    from .settings_view import settings_document, settings_text  # names the file walker's
+
     settings = _settings(args, paths)
     if args.format == "json":
         out.write(json.dumps(settings_document(settings), indent=2, ensure_ascii=False) + "\n")
@@ -679,29 +713,74 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
 def _closed_pipe() -> int:
     """`init-lint . | head`: the reader left, nothing more to say."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 1
+    _discard_stdout()
+    return console.FINDINGS
+
+
+def _discard_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 SUBCOMMANDS = {"verify": _run_verify, "server": _run_server, "rules": _run_rules}
 
+#: Why writing standard output fails: full disk or quota (/dev/full), closed, I/O error.
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EBADF, errno.EIO})
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] and argv[0] in SUBCOMMANDS:
-        try:
+    console.configure_streams()
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        return _closed_pipe()
+    except KeyboardInterrupt:  # Ctrl-C: workers are stopped on the way out; no traceback
+        print("init-lint: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except OSError as error:
+        if error.errno not in _OUTPUT_ERRORS:
+            raise
+        _discard_stdout()  # the exit's own flush must not fail again
+        reason = error.strerror or str(error)
+        print(f"init-lint: error: cannot write the output: {reason}", file=sys.stderr)
+        return console.ERROR
+
+
+def _run(argv: list[str]) -> int:
+    try:
+        if argv[:1] and argv[0] in SUBCOMMANDS:
             return SUBCOMMANDS[argv[0]](argv[1:])
-        except BrokenPipeError:
-            return _closed_pipe()
+        return _main(argv)
+    except OSError as error:
+        if error.errno in _OUTPUT_ERRORS or isinstance(error, BrokenPipeError):
+            raise  # handled by main()
+        return _internal_error(error)
+    except Exception as error:  # noqa: BLE001 - a bug: say so, with its own exit status
+        return _internal_error(error)
+
+
+def _internal_error(error: BaseException) -> int:
+    from .engine import summary
+
+    print(f"init-lint: internal error: {summary(error)}; please report it", file=sys.stderr)
+    return console.INTERNAL_ERROR
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.add_noqa and (args.fix or args.diff):
             parser.error("--add-noqa cannot be combined with --fix or --diff")
     except SystemExit as exit_:  # --help, --version, usage errors: argparse already printed
+        sys.stdout.flush()
         return exit_.code if isinstance(exit_.code, int) else 2
     if args.explain is not None:
         return _explain(args, parser)
+    problem = console.working_directory_error()
+    if problem is not None:
+        print(f"init-lint: error: {problem}", file=sys.stderr)
+        return console.ERROR
     out: TextIO = sys.stdout
     try:
         if args.output_file:
@@ -710,16 +789,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"init-lint: error: cannot write {args.output_file}: {error.strerror}", file=sys.stderr
         )
-        return 2
+        return console.ERROR
     try:
         status = _dispatch(args, out)
         out.flush()  # inside the try: a closed pipe shows up here
         return status
     except ConfigError as error:
         print(f"init-lint: error: {error}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        return _closed_pipe()
+        return console.ERROR
     finally:
         if out is not sys.stdout:
             out.close()

@@ -16,13 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .engine import read_source
 from .options import DISTRIBUTIONS, MODES, Distribution, FanMode, Options
 from .rules import ALL_CODES
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 _CODE_PREFIX = re.compile(r"INI\d{0,3}")
 
@@ -94,11 +90,52 @@ def _bool(value: object, where: str) -> bool:
     return value
 
 
+_STARS = re.compile(r"\*{2,}")
+#: More wildcards than this in one path component make matching a path exponentially slow
+#: (pathspec's regular expressions backtrack); no real pattern needs as many.
+MAX_WILDCARDS = 6
+
+
+def check_pattern(pattern: str, where: str) -> str:
+    """A gitignore-style pattern, normalised; a ConfigError if it cannot be used.
+
+    A run of ``*`` inside a component means what one ``*`` means (a component that is only
+    stars is ``**``), as in git; collapsing them keeps matching fast.
+    """
+    import pathspec
+
+    parts = []
+    for part in pattern.split("/"):
+        if _STARS.fullmatch(part):
+            parts.append("**")
+            continue
+        part = _STARS.sub("*", part)
+        if part.count("*") + part.count("?") > MAX_WILDCARDS:
+            raise ConfigError(
+                f"{where}: pattern {pattern!r} has more than {MAX_WILDCARDS} wildcards in one "
+                "path component"
+            )
+        parts.append(part)
+    normal = "/".join(parts)
+    try:
+        pathspec.GitIgnoreSpec.from_lines([normal])
+    except (ValueError, re.error) as error:  # e.g. a character range [z-a]
+        raise ConfigError(f"{where}: invalid pattern {pattern!r}: {error}") from None
+    return normal
+
+
+def _patterns(value: object, where: str) -> tuple[str, ...]:
+    return tuple(check_pattern(pattern, where) for pattern in _string_list(value, where))
+
+
 def _per_file_ignores(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: must be a table of glob = [codes], not {value!r}")
     return tuple(
-        (pattern, check_codes(_string_list(codes, f"{where}.{pattern!r}"), f"{where}.{pattern!r}"))
+        (
+            check_pattern(pattern, f"{where}.{pattern!r}"),
+            check_codes(_string_list(codes, f"{where}.{pattern!r}"), f"{where}.{pattern!r}"),
+        )
         for pattern, codes in value.items()
     )
 
@@ -111,7 +148,7 @@ def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Se
         if key in ("select", "extend-select", "ignore", "extend-ignore"):
             values[key.replace("-", "_")] = check_codes(_string_list(value, where), where)
         elif key in ("exclude", "extend-exclude"):
-            values[key.replace("-", "_")] = tuple(_string_list(value, where))
+            values[key.replace("-", "_")] = _patterns(value, where)
         elif key == "per-file-ignores":
             values["per_file_ignores"] = _per_file_ignores(value, where)
         elif key in ("through-norm", "zero-bias"):
@@ -128,18 +165,47 @@ def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Se
     return Settings(root=root, source=source, **values)
 
 
+#: A config file bigger than this is not a config file.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+def _tomllib() -> Any:
+    """The TOML parser, imported when a config file is read (--version stays quick)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
+def __getattr__(name: str) -> Any:  # ``from init_lint.config import tomllib`` still works
+    if name == "tomllib":
+        return _tomllib()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    tomllib = _tomllib()
+    data = read_source(str(path))  # never blocks on a FIFO; refuses what is not a file
+    if not isinstance(data, bytes):
+        raise ConfigError(f"{path}: cannot read config file: {data.message}")
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: not a config file (over {MAX_CONFIG_BYTES} bytes)")
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read config file: {error.strerror or error}") from None
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 text ({error.reason})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def _tool_table(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
-    table = data.get("tool", {}).get("init-lint")
+    tool = data.get("tool")
+    if not isinstance(tool, dict):
+        return None  # no [tool] table (or not a table at all): nothing of ours in this file
+    table = tool.get("init-lint")
     if table is not None and not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.init-lint] must be a table")
     return table
@@ -191,6 +257,9 @@ def apply_overrides(settings: Settings, **overrides: Any) -> Settings:
     ``--ignore``.
     """
     given = {key: value for key, value in overrides.items() if value is not None}
+    for key in ("exclude", "extend_exclude"):
+        if key in given:
+            given[key] = tuple(check_pattern(p, f"--{key.replace('_', '-')}") for p in given[key])
     if "select" in given:
         settings = replace(settings, extend_select=())
     for key in ("extend_select", "extend_ignore", "extend_exclude"):

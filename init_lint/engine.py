@@ -4,69 +4,175 @@
 (:mod:`init_lint.analysis`) and then resolve facts across files (a class initialised by the
 class that contains it, possibly in another file of the same package). Front ends (CLI, flake8,
 --fix) only filter and render the findings returned here.
+
+A file is judged as CPython judges it before LibCST sees it: the interpreter's own compiler (with
+its default limits, its encoding rules and its warnings silenced) is the referee, so that a file
+CPython rejects is an INI999 with CPython's message and position, and a file it accepts is never
+called a syntax error because LibCST disagrees. The referee also bounds how deep a file can nest,
+which :mod:`init_lint.deep` and :mod:`init_lint.shape` rely on. No exception from one file's
+analysis escapes: it becomes an INI999 "internal error" for that file and the run goes on.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import stat
+import sys
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import libcst as cst
+from typing import TYPE_CHECKING, cast
 
 from .findings import Finding
+from .lines import split_lines
 from .options import Options
-from .prefilter import may_matter
+from .prefilter import may_report, names_report
 from .rules import PARSE_ERROR_CODE
+from .source import decode, encoding_of, parseable
 
 __all__ = ["Options", "lint_paths", "lint_source", "lint_sources"]
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from .analysis.facts import FileFacts
+
+#: The referee, named in its messages: a file may use syntax newer than the running Python.
+CPYTHON = f"CPython {sys.version_info[0]}.{sys.version_info[1]}"
+#: How every INI999 about init-lint's own failure starts (the CLI exits 3 when one is reported).
+INTERNAL_ERROR = "internal error"
 
 
 def parse_error(path: str, line: int, column: int, message: str) -> Finding:
     return Finding(path, max(line, 1), max(column, 1), PARSE_ERROR_CODE, message)
 
 
+def internal_error(path: str, what: str) -> Finding:
+    return parse_error(path, 1, 1, f"{INTERNAL_ERROR} ({what}); please report it")
+
+
+def is_internal_error(finding: Finding) -> bool:
+    return finding.code == PARSE_ERROR_CODE and finding.message.startswith(INTERNAL_ERROR)
+
+
+def summary(error: BaseException) -> str:
+    """An exception's one-line summary: ``TypeError: unsupported format string``."""
+    text = split_lines(str(error).strip())
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
 def read_source(path: str) -> bytes | Finding:
-    """The file's bytes, or an INI999 finding saying why it could not be read."""
+    """The file's bytes, or an INI999 finding saying why it could not be read.
+
+    The file is opened without blocking and read only if it is a regular file, so that a FIFO
+    or a device named ``*.py`` is reported rather than waited on forever.
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return parse_error(path, 1, 1, "file not found")
-    except IsADirectoryError:
-        return parse_error(path, 1, 1, "is a directory, not a file")
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
-        return parse_error(path, 1, 1, f"cannot read file: {error.strerror or error}")
-
-
-def parse_source(source: str | bytes, path: str) -> cst.Module | Finding:
-    """Parse with LibCST; a syntax error or undecodable bytes become an INI999 finding."""
+        return parse_error(path, 1, 1, _cannot_read(error))
     try:
-        return cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        # CPython's own parser gives the position and wording users know; LibCST's is a fallback.
-        try:
-            compile(source, path, "exec", dont_inherit=True)
-        except SyntaxError as cpython:
-            if cpython.lineno:
-                return parse_error(
-                    path, cpython.lineno, cpython.offset or 1, f"syntax error: {cpython.msg}"
-                )
-        except (ValueError, RecursionError, MemoryError):
-            pass
-        message = str(error.message).strip().splitlines()[0] if error.message else "syntax error"
-        return parse_error(path, error.raw_line, error.raw_column + 1, f"syntax error: {message}")
-    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
-        # SyntaxError: tokenize's encoding detection on undecodable bytes (libcst lets it through)
-        return parse_error(path, 1, 1, f"cannot decode file: {error}")
+        kind = stat.S_IFMT(os.fstat(descriptor).st_mode)
+        if kind != stat.S_IFREG:
+            return parse_error(path, 1, 1, f"not a regular file ({file_kind(kind)})")
+        chunks = []
+        while chunk := os.read(descriptor, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as error:
+        return parse_error(path, 1, 1, _cannot_read(error))
+    finally:
+        os.close(descriptor)
+
+
+def _cannot_read(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "file not found"
+    if isinstance(error, IsADirectoryError):
+        return "is a directory, not a file"
+    return f"cannot read file: {error.strerror or error}"
+
+
+def file_kind(kind: int) -> str:
+    """A file type from ``stat.S_IFMT`` in words."""
+    return {
+        stat.S_IFDIR: "a directory",
+        stat.S_IFIFO: "a FIFO",
+        stat.S_IFCHR: "a character device",
+        stat.S_IFBLK: "a block device",
+        stat.S_IFSOCK: "a socket",
+    }.get(kind, "not a regular file")
+
+
+def referee(source: str | bytes, path: str) -> ast.Module | Finding:
+    """CPython's verdict on ``source``: its AST, or an INI999 with CPython's message.
+
+    This is what ``import`` does (compile the bytes with the default limits); its warnings
+    (invalid escape sequences and the like) belong to the linted code and are not printed.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            return cast(ast.Module, tree)
+    except SyntaxError as error:
+        return _syntax_error(source, path, error)
+    except ValueError as error:  # null bytes (before 3.11.4), lone surrogates in a str source
+        return parse_error(path, 1, 1, f"syntax error: {error} ({CPYTHON})")
     except (RecursionError, MemoryError) as error:
-        return parse_error(path, 1, 1, f"file too complex to parse: {type(error).__name__}")
+        return parse_error(
+            path, 1, 1, f"{CPYTHON} cannot compile this file: too deeply nested ({summary(error)})"
+        )
+
+
+def _syntax_error(source: str | bytes, path: str, error: SyntaxError) -> Finding:
+    line, column = error.lineno or 1, error.offset or 1
+    if any(word in error.msg for word in ("unicode error", "encoding", "Non-UTF-8")):
+        return parse_error(path, line, column, f"cannot decode file: {error.msg} ({CPYTHON})")
+    undecodable = _undecodable(source) if isinstance(source, bytes) else None
+    if undecodable is not None:  # e.g. UTF-16: CPython only sees the null bytes
+        return parse_error(path, undecodable[0], 1, f"cannot decode file ({undecodable[1]})")
+    return parse_error(path, line, column, f"syntax error: {error.msg} ({CPYTHON})")
+
+
+def _undecodable(source: bytes) -> tuple[int, str] | None:
+    """Where and why ``source`` does not decode in its declared (or default) encoding."""
+    encoding = encoding_of(source)
+    try:
+        source.decode(encoding)
+    except UnicodeDecodeError as problem:
+        line = source.count(b"\n", 0, problem.start) + 1
+        return line, f"not valid {encoding}: byte {source[problem.start]:#04x} on line {line}"
+    except LookupError:
+        return None
+    return None
+
+
+def _libcst(text: str, path: str) -> cst.Module | Finding:
+    """Parse with LibCST a text that CPython compiles. LibCST's tokenizer disagrees with
+    CPython's on some mixes of tabs and spaces; since CPython checked that the indentation means
+    the same with a tab as 1 column or as 8, a tab as one space is the same block structure
+    with the same columns."""
+    import libcst as cst
+
+    clean = parseable(text)
+    try:
+        return cst.parse_module(clean)
+    except cst.ParserSyntaxError as error:
+        if "\t" in clean:
+            try:
+                return cst.parse_module(clean.replace("\t", " "))
+            except cst.ParserSyntaxError:
+                pass
+        message = split_lines(str(error.message).strip())[0] if error.message else "syntax error"
+        return parse_error(
+            path,
+            error.raw_line,
+            error.raw_column + 1,
+            f"LibCST cannot parse this file, although CPython can: {message}",
+        )
 
 
 def module_name_for(path: str) -> str:
@@ -83,43 +189,59 @@ def module_name_for(path: str) -> str:
 
 
 def analyze_source(
-    path: str, source: str | bytes, options: Options, module_name: str | None = None
+    path: str,
+    source: str | bytes,
+    options: Options,
+    module_name: str | None = None,
+    *,
+    force: bool = False,
 ) -> FileFacts | Finding | None:
-    """One file's facts, an INI999 finding, or None for a file the prefilter shows irrelevant.
+    """One file's facts, an INI999 finding, or None for a file that cannot report anything.
 
-    Runs in worker processes (see :mod:`init_lint.parallel`): arguments and result pickle.
+    Without ``force``, a file that names neither an init function nor both a weight layer and
+    an activation is only compiled (see :mod:`init_lint.prefilter`); with it, it is analysed
+    for what it adds to other files' findings. Runs in worker processes (see
+    :mod:`init_lint.parallel`): arguments and result pickle. Never raises.
     """
-    from .analysis import analyze_module
+    from .shape import MAX_DEPTH, TooDeep, shape
 
-    if not may_matter(source) and _compiles(source, path):
-        return None  # nothing in it can report or reach another file's layers: not parsed
-    module = parse_source(source, path)
-    if isinstance(module, Finding):
-        return module
     try:
-        text = source if isinstance(source, str) else source.decode(module.encoding, "replace")
-        return analyze_module(module, path, module_name or module_name_for(path), options, text)
+        tree = referee(source, path)
+        if isinstance(tree, Finding):
+            return tree
+        if not force and not (may_report(source) and names_report(tree)):
+            return None
+        try:
+            text = shape(decode(source), tree)
+        except TooDeep as error:
+            return parse_error(
+                path,
+                error.line,
+                1,
+                f"not analysed: an expression nested more than {MAX_DEPTH} levels deep, "
+                "beyond what LibCST parses in reasonable time",
+            )
+        del tree  # one syntax tree in memory at a time: the CST replaces it
+        return _analyze(path, text, options, module_name or module_name_for(path))
+    except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
+        return internal_error(path, summary(error))
+
+
+def _analyze(path: str, text: str, options: Options, module_name: str) -> FileFacts | Finding:
+    from .deep import call_deep
+
+    def work() -> FileFacts | Finding:
+        from .analysis import analyze_module
+
+        module = _libcst(text, path)
+        if isinstance(module, Finding):
+            return module
+        return analyze_module(module, path, module_name, options, text)
+
+    try:
+        return call_deep(work)
     except RecursionError:
         return parse_error(path, 1, 1, "file too deeply nested to analyse")
-    except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
-        return parse_error(
-            path,
-            1,
-            1,
-            f"internal error while analysing ({type(error).__name__}: {error}); please report it",
-        )
-
-
-def _compiles(source: str | bytes, path: str) -> bool:
-    """A skipped file must still get its INI999 if it does not parse: CPython's parser says
-    so at a fraction of LibCST's cost; on any doubt the file takes the normal path."""
-    try:
-        with warnings.catch_warnings():  # its SyntaxWarnings are not ours to print
-            warnings.simplefilter("ignore")
-            compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def lint_sources(
@@ -128,12 +250,17 @@ def lint_sources(
     *,
     jobs: int = 1,
     cache_dir: str | os.PathLike[str] | None = None,
+    isolate: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Finding]:
     """Lint (path, source) pairs as one project: cross-file facts are shared among them.
 
-    ``jobs`` > 1 analyses files in that many worker processes; ``cache_dir`` reuses the facts of
-    files analysed before (see :mod:`init_lint.cache`). Neither changes the findings: resolving
-    across files always reruns, in the parent, over every file's facts.
+    ``jobs`` > 1 analyses files in that many worker processes (0: as many as pay off, up to one
+    per CPU); ``isolate`` runs even one worker in its own process, so that a crash in native
+    code costs one file, not the run; ``cache_dir`` reuses the results of files analysed before
+    (see :mod:`init_lint.cache`); ``progress(done, total)`` is called as files finish. None of
+    them changes the findings: resolving across files always reruns, here, over every file's
+    facts.
     """
     from .analysis import resolve
     from .parallel import analyze_all
@@ -141,13 +268,44 @@ def lint_sources(
     options = options or Options()
     findings: list[Finding] = []
     facts: list[FileFacts] = []
-    for result in analyze_all(list(sources), options, jobs=jobs, cache_dir=cache_dir):
+    results = analyze_all(
+        list(sources),
+        options,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        isolate=isolate,
+        progress=progress,
+    )
+    for result in results:
         if isinstance(result, Finding):
             findings.append(result)
         elif result is not None:
             facts.append(result)
-    findings.extend(resolve(facts, options))
+    del results
+    findings.extend(_resolve(resolve, facts, options))
     return sorted(set(findings))
+
+
+def _resolve(
+    resolve: Callable[[list[FileFacts], Options], list[Finding]],
+    facts: list[FileFacts],
+    options: Options,
+) -> list[Finding]:
+    """Cross-file findings. Should resolving fail, each file is resolved on its own (with every
+    file's containment still known), so that the failure is an INI999 for the files it
+    concerns and the others keep their findings."""
+    try:
+        return resolve(facts, options)
+    except Exception:  # noqa: BLE001 - see below, file by file
+        pass
+    findings: list[Finding] = []
+    silent = [replace(other, local=[], instances=[]) for other in facts]
+    for index, one in enumerate(facts):
+        try:
+            findings += resolve([*silent[:index], one, *silent[index + 1 :]], options)
+        except Exception as error:  # noqa: BLE001 - this file's findings are lost, not the run's
+            findings.append(internal_error(one.path, f"resolving: {summary(error)}"))
+    return findings
 
 
 def lint_source(

@@ -9,7 +9,10 @@ Both use gitignore syntax: ``build`` matches a file or directory of that name an
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +20,9 @@ from pathlib import Path
 import pathspec
 
 from .config import Settings
+from .engine import file_kind, read_source
 from .filtering import relative_posix
+from .lines import split_lines
 
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".env", "env", ".tox", ".nox", ".eggs",
@@ -36,7 +41,10 @@ _Spec = tuple[str, pathspec.GitIgnoreSpec]  # a .gitignore's directory and its p
 @dataclass
 class FileSet:
     files: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # one message per path that does not exist
+    #: Named paths that cannot be linted, directories that cannot be read: the run exits 2.
+    errors: list[str] = field(default_factory=list)
+    #: Entries of a walked tree that are skipped (a FIFO or a broken link named *.py).
+    warnings: list[str] = field(default_factory=list)
 
 
 class _GitIgnores:
@@ -47,12 +55,13 @@ class _GitIgnores:
 
     @staticmethod
     def _load(directory: str) -> list[_Spec]:
+        data = read_source(os.path.join(directory, ".gitignore"))  # never blocks on a FIFO
+        if not isinstance(data, bytes):
+            return []
+        lines = split_lines(data.decode("utf-8", "replace"))
         try:
-            with open(
-                os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace"
-            ) as f:
-                return [(directory, pathspec.GitIgnoreSpec.from_lines(f))]
-        except OSError:
+            return [(directory, pathspec.GitIgnoreSpec.from_lines(lines))]
+        except (ValueError, re.error):  # a pattern git would ignore; so do we, with the file
             return []
 
     def for_top(self, top: str) -> list[_Spec]:
@@ -105,12 +114,11 @@ def find_python_files(
     excluded = exclude_spec(settings)
     gitignores = _GitIgnores()
     result = FileSet()
-    seen: set[str] = set()
+    seen: set[tuple[int, int]] = set()  # (device, inode): a file behind two names is linted once
 
-    def add(path: str) -> None:
-        key = os.path.normcase(os.path.abspath(path))
-        if key not in seen:
-            seen.add(key)
+    def add(path: str, info: os.stat_result) -> None:
+        if (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
             result.files.append(path)
 
     def exclude_base(top: str) -> str:
@@ -126,31 +134,67 @@ def find_python_files(
         relative = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
         return excluded.match_file(relative) or gitignores.ignored(path, is_dir, specs)
 
+    def unreadable(error: OSError) -> None:
+        where = os.path.normpath(error.filename)  # no "./"
+        result.errors.append(f"{where}: cannot read directory: {_reason(error)}")
+
+    def walk(path: str) -> None:
+        top = os.path.abspath(path)
+        top_specs = gitignores.for_top(top)
+        base = exclude_base(top)
+        for directory, subdirs, names in os.walk(path, onerror=unreadable):
+            absolute = os.path.abspath(directory)
+            specs = (
+                top_specs
+                if directory == path
+                else gitignores.for_child(os.path.dirname(absolute), absolute)
+            )
+            subdirs[:] = sorted(
+                d for d in subdirs if not skipped(os.path.join(absolute, d), True, base, specs)
+            )
+            for name in sorted(names):
+                file_path = os.path.normpath(os.path.join(directory, name))  # no "./"
+                if name.endswith(SOURCE_SUFFIXES) and not skipped(
+                    os.path.join(absolute, name), False, base, specs
+                ):
+                    info = _regular(file_path, result.warnings, "skipped: ")
+                    if info is not None:
+                        add(file_path, info)
+
     for path in paths:
-        if os.path.isfile(path):
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            result.errors.append(f"{path}: {_reason(error)}")
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            walk(path)
+        elif _regular(path, result.errors, "", info) is not None:
             # Named explicitly: linted whatever the excludes say, unless forced.
             if not (force_exclude and excluded.match_file(relative_posix(path, settings.root))):
-                add(path)
-        elif os.path.isdir(path):
-            top = os.path.abspath(path)
-            top_specs = gitignores.for_top(top)
-            base = exclude_base(top)
-            for directory, subdirs, names in os.walk(path):
-                absolute = os.path.abspath(directory)
-                specs = (
-                    top_specs
-                    if directory == path
-                    else gitignores.for_child(os.path.dirname(absolute), absolute)
-                )
-                subdirs[:] = sorted(
-                    d for d in subdirs if not skipped(os.path.join(absolute, d), True, base, specs)
-                )
-                for name in sorted(names):
-                    file_path = os.path.normpath(os.path.join(directory, name))  # no "./"
-                    if name.endswith(SOURCE_SUFFIXES) and not skipped(
-                        os.path.join(absolute, name), False, base, specs
-                    ):
-                        add(file_path)
-        else:
-            result.errors.append(f"{path}: no such file or directory")
+                add(path, info)
     return result
+
+
+def _regular(
+    path: str, messages: list[str], prefix: str, info: os.stat_result | None = None
+) -> os.stat_result | None:
+    """The file's status if it is a regular file (after symlinks); else a message and None."""
+    try:
+        info = info or os.stat(path)
+    except OSError as error:
+        messages.append(f"{path}: {prefix}{_reason(error)}")
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        kind = file_kind(stat.S_IFMT(info.st_mode))
+        messages.append(f"{path}: {prefix}not a regular file ({kind})")
+        return None
+    return info
+
+
+def _reason(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "no such file or directory"
+    if error.errno == errno.ELOOP:
+        return "too many levels of symbolic links (a symlink loop)"
+    return (error.strerror or str(error)).lower()

@@ -14,8 +14,6 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import pathspec
-
 from .config import Settings
 from .findings import Finding
 from .noqa import file_exemption, is_exempt, silenced_by_noqa
@@ -52,6 +50,8 @@ class PerFileIgnores:
     def __init__(self, settings: Settings) -> None:
         self._root = settings.root
         self._by_path: dict[str, tuple[str, ...]] = {}
+        import pathspec  # imported when needed: --version and --explain stay quick
+
         self._rules = [
             (pathspec.GitIgnoreSpec.from_lines([pattern]), codes)
             for pattern, codes in settings.per_file_ignores

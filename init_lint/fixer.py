@@ -7,20 +7,25 @@ the result still parses, through a temporary file and a rename that keeps its mo
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import difflib
+import errno
 import os
 import stat
 import tempfile
-import tokenize
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from io import BytesIO
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
+from .deep import call_deep
 from .findings import Edit, Finding
+from .lines import line_starts, split_lines
+from .source import decode, encode, encoding_of, parseable
 
 
 @dataclass
@@ -37,25 +42,10 @@ class FixResult:
         return self.error is None and self.fixed != self.original
 
     def diff(self) -> str:
-        encoding = _encoding(self.original)
-        before = self.original.decode(encoding).splitlines(keepends=True)
-        after = self.fixed.decode(encoding).splitlines(keepends=True)
+        encoding = encoding_of(self.original)
+        before = split_lines(decode(self.original, encoding), keepends=True)
+        after = split_lines(decode(self.fixed, encoding), keepends=True)
         return "".join(difflib.unified_diff(before, after, f"a/{self.path}", f"b/{self.path}"))
-
-
-def _encoding(source: bytes) -> str:
-    try:
-        return tokenize.detect_encoding(BytesIO(source).readline)[0]
-    except SyntaxError:
-        return "utf-8"
-
-
-def _offsets(text: str) -> list[int]:
-    """Start offset of each 1-based line (index 0 unused), plus the end of the text."""
-    starts = [0, 0]
-    for line in text.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-    return starts
 
 
 def fix_source(path: str, source: bytes, findings: Iterable[Finding]) -> FixResult:
@@ -64,9 +54,9 @@ def fix_source(path: str, source: bytes, findings: Iterable[Finding]) -> FixResu
     fixable = [f for f in findings if f.fix is not None and f.fix.edits]
     if not fixable:
         return result
-    encoding = _encoding(source)
-    text = source.decode(encoding)
-    starts = _offsets(text)
+    encoding = encoding_of(source)
+    text = decode(source, encoding)
+    starts = line_starts(text)
 
     def offset(line: int, column: int) -> int:
         if line >= len(starts):
@@ -92,26 +82,62 @@ def fix_source(path: str, source: bytes, findings: Iterable[Finding]) -> FixResu
                 seen.add((start, end, content))
                 planned.append((start, end, order, content, finding))
         result.applied.append(finding)
-    # Apply from the end so earlier offsets stay valid; inserts at one point keep their order.
-    for start, end, _, content, _ in sorted(
-        planned, key=lambda p: (p[0], p[1], p[2]), reverse=True
-    ):
-        text = text[:start] + content + text[end:]
+    # Inserts at one point keep their order; nothing else overlaps.
+    pieces, position = [], 0
+    for start, end, _, content, _ in sorted(planned, key=lambda p: (p[0], p[1], p[2])):
+        pieces += [text[position:start], content]
+        position = max(position, end)
+    text = "".join([*pieces, text[position:]])
     imports = sorted({imp for f in result.applied for imp in (f.fix.imports if f.fix else ())})
     try:
-        module = cst.parse_module(text)
         if imports:
-            context = CodemodContext()
-            for module_name, obj in imports:
-                AddImportsVisitor.add_needed_import(context, module_name, obj)
-            text = AddImportsVisitor(context).transform_module(module).code
-            cst.parse_module(text)
+            text = call_deep(lambda: _with_imports(text, imports))
+        fixed = encode(text, encoding)
+        problem = _does_not_compile(fixed)
     except cst.ParserSyntaxError as error:
-        result.error = f"the fixed file would not parse ({error.message}); left unchanged"
+        problem = f"LibCST cannot add its imports: {error.message}"
+    if problem is not None:
+        result.error = f"the fixed file would not parse ({problem}); left unchanged"
         result.applied, result.skipped = [], fixable
         return result
-    result.fixed = text.encode(encoding)
+    result.fixed = fixed
     return result
+
+
+def _does_not_compile(source: bytes) -> str | None:
+    """CPython's objection to ``source``, as the engine's referee would state it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, "<fixed>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        return f"line {error.lineno}: {error.msg}"
+    except (ValueError, RecursionError, MemoryError) as error:
+        return str(error) or type(error).__name__
+    return None
+
+
+def _with_imports(text: str, imports: list[tuple[str, str]]) -> str:
+    """``text`` with the imports its edits need (ParserSyntaxError if LibCST cannot parse it).
+
+    LibCST sees undecodable bytes (surrogate escapes) as U+FFFD; the lines it did not touch are
+    taken from ``text``, so that those bytes are written back as they were.
+    """
+    clean = parseable(text)
+    module = cst.parse_module(clean)
+    context = CodemodContext()
+    for module_name, obj in imports:
+        AddImportsVisitor.add_needed_import(context, module_name, obj)
+    new = AddImportsVisitor(context).transform_module(module).code
+    if clean is text:
+        return new
+    old_lines, clean_lines = split_lines(text, True), split_lines(clean, True)
+    new_lines = split_lines(new, True)
+    matcher = difflib.SequenceMatcher(None, clean_lines, new_lines, autojunk=False)
+    kept: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        kept += old_lines[i1:i2] if tag == "equal" else new_lines[j1:j2]
+    return "".join(kept)
 
 
 def _content(edit: Edit, text: str, start: int) -> str:
@@ -134,22 +160,157 @@ def _overlaps(start: int, end: int, planned: list[tuple[int, int, int, str, Find
     return False
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one rename, keeping its permission bits."""
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".init-lint-", suffix=".tmp", dir=directory)
+class NotWritten(Exception):
+    """Why a fixed file was not written; the file is left exactly as it was."""
+
+
+def write_fixed(
+    path: str, original: bytes, fixed: bytes, allowed: Sequence[str] | None = None
+) -> str:
+    """Replace the content of ``path``, which must still be ``original``, with ``fixed``.
+
+    A symlink is written through (the link stays a link, as black and ruff do), but only to a
+    target inside ``allowed`` (real paths of what was named on the command line) when given.
+    Refused with :class:`NotWritten`: a file that changed since it was read (an edit saved
+    meanwhile is never overwritten), a read-only file, one that is not a regular file.
+
+    The new content goes to a temporary file in the same directory, renamed over the old one:
+    whatever happens (a full disk, a kill), the file is the original or the fixed version. Its
+    mode and owner are kept. A file with several hard links, or whose owner cannot be kept, is
+    instead rewritten in place (space reserved first), so that every link sees the fix.
+    Returns the path written (the target of a symlink).
+    """
+    try:
+        target = os.path.realpath(path, strict=True)
+    except OSError as error:
+        raise NotWritten(error.strerror or str(error)) from None
+    if allowed is not None and not any(_inside(target, root) for root in allowed):
+        raise NotWritten(f"it is a symlink to {target}, outside the paths being linted")
+    descriptor = _open_unchanged(target, original)
+    try:
+        info = os.fstat(descriptor)
+        if info.st_nlink > 1 or not _can_keep_owner(info):
+            _rewrite_in_place(target, info, fixed)
+        else:
+            _replace(target, descriptor, info, fixed)
+    finally:
+        os.close(descriptor)  # releases the lock
+    return target
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _open_unchanged(target: str, original: bytes) -> int:
+    """The file opened and locked against another init-lint, if its content is ``original``.
+
+    A concurrent ``--fix`` holds the lock until its rename; once the lock is ours, the path must
+    still name the file we locked (else it was replaced: look again) and hold what we read.
+    """
+    for _ in range(10):
+        try:
+            descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError as error:
+            raise NotWritten(f"cannot open it: {error.strerror}") from None
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):
+                raise NotWritten("it is not a regular file")
+            if not info.st_mode & 0o222 or not os.access(target, os.W_OK):
+                raise NotWritten("the file is read-only")
+            _lock(descriptor)
+            if (os.stat(target).st_dev, os.stat(target).st_ino) != (info.st_dev, info.st_ino):
+                os.close(descriptor)
+                continue  # replaced while we waited for the lock
+            if _read_all(descriptor) != original:
+                raise NotWritten("it changed on disk since it was read (fix it again)")
+            return descriptor
+        except BaseException:
+            os.close(descriptor)
+            raise
+    raise NotWritten("it keeps being replaced by another process")
+
+
+def _lock(descriptor: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock, the content check still applies
+        return
+    with contextlib.suppress(OSError):  # a filesystem without locks: the content check remains
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+
+
+def _read_all(descriptor: int) -> bytes:
+    chunks = []
+    position = 0
+    while chunk := os.pread(descriptor, 1 << 20, position):
+        chunks.append(chunk)
+        position += len(chunk)
+    return b"".join(chunks)
+
+
+def _can_keep_owner(info: os.stat_result) -> bool:
+    """A new file is ours: it can take the old one's owner only if we own it or are root."""
+    if not hasattr(os, "geteuid"):
+        return True
+    return os.geteuid() in (0, info.st_uid) and (
+        os.geteuid() == 0 or info.st_gid in os.getgroups() or info.st_gid == os.getegid()
+    )
+
+
+def _replace(target: str, descriptor: int, info: os.stat_result, data: bytes) -> None:
+    directory = os.path.dirname(target)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".init-lint-", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise NotWritten(f"cannot create a file next to it: {error.strerror}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
+            if hasattr(os, "fchown") and (info.st_uid, info.st_gid) != _ids(stream.fileno()):
+                os.fchown(stream.fileno(), info.st_uid, info.st_gid)
+            os.fchmod(stream.fileno(), stat.S_IMODE(info.st_mode))
             os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise
+        raise NotWritten(f"cannot write it: {error.strerror or error}") from None
+
+
+def _ids(descriptor: int) -> tuple[int, int]:
+    info = os.fstat(descriptor)
+    return info.st_uid, info.st_gid
+
+
+def _rewrite_in_place(target: str, locked: os.stat_result, data: bytes) -> None:
+    """Overwrite the file's content where it is: the space is reserved first, so that a full
+    disk refuses before anything changes."""
+    try:
+        writable = os.open(target, os.O_WRONLY)
+    except OSError as error:
+        raise NotWritten(f"cannot write it: {error.strerror}") from None
+    try:
+        info = os.fstat(writable)
+        if (info.st_dev, info.st_ino) != (locked.st_dev, locked.st_ino):
+            raise NotWritten("it was replaced while being fixed")
+        if hasattr(os, "posix_fallocate"):
+            try:
+                os.posix_fallocate(writable, 0, len(data))
+            except OSError as error:
+                if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    raise
+        written = 0
+        while written < len(data):
+            written += os.pwrite(writable, data[written:], written)
+        os.ftruncate(writable, len(data))
+        os.fsync(writable)
+    except OSError as error:
+        raise NotWritten(f"cannot write it: {error.strerror or error}") from None
+    finally:
+        os.close(writable)
 
 
 def fix_findings(findings: Iterable[Finding], sources: dict[str, bytes]) -> list[FixResult]:

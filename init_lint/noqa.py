@@ -17,6 +17,8 @@ import re
 import tokenize
 from collections.abc import Iterable, Mapping, Sequence
 
+from .lines import split_lines
+
 # flake8's own pattern (flake8/defaults.py), so that both front ends agree on every spelling of a
 # noqa comment: bare, with a code list after a colon, any case. A code list silences the codes
 # that start with a listed entry; a bare one silences every code on the line.
@@ -112,7 +114,7 @@ def add_noqa(text: str, codes_by_line: Mapping[int, Iterable[str]]) -> tuple[str
 
     Returns the new text, how many lines got a directive, and the lines that could not take one
     (a line that ends in a backslash continuation)."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     added = 0
     refused: list[int] = []
     for number, codes in sorted(codes_by_line.items()):

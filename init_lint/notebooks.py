@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .findings import Edit, Finding
+from .lines import split_lines
 from .rules import PARSE_ERROR_CODE
 
 SUFFIX = ".ipynb"
@@ -64,12 +65,6 @@ class NotebookError(Exception):
 
 def is_notebook(path: str) -> bool:
     return path.endswith(SUFFIX)
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, split at ``\\n`` only (as Python's tokenizer and Jupyter do;
-    ``str.splitlines`` also splits at form feeds and other separators)."""
-    return re.findall(r"[^\n]*\n|[^\n]+$", text)
 
 
 @dataclass
@@ -147,7 +142,7 @@ class Notebook:
         """Line ``line`` of cell ``number`` as the notebook holds it (escapes included)."""
         for cell in self.cells:
             if cell.number == number:
-                lines = split_lines(cell.source)
+                lines = split_lines(cell.source, keepends=True)
                 return lines[line - 1].rstrip("\r\n") if 0 < line <= len(lines) else None
         return None
 
@@ -164,7 +159,7 @@ class Notebook:
         return (*start, *end)
 
     def _raw_position(self, cell: _Cell, line: int, column: int) -> tuple[int, int]:
-        lines = split_lines(cell.source)
+        lines = split_lines(cell.source, keepends=True)
         position = sum(len(text) for text in lines[: max(line - 1, 0)]) + max(column - 1, 0)
         offset = cell.span[0]
         for index, (start, end) in enumerate(cell.items):  # the strings joined into the source
@@ -181,7 +176,7 @@ class Notebook:
     def cell_sources(self, python: str) -> list[str]:
         """The code cells' sources that ``python`` (a changed virtual source) stands for."""
         groups: list[list[str]] = [[]]
-        for line in split_lines(python):
+        for line in split_lines(python, keepends=True):
             if line == BOUNDARY:
                 groups.append([])
             else:
@@ -216,8 +211,8 @@ class Notebook:
             name = f"{self.path}:cell {cell.number}"
             out.extend(
                 difflib.unified_diff(
-                    _terminated(split_lines(cell.source)),
-                    _terminated(split_lines(source)),
+                    _terminated(split_lines(cell.source, keepends=True)),
+                    _terminated(split_lines(source, keepends=True)),
                     f"a/{name}",
                     f"b/{name}",
                 )
@@ -291,7 +286,7 @@ class _Layout:
     def source_value(self, text: str, cell: _Cell, source: str) -> str:
         if not cell.as_list:
             return self.dumps(source)
-        lines = split_lines(source)
+        lines = split_lines(source, keepends=True)
         if not lines:
             return "[]"
         original = text[cell.span[0] : cell.span[1]]
@@ -415,7 +410,7 @@ def _escape_indents(source: str) -> list[str | None]:
     """For each line of a cell, None for Python, or the indentation of the placeholder that
     replaces an IPython escape (that of the escape's first line, so that a continued escape or a
     block's only statement still parses; none in a ``%%bash``-style cell)."""
-    lines = split_lines(source)
+    lines = split_lines(source, keepends=True)
     first = _CELL_MAGIC.match(lines[0]) if lines else None
     if first is not None and first.group(1) not in PYTHON_CELL_MAGICS:
         return [""] * len(lines)
@@ -434,7 +429,7 @@ def _virtual_source(cells: list[_Cell]) -> str:
     parts: list[str] = []
     line = 1
     for cell in cells:
-        lines = split_lines(cell.source)
+        lines = split_lines(cell.source, keepends=True)
         cell.first_line, cell.line_count = line, len(lines)
         for text, indent in zip(lines, _escape_indents(cell.source), strict=True):
             if indent is not None:

@@ -1,28 +1,48 @@
-"""Per-file analysis over a process pool, with the on-disk cache in front of it.
+"""Per-file analysis in worker processes, with the on-disk cache in front of it.
 
-Workers receive (path, module name, bytes) in chunks and send back plain-data results
-(:class:`FileFacts`, an INI999 :class:`Finding`, or None for a file the prefilter skipped); a
-CST never crosses a process boundary nor outlives its file's analysis. Results come back in
-input order whatever the scheduling, so a run's findings do not depend on ``jobs``.
+Rounds (see :mod:`init_lint.prefilter`): every file is first compiled and, if it can report
+something, analysed; then the files that name a class holding one of the layers found so far
+are analysed in full, until no new such file turns up. Most files of a big tree are only
+compiled.
+
+Workers receive (path, module name, bytes) in chunks and stream back one plain-data result per
+file (:class:`FileFacts`, an INI999 :class:`Finding`, or None); a CST never crosses a process
+boundary nor outlives its file's analysis, so a worker's memory is that of the biggest file it
+parses. A worker that dies (a native crash, the out-of-memory killer) costs exactly the file it
+was analysing, reported as an INI999 internal error; a new worker takes over the rest of its
+chunk. Results come back in input order whatever the scheduling, so a run's findings do not
+depend on ``jobs``. A second worker starts only when there is enough work to pay for it
+(:data:`BYTES_PER_WORKER`).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
+import signal
 import sys
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 from .cache import MISS, Cache, Result
-from .engine import Options, analyze_source, module_name_for
+from .engine import Options, analyze_source, internal_error, module_name_for
+from .prefilter import mentions, wanted_names
 
-_Task = tuple[int, str, str, "str | bytes"]  # input index, path, module name, source
+_Task = tuple[int, str, str, "str | bytes", bool]  # index, path, module name, source, full
+Progress = Callable[[int, int], None]
 
 # Chunks per worker: enough for the pool to even out unequal files, few enough that sending
-# tasks and results stays a small part of the work.
+# tasks stays a small part of the work.
 CHUNKS_PER_JOB = 8
+#: Bytes of source a worker must have to process for another worker to be worth starting
+#: (measured in benchmarks/pool_threshold.py: a fork and its messages cost about as much as
+#: compiling 100 KB of source; parsing the files that matter costs more).
+BYTES_PER_WORKER = 256 * 1024
 
 
 def default_jobs() -> int:
@@ -39,50 +59,217 @@ def analyze_all(
     *,
     jobs: int = 1,
     cache_dir: str | os.PathLike[str] | None = None,
+    isolate: bool = False,
+    progress: Progress | None = None,
 ) -> list[Result]:
-    """Each source's analysis result, in input order; cached ones are not analysed again."""
-    results: list[Result] = [None] * len(sources)
+    """Each source's analysis result, in input order; cached ones are not analysed again.
+
+    ``jobs`` ≤ 0 picks the number of workers from the amount of work, up to one per CPU.
+    ``isolate``: analyse in worker processes even when one is enough (on platforms with
+    ``fork``), so that a crash in native code cannot end the run.
+    """
     cache = Cache(cache_dir, options) if cache_dir is not None else None
-    keys: dict[int, str] = {}
-    pending: list[_Task] = []
-    for index, (path, source) in enumerate(sources):
-        module_name = module_name_for(path)
-        if cache is not None:
-            keys[index] = cache.key(path, module_name, source)
-            hit = cache.load(keys[index], path)
-            if hit is not MISS:
-                results[index] = hit  # type: ignore[assignment]
-                continue
-        pending.append((index, path, module_name, source))
-    for index, result in _analyze(pending, options, jobs if jobs > 0 else default_jobs()):
-        results[index] = result
-        if cache is not None:
-            cache.store(keys[index], result)
+    names = [module_name_for(path) for path, _ in sources]
+    results: list[Result] = [None] * len(sources)
+    counter = _Counter(progress, len(sources))
+    with _Workers(options, jobs, isolate, counter) as workers:
+        pending, full = list(range(len(sources))), False
+        while pending:
+            tasks: list[_Task] = []
+            for index in pending:
+                path, source = sources[index]
+                hit = cache.load(_key(cache, index, sources, names, full), path) if cache else MISS
+                if hit is MISS:
+                    tasks.append((index, path, names[index], source, full))
+                else:
+                    results[index] = hit  # type: ignore[assignment]
+                    counter.step()
+            for index, result in workers.run(tasks):
+                results[index] = result
+                if cache is not None:
+                    cache.store(_key(cache, index, sources, names, full), result)
+            pending, full = _next_round(sources, results), True
+            counter.total += len(pending)
     return results
 
 
-def _analyze(tasks: list[_Task], options: Options, jobs: int) -> list[tuple[int, Result]]:
-    if jobs <= 1 or len(tasks) <= 1:
-        return _analyze_chunk(tasks, options)
-    done: list[tuple[int, Result]] = []
-    try:
-        with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=_context()) as pool:
-            chunks = _chunks(tasks, jobs)
-            futures = [pool.submit(_analyze_chunk, chunk, options) for chunk in chunks]
-            for future in as_completed(futures):
-                done.extend(future.result())
-    except BrokenProcessPool:
-        # A worker died (killed, out of memory): finish here rather than lose the run.
-        finished = {index for index, _ in done}
-        done.extend(_analyze_chunk([t for t in tasks if t[0] not in finished], options))
-    return done
+def _key(
+    cache: Cache,
+    index: int,
+    sources: Sequence[tuple[str, str | bytes]],
+    names: list[str],
+    full: bool,
+) -> str:
+    path, source = sources[index]
+    return cache.key(path, names[index], source, full)
 
 
-def _analyze_chunk(tasks: list[_Task], options: Options) -> list[tuple[int, Result]]:
+def _next_round(sources: Sequence[tuple[str, str | bytes]], results: list[Result]) -> list[int]:
+    """Files not analysed yet (their result is None) that name a class holding a layer."""
+    from .analysis.facts import FileFacts
+
+    names = wanted_names(result for result in results if isinstance(result, FileFacts))
+    if not names:
+        return []
     return [
-        (index, analyze_source(path, source, options, module_name))
-        for index, path, module_name, source in tasks
+        index
+        for index, result in enumerate(results)
+        if result is None and mentions(sources[index][1], names)
     ]
+
+
+@dataclass
+class _Counter:
+    callback: Progress | None
+    total: int
+    done: int = 0
+
+    def step(self) -> None:
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    connection: Connection
+    chunk: deque[_Task] = field(default_factory=deque)  # sent, not answered yet
+
+
+class _Workers:
+    """Worker processes that outlive a round; see the module docstring."""
+
+    def __init__(self, options: Options, jobs: int, isolate: bool, counter: _Counter) -> None:
+        self.options = options
+        self.jobs = jobs if jobs > 0 else default_jobs()
+        self.automatic = jobs <= 0
+        self.isolate = isolate and _can_fork()
+        self.counter = counter
+        self.workers: list[_Worker] = []
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.workers:
+            worker.connection.close()  # an idle worker ends at EOF
+            if worker.chunk:
+                worker.process.kill()  # a busy one (an interrupted run) is stopped
+        for worker in self.workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+        self.workers = []
+
+    def run(self, tasks: list[_Task]) -> Iterator[tuple[int, Result]]:
+        """(index, result) of each task as they finish; every task yields exactly once."""
+        if not tasks:
+            return
+        wanted = self._wanted(tasks)
+        queue = deque(_chunks(tasks, wanted))
+        if wanted > 1 or self.isolate:
+            try:
+                while len(self.workers) < min(wanted, len(queue)):
+                    self.workers.append(self._start())
+            except OSError:  # no process to be had (limits, memory): what started will do
+                pass
+        if not self.workers:
+            for index, path, module_name, source, full in tasks:
+                yield index, analyze_source(path, source, self.options, module_name, force=full)
+                self.counter.step()
+            return
+        while True:
+            for worker in self.workers:
+                if not worker.chunk and queue:
+                    chunk = queue.popleft()
+                    worker.chunk.extend(chunk)
+                    worker.connection.send(chunk)
+            if not any(worker.chunk for worker in self.workers):
+                return
+            for worker in self._ready():
+                for index, result in self._receive(worker, queue):
+                    yield index, result
+                    self.counter.step()
+
+    def _wanted(self, tasks: list[_Task]) -> int:
+        if not self.automatic:
+            return max(1, min(self.jobs, len(tasks)))
+        work = sum(len(task[3]) for task in tasks)
+        return max(1, min(self.jobs, len(tasks), work // BYTES_PER_WORKER))
+
+    def _start(self) -> _Worker:
+        parent_end, child_end = multiprocessing.Pipe()
+        others = [w.connection for w in self.workers] + [parent_end]
+        process = _context().Process(
+            target=_serve, args=(child_end, self.options, others), daemon=True
+        )
+        try:
+            process.start()
+        finally:
+            child_end.close()
+        return _Worker(process, parent_end)
+
+    def _ready(self) -> list[_Worker]:
+        handles: dict[Any, _Worker] = {}
+        for worker in self.workers:
+            if worker.chunk:
+                handles[worker.connection] = worker
+                handles[worker.process.sentinel] = worker
+        ready = wait(list(handles))
+        return list({id(handles[h]): handles[h] for h in ready}.values())
+
+    def _receive(self, worker: _Worker, queue: deque[list[_Task]]) -> list[tuple[int, Result]]:
+        """What a ready worker sent; if it died, an INI999 for the file it was on."""
+        received = []
+        try:
+            while worker.chunk and worker.connection.poll():
+                index, result = worker.connection.recv()
+                if index != worker.chunk[0][0]:
+                    raise EOFError("out of order")  # cannot happen; treat as a dead worker
+                worker.chunk.popleft()
+                received.append((index, result))
+        except (EOFError, OSError):
+            worker.process.kill()
+        if worker.chunk and not worker.process.is_alive():
+            received.append(self._replace(worker, queue))
+        return received
+
+    def _replace(self, worker: _Worker, queue: deque[list[_Task]]) -> tuple[int, Result]:
+        """The worker died on the first file of its chunk: report it, queue the rest."""
+        worker.process.join()
+        worker.connection.close()
+        self.workers.remove(worker)
+        index, path, *_ = worker.chunk.popleft()
+        if worker.chunk:
+            queue.appendleft(list(worker.chunk))
+        code = worker.process.exitcode or 0
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        if queue:
+            try:
+                self.workers.append(self._start())
+            except OSError:
+                pass
+        if queue and not self.workers:
+            raise RuntimeError("cannot start a worker process to replace one that died")
+        return index, internal_error(path, f"the process analysing it died, {how}")
+
+
+def _serve(connection: Connection, options: Options, inherited: list[Connection]) -> None:
+    """A worker: analyse each chunk it is sent, one result message per file, until EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    faulthandler.disable()  # a crash is reported by the parent, as an INI999 for its file
+    for other in inherited:  # the parent's ends: only the parent may hold them (EOF on exit)
+        other.close()
+    try:
+        while True:
+            chunk = connection.recv()
+            for index, path, module_name, source, full in chunk:
+                result = analyze_source(path, source, options, module_name, force=full)
+                connection.send((index, result))
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
 
 
 def _chunks(tasks: list[_Task], jobs: int) -> list[list[_Task]]:
@@ -101,9 +288,13 @@ def _chunks(tasks: list[_Task], jobs: int) -> list[list[_Task]]:
     return chunks
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux")
+
+
+def _context() -> Any:  # a multiprocessing context: fork or the platform's default
     # fork starts a worker in milliseconds with init_lint and libcst already imported; macOS
     # and Windows only support spawn safely.
-    if sys.platform.startswith("linux"):
+    if _can_fork():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()

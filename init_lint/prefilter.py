@@ -1,30 +1,31 @@
-"""Decide from a file's text alone, before parsing, that its analysis cannot matter.
+"""Decide cheaply, before parsing with LibCST, which files' analysis can matter.
 
 Parsing is most of the cost of a run, and most files of a real tree have nothing to do with
-layer initialisation. The test is a few regular-expression searches over the raw text; it errs
-on the side of parsing (a mention inside a comment or string counts).
+layer initialisation. What can make a file report, following the analysis
+(:mod:`init_lint.analysis`):
 
-What can make a file matter, following the analysis (:mod:`init_lint.analysis`):
+* a ``torch.nn.init`` call (INI002–INI006), which code can only reach through the name ``init``
+  as an attribute (``nn.init.kaiming_normal_``), an imported module (``from torch.nn.init
+  import …``, ``import torch.nn.init as I``) or an imported name (``from torch.nn import init``);
+* a weight layer feeding a rectifier or Tanh/Sigmoid (INI001–INI003): the layer class and the
+  activation are both named in the file (activations are recognised by their torch names only).
 
-* its own findings need either a ``torch.nn.init`` call (INI002–INI006), which the file can
-  only reach through the word ``init``, or a weight layer feeding a rectifier or Tanh/Sigmoid
-  (INI001): both are named in the file (every name in ``WEIGHT_LAYERS`` contains one of the
-  layer stems below; activations are recognised by their torch names only);
-* in a project run, a file also matters to *other* files through the containment graph: a class
-  it defines (a container that other files' classes are put in) or a class it instantiates
-  (``model = Net(); train(model)`` is an unknown init program above ``Net``'s layers). The
-  analysis treats a call of a capitalised name as an instantiation, so a file with neither a
-  ``class`` statement nor such a call adds no node that anything else can reach.
-
-In a project run, any mention of a layer, activation, ``apply`` or ``modules()`` keeps the file
-too: they only act on layers or on such nodes, so this costs little and keeps the test
-conservative should the analysis grow. All names come from :mod:`init_lint.knowledge`.
+:func:`may_report` tests the raw text for those names as words (a mention in a comment or a
+string counts, so it errs on the side of parsing); :func:`names_report` then tests the
+identifiers of CPython's syntax tree, which the referee compile has built anyway, so that
+comments and strings no longer count. A file that passes both is a *seed*. Other files matter
+only through the classes of the seeds' layers: :mod:`init_lint.parallel` analyses, round by
+round, the files that name one of the classes that own or contain those layers (see
+:func:`wanted_names`); every other file is only compiled, so that a syntax error in it is
+still reported (INI999). All names come from :mod:`init_lint.knowledge`.
 """
 
 from __future__ import annotations
 
-import builtins
+import ast
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .knowledge import (
     FUNCTIONAL_ACTIVATIONS,
@@ -34,18 +35,11 @@ from .knowledge import (
     activation_from_function,
 )
 
-
-def _stems(names: frozenset[str] | set[str]) -> list[str]:
-    """The shortest set of names such that each given name contains one (as a substring)."""
-    ordered = sorted(names, key=len)
-    stems: list[str] = []
-    for name in ordered:
-        if not any(stem in name for stem in stems):
-            stems.append(name)
-    return sorted(stems)
+if TYPE_CHECKING:
+    from .analysis.facts import FileFacts
 
 
-def _activation_names() -> set[str]:
+def _activation_names() -> frozenset[str]:
     """Activations a finding can be about: rectifiers and Tanh/Sigmoid (not GELU & co.)."""
     functions = {
         name
@@ -53,24 +47,20 @@ def _activation_names() -> set[str]:
         if (activation := activation_from_function(name)) is not None
         and activation.family is not Family.OTHER
     }
-    return functions | {FUNCTIONAL_ACTIVATIONS[name.rstrip("_")] for name in functions}
+    return frozenset(functions | {FUNCTIONAL_ACTIVATIONS[name.rstrip("_")] for name in functions})
 
 
-def _any_of(words: list[str]) -> re.Pattern[str]:
-    return re.compile("|".join(map(re.escape, words)))
+def _words(names: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
 
 
-LAYER_WORDS = _stems(set(WEIGHT_LAYERS))
-ACTIVATION_WORDS = _stems(_activation_names())
-_INIT = re.compile(r"\binit\b")
-_LAYER = _any_of(LAYER_WORDS)
-_ACTIVATION = _any_of(ACTIVATION_WORDS)
-
-# Any of these: the file may add to the containment graph that other files' findings depend on.
-_BUILTIN_CLASSES = frozenset(name for name in dir(builtins) if name[:1].isupper())
-_CLASS_STATEMENT = re.compile(r"^[ \t]*class\s", re.MULTILINE)
-_CAPITALISED_CALL = re.compile(r"\b([A-Z]\w*)\s*\(")
-_PROGRAM = re.compile(r"\b(?:apply|named_apply|modules|children|Sequential|Module\w*)\b")
+ACTIVATION_NAMES = _activation_names()
+_LAYER = _words(WEIGHT_LAYERS)
+_ACTIVATION = _words(ACTIVATION_NAMES)
+_INIT = re.compile(r"\.\s*init\b|\binit\s*\.|\bimport\s+init\b|\binit\s+(?:as|import)\b")
+# Substrings every one of those names contains: a C-speed test before the regular expressions.
+_LAYER_HINTS = ("Linear", "Conv")
+_ACTIVATION_HINTS = ("relu", "ReLU", "tanh", "Tanh", "igmoid")
 
 
 def _as_text(source: str | bytes) -> str:
@@ -80,16 +70,62 @@ def _as_text(source: str | bytes) -> str:
 
 
 def may_report(source: str | bytes) -> bool:
-    """False when linting this file on its own cannot report anything (flake8's model)."""
+    """False when linting this file can report nothing (flake8's model), from its text alone."""
     text = _as_text(source)
-    return bool(_INIT.search(text) or (_LAYER.search(text) and _ACTIVATION.search(text)))
-
-
-def may_matter(source: str | bytes) -> bool:
-    """False when this file can neither report anything nor change another file's findings."""
-    text = _as_text(source)
-    if any(
-        pattern.search(text) for pattern in (_INIT, _LAYER, _ACTIVATION, _CLASS_STATEMENT, _PROGRAM)
-    ):
+    if "init" in text and _INIT.search(text):
         return True
-    return any(m.group(1) not in _BUILTIN_CLASSES for m in _CAPITALISED_CALL.finditer(text))
+    return (
+        any(hint in text for hint in _LAYER_HINTS)
+        and any(hint in text for hint in _ACTIVATION_HINTS)
+        and bool(_LAYER.search(text) and _ACTIVATION.search(text))
+    )
+
+
+def names_report(tree: ast.AST) -> bool:
+    """:func:`may_report` on the identifiers of the syntax tree: names, attributes, imports."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.alias):
+            names.update(node.name.split("."))
+            names.add(node.asname or "")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.update(node.module.split("."))
+    return "init" in names or bool(names & WEIGHT_LAYERS and names & ACTIVATION_NAMES)
+
+
+def mentions(source: str | bytes, names: frozenset[str]) -> bool:
+    """Whether ``source`` has one of ``names`` as a word (in code, a comment or a string)."""
+    text = _as_text(source)
+    present = [name for name in names if name in text]
+    return bool(present) and _words(present).search(text) is not None
+
+
+_DOTTED = re.compile(r"[A-Za-z_][\w.]*\Z")
+
+
+def wanted_names(all_facts: Iterable[FileFacts]) -> frozenset[str]:
+    """The names through which a file not analysed yet could change a finding.
+
+    A finding is about a candidate layer, judged in every chain of containers above its owner.
+    Another file adds to such a chain only by naming a class in it (it instantiates or receives
+    the class through its name, or defines a class of the same key): so the names are the last
+    parts of the keys of the owners and of every container known to hold them.
+    """
+    parents: dict[str, set[str]] = {}
+    stack: list[str] = []
+    for facts in all_facts:
+        stack += [instance.owner for instance in facts.instances]
+        for node in facts.nodes:
+            for child in node.contains:
+                parents.setdefault(child, set()).add(node.key)
+    seen: set[str] = set()
+    while stack:
+        key = stack.pop()
+        if key not in seen:
+            seen.add(key)
+            stack.extend(parents.get(key, ()))
+    return frozenset(key.rsplit(".", 1)[-1] for key in seen if _DOTTED.match(key))

@@ -25,7 +25,6 @@ import asyncio
 import difflib
 import logging
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,15 +35,17 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from . import __version__
-from .cache import DEFAULT_DIRECTORY as CACHE_DIRECTORY
+from .cache import default_directory
 from .config import ConfigError, Settings, discover_settings
 from .docs import default_docs_dir
 from .engine import lint_sources
 from .files import find_python_files
 from .filtering import filter_findings
 from .findings import Finding
+from .lines import split_lines
 from .noqa import add_noqa
 from .rules import Level, rule_for
+from .source import source_lines
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,6 @@ log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.25
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.init-lint"
 SOURCE = "init-lint"
-_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # LSP's line breaks
-
-
-def split_lines(text: str) -> list[str]:
-    return _LINES.findall(text)
 
 
 def uri_to_path(uri: str) -> str | None:
@@ -108,16 +104,16 @@ class Project:
             sources.items(),
             self.settings.options(),
             jobs=1,
-            cache_dir=self.settings.root / CACHE_DIRECTORY,
+            cache_dir=default_directory(self.settings.root),
         )
         lines: dict[str, list[str]] = {}
 
-        def source_lines(path: str) -> list[str]:
+        def lines_of(path: str) -> list[str]:
             if path not in lines:
-                lines[path] = sources.get(path, b"").decode("utf-8", "replace").splitlines()
+                lines[path] = source_lines(sources.get(path, b""))
             return lines[path]
 
-        return filter_findings(sorted(found), self.settings, source_lines)
+        return filter_findings(sorted(found), self.settings, lines_of)
 
 
 def build_project(path: str, open_texts: dict[str, str]) -> Project:
@@ -146,7 +142,7 @@ def _position(lines: Sequence[str], line: int, column: int) -> tuple[int, int]:
 
 def _replacements(old: str, new: str) -> list[tuple[int, int, str]]:
     """(first line, end line, text): the line ranges of ``old`` to replace to get ``new``."""
-    before, after = split_lines(old), split_lines(new)
+    before, after = split_lines(old, keepends=True), split_lines(new, keepends=True)
     matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
     return [
         (i1, i2, "".join(after[j1:j2]))
@@ -177,7 +173,7 @@ class InitLintServer(LanguageServer):
 
     def text_edits(self, document: TextDocument, new_text: str) -> list[types.TextEdit]:
         """The line-level edits that turn the document into ``new_text``."""
-        lines = split_lines(document.source)
+        lines = split_lines(document.source, keepends=True)
 
         def start_of(line: int) -> tuple[int, int]:
             if line < len(lines) or not lines or lines[-1].endswith(("\n", "\r")):
@@ -258,7 +254,7 @@ class InitLintServer(LanguageServer):
             if document is None or document.version != lint.version:
                 continue  # changed meanwhile: its own lint is on the way
             self.lints[doc_uri] = lint
-            lines = split_lines(lint.text)
+            lines = split_lines(lint.text, keepends=True)
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(
                     uri=doc_uri,
@@ -275,7 +271,7 @@ class InitLintServer(LanguageServer):
         lint = self.lints.get(uri)
         if document is None or lint is None or lint.version != document.version:
             return []  # stale: new diagnostics (and actions) follow the lint under way
-        lines = split_lines(lint.text)
+        lines = split_lines(lint.text, keepends=True)
         wanted = params.context.only
         actions: list[types.CodeAction] = []
         for finding in lint.findings:

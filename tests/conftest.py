@@ -7,6 +7,7 @@ need them skip. The corpus is linted once per session, with the process pool, an
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -52,3 +53,9 @@ def corpus_findings(corpus: Path) -> dict[str, list[Finding]]:
 def corpus_findings_through_norm(corpus: Path) -> dict[str, list[Finding]]:
     options = Options(through_norm=True)
     return {name: lint_paths(corpus_files(corpus, name), options, jobs=2) for name in PACKAGES}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """init-lint's default cache goes to a temporary folder, not the user's."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))

@@ -3,15 +3,21 @@ a reason for a finding to differ from an uncached run (cross-file facts included
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cli_helpers import run, text_findings
 
+from init_lint import cache as cache_module
 from init_lint import parallel
 from init_lint.cache import FORMAT, MISS, Cache
+from init_lint.codec import Codec, CodecError
 from init_lint.engine import Options, lint_paths
+from init_lint.knowledge import Family
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "examples").glob("*.py"))
@@ -42,7 +48,7 @@ XAVIER = NET.format(init="xavier_normal_", args="")
 
 def _package(root: Path, net: str) -> list[Path]:
     package = root / "pkg"
-    package.mkdir(exist_ok=True)
+    package.mkdir(parents=True, exist_ok=True)
     (package / "__init__.py").write_text("")
     (package / "block.py").write_text(BLOCK)
     (package / "net.py").write_text(net)
@@ -86,7 +92,7 @@ def test_a_change_in_one_file_updates_the_findings_of_the_file_that_depends_on_i
         patch.setattr(
             parallel,
             "analyze_source",
-            lambda path, *rest: analysed.append(path) or real(path, *rest),
+            lambda path, *rest, **kw: analysed.append(path) or real(path, *rest, **kw),
         )
         findings = lint_paths(files, cache_dir=cache_dir)
     assert analysed == [str(tmp_path / "pkg" / "net.py")]  # block.py came from the cache
@@ -101,27 +107,54 @@ def test_other_options_do_not_reuse_entries(tmp_path: Path) -> None:
     assert len(_entries(cache_dir)) == 2 * len(EXAMPLES)
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        b"",
-        b"not a pickle",
-        pickle.dumps((FORMAT, "another key", None))[:-3],
-        pickle.dumps("a string"),
-        pickle.dumps((FORMAT + 1, "KEY", None)),
-        pickle.dumps((FORMAT, "KEY", ["not", "facts"])),
-        pickle.dumps((FORMAT, "another key", None)),
-    ],
-    ids=[
-        "empty",
-        "garbage",
-        "truncated",
-        "wrong-type",
-        "other-format",
-        "wrong-result",
-        "wrong-key",
-    ],
-)
+class _Planted:
+    """Unpickling this creates a file: the proof that a cache entry ran code."""
+
+    def __init__(self, proof: Path) -> None:
+        self.proof = proof
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Path.write_text, (self.proof, "code from the cache ran"))
+
+
+def _valid_entry(key: str, result: object) -> bytes:
+    return json.dumps({"format": FORMAT, "key": key, "result": result}).encode()
+
+
+DAMAGE = {
+    "empty": b"",
+    "garbage": b"not json at all \xff",
+    "truncated": _valid_entry("KEY", None)[:-3],
+    "wrong-type": b'"a string"',
+    "other-format": json.dumps({"format": FORMAT + 1, "key": "KEY", "result": None}).encode(),
+    "wrong-result": _valid_entry("KEY", ["not", "facts"]),
+    "wrong-key": _valid_entry("another key", None),
+    "unknown-class": _valid_entry("KEY", {"$": "Popen", "v": {"args": ["touch", "x"]}}),
+    "missing-field": _valid_entry(
+        "KEY", {"$": "Finding", "v": {"path": "x.py", "line": 1, "column": 1, "code": "INI999"}}
+    ),
+    "wrong-field-type": _valid_entry(
+        "KEY",
+        {
+            "$": "Finding",
+            "v": {
+                "path": "x.py",
+                "line": "1",
+                "column": 1,
+                "code": "INI999",
+                "message": "m",
+                "end_line": 0,
+                "end_column": 0,
+                "fix": None,
+            },
+        },
+    ),
+    "deeply-nested": b'{"format": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "pickle": pickle.dumps((1, "KEY", None)),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE.values()), ids=list(DAMAGE))
 def test_a_damaged_cache_is_ignored_and_rebuilt(tmp_path: Path, damage: bytes) -> None:
     cache_dir = tmp_path / "cache"
     expected = lint_paths(EXAMPLES, cache_dir=cache_dir)
@@ -129,8 +162,40 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(tmp_path: Path, damage: bytes) -
         entry.write_bytes(damage.replace(b"KEY", entry.name.encode()))
     assert lint_paths(EXAMPLES, cache_dir=cache_dir) == expected
     for entry in _entries(cache_dir):  # rewritten with real results
-        version, key, result = pickle.loads(entry.read_bytes())
-        assert (version, key) == (FORMAT, entry.name) and result is not None
+        stored = json.loads(entry.read_text())
+        assert (stored["format"], stored["key"]) == (FORMAT, entry.name)
+        assert stored["result"] is not None
+
+
+def test_a_planted_pickle_never_runs(tmp_path: Path) -> None:
+    """The attack of issue 13: a repository commits a cache entry that runs code when loaded.
+    Entries are JSON decoded into known classes only: the payload is a miss, nothing runs,
+    and the findings are those of an uncached run."""
+    project = tmp_path / "project"
+    _package(project, XAVIER)
+    (project / "pyproject.toml").write_text("[tool.init-lint]\n")
+    cache = tmp_path / "cache"
+    proof = tmp_path / "pwned"
+    uncached = run("init-lint", "--no-cache", "pkg", cwd=project)
+    run("init-lint", "--cache-dir", cache, "pkg", cwd=project)
+    entries = _entries(cache)
+    assert entries
+    for entry in entries:
+        entry.write_bytes(pickle.dumps(_Planted(proof)))
+    again = run("init-lint", "--cache-dir", cache, "pkg", cwd=project)
+    assert not proof.exists()
+    assert again.stdout == uncached.stdout and again.returncode == uncached.returncode == 1
+
+
+def test_a_fifo_or_a_directory_as_an_entry_is_a_miss(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    expected = lint_paths(EXAMPLES, cache_dir=cache_dir)
+    entries = _entries(cache_dir)
+    os.unlink(entries[0])
+    os.mkfifo(entries[0])  # opening it for reading would wait for a writer forever
+    os.unlink(entries[1])
+    entries[1].mkdir()
+    assert lint_paths(EXAMPLES, cache_dir=cache_dir) == expected
 
 
 def test_an_entry_stored_for_another_path_is_not_trusted(tmp_path: Path) -> None:
@@ -148,21 +213,102 @@ def test_an_unwritable_cache_directory_does_not_stop_the_run(tmp_path: Path) -> 
     assert lint_paths(EXAMPLES, cache_dir=blocker) == lint_paths(EXAMPLES)
 
 
-def test_cli_caches_in_the_project_root_unless_told_otherwise(tmp_path: Path) -> None:
-    _package(tmp_path, XAVIER)
-    (tmp_path / "pyproject.toml").write_text("[tool.init-lint]\n")
-    first = run("init-lint", "pkg", cwd=tmp_path)
-    assert (tmp_path / ".init_lint_cache" / ".gitignore").read_text().endswith("*\n")
-    assert _entries(tmp_path / ".init_lint_cache")
-    second = run("init-lint", "pkg", cwd=tmp_path)
+def test_a_read_only_cache_is_read_but_not_written(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    expected = lint_paths(EXAMPLES, cache_dir=cache_dir)
+    for path in (cache_dir, *cache_dir.rglob("*")):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        assert lint_paths(EXAMPLES, Options(through_norm=True), cache_dir=cache_dir) == lint_paths(
+            EXAMPLES, Options(through_norm=True)
+        )
+        assert lint_paths(EXAMPLES, cache_dir=cache_dir) == expected
+    finally:
+        for path in (cache_dir, *cache_dir.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_cli_caches_in_the_user_cache_directory_unless_told_otherwise(tmp_path: Path) -> None:
+    """Never in the project, where a repository could plant entries: one folder per project
+    under $XDG_CACHE_HOME/init-lint."""
+    project = tmp_path / "project"
+    _package(project, XAVIER)
+    (project / "pyproject.toml").write_text("[tool.init-lint]\n")
+    home = tmp_path / "xdg"
+    env = {"XDG_CACHE_HOME": str(home)}
+    first = run("init-lint", "pkg", cwd=project, env=env)
+    [folder] = (home / "init-lint").iterdir()
+    assert folder.name.startswith("project-")
+    assert (folder / ".gitignore").read_text().endswith("*\n") and _entries(folder)
+    assert not list(project.rglob("*cache*"))
+    second = run("init-lint", "pkg", cwd=project, env=env)
     assert text_findings(second.stdout) == text_findings(first.stdout) != []
 
     elsewhere = tmp_path / "elsewhere"
-    run("init-lint", "--cache-dir", elsewhere, "pkg", cwd=tmp_path)
+    run("init-lint", "--cache-dir", elsewhere, "pkg", cwd=project, env=env)
     assert _entries(elsewhere)
 
-    (tmp_path / "fresh").mkdir()
-    _package(tmp_path / "fresh", XAVIER)
-    uncached = run("init-lint", "--no-cache", "pkg", cwd=tmp_path / "fresh")
+    fresh = tmp_path / "fresh"
+    _package(fresh, XAVIER)
+    uncached = run("init-lint", "--no-cache", "pkg", cwd=fresh, env={"XDG_CACHE_HOME": str(fresh)})
     assert text_findings(uncached.stdout) == text_findings(first.stdout)
-    assert not (tmp_path / "fresh" / ".init_lint_cache").exists()
+    assert not (fresh / "init-lint").exists()
+
+
+def test_a_result_too_big_to_keep_is_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Encoding stops at a size limit: a huge result is analysed again next time rather than
+    written (and later read) as hundreds of megabytes of JSON."""
+    monkeypatch.setattr(cache_module, "MAX_ENTRY_VALUES", 50)
+    cache_dir = tmp_path / "cache"
+    assert lint_paths(EXAMPLES, cache_dir=cache_dir) == lint_paths(EXAMPLES)
+    stored = _entries(cache_dir)
+    assert len(stored) < len(EXAMPLES)
+    assert all(len(entry.read_bytes()) < 20_000 for entry in stored)
+
+
+@dataclass(frozen=True)
+class _Point:
+    x: int
+    label: str | None = None
+
+
+Point = _Point
+
+
+@dataclass
+class _Shape:
+    points: tuple[_Point, ...]
+    tags: frozenset[str]
+    weights: dict[str, float]
+    kind: Family
+
+
+def test_the_codec_round_trips_registered_classes_and_refuses_the_rest() -> None:
+    codec = Codec([_Shape])
+    shape = _Shape((_Point(1), _Point(2, "b")), frozenset({"a"}), {"w": float("inf")}, Family.OTHER)
+    assert codec.decode(json.loads(json.dumps(codec.encode(shape)))) == shape
+    with pytest.raises(CodecError):
+        codec.encode(Path("."))  # not registered: not stored
+    for planted in (
+        {"$": "_Shape", "v": {"points": [], "tags": [], "weights": [], "kind": "other"}},  # types
+        {"$": "_Point", "v": {"x": 1}},  # a field missing
+        {"$": "_Point", "v": {"x": 1, "label": None, "extra": 2}},  # a field the class lacks
+        {"$": "_Point", "v": {"x": True, "label": None}},  # bool is not int
+        {"$": "Path", "v": {}},  # a class outside the registry
+    ):
+        with pytest.raises(CodecError):
+            codec.decode(planted)
+
+
+def test_a_class_that_gained_a_field_makes_old_entries_misses() -> None:
+    @dataclass(frozen=True)
+    class _Point:  # same name, one more field: the next version of the class
+        x: int
+        label: str | None = None
+        weight: float = 1.0
+
+    old = Codec([_Shape]).encode(Point(1))
+    with pytest.raises(CodecError):
+        Codec([_Point]).decode(old)

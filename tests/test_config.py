@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,55 @@ def test_through_norm_from_file_and_flag(tmp_path: Path) -> None:
     _pyproject(tmp_path, "[tool.init-lint]\nthrough-norm = true\n")
     assert run("init-lint", ".", cwd=tmp_path).returncode == 1
     assert run("init-lint", "--no-through-norm", ".", cwd=tmp_path).returncode == 0
+
+
+# Issue 13, item 8: inputs that gave tracebacks (or took a minute) now work or are clear errors.
+MANY_STARS = '"' + "*" * 300 + '.py" = ["INI999"]'
+BAD_CONFIGS = {
+    "binary": (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)), "invalid TOML: not UTF-8 text"),
+    "utf-16": ("[tool.init-lint]\n".encode("utf-16"), "invalid TOML: not UTF-8 text"),
+    "deeply-nested": (
+        b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+        "invalid TOML: nested too deeply",
+    ),
+    "bad-range": (b'[tool.init-lint]\nexclude = ["[z-a].py"]\n', "invalid pattern '[z-a].py'"),
+    "not-a-table": (b"[tool]\ninit-lint = 3\n", "[tool.init-lint] must be a table"),
+    "backtracking": (
+        b'[tool.init-lint.per-file-ignores]\n"' + b"a*" * 40 + b'" = ["INI001"]\n',
+        "has more than 6 wildcards in one path component",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("content,message", list(BAD_CONFIGS.values()), ids=list(BAD_CONFIGS))
+def test_malformed_config_files_are_clear_errors(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    write(tmp_path, "pyproject.toml", content)
+    write(tmp_path, "broken.py", BROKEN)
+    result = run("init-lint", "--no-cache", ".", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "content",
+    ["tool = 1\n", f"[tool.init-lint.per-file-ignores]\n{MANY_STARS}\n"],
+    ids=["tool-is-a-number", "300-stars"],
+)
+def test_odd_but_valid_config_files_work(tmp_path: Path, content: str) -> None:
+    write(tmp_path, "pyproject.toml", content)
+    write(tmp_path, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/broken.py", BROKEN)
+    started = time.perf_counter()
+    result = run("init-lint", "--no-cache", ".", cwd=tmp_path)
+    assert time.perf_counter() - started < 20  # the 300-star glob took over a minute
+    # `tool = 1` is no [tool.init-lint]: the file is reported; the star glob ignores INI999.
+    assert result.returncode == (1 if content.startswith("tool") else 0), result.stderr
+
+
+def test_a_pattern_on_the_command_line_is_checked_too(tmp_path: Path) -> None:
+    write(tmp_path, "broken.py", BROKEN)
+    result = run("init-lint", "--no-cache", "--exclude", "[z-a]", ".", cwd=tmp_path)
+    assert result.returncode == 2 and "--exclude: invalid pattern '[z-a]'" in result.stderr

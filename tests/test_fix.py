@@ -12,7 +12,7 @@ import pytest
 
 from init_lint.engine import Options, lint_paths, lint_sources
 from init_lint.findings import Edit, Finding, Fix
-from init_lint.fixer import fix_source, fix_until_stable, write_atomically
+from init_lint.fixer import fix_source, fix_until_stable, write_fixed
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -21,13 +21,14 @@ FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.py"))
 
 def fix_paths(paths: list[Path], options: Options | None = None) -> int:
     """What ``init-lint --fix`` does (the fixer's own loop), then write: the files changed."""
+    sources = {str(p): p.read_bytes() for p in paths}
     run = fix_until_stable(
-        {str(p): p.read_bytes() for p in paths},
+        sources,
         lambda sources: lint_sources(sources.items(), options),
     )
     assert not run.unstable
     for result in run.changed:
-        write_atomically(result.path, result.fixed)
+        write_fixed(result.path, sources[result.path], result.fixed)
     return len(run.changed)
 
 
@@ -178,7 +179,7 @@ def test_atomic_write_keeps_mode(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text("x = 1\n")
     os.chmod(path, 0o640)
-    write_atomically(str(path), b"x = 2\n")
+    write_fixed(str(path), b"x = 1\n", b"x = 2\n")
     assert path.read_bytes() == b"x = 2\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["m.py"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
-import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import BROKEN, run
+from cli_helpers import BROKEN, run, text_findings, write
 
 from init_lint import parallel
-from init_lint.engine import Options, lint_paths
+from init_lint.engine import Options, is_internal_error, lint_paths, lint_sources
 from init_lint.parallel import _chunks, analyze_all
+from init_lint.rules import RULES
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_FILES = sorted(
@@ -40,7 +43,8 @@ def test_results_come_back_in_input_order() -> None:
 
 def test_chunks_hold_every_file_once_largest_first() -> None:
     tasks = [
-        (i, f"f{i}.py", f"f{i}", b"x" * size) for i, size in enumerate([5, 900, 40, 7, 300, 1])
+        (i, f"f{i}.py", f"f{i}", b"x" * size, False)
+        for i, size in enumerate([5, 900, 40, 7, 300, 1])
     ]
     chunks = _chunks(tasks, jobs=2)
     assert sorted(t[0] for chunk in chunks for t in chunk) == list(range(len(tasks)))
@@ -48,19 +52,58 @@ def test_chunks_hold_every_file_once_largest_first() -> None:
     assert len(chunks) > 2
 
 
-_ANALYZE_CHUNK = parallel._analyze_chunk
 _PARENT = os.getpid()
+_ANALYZE = parallel.analyze_source
 
 
-def _die_in_a_worker(tasks: list, options: Options) -> list:
-    if os.getpid() != _PARENT:  # module level: the pool pickles the function by name
-        os.kill(os.getpid(), signal.SIGKILL)
-    return _ANALYZE_CHUNK(tasks, options)
+def _crash_on_dcgan(path: str, *args: object, **kwargs: object) -> object:
+    if path.endswith("dcgan.py") and os.getpid() != _PARENT:  # only ever in a worker
+        ctypes.string_at(0)  # a real segmentation fault, as in a native parser
+    return _ANALYZE(path, *args, **kwargs)  # type: ignore[arg-type]
 
 
-def test_a_dying_worker_does_not_lose_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_analyze_chunk", _die_in_a_worker)
-    assert lint_paths(LOCAL_FILES, jobs=2) == lint_paths(LOCAL_FILES, jobs=1)
+@pytest.mark.parametrize("jobs,isolate", [(2, False), (1, True)], ids=["pool", "one-worker"])
+def test_a_crashing_worker_costs_its_file_only(
+    monkeypatch: pytest.MonkeyPatch, jobs: int, isolate: bool
+) -> None:
+    sources = [(str(p), p.read_bytes()) for p in LOCAL_FILES]
+    others = [s for s in sources if not s[0].endswith("dcgan.py")]
+    expected = lint_sources(others, jobs=1)
+    monkeypatch.setattr(parallel, "analyze_source", _crash_on_dcgan)
+    findings = lint_sources(sources, jobs=jobs, isolate=isolate)
+    [crash] = [f for f in findings if f.path.endswith("dcgan.py")]
+    assert crash.code == "INI999" and is_internal_error(crash) and "SIGSEGV" in crash.message
+    assert [f for f in findings if f is not crash] == expected
+
+
+def test_cli_reports_a_crash_and_goes_on_with_one_job(tmp_path: Path) -> None:
+    """The real command with one job: the worker that segfaults costs one file (exit 3: the
+    tool broke), the other file's finding is still reported."""
+    write(tmp_path, "crash.py", BROKEN)
+    write(tmp_path, "model.py", RULES["INI005"].invalid[0].source)
+    script = (
+        "import ctypes, sys, init_lint.engine as engine\n"
+        "real = engine.referee\n"
+        "def referee(source, path):\n"
+        "    if path.endswith('crash.py'):\n"
+        "        ctypes.string_at(0)\n"
+        "    return real(source, path)\n"
+        "engine.referee = referee\n"
+        "from init_lint.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "--no-cache", "--jobs", "1", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    found = {(f[0], f[3]) for f in text_findings(result.stdout)}
+    assert found == {("crash.py", "INI999"), ("model.py", "INI005")}
+    assert "SIGSEGV" in result.stdout and "Traceback" not in result.stderr
 
 
 def test_cli_jobs_option(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from libcst.metadata import CodePosition, CodeRange
 
 from ..findings import Edit, Fix
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family
+from ..lines import split_lines
 from ..options import Options
 from .binder import bind
 from .contexts import Signature
@@ -166,7 +167,7 @@ class Locator:
         if where is None or self.positions is None:
             return None
         if self._lines is None:
-            self._lines = self.source.splitlines()
+            self._lines = split_lines(self.source)
         first = self._lines[where.start.line - 1] if where.start.line <= len(self._lines) else ""
         indent = first[: len(first) - len(first.lstrip())]
         return InsertPoint(where.end.line + 1, indent)
@@ -237,10 +238,12 @@ def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
         for info in analyzer.classes.values()
         if info.graph_node is not None and info.subclassed and not info.instantiated
     }
-    children: dict[str, list[str]] = {}
+    # Insertion-ordered sets: a loop makes the same edge again (a torch file once had 2,048
+    # copies of each edge: a 470 MB cache entry).
+    children: dict[str, dict[str, None]] = {}
     for parent, child in analyzer.contains:
         key = child if isinstance(child, str) else child.key
-        children.setdefault(parent if isinstance(parent, str) else parent.key, []).append(key)
+        children.setdefault(parent if isinstance(parent, str) else parent.key, {})[key] = None
     result = []
     known = {node.key for node in analyzer.nodes}
     for key in children.keys() - known:  # a class of another file that receives local modules

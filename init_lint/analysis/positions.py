@@ -8,7 +8,6 @@ only for the requested nodes (and the children their ranges are hoisted from).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
 
-_NEWLINE = re.compile(r"\r\n?|\n")
+from ..lines import NEWLINE
+
 _NULL = nullcontext()
 
 
@@ -43,7 +43,7 @@ class _TargetedState(CodegenState):
         if "\n" not in value and "\r" not in value:
             self.column += len(value)
             return
-        segments = _NEWLINE.split(value)
+        segments = NEWLINE.split(value)
         self.line += len(segments) - 1
         self.column = len(segments[-1])
 

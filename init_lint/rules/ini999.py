@@ -12,7 +12,10 @@ RULE = Rule(
     level=Level.ERROR,
     what=(
         "Not a rule but a report: init-lint could not read the file, decode it, or parse it as "
-        "Python. The message gives the parser's line, column and reason."
+        "Python. The message gives the parser's line, column and reason: CPython's, which judges "
+        "every file as `import` would, or LibCST's when only LibCST refuses it. A message that "
+        'starts with "internal error" means init-lint itself failed on the file (the run goes '
+        "on, and exits 3): please report it."
     ),
     why=(
         "A file that is skipped silently looks like a clean file. Reporting it keeps the run "
