@@ -45,6 +45,7 @@ from .output import (
     Style,
     render_statistics,
     render_summary,
+    render_text,
 )
 from .rules import ALL_CODES, PARSE_ERROR_CODE, rule_for
 from .source import source_lines
@@ -602,11 +603,15 @@ def fix(args: argparse.Namespace, paths: list[str], out: TextIO) -> int:
         return console.ERROR if failed else (console.FINDINGS if changed else console.OK)
     written, write_failed = _write(args, run, outcome, changed)
     failed = failed or write_failed
-    if STDIN in paths:  # like ruff: the fixed source goes to standard output
-        name = args.stdin_filename or STDIN_DISPLAY_NAME
+    if STDIN in paths:  # like ruff: the fixed source goes to standard output, what is left to
+        name = args.stdin_filename or STDIN_DISPLAY_NAME  # standard error
         sys.stdout.buffer.write(changed.get(name, run.stdin or b""))
         sys.stdout.flush()
-        return console.ERROR if failed else console.OK
+        left = [f for f in outcome.findings if f.path == name]
+        sys.stderr.write(render_text(left, Context(Style(False))))
+        if failed:
+            return console.ERROR
+        return console.FINDINGS if left and not args.exit_zero else console.OK
     if not args.quiet and args.format in ("text", "grouped"):
         count = sum(len(findings) for findings in written.values())
         out.write(f"Fixed {count} finding(s) in {len(written)} file(s).\n")

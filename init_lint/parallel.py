@@ -151,7 +151,7 @@ class _Workers:
     def __enter__(self) -> _Workers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_: object) -> None:
         for worker in self.workers:
             worker.connection.close()  # an idle worker ends at EOF
             if worker.chunk:

@@ -342,7 +342,7 @@ def test_fix_writes_nothing_when_the_result_would_not_compile() -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_run_and_its_workers_without_a_traceback(tmp_path: Path) -> None:
-    for index in range(150):
+    for index in range(1500):
         write(tmp_path, f"m{index}.py", MLP.replace(b"class MLP", f"class MLP{index}".encode()))
     process = subprocess.Popen(
         [str(BIN / "init-lint"), "--no-cache", "--jobs", "2", "."],
