@@ -31,14 +31,33 @@ def corpus() -> Path:
             continue
         wheels = root / "wheels"
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"{name}=={version}", "-d", str(wheels)],
-            capture_output=True, text=True, timeout=600, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                f"{name}=={version}",
+                "-d",
+                str(wheels),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         candidates = sorted(wheels.glob(f"{name}-{version}-*.whl"))
         if result.returncode != 0 or not candidates:
-            pytest.skip(f"cannot download {name}=={version} (offline?): {result.stderr.strip()[-200:]}")
+            pytest.skip(
+                f"cannot download {name}=={version} (offline?): {result.stderr.strip()[-200:]}"
+            )
         with zipfile.ZipFile(candidates[0]) as archive:
-            members = [m for m in archive.namelist() if m.startswith(f"{name}/models/") and m.endswith(".py")]
+            members = [
+                m
+                for m in archive.namelist()
+                if m.startswith(f"{name}/models/") and m.endswith(".py")
+            ]
             archive.extractall(target, members)
     return root
 
@@ -59,3 +78,32 @@ def corpus_findings_through_norm(corpus: Path) -> dict[str, list[Finding]]:
 def _cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
     """init-lint's default cache goes to a temporary folder, not the user's."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
+_STARTS_A_PROCESS = (
+    "run(",
+    "json_findings(",
+    "subprocess.",
+    "Popen(",
+    "pytester",
+    "jobs=2",
+    "isolate=True",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a process (the real console scripts, flake8, pre-commit, a pytester
+    run, a worker pool) is ``slow``: the fast loop (``-m "not slow"``) keeps the in-process tests, which cover
+    every rule example, fixture and fix golden file."""
+    import inspect
+
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is None or item.get_closest_marker("slow"):
+            continue
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            continue
+        if any(marker in source for marker in _STARTS_A_PROCESS):
+            item.add_marker(pytest.mark.slow)
