@@ -71,36 +71,51 @@ SHAPE_SAMPLE = 1 << 18
 #: Elements summed in the weight's own precision at a time: a float32 dot product over 10⁸
 #: elements is off by ~0.2%, over 2¹⁶ by ~10⁻⁸; the chunks' sums are added in float64.
 CHUNK = 1 << 16
+#: A chunk is taken as BLOCK_ROWS rows of CHUNK/BLOCK_ROWS: one batched matrix product
+#: (chunk · chunkᵀ, whose diagonal holds the rows' sums of squares) reads several rows at once,
+#: ~1.4× the memory bandwidth of a dot product per chunk, with no Python loop over chunks.
+BLOCK_ROWS = 4
 
 
 def _sum_of_squares(flat: torch.Tensor) -> float:
+    """Σw² of a 1-D float32/float64 tensor: float32 (float64) sums of CHUNK/BLOCK_ROWS
+    consecutive weights, added in float64."""
+    n = flat.numel()
+    whole = n - n % CHUNK
     total = 0.0
-    for start in range(0, flat.numel(), CHUNK):
-        chunk = flat[start : start + CHUNK]
-        total += float(torch.dot(chunk, chunk))
+    if whole:
+        blocks = flat[:whole].view(whole // CHUNK, BLOCK_ROWS, CHUNK // BLOCK_ROWS)
+        gram = torch.bmm(blocks, blocks.transpose(1, 2))
+        total = float(gram.diagonal(dim1=1, dim2=2).sum(dtype=torch.float64))
+    if whole < n:
+        tail = flat[whole:]
+        total += float(torch.dot(tail, tail))
     if not math.isfinite(total):  # squares beyond float32's range
         total = float(flat.double().square().sum())
     return total
 
 
 def weight_sample(weight: torch.Tensor) -> WeightSample:
-    """Mean square of every weight (float32 dot products of CHUNK weights, added in float64);
-    mean,
-    fourth moment and max|w| of an evenly spaced subset of at most SHAPE_SAMPLE of them (all
-    of them for smaller weights)."""
+    """Mean square of every weight (see :func:`_sum_of_squares`); mean, fourth moment and max|w|
+    of an evenly spaced subset of at most SHAPE_SAMPLE of them (all of them for smaller
+    weights), in float64 from one copy of the subset, read back in one transfer."""
     flat = weight.detach().reshape(-1)
     n = flat.numel()
     if n == 0:
         return WeightSample(0, 0.0, 0.0, 0.0, 0.0)
     work = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
     second = _sum_of_squares(work) / n
-    subset = work[:: max(1, n // SHAPE_SAMPLE)].double()
-    squares = subset.square()
-    sub_second = max(float(squares.mean()), 1e-300)
-    fourth = float(squares.square().mean()) * (second / sub_second) ** 2
+    subset = work[:: max(1, n // SHAPE_SAMPLE)].to(torch.float64, copy=True)
+    count = subset.numel()
+    low, high = torch.aminmax(subset)
+    moments = [subset.sum(), torch.dot(subset, subset), low, high]
+    subset.square_()  # our own copy: squared in place rather than into a second buffer
+    moments.append(torch.dot(subset, subset))
+    total, squares, lowest, highest, fourths = torch.stack(moments).tolist()
+    sub_second = max(squares / count, 1e-300)
+    fourth = fourths / count * (second / sub_second) ** 2
     # The mean only has to be told from 0 against MATERIAL_MEAN·rms: the subset's is enough.
-    mean = float(subset.mean())
-    return WeightSample(n, mean, second, fourth, float(subset.abs().max()))
+    return WeightSample(n, total / count, second, fourth, max(-lowest, highest))
 
 
 def orthogonal_gain(weight: torch.Tensor) -> float | None:
@@ -115,6 +130,14 @@ def orthogonal_gain(weight: torch.Tensor) -> float | None:
     if min(rows, cols) < 2:
         return None
     vectors = matrix if rows <= cols else matrix.t()
+    # Two vectors first: if the probe passed, |g₀₁| ≤ tol·scale and g₀₀ ≥ (1 - tol)·scale, so
+    # |g₀₁| > tol·g₀₀/(1 - tol) rules it out (a random draw: |g₀₁|/g₀₀ ~ 1/√length ≫ tol).
+    pair = vectors[:2].double()
+    (g00, g01), _ = (pair @ pair.t()).tolist()
+    if g00 <= 0 or abs(g01) > ORTHOGONALITY_TOLERANCE * g00 / (1 - ORTHOGONALITY_TOLERANCE) * (
+        1 + 1e-9  # rounding: the probe's product sums in another order
+    ):
+        return None
     probe = vectors[:ORTHOGONALITY_PROBE].double()
     gram = probe @ probe.t()
     diagonal = gram.diagonal()
