@@ -78,6 +78,7 @@ WEIGHT_OPS = frozenset(
 ADD_OPS = frozenset({"add", "add_", "__add__", "__iadd__", "__radd__"})
 #: What :meth:`Tracer.prepare` finds for a call that is no event.
 _NOTHING: tuple[Activation | None, Any, float | None] = (None, None, None)
+_SCRIPT_MODULE = torch.jit.ScriptModule
 _UNSET = object()  # a module without a `forward` of its own (the class's is used)
 #: Functional rectifiers whose slope is an argument of the call (see function_slope).
 SLOPED_FUNCTIONS = frozenset({"leaky_relu", "rrelu", "prelu"})
@@ -167,7 +168,7 @@ class _Frame:
 
 def module_kind(module: nn.Module) -> tuple[str, Activation | None]:
     """Classify by the first torch.nn class name in the MRO that the shared tables know."""
-    leaf = next(iter(module.children()), None) is None
+    leaf = all(child is None for child in module._modules.values())  # children(), cheaper
     key = (type(module), leaf)
     if key not in _CLASS_KINDS:
         _CLASS_KINDS[key] = _class_kind(*key)
@@ -315,7 +316,6 @@ class Tracer:
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._wrapped: list[tuple[nn.Module, Any]] = []  # (module, its own `forward` or _UNSET)
         self._suppress = 0
-        self._internal = 0
         self._order = 0
 
     # -- running -----------------------------------------------------------------------------
@@ -344,7 +344,7 @@ class Tracer:
         if (
             module._forward_hooks
             or nn.modules.module._global_forward_hooks
-            or isinstance(module, torch.jit.ScriptModule)
+            or isinstance(module, _SCRIPT_MODULE)
         ):
             self._handles.append(module.register_forward_pre_hook(self._pre_hook, with_kwargs=True))
             self._handles.append(module.register_forward_hook(self._post_hook))
@@ -382,17 +382,16 @@ class Tracer:
         self._order += 1
         return self._order
 
-    def moment(self, value: Any) -> float | None:
-        """E[x²] of a float tensor (see :func:`mean_square`), our own torch calls unobserved."""
-        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+    @staticmethod
+    def moment(value: Any) -> float | None:
+        """E[x²] of a float tensor (see :func:`mean_square`). Our own torch calls bypass torch
+        function dispatch: inside a module's forward each would reach the mode, a Python call."""
+        if not isinstance(value, torch.Tensor):
             return None
-        if value.numel() == 0 or value.is_meta:
-            return None
-        self._internal += 1
-        try:
+        with torch._C.DisableTorchFunction():
+            if not value.is_floating_point() or value.numel() == 0 or value.is_meta:
+                return None
             return mean_square(value.detach())
-        finally:
-            self._internal -= 1
 
     def _flow_of(self, tensor: torch.Tensor) -> _Flow | None:
         flow = self._flows.get(id(tensor))
@@ -427,7 +426,7 @@ class Tracer:
     def _enter(self, module: nn.Module, args: tuple, kwargs: dict) -> _Frame:
         kind, activation = self.kinds[id(module)]
         frame = _Frame(module, kind, activation, len(self.uses))
-        if self._flows and not self._suppress and not self._internal:
+        if self._flows and not self._suppress:
             self._module_inputs(frame, args, kwargs)
         if kind in SUPPRESSING:
             self._suppress += 1
@@ -467,7 +466,7 @@ class Tracer:
         return False
 
     def _leave(self, frame: _Frame, output: Any) -> None:
-        if not self._abandon(frame) or self._suppress or self._internal:
+        if not self._abandon(frame) or self._suppress:
             return
         if frame.kind == WEIGHT:
             # No weight op seen inside (a forward of its own): the module's output stands in.
@@ -574,10 +573,8 @@ class Tracer:
         kwargs: dict,
         result: Any,
     ) -> None:
-        """A call that returned: residual growth, the flows among its arguments (ended, claimed
-        or moved), the rectifier's output, the layer output a weight op starts."""
-        if not _returns_tensor(result):
-            return  # metadata (x.size(), x.shape, x.dim()): not a consumer
+        """A call that returned a tensor: residual growth, the flows among its arguments (ended,
+        claimed or moved), the rectifier's output, the layer output a weight op starts."""
         activation, weight_frame, operands = prepared
         if operands is not None:
             after = self.moment(result)
@@ -627,7 +624,7 @@ class _FunctionWatcher(TorchFunctionMode):
         if kwargs is None:
             kwargs = {}
         tracer = self.tracer
-        if tracer._suppress or tracer._internal:
+        if tracer._suppress:
             return func(*args, **kwargs)
         info = tracer.function_info(func)
         if info.role == OTHER:
@@ -639,5 +636,6 @@ class _FunctionWatcher(TorchFunctionMode):
             if prepared == _NOTHING and not tracer._flows:
                 return func(*args, **kwargs)
         result = func(*args, **kwargs)
-        tracer.after_function(info.name, prepared, args, kwargs, result)
+        if _returns_tensor(result):  # else metadata (x.size(), x.dim()): not a consumer
+            tracer.after_function(info.name, prepared, args, kwargs, result)
         return result

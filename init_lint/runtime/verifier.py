@@ -136,7 +136,8 @@ class _Buffers:
 
 
 def _flat_copy(tensors: list[torch.Tensor]) -> torch.Tensor:
-    return torch.cat([t.detach().reshape(-1) for t in tensors])
+    with torch.no_grad():
+        return torch.cat([t if t.dim() == 1 else t.reshape(-1) for t in tensors])
 
 
 def _claim_key(use: Use) -> tuple[str, float | None] | None:
