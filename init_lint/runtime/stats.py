@@ -58,6 +58,9 @@ class WeightSample:
     second_moment: float  # Σw²/n, not centred: init schemes have mean 0
     fourth_moment: float  # Σw⁴/n
     max_abs: float
+    #: Every weight equal (min = max, exactly). A constant's mean square is a float32 sum that
+    #: may differ from mean² by 10⁻⁷, so the moments alone cannot always tell.
+    constant: bool = False
 
     @property
     def rms(self) -> float:
@@ -79,7 +82,7 @@ class WeightSample:
         return self.max_abs / self.rms if self.second_moment > 0 else 0.0
 
     def is_constant(self) -> bool:
-        return self.centred_variance <= 1e-12 * max(self.second_moment, 1e-30)
+        return self.constant or self.centred_variance <= 1e-12 * max(self.second_moment, 1e-30)
 
     def mean_is_zero(self, alpha: float) -> bool:
         """Whether the mean is compatible with 0, as every init scheme draws.

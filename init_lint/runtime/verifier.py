@@ -23,9 +23,8 @@ from ..knowledge import Activation, Family, InputGeometry
 from .assess import Assessment, Candidate, assess, build_candidates
 from .report import LayerResult, Report, signal_curve
 from .sites import recorded_site, site_of
-from .stats import WeightSample
 from .trace import WEIGHT, Tracer, Use
-from .weights import layer_geometry, orthogonal_gain, weight_of, weight_sample
+from .weights import layer_geometry, weight_of, weight_statistics
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_SIGNAL_FACTOR = 100.0
@@ -177,7 +176,9 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
     tests = sum(len(claims) for _, _, weight, _, claims in plans if weight is not None)
     per_test_alpha = alpha / max(tests, 1)
 
-    samples: dict[int, tuple[WeightSample, float | None]] = {}  # shared weights measured once
+    # Only weights whose verdict is asked for are read; all at once, shared ones once.
+    tested = {id(w): w for _, _, w, _, claims in plans if w is not None and claims}
+    samples = dict(zip(tested, weight_statistics(list(tested.values())), strict=True))
     candidates: dict[tuple[InputGeometry, Activation], list[Candidate]] = {}  # shared shapes too
     results: list[LayerResult] = []
     for name, module, weight, uses, claims in plans:
@@ -198,8 +199,6 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
         if weight is None or not claims:
             results.append(base)
             continue
-        if id(weight) not in samples:  # only weights whose verdict is asked for are read
-            samples[id(weight)] = (weight_sample(weight), orthogonal_gain(weight))
         sample, ortho = samples[id(weight)]
         for group in claims.values():
             use = group[0]
