@@ -165,7 +165,7 @@ def _large_sample(weight: torch.Tensor) -> WeightSample:
     # Every weight equal: the subset says no, or the whole weight's range is 0.
     constant = lowest == highest and bool(work.eq(work[0]).all())
     # The mean only has to be told from 0 against MATERIAL_MEAN·rms: the subset's is enough.
-    return WeightSample(n, total / count, second, fourth, max(-lowest, highest), constant)
+    return WeightSample(n, total / count, second, fourth, max(-lowest, highest), constant, count)
 
 
 def _pair_gram(matrix: torch.Tensor) -> torch.Tensor:

@@ -317,3 +317,16 @@ def test_statistics_of_many_weights_equal_those_of_each() -> None:
             assert sample.fourth_moment == pytest.approx(float(exact.pow(4).mean()), rel=1e-12)
             assert sample.mean == pytest.approx(float(exact.mean()), rel=1e-9, abs=1e-15)
     assert together[1][1] == pytest.approx(1.0)  # orthogonal_ found among the others
+
+
+@pytest.mark.parametrize("kind", ["normal", "uniform"])
+def test_shape_of_a_large_weight_is_detected_from_its_subset(kind: str) -> None:
+    """Above 2^18 weights the kurtosis comes from an evenly spaced subset of ~2^18: its tolerance
+    is that count's (4·√(24/2^18) = 0.038), not n's (0.0036 for 3·10⁷ weights, where a normal
+    draw was 'other' in 2 layers of 5 and normal_(0, c) left out of the candidates)."""
+    generator = torch.Generator().manual_seed(14)
+    for _ in range(3):
+        weight = _draw(kind, 30_000_000, 0.01, generator)
+        sample = weight_sample(weight)
+        assert sample.shape_count == len(weight[:: 30_000_000 // (1 << 18)])
+        assert detect_distribution(sample) == kind
