@@ -24,6 +24,7 @@ inconclusive.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -84,10 +85,18 @@ class Candidate:
     template: str  # '{dist}' is replaced by the detected distribution ('normal'/'uniform')
     std: float
     scheme: InitScheme
-    verdict: Verdict
     distributions: frozenset[str] | None = None  # the shapes it can have; None: any
     mode: str = "fan_in"  # the true fan its std·√fan is reported against
     prior: int = 0  # how common the call is in real code: lower wins ties
+    activation: Activation | None = field(default=None, compare=False, repr=False)
+    geometry: LayerGeometry | None = field(default=None, compare=False, repr=False)
+
+    @functools.cached_property
+    def verdict(self) -> Verdict:
+        """knowledge.judge on this layer, asked only of the candidates a decision reads (the
+        weights' cluster; before a rectifier no other): most of ~25 candidates never are."""
+        assert self.activation is not None and self.geometry is not None
+        return judge(self.scheme, self.activation, self.geometry)
 
     def label(self, distribution: str | None) -> str:
         dist = distribution if distribution in ("normal", "uniform") else "*"
@@ -153,8 +162,9 @@ class _Builder:
         dists: frozenset[str] | None = None,
         mode: str = "fan_in",
     ) -> None:
-        verdict = judge(scheme, self.activation, self.geometry)
-        self.items.append(Candidate(template, std, scheme, verdict, dists, mode, prior))
+        self.items.append(
+            Candidate(template, std, scheme, dists, mode, prior, self.activation, self.geometry)
+        )
 
     def kaiming(self, required: float | None) -> None:
         fans, activation = self.fans, self.activation
@@ -249,13 +259,12 @@ def build_candidates(geometry: LayerGeometry, activation: Activation) -> list[Ca
     builder.kaiming(activation.gain)
     builder.others(activation.gain)
     kept: list[Candidate] = []
+    kept_stds: dict[frozenset[str] | None, list[float]] = {}  # by the shapes they can have
     for candidate in sorted(builder.items, key=lambda c: c.prior):
-        if not any(
-            math.isclose(candidate.std, other.std, rel_tol=1e-6)
-            and candidate.distributions == other.distributions
-            for other in kept
-        ):
+        stds = kept_stds.setdefault(candidate.distributions, [])
+        if not any(math.isclose(candidate.std, std, rel_tol=1e-6) for std in stds):
             kept.append(candidate)
+            stds.append(candidate.std)
     return kept
 
 
@@ -326,11 +335,14 @@ def assess(
     alpha: float,
     *,
     orthogonal_gain: float | None = None,
+    candidates: list[Candidate] | None = None,
 ) -> Assessment:
     """Test the weight against ``activation``'s requirement at false-alarm rate ``alpha``.
 
     ``orthogonal_gain`` is set by the caller when the weight's rows (or columns) are exactly
     orthogonal with that norm: ``orthogonal_`` is not random in the χ² sense and is judged as is.
+    ``candidates``: ``build_candidates(geometry, activation)`` when the caller already has them
+    (layers of one geometry before one activation share them).
     """
     fans = geometry.fans()
     assert fans is not None, "the runtime knows every size"
@@ -386,9 +398,11 @@ def assess(
             **common,
         )
 
+    if candidates is None:
+        candidates = build_candidates(geometry, activation)
     candidates = [
         c
-        for c in build_candidates(geometry, activation)
+        for c in candidates
         if c.distributions is None or distribution is None or distribution in c.distributions
     ]
     common["p_value"] = p_value(sample, distribution, _ok_stds(fans, activation, candidates))

@@ -58,6 +58,16 @@ class WeightSample:
     second_moment: float  # Σw²/n, not centred: init schemes have mean 0
     fourth_moment: float  # Σw⁴/n
     max_abs: float
+    #: Every weight equal (min = max, exactly). A constant's mean square is a float32 sum that
+    #: may differ from mean² by 10⁻⁷, so the moments alone cannot always tell.
+    constant: bool = False
+    #: How many weights the mean, fourth moment and peak come from (a subset of a large
+    #: weight); 0: all n. Their standard errors are this count's, not n's.
+    shape_n: int = 0
+
+    @property
+    def shape_count(self) -> int:
+        return self.shape_n or self.n
 
     @property
     def rms(self) -> float:
@@ -79,7 +89,7 @@ class WeightSample:
         return self.max_abs / self.rms if self.second_moment > 0 else 0.0
 
     def is_constant(self) -> bool:
-        return self.centred_variance <= 1e-12 * max(self.second_moment, 1e-30)
+        return self.constant or self.centred_variance <= 1e-12 * max(self.second_moment, 1e-30)
 
     def mean_is_zero(self, alpha: float) -> bool:
         """Whether the mean is compatible with 0, as every init scheme draws.
@@ -92,21 +102,22 @@ class WeightSample:
             return self.mean == 0
         if abs(self.mean) <= MATERIAL_MEAN * self.rms:
             return True
-        z = abs(self.mean) * math.sqrt(self.n / self.centred_variance)
+        z = abs(self.mean) * math.sqrt(self.shape_count / self.centred_variance)
         return z <= normal_quantile(1 - alpha / 2)
 
 
 def detect_distribution(sample: WeightSample) -> str | None:
     """'uniform', 'normal', 'trunc_normal', 'other', or None when there are too few weights.
 
-    The peak ratio separates bounded from unbounded draws, the kurtosis (SE ≈ √(24/n)) confirms:
-    uniform has γ₂ = -1.2, normal 0, normal truncated at ±2σ -0.63.
+    The peak ratio separates bounded from unbounded draws, the kurtosis (SE ≈ √(24/m), m the
+    weights it is read from: a large weight's subset) confirms: uniform has γ₂ = -1.2, normal 0,
+    normal truncated at ±2σ -0.63.
     """
     n = sample.n
     if n < MIN_WEIGHTS_FOR_SHAPE or sample.second_moment <= 0:
         return None
     kurtosis, peak = sample.excess_kurtosis, sample.peak_ratio
-    tolerance = 4.0 * math.sqrt(24.0 / n)
+    tolerance = 4.0 * math.sqrt(24.0 / sample.shape_count)  # the kurtosis' standard error: 4σ
 
     def near(shape: str) -> bool:
         return abs(kurtosis - EXCESS_KURTOSIS[shape]) <= tolerance

@@ -13,6 +13,11 @@ that activation. A module whose forward calls no weight op is observed at its bo
 Only what a decision uses is measured: the output second moment of each rectifier (the signal
 curve), and at each residual addition (same-shape ``a + b``) the operands' and the sum's.
 
+Cost. The mode sees every torch call made during the pass, so it decides what a call is once per
+function (:class:`_FunctionInfo`) and returns at once for the calls that cannot matter: inside
+activation/pass-through/norm modules, and any call that is not an activation, a weight op or an
+addition while no layer output is being followed. Only the rest builds argument lists.
+
 A layer's output is a *flow*. The first torch operation that returns a tensor from it decides:
 a pass-through op (dropout, pooling, view/reshape, flatten; norms with ``through_norm``) moves the
 flow to its result, an activation ends it with a claim, anything else (add, cat, another layer,
@@ -25,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -71,6 +76,23 @@ WEIGHT_OPS = frozenset(
 )
 #: Tensor additions; with two operands of one shape they are residual additions.
 ADD_OPS = frozenset({"add", "add_", "__add__", "__iadd__", "__radd__"})
+#: What :meth:`Tracer.prepare` finds for a call that is no event.
+_NOTHING: tuple[Activation | None, Any, float | None] = (None, None, None)
+_SCRIPT_MODULE = torch.jit.ScriptModule
+_UNSET = object()  # a module without a `forward` of its own (the class's is used)
+#: Functional rectifiers whose slope is an argument of the call (see function_slope).
+SLOPED_FUNCTIONS = frozenset({"leaky_relu", "rrelu", "prelu"})
+
+# What the function mode does with a call of a function (decided once per function).
+OTHER, ACTIVATION_OP, WEIGHT_OP, ADD_OP = range(4)
+
+
+class _FunctionInfo(NamedTuple):
+    """A torch function's name and role; ``activation`` is set when no argument changes it."""
+
+    name: str
+    role: int
+    activation: Activation | None = None
 
 
 @dataclass
@@ -106,45 +128,76 @@ class ResidualAdd:
     growth: float | None
 
 
-@dataclass
 class _Flow:
-    use: Use
-    tensor: torch.Tensor
-    through: tuple[str, ...] = ()
-    via_norm: bool = False
+    """A layer's output being followed: the tensor that carries it and the ops looked through."""
+
+    __slots__ = ("through", "tensor", "use", "via_norm")
+
+    def __init__(
+        self, use: Use, tensor: torch.Tensor, through: tuple[str, ...] = (), via_norm: bool = False
+    ) -> None:
+        self.use, self.tensor, self.through, self.via_norm = use, tensor, through, via_norm
 
 
-@dataclass
 class _Frame:
-    module: nn.Module
-    kind: str
-    activation: Activation | None = None
-    claimed: list[Use] = field(default_factory=list)  # uses this call ended with a claim
-    inner: list[Use] = field(default_factory=list)  # uses ended by functions inside a leaf
-    flow: _Flow | None = None
-    source: str | None = None
-    uses_before: int = 0  # len(tracer.uses) when the call began (a WEIGHT module's fallback)
-    op_seen: bool = False  # a WEIGHT module's weight op has run
+    """One module call in progress (one per hooked module call: plain slots, lists on demand)."""
+
+    __slots__ = (
+        "activation",
+        "claimed",
+        "flow",
+        "inner",
+        "kind",
+        "module",
+        "op_seen",
+        "source",
+        "uses_before",
+    )
+
+    def __init__(
+        self, module: nn.Module, kind: str, activation: Activation | None, uses_before: int
+    ) -> None:
+        self.module, self.kind, self.activation = module, kind, activation
+        self.claimed: list[Use] = []  # uses this call ended with a claim
+        self.inner: list[Use] | None = None  # uses ended by functions inside a leaf
+        self.flow: _Flow | None = None
+        self.source: str | None = None
+        self.uses_before = uses_before  # len(tracer.uses) when the call began (WEIGHT fallback)
+        self.op_seen = False  # a WEIGHT module's weight op has run
 
 
 def module_kind(module: nn.Module) -> tuple[str, Activation | None]:
     """Classify by the first torch.nn class name in the MRO that the shared tables know."""
-    leaf = next(iter(module.children()), None) is None
-    for cls in type(module).__mro__:
-        name = cls.__name__
+    leaf = all(child is None for child in module._modules.values())  # children(), cheaper
+    key = (type(module), leaf)
+    if key not in _CLASS_KINDS:
+        _CLASS_KINDS[key] = _class_kind(*key)
+    kind, name = _CLASS_KINDS[key]
+    if kind == ACTIVATION:
+        return kind, activation_from_module(name, module_slope(module, name))
+    return kind, None
+
+
+#: (module class, is a leaf) → what _class_kind says: the MRO is walked once per class.
+_CLASS_KINDS: dict[tuple[type, bool], tuple[str, str]] = {}
+
+
+def _class_kind(cls: type, leaf: bool) -> tuple[str, str]:
+    """The kind a module class has, and the torch.nn class name that decided it."""
+    for klass in cls.__mro__:
+        name = klass.__name__
         if name in WEIGHT_LAYERS:
-            return WEIGHT, None
+            return WEIGHT, name
         if leaf:
-            activation = activation_from_module(name, module_slope(module, name))
-            if activation is not None:
-                return ACTIVATION, activation
+            if activation_from_module(name) is not None:
+                return ACTIVATION, name
             if name in PASS_THROUGH_LAYERS:
-                return PASS, None
+                return PASS, name
             if name in NORM_LAYERS:
-                return NORM, None
-        if cls is nn.Module:
+                return NORM, name
+        if klass is nn.Module:
             break
-    return (LEAF if leaf else CONTAINER), None
+    return (LEAF if leaf else CONTAINER), cls.__name__
 
 
 def module_slope(module: nn.Module, name: str) -> float | None:
@@ -172,6 +225,21 @@ def function_name(func: Callable[..., Any]) -> str:
     return name
 
 
+def function_info(func: Callable[..., Any]) -> _FunctionInfo:
+    """What a torch function is to the tracer (its arguments aside)."""
+    name = function_name(func)
+    if name.rstrip("_") in SLOPED_FUNCTIONS:
+        return _FunctionInfo(name, ACTIVATION_OP)  # the activation depends on the call's slope
+    activation = activation_from_function(name)
+    if activation is not None:
+        return _FunctionInfo(name, ACTIVATION_OP, activation)
+    if name in WEIGHT_OPS:
+        return _FunctionInfo(name, WEIGHT_OP)
+    if name in ADD_OPS:
+        return _FunctionInfo(name, ADD_OP)
+    return _FunctionInfo(name, OTHER)
+
+
 def function_slope(name: str, args: tuple, kwargs: Mapping[str, Any]) -> float | None:
     """The negative slope a functional rectifier was called with."""
     base = name.rstrip("_")
@@ -190,6 +258,24 @@ def function_slope(name: str, args: tuple, kwargs: Mapping[str, Any]) -> float |
         weight = arg(1, "weight", None)
         return _mean(weight) if isinstance(weight, torch.Tensor) else None
     return None
+
+
+def mean_square(data: torch.Tensor) -> float:
+    """E[x²]: a float32 (or float64) dot product of a contiguous tensor with itself (BLAS, twice
+    as fast as a norm and closer to the exact value), a norm otherwise; in float64 only if the
+    float32 sum of squares overflows."""
+    if data.dtype in (torch.float32, torch.float64) and data.is_contiguous():
+        flat = data.view(-1)
+        total = float(torch.dot(flat, flat))
+    else:
+        low_precision = data.dtype in (torch.float16, torch.bfloat16)
+        total = float(
+            torch.linalg.vector_norm(data, dtype=torch.float32 if low_precision else None)
+        )
+        total *= total
+    if not math.isfinite(total):
+        total = float(torch.linalg.vector_norm(data, dtype=torch.float64)) ** 2
+    return total / data.numel()
 
 
 def _tensors(values: Iterable[Any]) -> list[torch.Tensor]:
@@ -214,9 +300,11 @@ class Tracer:
     def __init__(self, model: nn.Module, *, through_norm: bool = False) -> None:
         self.model = model
         self.through_norm = through_norm
+        #: Every module once, with its qualified name: the one walk of the tree a verify makes.
+        self.modules: list[tuple[str, nn.Module]] = list(model.named_modules())
         self.names: dict[int, str] = {}
         self.kinds: dict[int, tuple[str, Activation | None]] = {}
-        for name, module in model.named_modules():
+        for name, module in self.modules:
             self.names[id(module)] = name or "<model>"
             self.kinds[id(module)] = module_kind(module)
         self.uses: list[Use] = []
@@ -224,58 +312,86 @@ class Tracer:
         self.residuals: list[ResidualAdd] = []
         self._flows: dict[int, _Flow] = {}
         self._stack: list[_Frame] = []
+        self._functions: dict[Any, _FunctionInfo] = {}
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._wrapped: list[tuple[nn.Module, Any]] = []  # (module, its own `forward` or _UNSET)
         self._suppress = 0
-        self._internal = 0
         self._order = 0
 
     # -- running -----------------------------------------------------------------------------
     def run(self, args: tuple, kwargs: Mapping[str, Any]) -> Any:
-        """One forward pass under no_grad with hooks and the function mode; removes both."""
-        handles = []
+        """One forward pass under no_grad, every module but containers observed (see
+        :meth:`_observe`) and the function mode on; all of it undone afterwards."""
         try:
-            for module in self.model.modules():
-                if self.kinds[id(module)][0] == CONTAINER:
-                    continue
-                handles.append(module.register_forward_pre_hook(self._pre_hook, with_kwargs=True))
-                handles.append(module.register_forward_hook(self._post_hook, with_kwargs=True))
+            for _, module in self.modules:
+                if self.kinds[id(module)][0] != CONTAINER:
+                    self._observe(module)
             with torch.no_grad(), _FunctionWatcher(self):
                 return self.model(*args, **kwargs)
         finally:
-            for handle in handles:
-                handle.remove()
+            self._unobserve()
             self._flows.clear()
             self._stack.clear()
             for use in self.uses:
                 use.result = None
 
-    # -- helpers -----------------------------------------------------------------------------
-    @property
-    def observing(self) -> bool:
-        """False inside known modules (their hooks speak for them) and during our own math."""
-        return not (self._internal or self._suppress)
+    def _observe(self, module: nn.Module) -> None:
+        """See each call of ``module``: a wrapper of its ``forward`` stored on the instance (a
+        Python call, where forward hooks send every call through ``nn.Module``'s slow path), or
+        hooks where a wrapper would see another output than the module's callers: a module
+        with forward hooks of its own (they may replace the output), global hooks, TorchScript.
+        """
+        if (
+            module._forward_hooks
+            or nn.modules.module._global_forward_hooks
+            or isinstance(module, _SCRIPT_MODULE)
+        ):
+            self._handles.append(module.register_forward_pre_hook(self._pre_hook, with_kwargs=True))
+            self._handles.append(module.register_forward_hook(self._post_hook))
+            return
+        forward = module.forward
+        enter, leave, abandon = self._enter, self._leave, self._abandon
 
+        def traced_forward(*args: Any, **kwargs: Any) -> Any:
+            frame = enter(module, args, kwargs)
+            try:
+                output = forward(*args, **kwargs)
+            except BaseException:
+                abandon(frame)
+                raise
+            leave(frame, output)
+            return output
+
+        traced_forward.__wrapped__ = forward  # type: ignore[attr-defined]  # for inspect.signature
+        self._wrapped.append((module, module.__dict__.get("forward", _UNSET)))
+        module.__dict__["forward"] = traced_forward
+
+    def _unobserve(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        for module, previous in self._wrapped:
+            if previous is _UNSET:
+                module.__dict__.pop("forward", None)
+            else:
+                module.__dict__["forward"] = previous
+        self._handles.clear()
+        self._wrapped.clear()
+
+    # -- helpers -----------------------------------------------------------------------------
     def _tick(self) -> int:
         self._order += 1
         return self._order
 
-    def moment(self, value: Any) -> float | None:
-        """E[x²] of a float tensor: one float32 norm, redone in float64 only if it overflows."""
-        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+    @staticmethod
+    def moment(value: Any) -> float | None:
+        """E[x²] of a float tensor (see :func:`mean_square`). Our own torch calls bypass torch
+        function dispatch: inside a module's forward each would reach the mode, a Python call."""
+        if not isinstance(value, torch.Tensor):
             return None
-        if value.numel() == 0 or value.device.type == "meta":
-            return None
-        self._internal += 1
-        try:
-            data = value.detach()
-            low_precision = data.dtype in (torch.float16, torch.bfloat16)
-            norm = float(
-                torch.linalg.vector_norm(data, dtype=torch.float32 if low_precision else None)
-            )
-            if not math.isfinite(norm):
-                norm = float(torch.linalg.vector_norm(data, dtype=torch.float64))
-            return norm * norm / data.numel()
-        finally:
-            self._internal -= 1
+        with torch._C.DisableTorchFunction():
+            if not value.is_floating_point() or value.numel() == 0 or value.is_meta:
+                return None
+            return mean_square(value.detach())
 
     def _flow_of(self, tensor: torch.Tensor) -> _Flow | None:
         flow = self._flows.get(id(tensor))
@@ -296,59 +412,80 @@ class Tracer:
         if isinstance(result, torch.Tensor):
             use.result = result
         if self._stack and self._stack[-1].kind == LEAF:
-            self._stack[-1].inner.append(use)
+            frame = self._stack[-1]
+            if frame.inner is None:
+                frame.inner = []
+            frame.inner.append(use)
         return use
 
     def _moved(self, flow: _Flow, step: str, *, norm: bool = False) -> _Flow:
         self._flows.pop(id(flow.tensor), None)
         return _Flow(flow.use, flow.tensor, flow.through + (step,), flow.via_norm or norm)
 
-    # -- module hooks ------------------------------------------------------------------------
-    def _pre_hook(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+    # -- module calls ------------------------------------------------------------------------
+    def _enter(self, module: nn.Module, args: tuple, kwargs: dict) -> _Frame:
         kind, activation = self.kinds[id(module)]
-        frame = _Frame(module, kind, activation, uses_before=len(self.uses))
-        if self._suppress == 0 and not self._internal:
-            inputs = _tensors(args) + _tensors(kwargs.values())
-            primary = inputs[0] if inputs else None
-            class_name = type(module).__name__
-            for tensor in inputs:
-                flow = self._flow_of(tensor)
-                if flow is None or kind == LEAF:
-                    continue  # inside an unknown leaf module its functions decide
-                if tensor is not primary or kind == WEIGHT:
-                    self._end(flow, class_name)
-                elif kind == ACTIVATION:
-                    frame.claimed.append(self._end(flow, class_name, activation))
-                elif kind == PASS or (kind == NORM and self.through_norm):
-                    frame.flow = self._moved(flow, class_name, norm=kind == NORM)
-                else:
-                    self._end(flow, class_name)
-            if kind == ACTIVATION and primary is not None:
-                frame.source = frame.claimed[0].layer if frame.claimed else None
+        frame = _Frame(module, kind, activation, len(self.uses))
+        if self._flows and not self._suppress:
+            self._module_inputs(frame, args, kwargs)
         if kind in SUPPRESSING:
             self._suppress += 1
         self._stack.append(frame)
+        return frame
 
-    def _post_hook(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
-        while self._stack and self._stack[-1].module is not module:
-            self._stack.pop()  # a frame whose module raised; keep the stack consistent
-        if not self._stack:
-            return
-        frame = self._stack.pop()
-        if frame.kind in SUPPRESSING:
-            self._suppress -= 1
-        if self._suppress or self._internal:
+    def _module_inputs(self, frame: _Frame, args: tuple, kwargs: dict) -> None:
+        """End or move the flows a module call receives (only called while flows are live)."""
+        kind = frame.kind
+        inputs = _tensors(args) + _tensors(kwargs.values())
+        primary = inputs[0] if inputs else None
+        class_name = type(frame.module).__name__
+        for tensor in inputs:
+            flow = self._flow_of(tensor)
+            if flow is None or kind == LEAF:
+                continue  # inside an unknown leaf module its functions decide
+            if tensor is not primary or kind == WEIGHT:
+                self._end(flow, class_name)
+            elif kind == ACTIVATION:
+                frame.claimed.append(self._end(flow, class_name, frame.activation))
+            elif kind == PASS or (kind == NORM and self.through_norm):
+                frame.flow = self._moved(flow, class_name, norm=kind == NORM)
+            else:
+                self._end(flow, class_name)
+        if kind == ACTIVATION and primary is not None and frame.claimed:
+            frame.source = frame.claimed[0].layer
+
+    def _abandon(self, frame: _Frame) -> bool:
+        """Take ``frame`` and the frames above it (calls that raised) off the stack."""
+        stack = self._stack
+        while stack:
+            top = stack.pop()
+            if top.kind in SUPPRESSING:
+                self._suppress -= 1
+            if top is frame:
+                return True
+        return False
+
+    def _leave(self, frame: _Frame, output: Any) -> None:
+        if not self._abandon(frame) or self._suppress:
             return
         if frame.kind == WEIGHT:
             # No weight op seen inside (a forward of its own): the module's output stands in.
             if len(self.uses) == frame.uses_before and isinstance(output, torch.Tensor):
-                self._new_use(module, output, None)
+                self._new_use(frame.module, output, None)
         elif frame.kind == ACTIVATION and frame.activation is not None:
             self._rectifier_call(frame.activation, output, frame.source)
         elif frame.flow is not None:
             self._track(output, frame.flow)
-        elif frame.kind == LEAF:
+        elif frame.kind == LEAF and frame.inner:
             self._settle_leaf(frame, output)
+
+    def _pre_hook(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        self._enter(module, args, kwargs)
+
+    def _post_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
+        frame = next((f for f in reversed(self._stack) if f.module is module), None)
+        if frame is not None:
+            self._leave(frame, output)
 
     def _new_use(
         self, module: nn.Module, output: torch.Tensor, input_size: tuple[int, ...] | None
@@ -376,32 +513,40 @@ class Tracer:
         """An unknown leaf module (a custom activation, say) is itself the consumer, unless it
         just wraps an activation whose result it returns (``return F.relu(x)``)."""
         class_name = type(frame.module).__name__
-        for use in frame.inner:
+        for use in frame.inner or ():
             if use.activation is not None and use.result is output:
                 continue
             use.consumer, use.activation = class_name, None
 
     # -- functions ---------------------------------------------------------------------------
-    def before_function(self, func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-        name = function_name(func)
-        activation = activation_from_function(name, function_slope(name, args, kwargs))
-        tensors = _tensors(args) + _tensors(kwargs.values())
-        flows: list[tuple[torch.Tensor, _Flow]] = []
-        for tensor in tensors:
-            flow = self._flow_of(tensor)
-            if flow is not None:
-                flows.append((tensor, flow))
-        weight_frame = self._weight_frame(name)
-        # Measured before the call: an in-place addition overwrites its first operand.
-        operands = self._residual_operands(name, tensors)
-        if not flows and activation is None and weight_frame is None and operands is None:
-            return None
-        primary = args[0] if args and isinstance(args[0], torch.Tensor) else kwargs.get("input")
-        return name, activation, flows, primary, weight_frame, operands
+    def function_info(self, func: Callable[..., Any]) -> _FunctionInfo:
+        """:func:`function_info`, remembered per function for this pass."""
+        try:
+            return self._functions[func]
+        except KeyError:
+            info = self._functions[func] = function_info(func)
+            return info
+        except TypeError:  # an unhashable callable
+            return function_info(func)
 
-    def _residual_operands(self, name: str, tensors: list[torch.Tensor]) -> float | None:
+    def prepare(
+        self, info: _FunctionInfo, args: tuple, kwargs: dict
+    ) -> tuple[Activation | None, _Frame | None, float | None]:
+        """What must be known before an activation, weight op or addition runs: the activation
+        (its slope may be an argument), the Linear/Conv call it is the weight op of, and a
+        residual addition's larger operand E[x²] (an in-place addition overwrites it)."""
+        name, role, activation = info
+        if role == ACTIVATION_OP and activation is None:
+            activation = activation_from_function(name, function_slope(name, args, kwargs))
+        weight_frame = self._weight_frame(name) if role == WEIGHT_OP else None
+        operands = None
+        if role == ADD_OP:
+            operands = self._residual_operands(_tensors(args) + _tensors(kwargs.values()))
+        return activation, weight_frame, operands
+
+    def _residual_operands(self, tensors: list[torch.Tensor]) -> float | None:
         """The larger operand's E[x²] when this is a residual addition (else None)."""
-        if name not in ADD_OPS or len(tensors) != 2:
+        if len(tensors) != 2:
             return None
         a, b = tensors
         if a.shape != b.shape or a.numel() < 2 or not a.is_floating_point():
@@ -409,19 +554,37 @@ class Tracer:
         moments = [m for m in (self.moment(a), self.moment(b)) if m is not None]
         return max(moments) if moments else None
 
-    def after_function(self, context: Any, result: Any) -> None:
-        name, activation, flows, primary, weight_frame, operands = context
-        if not _returns_tensor(result):
-            return  # metadata (x.size(), x.shape, x.dim()): not a consumer
+    def _flows_in(self, args: tuple, kwargs: dict) -> list[tuple[torch.Tensor, _Flow]]:
+        """The followed tensors among a call's arguments, with their flows, in argument order."""
+        if not self._flows:
+            return []
+        found = []
+        for tensor in _tensors(args) + _tensors(kwargs.values()):
+            flow = self._flow_of(tensor)
+            if flow is not None:
+                found.append((tensor, flow))
+        return found
+
+    def after_function(
+        self,
+        name: str,
+        prepared: tuple[Activation | None, _Frame | None, float | None],
+        args: tuple,
+        kwargs: dict,
+        result: Any,
+    ) -> None:
+        """A call that returned a tensor: residual growth, the flows among its arguments (ended,
+        claimed or moved), the rectifier's output, the layer output a weight op starts."""
+        activation, weight_frame, operands = prepared
         if operands is not None:
             after = self.moment(result)
             growth = after / operands if after is not None and operands > 0 else None
             self.residuals.append(ResidualAdd(self._tick(), growth))
+        primary = args[0] if args and isinstance(args[0], torch.Tensor) else kwargs.get("input")
         source = None
-        tracked: _Flow
-        for tensor, tracked in flows:
+        for tensor, tracked in self._flows_in(args, kwargs):
             if self._flow_of(tensor) is not tracked:
-                continue  # already ended by an earlier argument of this same call
+                continue  # already ended (or moved) by an earlier argument of this same call
             if tensor is not primary:
                 self._end(tracked, name)
             elif activation is not None:
@@ -445,7 +608,7 @@ class Tracer:
 
 
 class _FunctionWatcher(TorchFunctionMode):
-    """Hands every torch function call made outside the tracer's own work to the tracer."""
+    """Hands the torch function calls that can matter to the tracer (see "Cost" above)."""
 
     def __init__(self, tracer: Tracer) -> None:
         super().__init__()
@@ -458,12 +621,21 @@ class _FunctionWatcher(TorchFunctionMode):
         args: tuple = (),
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        kwargs = kwargs or {}
+        if kwargs is None:
+            kwargs = {}
         tracer = self.tracer
-        if not tracer.observing:
+        if tracer._suppress:
             return func(*args, **kwargs)
-        context = tracer.before_function(func, args, kwargs)
+        info = tracer.function_info(func)
+        if info.role == OTHER:
+            if not tracer._flows:
+                return func(*args, **kwargs)  # not an event, and no layer output to follow
+            prepared = _NOTHING
+        else:
+            prepared = tracer.prepare(info, args, kwargs)
+            if prepared == _NOTHING and not tracer._flows:
+                return func(*args, **kwargs)
         result = func(*args, **kwargs)
-        if context is not None:
-            tracer.after_function(context, result)
+        if _returns_tensor(result):  # else metadata (x.size(), x.dim()): not a consumer
+            tracer.after_function(info.name, prepared, args, kwargs, result)
         return result

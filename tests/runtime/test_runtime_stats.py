@@ -275,3 +275,58 @@ def test_weight_sample_moments() -> None:
     sample = weight_sample(big)  # shape statistics from a subset, the scale from every weight
     assert sample.second_moment == pytest.approx(float(big.square().mean()), rel=1e-5)
     assert sample.excess_kurtosis == pytest.approx(0.0, abs=0.05)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (256, 256), (1000, 1000)])
+@pytest.mark.parametrize("value", [0.1, 0.0137, -0.5])
+def test_constant_weights_are_constant_whatever_the_rounding(shape, value) -> None:
+    """Every weight equal is decided exactly (min = max): the float32 mean square of 0.1 over
+    256² weights is 4e-6 off mean², which a variance test at 1e-12 read as not constant."""
+    weight = torch.full(shape, value)
+    assert weight_sample(weight).is_constant()
+    result = assess(weight_sample(weight), linear(shape[1], shape[0]), RELU, 0.01)
+    assert result.scheme == f"constant_({value:.3g})"
+    assert not weight_sample(torch.cat([weight[:-1], weight[-1:] * 2])).is_constant()
+
+
+def test_statistics_of_many_weights_equal_those_of_each() -> None:
+    """weight_statistics shares one float64 buffer between weights: each answer is its own."""
+    from init_lint.runtime.weights import weight_statistics
+
+    generator = torch.Generator().manual_seed(13)
+    weights = [
+        torch.randn(128, 300, generator=generator) * 0.1,
+        init.orthogonal_(torch.empty(64, 32), generator=generator),
+        torch.randn(20, 10, generator=generator) + 1.0,
+        torch.randn(300, 1000, generator=generator),  # above SHAPE_SAMPLE: on its own
+        torch.zeros(0, 4),
+        torch.randn(7, 3, 3, 3, generator=generator).half(),
+    ]
+    together = weight_statistics(weights)
+    for weight, (sample, ortho) in zip(weights, together, strict=True):
+        alone = weight_sample(weight)
+        assert sample.n == alone.n == weight.numel()
+        assert sample.mean == pytest.approx(alone.mean, rel=1e-12, abs=1e-15)
+        assert sample.second_moment == pytest.approx(alone.second_moment, rel=1e-12)
+        assert sample.fourth_moment == pytest.approx(alone.fourth_moment, rel=1e-12)
+        assert sample.max_abs == alone.max_abs
+        assert ortho == orthogonal_gain(weight)
+        if 0 < weight.numel() <= 1 << 18:  # exact float64 moments of every weight
+            exact = weight.double()
+            assert sample.second_moment == pytest.approx(float(exact.square().mean()), rel=1e-12)
+            assert sample.fourth_moment == pytest.approx(float(exact.pow(4).mean()), rel=1e-12)
+            assert sample.mean == pytest.approx(float(exact.mean()), rel=1e-9, abs=1e-15)
+    assert together[1][1] == pytest.approx(1.0)  # orthogonal_ found among the others
+
+
+@pytest.mark.parametrize("kind", ["normal", "uniform"])
+def test_shape_of_a_large_weight_is_detected_from_its_subset(kind: str) -> None:
+    """Above 2^18 weights the kurtosis comes from an evenly spaced subset of ~2^18: its tolerance
+    is that count's (4·√(24/2^18) = 0.038), not n's (0.0036 for 3·10⁷ weights, where a normal
+    draw was 'other' in 2 layers of 5 and normal_(0, c) left out of the candidates)."""
+    generator = torch.Generator().manual_seed(14)
+    for _ in range(3):
+        weight = _draw(kind, 30_000_000, 0.01, generator)
+        sample = weight_sample(weight)
+        assert sample.shape_count == len(weight[:: 30_000_000 // (1 << 18)])
+        assert detect_distribution(sample) == kind
