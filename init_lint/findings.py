@@ -28,6 +28,12 @@ class Fix:
     #: Imports the edits rely on, as ``(module, name)``: ("torch.nn", "init") is
     #: ``from torch.nn import init``. Added only when the file has no usable spelling yet.
     imports: tuple[tuple[str, str], ...] = ()
+    #: The file the edits and imports apply to when it is not the finding's own: the init that
+    #: must be corrected runs in another file (``netG.apply(weights_init)`` in a training script).
+    path: str | None = None
+
+    def target(self, finding_path: str) -> str:
+        return self.path or finding_path
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ class FixResult:
 
 
 def fix_source(path: str, source: bytes, findings: Iterable[Finding]) -> FixResult:
-    """Apply the fixes of ``findings`` (those of one file) to ``source``."""
+    """Apply the fixes of ``findings`` (those whose edits are in this file) to ``source``."""
     result = FixResult(path, source, source)
     fixable = [f for f in findings if f.fix is not None and f.fix.edits]
     if not fixable:
@@ -317,8 +317,8 @@ def fix_findings(findings: Iterable[Finding], sources: dict[str, bytes]) -> list
     """Plan the fixes of every file that has fixable findings (nothing is written here)."""
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
-        if finding.fix is not None and finding.path in sources:
-            by_path.setdefault(finding.path, []).append(finding)
+        if finding.fix is not None and finding.fix.target(finding.path) in sources:
+            by_path.setdefault(finding.fix.target(finding.path), []).append(finding)
     return [fix_source(path, sources[path], items) for path, items in sorted(by_path.items())]
 
 

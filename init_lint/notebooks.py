@@ -108,7 +108,7 @@ class Notebook:
         end = self._cell_at(finding.end_line or finding.line)
         end_line = end[1] if end is not None and end[0] is cell else line
         fix = finding.fix
-        if fix is not None:
+        if fix is not None and fix.path in (None, finding.path):  # else: another file's lines
             fix = replace(
                 fix,
                 description=self._locate_text(fix.description),

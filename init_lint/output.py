@@ -204,7 +204,13 @@ def _sarif_result(f: Finding, rule_index: dict[str, int], context: Context) -> d
     # A fix that also needs an import is left out: SARIF can only carry text replacements, and
     # the replacements alone would not run. So is a notebook's: its edits are in a cell's text,
     # not in the notebook's JSON.
-    if f.fix is not None and f.fix.edits and not f.fix.imports and f.cell is None:
+    if (
+        f.fix is not None
+        and f.fix.edits
+        and not f.fix.imports
+        and f.cell is None
+        and f.fix.path in (None, f.path)
+    ):
         result["fixes"] = [
             {
                 "description": {"text": f.fix.description},

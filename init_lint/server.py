@@ -293,7 +293,7 @@ class InitLintServer(LanguageServer):
 
         actions = []
         path = display_path(document.path)
-        if finding.fix is not None and finding.fix.edits:
+        if finding.fix is not None and finding.fix.edits and finding.fix.path in (None, path):
             result = fix_source(path, lint.text.encode("utf-8"), [finding])
             if result.changed:
                 actions.append(

@@ -43,7 +43,7 @@ def test_json_is_one_array_with_the_public_keys(project: Path) -> None:
         assert f["cell"] is None  # a Python file; see test_notebooks.py
         assert (f["end_line"], f["end_column"]) >= (f["line"], f["column"])
         if f["fix"] is not None:
-            assert list(f["fix"]) == ["description", "edits", "imports"]
+            assert list(f["fix"]) == ["description", "edits", "imports", "path"]
             assert all(list(edit) == EDIT_KEYS for edit in f["fix"]["edits"])
             assert all(len(pair) == 2 for pair in f["fix"]["imports"])
 

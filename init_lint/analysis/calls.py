@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..library import APPLYING_METHODS, INIT_HELPERS, activation_factory
-from .binder import bind_values
+from .binder import bind_values, parameter_names
 from .common import (
     HARMLESS_CALLS,
     HARMLESS_MODULES,
@@ -26,6 +26,7 @@ from .common import (
     as_dict,
     block,
     builtin_result,
+    handle_of,
     instances_in,
     items_of,
     looks_like_init,
@@ -407,6 +408,8 @@ class Calls:
             unfilled=NO_SOURCE if inputs else None,
             open_ended=open_ended,
         )
+        if info.cls is None and call is not None:
+            inner.spelled = _spelled(info.node.params, call, frame)
         self.host.exec_block(block(info.node.body), inner)
         return union(inner.returns) if inner.returns else ConstVal(None)
 
@@ -455,7 +458,8 @@ class Calls:
         does to a module it is given is that function's facts'; the rest is opaque."""
         may_write = may_write_weights(qualified)
         rest = []
-        for value in args.values:
+        expressions = [a.value for a in node.args]
+        for index, value in enumerate(args.values):
             target = (
                 frame.owner
                 if value is SELF
@@ -464,7 +468,11 @@ class Calls:
                 else None
             )
             if target is not None and not frame.in_forward:
-                target.events.append(ForeignEvent(qualified, "call", may_write))
+                spelled = expressions[index] if len(expressions) == len(args.values) else None
+                handle = handle_of(spelled) if spelled is not None else None
+                target.events.append(
+                    ForeignEvent(qualified, "call", may_write, frame.statement, handle)
+                )
             else:
                 rest.append(value)
         self.opaque_call(node, rest, {}, frame)
@@ -647,3 +655,29 @@ def _all_callable(items: tuple[Value, ...]) -> bool:
     """A union of classes or functions (not of modules, which are called on tensors)."""
     callables = (ClassRef, QualRef, FuncRef, PartialVal)
     return bool(items) and all(isinstance(i, callables) for i in items)
+
+
+def _spelled(
+    params: cst.Parameters, call: cst.Call, frame: Frame
+) -> dict[str, tuple[cst.CSTNode, str]]:
+    """The parameters of a plain function called with modules: the caller's statement and its
+    spelling of each (through the caller's own parameters, when it is itself such a function)."""
+    names = parameter_names(params)
+    spelled: dict[str, tuple[cst.CSTNode, str]] = {}
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            continue
+        if arg.keyword is not None:
+            name: str | None = arg.keyword.value
+        else:
+            where = positional.index(arg)
+            name = names[where] if where < len(names) else None
+        handle = handle_of(arg.value) if name is not None else None
+        if name is None or handle is None or index > 8:
+            continue
+        statement, spelling = frame.spelling(frame.statement, handle)
+        if statement is not None and spelling is not None:
+            spelled[name] = (statement, spelling)
+    return spelled
+

@@ -183,6 +183,11 @@ def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> object:
         return None
 
 
+def complete(value: Value) -> bool:
+    """Whether a collection's known items are all it holds."""
+    return bool(getattr(value, "complete", True))
+
+
 def items_of(value: Value) -> list[Value] | None:
     """The elements of a collection value, in order; None when they are not known."""
     if isinstance(value, (GroupVal, ListBuilder)):
@@ -225,7 +230,7 @@ def merge_maps(maps: list[dict[str, Value]]) -> dict[str, Value]:
             for builder in builders:
                 items.extend(i for i in builder.items if not any(i is seen for seen in items))
             tail = frozenset().union(*(b.tail for b in builders))
-            merged[key] = ListBuilder(items, False, tail)
+            merged[key] = ListBuilder(items, False, tail, all(b.complete for b in builders))
         else:
             known = [v for v in values if v is not UNKNOWN]
             merged[key] = union(known) if known else UNKNOWN

@@ -14,7 +14,7 @@ import libcst as cst
 
 from ..library import FactoryKind, activation_factory
 from . import initcalls
-from .common import items_of, number, param_ndim, string_value, union
+from .common import complete, items_of, number, param_ndim, string_value, union
 from .imports import dotted_name, init_function
 from .state import Frame
 from .values import (
@@ -182,7 +182,7 @@ class Expressions:
     def _list(self, node: cst.List, frame: Frame) -> Value:
         group = self.sequence(node.elements, frame)
         return self.host.modules.extend_builder(
-            ListBuilder(), list(group.items), frame, exact=group.exact
+            ListBuilder(), list(group.items), frame, exact=group.exact, whole=group.complete
         )
 
     def _tuple(self, node: cst.Tuple | cst.Set, frame: Frame) -> Value:
@@ -205,7 +205,7 @@ class Expressions:
 
     def sequence(self, elements: Sequence[cst.BaseElement], frame: Frame) -> GroupVal:
         items: list[Value] = []
-        exact = True
+        exact = whole = True
         for element in elements:
             value = self.eval(element.value, frame)
             if not isinstance(element, cst.StarredElement):
@@ -213,12 +213,15 @@ class Expressions:
                 continue
             inner = items_of(value)
             if inner is None:
-                exact = False
+                exact = whole = False
                 continue
             if isinstance(value, (ListBuilder, GroupVal)) and not value.exact:
                 exact = False
+            whole = whole and complete(value)
             items.extend(inner)
-        return GroupVal(tuple(items), exact)
+        group = GroupVal(tuple(items), exact)
+        group.complete = whole
+        return group
 
     def _comprehension(
         self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: Frame

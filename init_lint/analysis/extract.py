@@ -6,6 +6,7 @@ only for the nodes the facts mention (collected by a dry run of the same convers
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -20,9 +21,11 @@ from .binder import bind
 from .contexts import Signature
 from .facts import (
     CallFacts,
+    ContainerFacts,
     FileFacts,
     InsertPoint,
     InstanceFacts,
+    Member,
     NodeFacts,
     ProgramFacts,
     Step,
@@ -63,6 +66,8 @@ def facts_of(
         init_prefix=prefix,
         needs_init_import=prefix == "init" and "init" not in analyzer.imports.aliases,
         newline=module.default_newline,
+        indent=module.default_indent,
+        nn_prefix=_nn_prefix(analyzer),
         requests=sorted(set(analyzer.requests), key=repr),
         answers=analyzer.answers,
         functions=analyzer.function_programs,
@@ -72,7 +77,12 @@ def facts_of(
         },
     )
     if not candidates and not analyzer.findings:
-        facts.nodes = _node_facts(analyzer, Locator(module, analyzer.source, {}))
+        # Positions cost a code-generation pass: here only the init programs other files' layers
+        # may meet need them (a training script's apply: its line, where a fix goes).
+        wanted = Locator(module, analyzer.source, None)
+        _node_facts(analyzer, wanted)
+        positions = positions_of(module, wanted.requested) if wanted.requested else {}
+        facts.nodes = _node_facts(analyzer, Locator(module, analyzer.source, positions))
         return facts
     wanted = Locator(module, analyzer.source, None)
     _fill(facts, analyzer, candidates, wanted)
@@ -93,6 +103,8 @@ def _fill(
             where = locate.span(target)
             fix = Fix(f"rename to {replacement}", (Edit(*where, replacement),))
         facts.local.append((line, column, end_line, end_column, finding.code, finding.message, fix))
+    unnamed = any(i.container is not None for i in candidates)
+    loop_name = _free_name(analyzer.source) if unnamed else None
     for instance in candidates:
         line, column, end_line, end_column = locate.span(instance.site)
         facts.instances.append(
@@ -116,6 +128,7 @@ def _fill(
                 ),
                 path=instance.path,
                 insert=locate.after(instance.anchor) if instance.anchor is not None else None,
+                container=_container(instance, analyzer, locate, loop_name),
                 geometry=instance.geometry,
             )
         )
@@ -271,7 +284,9 @@ def _steps(analyzer: Interpreter, node: Node, locate: Locator) -> list[Step]:
     steps: list[Step] = []
     for event in node.events:
         if isinstance(event, ForeignEvent):
-            steps.append(Step({}, {}, (event.function, event.mode, event.opaque)))
+            after = locate.after(event.statement) if event.statement is not None else None
+            site = ProgramFacts(after, event.handle, node.key)
+            steps.append(Step({}, {}, (event.function, event.mode, event.opaque), site))
             continue
         if isinstance(event, PathEvent):
             steps.append(Step({}, {event.path: _locate_outcome(event.outcome, locate)}))
@@ -289,6 +304,46 @@ def _steps(analyzer: Interpreter, node: Node, locate: Locator) -> list[Step]:
 def _locate_outcome(outcome: Outcome, locate: Locator) -> Outcome:
     located = frozenset(_located(s, locate) for s in outcome.schemes)
     return Outcome(located, outcome.keeps_prior, outcome.prior_scale)
+
+
+def _container(
+    instance: Instance, analyzer: Interpreter, locate: Locator, loop_name: str | None
+) -> ContainerFacts | None:
+    """The module holding a layer with no name of its own, and everything a loop over it
+    would touch."""
+    if instance.container is None or (instance.name and _NAMED.match(instance.name)):
+        return None
+    expression, statement = instance.container
+    members = tuple(
+        Member(other.kind, *locate.span(other.site)[:2])
+        for other in analyzer.instances
+        if other.container is not None
+        and other.container[1] is statement
+        and other.container[0] == expression
+    )
+    return ContainerFacts(expression, locate.after(statement), loop_name, members)
+
+
+#: A layer name that is an expression a fix can use ('self.fc', 'self.body[0]').
+_NAMED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*|\[-?\d+\])*$")
+#: Loop variables a fix may use, in order of preference.
+_LOOP_NAMES = ("module", "layer", "submodule", "child")
+
+
+def _free_name(source: str) -> str | None:
+    """A loop variable no identifier of the file uses (crude, and so safe: comments and strings
+    count), so that the loop a fix inserts shadows nothing."""
+    used = set(re.findall(r"[A-Za-z_]\w*", source))
+    return next((name for name in _LOOP_NAMES if name not in used), None)
+
+
+def _nn_prefix(analyzer: Interpreter) -> str | None:
+    """How this file spells torch.nn (for ``isinstance(module, nn.Linear)`` in a fix)."""
+    aliases = analyzer.imports.aliases
+    for local, full in aliases.items():
+        if full == "torch.nn":
+            return local
+    return "torch.nn" if aliases.get("torch") == "torch" else None
 
 
 def _init_prefix(analyzer: Interpreter) -> str:

@@ -52,6 +52,26 @@ class UseFacts:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A layer of a container, where it is built."""
+
+    kind: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """The registered module that holds a layer with no name of its own (built in a loop, by a
+    helper, unpacked into a Sequential): a fix can loop over its modules."""
+
+    expression: str  # 'self.net'
+    after: InsertPoint | None  # just after the statement that stores it
+    loop_name: str | None  # a loop variable no code of the file uses (None: none free)
+    members: tuple[Member, ...]  # every layer inside it: what the loop would touch
+
+
+@dataclass(frozen=True)
 class InstanceFacts:
     """A layer that feeds a rectifier or Tanh/Sigmoid: a candidate for INI001–INI003."""
 
@@ -67,6 +87,7 @@ class InstanceFacts:
     path: str | None  # attribute path inside its owner class, e.g. 'fc1' or 'features.3'
     insert: InsertPoint | None = None  # after the statement that names it (autofix)
     geometry: LayerGeometry | None = None
+    container: ContainerFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,8 @@ class Step:
     path_inits: dict[str, Outcome]  # attribute path in a contained module → direct init
     #: A function of another file run on the node: (qualified name, "apply"/"call", opaque).
     foreign: tuple[str, str, bool] | None = None
+    #: Where that function runs: a fix for what it does goes after it.
+    foreign_site: ProgramFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,8 @@ class FileFacts:
     init_prefix: str = "init"
     needs_init_import: bool = False  # init_prefix is 'init' but nothing defines it yet
     newline: str = "\n"
+    indent: str = "    "  # the file's indentation unit
+    nn_prefix: str | None = None  # how the file spells torch.nn ('nn'), if it can
     # (line, column, end_line, end_column, code, message, fix) of findings known from this file.
     local: list[tuple[int, int, int, int, str, str, Fix | None]] = field(default_factory=list)
     instances: list[InstanceFacts] = field(default_factory=list)

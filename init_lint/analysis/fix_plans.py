@@ -11,10 +11,11 @@ Three ways, by where the offending init comes from:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..findings import Edit, Fix
 from ..knowledge import (
+    LAYER_BASES,
     Activation,
     Family,
     LayerGeometry,
@@ -123,13 +124,25 @@ def plan(
     nodes: dict[str, NodeFacts],
     requirements: dict[tuple[int, int], set[Requirement]],
     options: Options,
+    file_of: dict[str, FileFacts],
 ) -> Fix | None:
     if not rule.fixable:
         return None
+    # A function of another file ran this init: fix after where it ran, not in its body.
+    origin = scheme.applied_at if scheme.applied_at is not None else scheme.origin
+    if isinstance(origin, ProgramFacts):
+        # The program may run in another file (a training script's netG.apply(weights_init)):
+        # the call goes there, in that file's spelling.
+        home = file_of.get(origin.node)
+        if home is None:
+            return None
+        if home.path != facts.path:
+            only = {origin.node: home}
+            fix = plan(instance, rule, activation, scheme, home, nodes, requirements, options, only)
+            return replace(fix, path=home.path) if fix is not None else None
     prefix = facts.init_prefix
     mode = options.mode
     distribution = options.distribution
-    origin = scheme.origin
     layer = instance.name if instance.name and _EXPRESSION.match(instance.name) else None
     imports = (("torch.nn", "init"),) if facts.needs_init_import else ()
 
@@ -152,6 +165,8 @@ def plan(
         return Fix(f"insert {call} before line {point.line}", (edit,), imports)
 
     if scheme.kind is SchemeKind.DEFAULT:
+        if layer is None:
+            return _container_fix(instance, activation, facts, requirements, options)
         return targeted(instance.insert, layer)
     if isinstance(origin, CallFacts):
         wanted = Requirement.of(activation, instance.geometry)
@@ -185,6 +200,49 @@ def plan(
         if origin.handle and container is not None and instance.owner in container.contains:
             return targeted(origin.after, path_expression(origin.handle, instance.path))
     return None
+
+
+def _container_fix(
+    instance: InstanceFacts,
+    activation: Activation,
+    facts: FileFacts,
+    requirements: dict[tuple[int, int], set[Requirement]],
+    options: Options,
+) -> Fix | None:
+    """A layer with no name of its own (built in a loop, unpacked into a Sequential): one loop
+    over the module that holds it, right after it is stored, fixes it and every layer of its
+    kind there together: only when each of those wants exactly this init."""
+    box = instance.container
+    if box is None or box.after is None or box.loop_name is None or facts.nn_prefix is None:
+        return None
+    wanted = Requirement.of(activation, instance.geometry)
+    if wanted.correction is not None:
+        return None
+    kind = instance.kind
+    touched = [m for m in box.members if m.kind == kind or kind in LAYER_BASES.get(m.kind, ())]
+    if not touched or any(requirements.get((m.line, m.column)) != {wanted} for m in touched):
+        return None
+    variable = box.loop_name
+    lines = advice(
+        activation,
+        f"{variable}.weight",
+        instance.geometry,
+        init_prefix=facts.init_prefix,
+        mode=options.mode,
+        distribution=options.distribution,
+    )
+    if not lines:
+        return None
+    step = facts.indent
+    body = _init_lines(lines[0], variable, facts.init_prefix, options)
+    statements = [
+        f"for {variable} in {box.expression}.modules():",
+        f"{step}if isinstance({variable}, {facts.nn_prefix}.{kind}):",
+        *(f"{step}{step}{line}" for line in body),
+    ]
+    imports = (("torch.nn", "init"),) if facts.needs_init_import else ()
+    description = f"insert a loop over {box.expression}.modules() that calls {lines[0]}"
+    return Fix(description, (_insert(box.after, statements, facts.newline),), imports)
 
 
 def _rewrite(

@@ -237,7 +237,7 @@ class Inits:
         program = Program(
             block(loop.body), targets, frame, frame.cond_depth > 0, isinstance(scope, ParamsIter)
         )
-        program.origin = ProgramOrigin(loop, handle_of(loop.iter), scope.node)
+        program.origin = ProgramOrigin(*frame.spelling(loop, handle_of(loop.iter)), scope.node)
         self.register_program(scope, program)
 
     def register_apply(
@@ -251,7 +251,11 @@ class Inits:
         if isinstance(function, QualRef) and scope.instances is None and not partial_kwargs:
             # net.apply(weights_init) with weights_init from another file: its facts decide.
             may_write = may_write_weights(function.qualified)
-            scope.node.events.append(ForeignEvent(function.qualified, "apply", may_write))
+            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            handle = handle_of(receiver) if receiver is not None else None
+            scope.node.events.append(
+                ForeignEvent(function.qualified, "apply", may_write, frame.statement, handle)
+            )
             return
         if not isinstance(function, FuncRef):
             whole = scope.node is frame.owner and scope.instances is None
@@ -283,7 +287,7 @@ class Inits:
             else (node.args[1].value if len(node.args) > 1 else None)
         )
         handle = handle_of(receiver) if receiver is not None else None
-        program.origin = ProgramOrigin(frame.statement, handle, scope.node)
+        program.origin = ProgramOrigin(*frame.spelling(frame.statement, handle), scope.node)
         self.register_program(scope, program)
 
     def register_program(self, scope: ModulesIter | ParamsIter, program: Program) -> None:

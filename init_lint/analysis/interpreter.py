@@ -25,7 +25,9 @@ from .common import (
     STRINGS_AND_COMMENTS,
     block,
     branches_of,
+    complete,
     compound_extras,
+    instances_in,
     is_self,
     items_of,
     merge_maps,
@@ -49,8 +51,12 @@ from .modules import Modules
 from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program
 from .values import (
     NO_SOURCE,
+    NORM,
+    OTHER_MODULE,
+    PASS,
     UNKNOWN,
     UNKNOWN_INIT,
+    ActVal,
     AppliedInit,
     ClassInst,
     FuncRef,
@@ -99,6 +105,27 @@ def _initialises_argument(function: cst.FunctionDef, argument: str) -> bool:
             writes = writes or any(word in called for word in _INIT_WORDS)
         pending.extend(node.children)
     return reads_argument and writes
+
+
+def _fully_known(value: Value) -> bool:
+    """Whether every module inside a container is known: torch layers, activations, norms and
+    the like, in collections whose every item is known (no class of ours, nothing opaque)."""
+    pending = [value]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (LayerVal, ActVal)) or current in (PASS, NORM, OTHER_MODULE):
+            continue
+        if isinstance(current, SeqVal) and current.complete:
+            pending.extend(current.members)
+        elif isinstance(current, (GroupVal, ListBuilder)) and current.complete:
+            pending.extend(current.items)
+        else:
+            return False
+    return True
 
 
 def _opaque(signature: Signature) -> bool:
@@ -473,7 +500,9 @@ class Interpreter:
         if isinstance(target, cst.Name):
             current = frame.env.get(target.value)
             if isinstance(current, ListBuilder) and isinstance(small.operator, cst.AddAssign):
-                extended = self.modules.extend_builder(current, items_of(value), frame)
+                extended = self.modules.extend_builder(
+                    current, items_of(value), frame, whole=complete(value)
+                )
                 frame.env[target.value] = extended
             elif isinstance(current, (TensorVal, type(None))) or current is UNKNOWN:
                 frame.env[target.value] = NO_SOURCE
@@ -581,6 +610,10 @@ class Interpreter:
             attribute = target.attr.value
             frame.attrs[attribute] = value
             self.name_values(value, f"self.{attribute}", 0, attribute, frame.statement)
+            if frame.statement is not None and (
+                isinstance(value, SeqVal) or (isinstance(value, GroupVal) and value.registered)
+            ):
+                self._record_container(value, f"self.{attribute}", frame.statement)
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = value.items if isinstance(value, GroupVal) and value.exact else None
             for index, element in enumerate(target.elements):
@@ -590,6 +623,17 @@ class Interpreter:
             base = self.expressions.eval(target.value, frame)
             if isinstance(base, ParamRef):  # w[...] = ...: an opaque write into the weight
                 self.mark_unknown([base.instance])
+
+    def _record_container(
+        self, value: SeqVal | GroupVal, expression: str, statement: cst.CSTNode
+    ) -> None:
+        """Remember the module that holds each layer, when everything in it is known: a fix
+        that loops over its modules then touches nothing it does not know about."""
+        if not _fully_known(value):
+            return
+        for instance in instances_in(value):
+            if instance.container is None:
+                instance.container = (expression, statement)
 
     def name_values(
         self,

@@ -33,7 +33,14 @@ from ..knowledge import (
 )
 from ..library import FactoryKind
 from .binder import bind
-from .common import DICT_CLASSES, LIST_CLASSES, SEQUENTIAL_CLASSES, items_of, keyword_true
+from .common import (
+    DICT_CLASSES,
+    LIST_CLASSES,
+    SEQUENTIAL_CLASSES,
+    complete,
+    items_of,
+    keyword_true,
+)
 from .geometry import geometry_of
 from .imports import torch_nn_member
 from .state import Frame
@@ -108,12 +115,15 @@ class Modules:
             loose = (
                 bool(args) and isinstance(args[0], (GroupVal, ListBuilder)) and not args[0].exact
             )  # type: ignore[union-attr]
-            return GroupVal(tuple(items or ()), not loose and items is not None)
+            whole = items is not None and (not args or complete(args[0]))
+            exact = not loose and items is not None
+            return GroupVal(tuple(items or ()), exact, registered=True, complete=whole)
         if member in DICT_CLASSES:
             if args and isinstance(args[0], DictVal):
                 pairs = args[0].items
-                return GroupVal(tuple(v for _, v in pairs), False, {k: v for k, v in pairs if k})
-            return GroupVal((), False)
+                named = {k: v for k, v in pairs if k}
+                return GroupVal(tuple(v for _, v in pairs), False, named, registered=True)
+            return GroupVal((), False, registered=True)
         return _marker(member)
 
     def _leaky(self, member: str, node: cst.Call, frame: Frame) -> Activation | None:
@@ -209,7 +219,11 @@ class Modules:
             for item in (items_of(value) or ())
             if not isinstance(value, SeqVal)
         )
-        return SeqVal(None, tail, None, members)
+        whole = all(
+            not star or (items_of(value) is not None and complete(value))
+            for value, star in zip(args, starred + [False] * len(args), strict=False)
+        )
+        return SeqVal(None, tail, None, members, complete=whole)
 
     def _ordered(self, elements: list[Value], names: dict[str, Value] | None) -> SeqVal:
         state: Sources = frozenset()
@@ -326,15 +340,21 @@ class Modules:
 
     # ------------------------------------------------------------------ lists being built
     def extend_builder(
-        self, builder: ListBuilder, items: list[Value] | None, frame: Frame, exact: bool = True
+        self,
+        builder: ListBuilder,
+        items: list[Value] | None,
+        frame: Frame,
+        exact: bool = True,
+        whole: bool = True,
     ) -> ListBuilder:
+        """``whole``: ``items`` are all the added values (not a partial view of a collection)."""
         if items is None:
-            return ListBuilder(builder.items, False, frozenset())
+            return ListBuilder(builder.items, False, frozenset(), complete=False)
         tail = builder.tail
         for item in items:
             tail = self.chain(item, tail, None)
         exact = exact and builder.exact and frame.loop_depth == 0 and frame.cond_depth == 0
-        return ListBuilder([*builder.items, *items], exact, tail)
+        return ListBuilder([*builder.items, *items], exact, tail, builder.complete and whole)
 
     def mutate_collection(
         self, target: cst.BaseExpression, name: str, args: list[Value], frame: Frame
@@ -343,21 +363,29 @@ class Modules:
         current = self.host.expressions.eval(target, frame)
         if isinstance(current, ListBuilder):
             new_items: list[Value] | None
+            whole = True
             if name == "append":
                 new_items = args[:1]
             elif name == "extend":
                 new_items = items_of(args[0]) if args else []
+                whole = not args or complete(args[0])
             else:  # insert: position unknown for the chain
                 new_items = args[1:2]
-                current = ListBuilder(list(current.items), False, current.tail)
-            self.host.assign(target, self.extend_builder(current, new_items, frame), frame)
+                current = ListBuilder(list(current.items), False, current.tail, current.complete)
+            extended = self.extend_builder(current, new_items, frame, whole=whole)
+            self.host.assign(target, extended, frame)
         elif isinstance(current, GroupVal):
+            whole = True
             if name == "append":
                 extra = tuple(args[:1])
             else:
-                extra = tuple(items_of(args[0]) or ()) if args else ()
+                found = items_of(args[0]) if args else []
+                extra = tuple(found or ())
+                whole = found is not None and (not args or complete(args[0]))
             exact = current.exact and name != "insert"
-            self.host.assign(target, GroupVal(current.items + extra, exact, current.names), frame)
+            grown = GroupVal(current.items + extra, exact, current.names)
+            grown.complete = current.complete and whole
+            self.host.assign(target, grown, frame)
         return ConstVal(None)
 
 

@@ -11,6 +11,7 @@ the contexts of a site disagree on what its init must be, the finding carries no
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from ..knowledge import Family, SchemeKind, describe_fan_problem, judge
 from ..options import Options
 from ..rules import Rule, for_verdict
 from . import fix_plans
-from .facts import FileFacts, InstanceFacts, NodeFacts, Step, UseFacts
+from .facts import FileFacts, InstanceFacts, NodeFacts, ProgramFacts, Step, UseFacts
 from .values import UNKNOWN_INIT, AppliedInit
 
 MAX_CONTEXTS = 32
@@ -49,6 +50,7 @@ class Graph:
 
     def __init__(self, all_facts: list[FileFacts]) -> None:
         self.nodes: dict[str, NodeFacts] = {}
+        self.file_of: dict[str, FileFacts] = {}  # node key -> the file that defines the node
         self.answers: dict[str, str] = {}
         self.functions: dict[str, dict[str, str]] = {}  # qualified name -> mode -> node key
         self.modules: dict[str, dict[str, str]] = {}  # module name -> its names' targets
@@ -62,6 +64,7 @@ class Graph:
                     placeholders.append(node)
                 else:
                     self._add(node)
+                    self.file_of[node.key] = facts
         for node in placeholders:  # under the name of the class they stand for, once known
             self._add(replace(node, key=self._canonical(node.key)))
         self.parents: dict[str, list[str]] = {}
@@ -210,8 +213,9 @@ def _finding(
             graph.nodes,
             requirements,
             options,
+            graph.file_of,
         )
-    message = _message(instance, problem, facts.init_prefix, options)
+    message = _message(instance, problem, facts, graph, options)
     owner = graph.nodes.get(instance.owner)
     if owner is not None and owner.class_key not in (None, owner.key):
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
@@ -280,6 +284,7 @@ def _apply_steps(
                 inits = inits | {UNKNOWN_INIT} if opaque else inits
             else:
                 path_scope = first or (own_node and mode == "call")
+                before = inits
                 inits = _apply_steps(
                     instance,
                     inits,
@@ -289,6 +294,12 @@ def _apply_steps(
                     first=path_scope,
                     depth=depth + 1,
                 )
+                if step.foreign_site is not None:  # what it wrote is fixed after its call
+                    site = step.foreign_site
+                    inits = frozenset(
+                        a if a in before or a.applied_at else replace(a, applied_at=site)
+                        for a in inits
+                    )
             continue
         # Direct inits by path (netG.main[0].weight) address the owner's own attributes.
         if first and instance.path is not None and instance.path in step.path_inits:
@@ -323,7 +334,30 @@ def _most_telling(inits: frozenset[AppliedInit]) -> AppliedInit:
     return sorted(inits, key=lambda s: (s.kind is SchemeKind.DEFAULT, s.line or 0, s.text))[0]
 
 
-def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, options: Options) -> str:
+def _init_where(scheme: AppliedInit, facts: FileFacts, graph: Graph) -> str:
+    """`` (line 8)``; `` (train.py, line 8)`` for an init that runs in another file."""
+    if not scheme.line:
+        return ""
+    node = scheme.origin.node if isinstance(scheme.origin, ProgramFacts) else None
+    home = graph.file_of.get(node) if node is not None else None
+    if home is None or home.path == facts.path:
+        return f" (line {scheme.line})"
+    return f" ({_relative(home.path, facts.path)}, line {scheme.line})"
+
+
+def _relative(path: str, start: str) -> str:
+    """``path`` as seen from the file ``start`` is in (short, and still unambiguous)."""
+    try:
+        relative = os.path.relpath(path, os.path.dirname(start) or ".")
+    except ValueError:  # another drive
+        return path
+    return relative if not relative.startswith(".." + os.sep + "..") else path
+
+
+def _message(
+    instance: InstanceFacts, problem: Problem, facts: FileFacts, graph: Graph, options: Options
+) -> str:
+    init_prefix = facts.init_prefix
     activation = problem.use.activation
     name = instance.name or f"{instance.kind} layer"
     target = (
@@ -352,9 +386,9 @@ def _message(instance: InstanceFacts, problem: Problem, init_prefix: str, option
     advice = " then ".join(statements) if statements else None
     return problem.rule.message(
         feeds=feeds,
-        init=scheme.describe(),
+        init=scheme.describe(_init_where(scheme, facts, graph)),
         init_text=scheme.text,
-        init_where=f" (line {scheme.line})" if scheme.line else "",
+        init_where=_init_where(scheme, facts, graph),
         gain=f"{scheme.gain:.3f}" if scheme.gain is not None else "a different gain",
         gain_approx=f"{scheme.gain:.3g}" if scheme.gain is not None else "unknown",
         required=f"{activation.gain or 0.0:.3f}",

@@ -83,11 +83,33 @@ class Frame:
     layer: Instance | None = None
     #: Running a method only for where its tensors go: it builds no layers.
     uses_only: bool = False
+    #: A plain function's parameters that received a module: the statement of the outermost
+    #: caller in this file and how it spells that module (a fix goes after that call).
+    spelled: dict[str, tuple[cst.CSTNode, str]] = field(default_factory=dict)
+
+    def spelling(
+        self, statement: cst.CSTNode | None, handle: str | None
+    ) -> tuple[cst.CSTNode | None, str | None]:
+        """Where a program on ``handle`` run at ``statement`` can be fixed: after the call that
+        passed the module in, as the caller spells it, when ``handle`` is a parameter."""
+        if handle is None:
+            return statement, handle
+        root, dot, rest = handle.partition(".")
+        if root not in self.spelled:
+            return statement, handle
+        outer_statement, outer = self.spelled[root]
+        return outer_statement, f"{outer}{dot}{rest}"
 
     def child(self, **changes: object) -> Frame:
         """A frame for a called function: a fresh environment, the same context."""
         fresh = replace(
-            self, env={}, depth=self.depth + 1, returns=[], loop_depth=0, statement=None
+            self,
+            env={},
+            depth=self.depth + 1,
+            returns=[],
+            loop_depth=0,
+            statement=None,
+            spelled={},
         )
         return replace(fresh, **changes)  # type: ignore[arg-type]
 

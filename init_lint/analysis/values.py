@@ -56,6 +56,9 @@ class AppliedInit:
     line: int | None = None
     site: cst.CSTNode | None = field(default=None, compare=False, hash=False, repr=False)
     origin: object = field(default=None, compare=False, hash=False, repr=False)
+    #: Where a function of another file ran this init on the layer (a ProgramFacts): the fix
+    #: goes after that call, while ``origin`` stays the function's own (for the message).
+    applied_at: object = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def kind(self) -> SchemeKind:
@@ -80,10 +83,12 @@ class AppliedInit:
         text = f"{self.text} then ×{factor:g}" if self.text else ""
         return replace(self, scheme=self.scheme.scaled(factor), text=text)
 
-    def describe(self) -> str:
+    def describe(self, where: str | None = None) -> str:
+        """``where``: how to say where the init is, when not `` (line N)`` of this file."""
         if self.kind is SchemeKind.DEFAULT:
             return "keeps PyTorch's default init (std ≈ 0.58/√fan_in)"
-        where = f" (line {self.line})" if self.line else ""
+        if where is None:
+            where = f" (line {self.line})" if self.line else ""
         return f"is initialised with {self.text or self.kind.value}{where}"
 
 
@@ -155,6 +160,8 @@ class ForeignEvent:
     function: str  # qualified name
     mode: str  # "apply" or "call"
     opaque: bool
+    statement: cst.CSTNode | None = None  # the statement that runs it: a fix goes after it
+    handle: str | None = None  # how the module it runs on is spelled there: 'netG'
 
 
 @dataclass(eq=False)
@@ -188,6 +195,9 @@ class Instance:
     path: str | None = None  # attribute path in its owner class ('fc1', 'features.3')
     #: The statement after which an init call for this layer can be inserted (autofix).
     anchor: cst.CSTNode | None = None
+    #: The registered module that holds it, as 'self.net', and the statement storing it (for a
+    #: layer with no name of its own: a fix loops over that module).
+    container: tuple[str, cst.CSTNode] | None = None
     geometry: LayerGeometry | None = None  # sizes, kernel, stride, groups from the constructor
     #: False for a layer subclass whose forward applies an activation itself: what follows the
     #: module then follows that activation, not the weight op.
@@ -262,6 +272,7 @@ class SeqVal(Value):
     tail: frozenset[Src] = frozenset()
     names: dict[str, Value] | None = None
     members: tuple[Value, ...] = ()  # everything inside, even when the order is unknown
+    complete: bool = True  # members holds everything (nothing was unpacked from the unknown)
 
 
 class GroupKind(Enum):
@@ -280,6 +291,8 @@ class GroupVal(Value):
     exact: bool = True  # items are in order and complete (a literal list)
     names: dict[str, Value] | None = None
     kind: GroupKind = GroupKind.PLAIN
+    registered: bool = False  # an nn.ModuleList/ModuleDict (a module), not a Python list
+    complete: bool = True  # items holds every value (nothing was added from the unknown)
 
 
 @dataclass(eq=False)
@@ -289,6 +302,7 @@ class ListBuilder(Value):
     items: list[Value] = field(default_factory=list)
     exact: bool = True
     tail: frozenset[Src] = frozenset()
+    complete: bool = True  # items holds every value (nothing was added from the unknown)
 
 
 @dataclass(eq=False)

@@ -24,3 +24,10 @@ class Discriminator(nn.Module):
 
 netD = Discriminator()
 netD.apply(weights_init)
+
+
+EXAMPLE_INPUT_SHAPE = (4, 3, 16, 16)
+
+
+def build():
+    return netD

@@ -25,3 +25,10 @@ class Discriminator(nn.Module):
 netD = Discriminator()
 netD.apply(weights_init)
 nn.init.kaiming_normal_(netD.main[0].weight, a=0.2, nonlinearity='leaky_relu')
+
+
+EXAMPLE_INPUT_SHAPE = (4, 3, 16, 16)
+
+
+def build():
+    return netD

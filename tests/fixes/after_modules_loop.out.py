@@ -20,3 +20,10 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.features(x)
+
+
+EXAMPLE_INPUT_SHAPE = (4, 3, 16, 16)
+
+
+def build():
+    return Net()

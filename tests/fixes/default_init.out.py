@@ -17,3 +17,10 @@ class MLP(nn.Module):
         x = F.relu(self.fc1(x))
         x = torch.tanh(self.fc2(x))
         return self.head(x)
+
+
+EXAMPLE_INPUT_SHAPE = (64, 784)
+
+
+def build():
+    return MLP()

@@ -5,7 +5,14 @@ from torch.nn import Linear, Module, ReLU, Sequential
 class Tiny(Module):
     def __init__(self):
         super().__init__()
-        self.net = Sequential(Linear(8, 8), ReLU())
+        self.net = Sequential(Linear(256, 256), ReLU())
 
     def forward(self, x):
         return self.net(x)
+
+
+EXAMPLE_INPUT_SHAPE = (64, 256)
+
+
+def build():
+    return Tiny()

@@ -7,14 +7,21 @@ from torch.nn import init
 class Block(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv = nn.Conv2d(3, 16, 3)
+        self.conv = nn.Conv2d(3, 64, 3)
         init.normal_(self.conv.weight, 0, 0.01)  # an old habit
-        self.proj = nn.Linear(16, 16)
+        self.proj = nn.Linear(64, 128)
         init.kaiming_normal_(self.proj.weight, nonlinearity="relu")
-        self.gate = nn.Linear(16, 16)
+        self.gate = nn.Linear(128, 128)
         init.kaiming_uniform_(self.gate.weight)
 
     def forward(self, x):
         x = torch.relu(self.conv(x)).mean((2, 3))
         x = nn.functional.leaky_relu(self.proj(x), 0.2)
         return torch.sigmoid(self.gate(x))
+
+
+EXAMPLE_INPUT_SHAPE = (64, 3, 8, 8)
+
+
+def build():
+    return Block()

@@ -1,0 +1,23 @@
+"""The training script: weights_init from models.py runs last, so a fix in models.py would be
+overwritten; the fixes go after the calls that run it, here."""
+import torch.nn as nn
+
+from models import Discriminator, Encoder, weights_init
+
+
+def init_encoder(module):
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.01)
+
+
+netD = Discriminator().to("cpu")
+netD.apply(weights_init)
+encoder = Encoder()
+init_encoder(encoder)
+
+EXAMPLE_INPUT_SHAPE = (8, 3, 16, 16)
+
+
+def build():
+    return netD
