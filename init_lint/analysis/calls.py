@@ -680,4 +680,3 @@ def _spelled(
         if statement is not None and spelling is not None:
             spelled[name] = (statement, spelling)
     return spelled
-

@@ -313,15 +313,20 @@ def _container(
     would touch."""
     if instance.container is None or (instance.name and _NAMED.match(instance.name)):
         return None
-    expression, statement = instance.container
-    members = tuple(
-        Member(other.kind, *locate.span(other.site)[:2])
+    expression = instance.container[0]
+    if (id(instance.owner), expression) in analyzer.opaque_containers:
+        return None
+    held = [
+        other
         for other in analyzer.instances
-        if other.container is not None
-        and other.container[1] is statement
+        if other.owner is instance.owner
+        and other.container is not None
         and other.container[0] == expression
-    )
-    return ContainerFacts(expression, locate.after(statement), loop_name, members)
+    ]
+    members = tuple(Member(other.kind, *locate.span(other.site)[:2]) for other in held)
+    # After the statement that stored it (after the loop that filled it, in a loop): in each
+    # branch that builds it, the loop then sees everything in it.
+    return ContainerFacts(expression, locate.after(instance.container[1]), loop_name, members)
 
 
 #: A layer name that is an expression a fix can use ('self.fc', 'self.body[0]').

@@ -140,66 +140,99 @@ def plan(
             only = {origin.node: home}
             fix = plan(instance, rule, activation, scheme, home, nodes, requirements, options, only)
             return replace(fix, path=home.path) if fix is not None else None
-    prefix = facts.init_prefix
-    mode = options.mode
-    distribution = options.distribution
-    layer = instance.name if instance.name and _EXPRESSION.match(instance.name) else None
-    imports = (("torch.nn", "init"),) if facts.needs_init_import else ()
+    planner = _Planner(instance, activation, facts, options)
+    if scheme.kind is SchemeKind.DEFAULT:
+        if planner.layer is None:
+            return _container_fix(instance, activation, facts, requirements, options)
+        return planner.targeted(instance.insert, planner.layer)
+    if isinstance(origin, CallFacts):
+        return planner.call_fix(origin, rule, scheme, requirements)
+    if isinstance(origin, ProgramFacts):
+        return planner.program_fix(origin, nodes)
+    return None
 
-    def targeted(point: InsertPoint | None, expression: str | None) -> Fix | None:
+
+@dataclass(frozen=True)
+class _Planner:
+    """The fixes of one finding, in the spelling of the file they go in."""
+
+    instance: InstanceFacts
+    activation: Activation
+    facts: FileFacts
+    options: Options
+
+    @property
+    def layer(self) -> str | None:
+        """The layer as an expression a fix can use ('self.fc1'); None when it has none."""
+        name = self.instance.name
+        return name if name and _EXPRESSION.match(name) else None
+
+    def targeted(self, point: InsertPoint | None, expression: str | None) -> Fix | None:
+        """A call that initialises ``expression`` right, inserted at ``point``."""
         if point is None or expression is None:
             return None
+        prefix = self.facts.init_prefix
         lines = advice(
-            activation,
+            self.activation,
             f"{expression}.weight",
-            instance.geometry,
+            self.instance.geometry,
             init_prefix=prefix,
-            mode=mode,
-            distribution=distribution,
+            mode=self.options.mode,
+            distribution=self.options.distribution,
         )
         if not lines:
             return None
         call = lines[0]
-        body = [*lines[:1], *_init_lines(call, expression, prefix, options)[1:], *lines[1:]]
-        edit = _insert(point, body, facts.newline)
+        body = [*lines[:1], *_init_lines(call, expression, prefix, self.options)[1:], *lines[1:]]
+        edit = _insert(point, body, self.facts.newline)
+        imports = (("torch.nn", "init"),) if self.facts.needs_init_import else ()
         return Fix(f"insert {call} before line {point.line}", (edit,), imports)
 
-    if scheme.kind is SchemeKind.DEFAULT:
-        if layer is None:
-            return _container_fix(instance, activation, facts, requirements, options)
-        return targeted(instance.insert, layer)
-    if isinstance(origin, CallFacts):
+    def call_fix(
+        self,
+        origin: CallFacts,
+        rule: Rule,
+        scheme: AppliedInit,
+        requirements: dict[tuple[int, int], set[Requirement]],
+    ) -> Fix | None:
+        """The init call rewritten in place when every layer it touches wants the same init;
+        else a targeted call after it."""
+        instance, activation = self.instance, self.activation
         wanted = Requirement.of(activation, instance.geometry)
         if origin.rewritable and all(requirements.get(key) == {wanted} for key in origin.touched):
             forced = required_mode(instance.geometry, activation)
+            mode = forced or self.options.mode
             replacement = _rewrite(
-                origin, rule, activation, scheme, prefix, forced or mode, distribution, forced
+                origin,
+                rule,
+                activation,
+                scheme,
+                self.facts.init_prefix,
+                mode,
+                self.options.distribution,
+                forced,
             )
             if replacement is not None and (wanted.correction is None or origin.after is not None):
-                edits = [
-                    Edit(
-                        origin.line, origin.column, origin.end_line, origin.end_column, replacement
-                    )
-                ]
+                span = (origin.line, origin.column, origin.end_line, origin.end_column)
+                edits = [Edit(*span, replacement)]
                 if wanted.correction is not None and origin.after is not None:
                     line = correction_line(origin.target, wanted.correction)
-                    edits.append(_insert(origin.after, [line], facts.newline))
+                    edits.append(_insert(origin.after, [line], self.facts.newline))
                 return Fix(f"replace with {replacement}", tuple(edits))
+        layer = self.layer
         if layer is not None and layer.startswith("self."):
-            return targeted(origin.after, layer)
+            return self.targeted(origin.after, layer)
         return None
-    if isinstance(origin, ProgramFacts):
-        if (
-            origin.node == instance.owner
-            and origin.handle == "self"
-            and layer
-            and layer.startswith("self.")
-        ):
-            return targeted(origin.after, layer)
+
+    def program_fix(self, origin: ProgramFacts, nodes: dict[str, NodeFacts]) -> Fix | None:
+        """A targeted call after the program (modules() loop, apply) that set the init."""
+        instance, layer = self.instance, self.layer
+        if origin.node == instance.owner and origin.handle == "self" and layer:
+            return self.targeted(origin.after, layer) if layer.startswith("self.") else None
         container = nodes.get(origin.node)
         if origin.handle and container is not None and instance.owner in container.contains:
-            return targeted(origin.after, path_expression(origin.handle, instance.path))
-    return None
+            return self.targeted(origin.after, path_expression(origin.handle, instance.path))
+        return None
 
 
 def _container_fix(

@@ -165,6 +165,8 @@ class Interpreter:
         self.answers: dict[str, str] = {}  # requested context key -> the node that runs it
         self.function_programs: dict[str, dict[str, str]] = {}  # see _summarise_init_functions
         self._summarising = False  # a summary run builds no contexts: no real code built them
+        #: (id of the owner node, 'self.x') of containers that held something not known.
+        self.opaque_containers: set[tuple[int, str]] = set()
         self._journals: list[Journal] = []
         self._contexts: dict[tuple[object, ...], Node] = {}
         self._contexts_of: dict[str, list[Signature]] = {}
@@ -462,7 +464,12 @@ class Interpreter:
         elif isinstance(statement, cst.For):
             self._exec_for(statement, frame)
         elif isinstance(statement, cst.While):
+            outermost = frame.loop_statement is None
+            if outermost:
+                frame.loop_statement = statement
             self.exec_block(block(statement.body), frame)
+            if outermost:
+                frame.loop_statement = None
         elif isinstance(statement, cst.With):
             for item in statement.items:
                 value = self.expressions.eval(item.item, frame)
@@ -542,11 +549,16 @@ class Interpreter:
             return
         element = self.expressions.element_of(iterable)
         frame.loop_depth += 1
+        outermost = frame.loop_statement is None
+        if outermost:
+            frame.loop_statement = statement
         repeats = 2 if frame.loop_depth <= 2 else 1  # a second pass sees chains wrap around
         for _ in range(repeats):
             self.expressions.bind_target(statement.target, element, frame)
             self.exec_block(body, frame)
         frame.loop_depth -= 1
+        if outermost:
+            frame.loop_statement = None
 
     def exec_branches(self, branches: Sequence[Sequence[cst.CSTNode]], frame: Frame) -> None:
         """Run alternatives from the same state and merge: a value may be either outcome."""
@@ -613,7 +625,9 @@ class Interpreter:
             if frame.statement is not None and (
                 isinstance(value, SeqVal) or (isinstance(value, GroupVal) and value.registered)
             ):
-                self._record_container(value, f"self.{attribute}", frame.statement)
+                # In a loop, after the whole loop: the holder is complete only then.
+                statement = frame.loop_statement or frame.statement
+                self._record_container(value, f"self.{attribute}", statement, frame.owner)
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = value.items if isinstance(value, GroupVal) and value.exact else None
             for index, element in enumerate(target.elements):
@@ -625,11 +639,12 @@ class Interpreter:
                 self.mark_unknown([base.instance])
 
     def _record_container(
-        self, value: SeqVal | GroupVal, expression: str, statement: cst.CSTNode
+        self, value: SeqVal | GroupVal, expression: str, statement: cst.CSTNode, owner: Node
     ) -> None:
         """Remember the module that holds each layer, when everything in it is known: a fix
         that loops over its modules then touches nothing it does not know about."""
         if not _fully_known(value):
+            self.opaque_containers.add((id(owner), expression))
             return
         for instance in instances_in(value):
             if instance.container is None:

@@ -382,9 +382,16 @@ class Modules:
                 found = items_of(args[0]) if args else []
                 extra = tuple(found or ())
                 whole = found is not None and (not args or complete(args[0]))
-            exact = current.exact and name != "insert"
+            # In a loop or a branch, how many were added and where is not known.
+            exact = (
+                current.exact
+                and name != "insert"
+                and frame.loop_depth == 0
+                and frame.cond_depth == 0
+            )
             grown = GroupVal(current.items + extra, exact, current.names)
             grown.complete = current.complete and whole
+            grown.registered = current.registered
             self.host.assign(target, grown, frame)
         return ConstVal(None)
 

@@ -79,6 +79,7 @@ class Frame:
     loop_depth: int = 0
     in_forward: bool = False
     statement: cst.CSTNode | None = None  # the statement of this function being executed
+    loop_statement: cst.CSTNode | None = None  # the outermost loop of this function running
     #: In a method of a Linear/Conv subclass: the layer ``self`` is (its weight, its output).
     layer: Instance | None = None
     #: Running a method only for where its tensors go: it builds no layers.
@@ -109,6 +110,7 @@ class Frame:
             returns=[],
             loop_depth=0,
             statement=None,
+            loop_statement=None,
             spelled={},
         )
         return replace(fresh, **changes)  # type: ignore[arg-type]

@@ -26,6 +26,21 @@ class Mlp(nn.Module):
         return self.net(x)
 
 
+class Tower(nn.Module):
+    """Appended in a loop: the loop goes after the loop that fills the ModuleList."""
+
+    def __init__(self, width=32, depth=3):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for _ in range(depth):
+            self.layers.append(nn.Linear(width, width))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = nn.functional.relu(layer(x))
+        return x
+
+
 class Head(nn.Module):
     """The last Linear feeds nothing: a loop would change it too, so this one is left alone."""
 
@@ -61,9 +76,10 @@ class Net(nn.Module):
         super().__init__()
         self.features = Blocks()
         self.mlp = Mlp()
+        self.tower = Tower()
 
     def forward(self, x):
-        return self.mlp(self.features(x).flatten(1))
+        return self.tower(self.mlp(self.features(x).flatten(1)))
 
 
 EXAMPLE_INPUT_SHAPE = (64, 8, 4, 4)

@@ -7,9 +7,9 @@ class Blocks(nn.Module):
     def __init__(self, width=8, depth=3):
         super().__init__()
         self.blocks = nn.ModuleList([nn.Conv2d(width, width, 3, padding=1) for _ in range(depth)])
-        for layer in self.blocks.modules():
-            if isinstance(layer, nn.Conv2d):
-                nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')
+        for submodule in self.blocks.modules():
+            if isinstance(submodule, nn.Conv2d):
+                nn.init.kaiming_normal_(submodule.weight, nonlinearity='relu')
 
     def forward(self, x):
         for block in self.blocks:
@@ -24,12 +24,30 @@ class Mlp(nn.Module):
         for a, b in zip(dims, dims[1:]):
             layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
         self.net = nn.Sequential(*layers)
-        for layer in self.net.modules():
-            if isinstance(layer, nn.Linear):
-                nn.init.kaiming_normal_(layer.weight, a=0.2, nonlinearity='leaky_relu')
+        for submodule in self.net.modules():
+            if isinstance(submodule, nn.Linear):
+                nn.init.kaiming_normal_(submodule.weight, a=0.2, nonlinearity='leaky_relu')
 
     def forward(self, x):
         return self.net(x)
+
+
+class Tower(nn.Module):
+    """Appended in a loop: the loop goes after the loop that fills the ModuleList."""
+
+    def __init__(self, width=32, depth=3):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for _ in range(depth):
+            self.layers.append(nn.Linear(width, width))
+        for submodule in self.layers.modules():
+            if isinstance(submodule, nn.Linear):
+                nn.init.kaiming_normal_(submodule.weight, nonlinearity='relu')
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = nn.functional.relu(layer(x))
+        return x
 
 
 class Head(nn.Module):
@@ -67,9 +85,10 @@ class Net(nn.Module):
         super().__init__()
         self.features = Blocks()
         self.mlp = Mlp()
+        self.tower = Tower()
 
     def forward(self, x):
-        return self.mlp(self.features(x).flatten(1))
+        return self.tower(self.mlp(self.features(x).flatten(1)))
 
 
 EXAMPLE_INPUT_SHAPE = (64, 8, 4, 4)
