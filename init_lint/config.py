@@ -48,6 +48,7 @@ class Settings:
     mode: FanMode = "fan_in"
     distribution: Distribution = "normal"
     zero_bias: bool = False
+    line_length: int | None = None  # None: the formatter's (see formatter_line_length)
 
     def options(self) -> Options:
         return Options(
@@ -55,6 +56,7 @@ class Settings:
             mode=self.mode,
             distribution=self.distribution,
             zero_bias=self.zero_bias,
+            line_length=self.line_length or DEFAULT_LINE_LENGTH,
         )
 
 
@@ -157,10 +159,12 @@ def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Se
             values["mode"] = check_choice(value, MODES, where)
         elif key == "distribution":
             values["distribution"] = check_choice(value, DISTRIBUTIONS, where)
+        elif key == "line-length":
+            values["line_length"] = _line_length(value, where)
         else:
             known = "select, extend-select, ignore, extend-ignore, per-file-ignores, exclude, "
             known += "extend-exclude, "
-            known += "through-norm, mode, distribution, zero-bias"
+            known += "through-norm, mode, distribution, zero-bias, line-length"
             raise ConfigError(f"{source}: unknown key {key!r} (known keys: {known})")
     return Settings(root=root, source=source, **values)
 
@@ -243,9 +247,50 @@ def common_start(paths: Sequence[str]) -> Path:
 
 
 def discover_settings(paths: Sequence[str], config: str | None) -> Settings:
-    if config is not None:
-        return load_config(Path(config))
-    return find_config(common_start(paths)) or Settings()
+    start = common_start(paths)
+    settings = load_config(Path(config)) if config is not None else find_config(start)
+    settings = settings or Settings()
+    if settings.line_length is None:
+        settings = replace(settings, line_length=formatter_line_length(start))
+    return settings
+
+
+#: black's and ruff's default line length.
+DEFAULT_LINE_LENGTH = 88
+
+
+def formatter_line_length(start: Path) -> int | None:
+    """The line length of the project's formatter: ``line-length`` in the nearest ``ruff.toml``
+    / ``.ruff.toml``, or ``[tool.ruff]`` / ``[tool.black]`` of the nearest ``pyproject.toml``
+    that has one of them. None: not configured (the default, 88, applies). A file that cannot
+    be read says nothing here: it is the formatter's to complain about."""
+    directory = start.resolve()
+    for candidate_dir in (directory, *directory.parents):
+        for name in ("ruff.toml", ".ruff.toml", "pyproject.toml"):
+            candidate = candidate_dir / name
+            if not candidate.is_file():
+                continue
+            try:
+                data = _read_toml(candidate)
+            except ConfigError:
+                continue
+            tables = [data] if name != "pyproject.toml" else []
+            tool = data.get("tool") if name == "pyproject.toml" else None
+            if isinstance(tool, dict):
+                tables += [t for t in (tool.get("ruff"), tool.get("black")) if isinstance(t, dict)]
+            for table in tables:
+                value = table.get("line-length", table.get("line_length"))
+                if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1000:
+                    return value
+            if tables:
+                return None  # the nearest formatter config says nothing: its default holds
+    return None
+
+
+def _line_length(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 1000:
+        raise ConfigError(f"{where}: expected a whole number from 1 to 1000, got {value!r}")
+    return value
 
 
 def apply_overrides(settings: Settings, **overrides: Any) -> Settings:

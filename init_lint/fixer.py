@@ -13,6 +13,7 @@ import difflib
 import errno
 import os
 import stat
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -125,10 +126,17 @@ def _with_imports(text: str, imports: list[tuple[str, str]]) -> str:
     """
     clean = parseable(text)
     module = cst.parse_module(clean)
+    rest = []
+    for module_name, obj in imports:  # where isort would put them, when that is clear
+        placed = place_import(module, module_name, obj)
+        if placed is None:
+            rest.append((module_name, obj))
+        else:
+            module = placed
     context = CodemodContext()
-    for module_name, obj in imports:
+    for module_name, obj in rest:
         AddImportsVisitor.add_needed_import(context, module_name, obj)
-    new = AddImportsVisitor(context).transform_module(module).code
+    new = (AddImportsVisitor(context).transform_module(module) if rest else module).code
     if clean is text:
         return new
     old_lines, clean_lines = split_lines(text, True), split_lines(clean, True)
@@ -138,6 +146,102 @@ def _with_imports(text: str, imports: list[tuple[str, str]]) -> str:
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         kept += old_lines[i1:i2] if tag == "equal" else new_lines[j1:j2]
     return "".join(kept)
+
+
+def place_import(module: cst.Module, module_name: str, name: str) -> cst.Module | None:
+    """``from module_name import name`` added as isort (ruff's I001, black profile) wants it:
+    into a one-line ``from module_name import ...`` at its place by type (constants, classes,
+    then the rest, each alphabetical), the other names as they are; else as a new statement
+    among the third-party ``from`` imports, sorted by module. None: no clear place (the caller
+    falls back on LibCST's AddImportsVisitor); the module unchanged if the name is there."""
+    body = list(module.body)
+    imports = _leading_imports(body)
+    for index in imports:
+        small = _only_small(body[index])
+        if not isinstance(small, cst.ImportFrom) or _from_module(small) != module_name:
+            continue
+        if isinstance(small.names, cst.ImportStar) or small.lpar is not None:
+            return None  # parenthesised: its layout is the author's; let LibCST decide
+        names = [alias.evaluated_name for alias in small.names]
+        if name in names:
+            return module
+        at = next(
+            (i for i, other in enumerate(names) if _isort_key(other) > _isort_key(name)),
+            len(names),
+        )
+        aliases = [alias.with_changes(comma=cst.MaybeSentinel.DEFAULT) for alias in small.names]
+        aliases.insert(at, cst.ImportAlias(cst.Name(name)))
+        statement = body[index]
+        assert isinstance(statement, cst.SimpleStatementLine)
+        body[index] = statement.with_changes(body=[small.with_changes(names=aliases)])
+        return module.with_changes(body=body)
+    third_party = [i for i in imports if _section(_only_small(body[i])) == "third-party"]
+    if not third_party:
+        return None
+    key = (1, module_name.lower())
+    later = [i for i in third_party if _statement_key(_only_small(body[i])) > key]
+    at = later[0] if later else third_party[-1] + 1
+    new = cst.parse_statement(f"from {module_name} import {name}{module.default_newline}")
+    if later and body[at].leading_lines:  # keep a comment or blank line above the block
+        new = new.with_changes(leading_lines=body[at].leading_lines)
+        body[at] = body[at].with_changes(leading_lines=())
+    body.insert(at, new)
+    return module.with_changes(body=body)
+
+
+def _leading_imports(body: Sequence[cst.BaseStatement]) -> list[int]:
+    """Indexes of the import statements at the top of a module (after its docstring)."""
+    found = []
+    for index, statement in enumerate(body):
+        small = _only_small(statement)
+        if isinstance(small, (cst.Import, cst.ImportFrom)):
+            found.append(index)
+        elif not (index == 0 and isinstance(small, cst.Expr)):  # a docstring
+            break
+    return found
+
+
+def _only_small(statement: cst.BaseStatement) -> cst.BaseSmallStatement | None:
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        return statement.body[0]
+    return None
+
+
+def _from_module(node: cst.ImportFrom) -> str | None:
+    if node.relative or node.module is None:
+        return None
+    return cst.helpers.get_full_name_for_node(node.module)
+
+
+def _section(node: cst.BaseSmallStatement | None) -> str:
+    if isinstance(node, cst.ImportFrom):
+        if node.relative:
+            return "local"
+        full = _from_module(node) or ""
+    elif isinstance(node, cst.Import):
+        full = cst.helpers.get_full_name_for_node(node.names[0].name) or ""
+    else:
+        return "other"
+    top = full.split(".")[0]
+    if top == "__future__":
+        return "future"
+    return "standard-library" if top in sys.stdlib_module_names else "third-party"
+
+
+def _statement_key(node: cst.BaseSmallStatement | None) -> tuple[int, str]:
+    """isort's order inside a section: ``import x`` lines, then ``from x import`` by module."""
+    if isinstance(node, cst.ImportFrom):
+        return (1, (_from_module(node) or "").lower())
+    if isinstance(node, cst.Import):
+        return (0, (cst.helpers.get_full_name_for_node(node.names[0].name) or "").lower())
+    return (2, "")
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """Order by type: CONSTANTS, Classes, then everything else; case-insensitive within."""
+    if name.isupper() and len(name) > 1:
+        return (0, name.lower())
+    return (1 if name[:1].isupper() else 2, name.lower())
 
 
 def _content(edit: Edit, text: str, start: int) -> str:

@@ -247,22 +247,27 @@ class Activation:
         mode: str = "fan_in",
         distribution: str = "normal",
         explicit_mode: bool = False,
+        quote: str = "'",
     ) -> str | None:
         """The init call that is right for a weight ``target`` feeding this activation
-        (``explicit_mode``: spell out ``mode`` even when it is the default, because it matters)."""
+        (``explicit_mode``: spell out ``mode`` even when it is the default, because it matters;
+        ``quote``: the string quote the file uses)."""
         if self.family is Family.RECTIFIER:
             args = [target]
             if mode != "fan_in" or explicit_mode:
-                args.append(f"mode={mode!r}")
-            if self.slope:
-                args += [f"a={_fmt(self.slope)}", "nonlinearity='leaky_relu'"]
-            else:
-                args.append("nonlinearity='relu'")
+                args.append(f"mode={quote}{mode}{quote}")
+            args += self.kaiming_arguments(quote)
             return f"{init_prefix}.kaiming_{distribution}_({', '.join(args)})"
         if self.family is Family.SATURATING:
-            gain = f"{init_prefix}.calculate_gain({self.name.lower()!r})"
+            gain = f"{init_prefix}.calculate_gain({quote}{self.name.lower()}{quote})"
             return f"{init_prefix}.xavier_{distribution}_({target}, gain={gain})"
         return None
+
+    def kaiming_arguments(self, quote: str = "'") -> list[str]:
+        """``a=`` and ``nonlinearity=`` of the Kaiming call for this rectifier."""
+        if self.slope:
+            return [f"a={_fmt(self.slope)}", f"nonlinearity={quote}leaky_relu{quote}"]
+        return [f"nonlinearity={quote}relu{quote}"]
 
 
 def _fmt(value: float) -> str:

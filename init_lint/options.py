@@ -19,3 +19,5 @@ class Options:
     mode: FanMode = "fan_in"
     distribution: Distribution = "normal"
     zero_bias: bool = False
+    #: Where the code a fix writes is wrapped, as the project's formatter would (ruff, black).
+    line_length: int = 88

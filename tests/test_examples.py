@@ -64,7 +64,7 @@ def test_message_names_the_exact_fixing_call() -> None:
     finding = lint_paths([EXAMPLES / "mlp_default_init.py"])[0]
     assert finding.message == (
         "'self.fc1' (Linear) feeds ReLU (line 23) but keeps PyTorch's default init "
-        "(std ≈ 0.58/√fan_in); use nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')"
+        '(std ≈ 0.58/√fan_in); use nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'
     )
     assert (finding.line, finding.column) == (17, 20)  # the layer's construction call
 

@@ -105,7 +105,7 @@ def test_inserted_lines_match_indentation_and_keep_everything_else(tmp_path: Pat
     path.write_bytes(source.encode())
     fix_paths([path])
     fixed = path.read_bytes().decode()
-    inserted = "\t\tnn.init.kaiming_normal_(self.fc.weight, nonlinearity='relu')\r\n"
+    inserted = '\t\tnn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")\r\n'
     assert fixed == source.replace("# keep this comment\r\n", "# keep this comment\r\n" + inserted)
 
 
@@ -146,8 +146,8 @@ def test_missing_init_import_is_added(tmp_path: Path) -> None:
     )
     fix_paths([path])
     text = path.read_text()
-    assert "from torch.nn import init" in text
-    assert "init.kaiming_normal_(self.fc.weight, nonlinearity='relu')" in text
+    assert "from torch.nn import Linear, Module, ReLU, init" in text  # where isort puts it
+    assert 'init.kaiming_normal_(self.fc.weight, nonlinearity="relu")' in text
     assert lint_paths([path]) == []
 
 
@@ -155,7 +155,7 @@ def test_options_choose_mode_distribution_and_zero_bias(tmp_path: Path) -> None:
     (path,) = copy([ROOT / "examples" / "mlp_default_init.py"], tmp_path)
     fix_paths([path], Options(mode="fan_out", distribution="uniform", zero_bias=True))
     text = path.read_text()
-    assert "nn.init.kaiming_uniform_(self.fc1.weight, mode='fan_out', nonlinearity='relu')" in text
+    assert 'nn.init.kaiming_uniform_(self.fc1.weight, mode="fan_out", nonlinearity="relu")' in text
     assert "        if self.fc1.bias is not None:\n            nn.init.zeros_(self.fc1.bias)\n" in text
     compile(text, str(path), "exec")
 

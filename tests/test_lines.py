@@ -40,7 +40,7 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(self.fc(x).relu()).relu()
 """
-FIX_LINE = "        nn.init.kaiming_normal_(self.fc.weight, nonlinearity='relu')\n"
+FIX_LINE = '        nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")\n'
 
 
 def _ids(chars: list[str]) -> list[str]:

@@ -128,7 +128,7 @@ def test_fix_round_trip_keeps_the_notebook_as_jupyter_wrote_it(
     status, out = lint(train.parent, capsys, "--diff", "train.ipynb")
     assert status == 1
     assert out.startswith("--- a/train.ipynb:cell 3\n+++ b/train.ipynb:cell 3\n")
-    assert "+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')\n" in out
+    assert '+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")\n' in out
     assert train.read_bytes() == original
 
     status, out = lint(train.parent, capsys, "--fix", "train.ipynb")
@@ -139,7 +139,7 @@ def test_fix_round_trip_keeps_the_notebook_as_jupyter_wrote_it(
         line for line in fixed.decode().splitlines() if line not in original.decode().splitlines()
     ]
     assert added == [
-        "    \"        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')\\n\","
+        '    "        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity=\\"relu\\")\\n",'
     ]
     assert fixed.replace(added[0].encode() + b"\n", b"") == original
     reread = nbformat.reads(fixed.decode(), as_version=4)
@@ -147,7 +147,7 @@ def test_fix_round_trip_keeps_the_notebook_as_jupyter_wrote_it(
     assert reread.cells[3].outputs == TRAIN.cells[3].outputs and reread.metadata == TRAIN.metadata
     assert reread.cells[2].source.splitlines()[4:6] == [
         "        self.fc1 = nn.Linear(784, 256)",
-        "        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')",
+        '        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")',
     ]
     assert lint(train.parent, capsys, "--fix", "train.ipynb")[0] == 0
     assert train.read_bytes() == fixed  # a second --fix changes nothing

@@ -20,6 +20,7 @@ from ..options import Options
 from .binder import bind
 from .contexts import Signature
 from .facts import (
+    ArgumentFacts,
     CallFacts,
     ContainerFacts,
     FileFacts,
@@ -67,6 +68,7 @@ def facts_of(
         needs_init_import=prefix == "init" and "init" not in analyzer.imports.aliases,
         newline=module.default_newline,
         indent=module.default_indent,
+        quote=dominant_quote(analyzer.source),
         nn_prefix=_nn_prefix(analyzer),
         requests=sorted(set(analyzer.requests), key=repr),
         answers=analyzer.answers,
@@ -172,6 +174,14 @@ class Locator:
     def text(self, node: cst.CSTNode) -> str:
         return "" if self.positions is None else self.module.code_for_node(node)
 
+    def line_text(self, number: int) -> str:
+        """The text of a 1-based line (empty in a dry run or past the end)."""
+        if self.positions is None:
+            return ""
+        if self._lines is None:
+            self._lines = split_lines(self.source)
+        return self._lines[number - 1] if 0 < number <= len(self._lines) else ""
+
     def after(self, statement: object) -> InsertPoint | None:
         """Just after a statement that stands on its own lines (not `if x: a = 1`)."""
         if not isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
@@ -232,9 +242,54 @@ def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
     )
     touched = tuple(sorted(locate.span(i.site)[:2] for i in origin.touched if locate.known(i.site)))
     after = locate.after(origin.statement) if origin.statement is not None else None
+    arguments: tuple[ArgumentFacts, ...] = ()
+    last_end = None
+    if not method and not any(arg.star for arg in call.args):
+        arguments = _arguments(call, locate)
+        last_end = locate.span(call.args[-1].value)[2:]
+    line, column, end_line, end_column = locate.span(call)
+    head = locate.line_text(line)[: column - 1]
+    indent = head if head and not head.strip() else None
+    tail = max(0, len(locate.line_text(end_line)) - (end_column - 1))
     return CallFacts(
-        *locate.span(call), func, method, target, kept, touched, after, origin.rewritable
+        line,
+        column,
+        end_line,
+        end_column,
+        func,
+        method,
+        target,
+        kept,
+        touched,
+        after,
+        origin.rewritable,
+        arguments,
+        last_end,
+        indent,
+        tail,
     )
+
+
+def _arguments(call: cst.Call, locate: Locator) -> tuple[ArgumentFacts, ...]:
+    """a=, mode= and nonlinearity= of ``kaiming_*_(tensor, a, mode, nonlinearity)``."""
+    order = ("a", "mode", "nonlinearity")
+    positional = [arg for arg in call.args if arg.keyword is None][1:]
+    found = []
+    for arg in call.args:
+        if arg.keyword is not None:
+            name: str | None = arg.keyword.value
+        elif any(arg is other for other in positional):
+            index = next(i for i, other in enumerate(positional) if other is arg)
+            name = order[index] if index < len(order) else None
+        else:
+            name = None
+        if name in order:
+            start = locate.span(arg.keyword if arg.keyword is not None else arg.value)[:2]
+            value = locate.span(arg.value)
+            found.append(
+                ArgumentFacts(name, arg.keyword is not None, start, value, locate.text(arg.value))
+            )
+    return tuple(found)
 
 
 def _is_init_namespace(node: cst.BaseExpression) -> bool:
@@ -340,6 +395,22 @@ def _free_name(source: str) -> str | None:
     count), so that the loop a fix inserts shadows nothing."""
     used = set(re.findall(r"[A-Za-z_]\w*", source))
     return next((name for name in _LOOP_NAMES if name not in used), None)
+
+
+#: The opening quote of a one-line string literal (prefixes allowed; not a docstring's triple).
+_STRING_START = re.compile(r"""(?<![\w'"])[rRbBuUfF]{0,2}(['"])(?!\1\1)""")
+
+
+#: Docstrings and other triple-quoted strings, then comments: their quotes are prose.
+_PROSE = re.compile(r"""(\"\"\"|\'\'\')[\s\S]*?\1|#[^\n]*""")
+
+
+def dominant_quote(source: str) -> str:
+    """The quote most of the file's strings open with; double on a tie (black's and ruff's)."""
+    counts = {"'": 0, '"': 0}
+    for match in _STRING_START.finditer(_PROSE.sub("", source)):
+        counts[match.group(1)] += 1
+    return "'" if counts["'"] > counts['"'] else '"'
 
 
 def _nn_prefix(analyzer: Interpreter) -> str | None:

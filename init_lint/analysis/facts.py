@@ -19,6 +19,17 @@ class InsertPoint:
 
 
 @dataclass(frozen=True)
+class ArgumentFacts:
+    """One argument of a Kaiming call, for edits that change it in place."""
+
+    name: str  # the parameter it binds: 'a', 'mode', 'nonlinearity'
+    keyword: bool  # given as name=value
+    start: tuple[int, int]  # where the argument (its keyword, if any) starts
+    value: tuple[int, int, int, int]  # the value's span
+    text: str  # the value's source
+
+
+@dataclass(frozen=True)
 class CallFacts:
     """An init call aimed at known layers, as the autofix needs it."""
 
@@ -33,6 +44,11 @@ class CallFacts:
     touched: tuple[tuple[int, int], ...]  # sites of every layer this call initialises
     after: InsertPoint | None  # just after the statement holding the call
     rewritable: bool = True  # a torch-shaped init call (not a library helper of its own shape)
+    #: a=, mode= and nonlinearity= as written (for a call without ``*``/``**`` arguments).
+    arguments: tuple[ArgumentFacts, ...] = ()
+    last_end: tuple[int, int] | None = None  # where the last argument ends
+    indent: str | None = None  # the line's indentation when the call begins the line's code
+    tail: int = 0  # how many characters follow the call on its last line (a comment)
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,7 @@ class FileFacts:
     needs_init_import: bool = False  # init_prefix is 'init' but nothing defines it yet
     newline: str = "\n"
     indent: str = "    "  # the file's indentation unit
+    quote: str = "'"  # the string quote the file's code mostly uses (new code uses it too)
     nn_prefix: str | None = None  # how the file spells torch.nn ('nn'), if it can
     # (line, column, end_line, end_column, code, message, fix) of findings known from this file.
     local: list[tuple[int, int, int, int, str, str, Fix | None]] = field(default_factory=list)

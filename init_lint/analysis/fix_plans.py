@@ -26,7 +26,15 @@ from ..knowledge import (
 )
 from ..options import Options
 from ..rules import Rule
-from .facts import CallFacts, FileFacts, InsertPoint, InstanceFacts, NodeFacts, ProgramFacts
+from .facts import (
+    ArgumentFacts,
+    CallFacts,
+    FileFacts,
+    InsertPoint,
+    InstanceFacts,
+    NodeFacts,
+    ProgramFacts,
+)
 from .values import AppliedInit
 
 _EXPRESSION = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*|\[-?\d+\])*$")
@@ -76,6 +84,7 @@ def advice(
     init_prefix: str,
     mode: str,
     distribution: str,
+    quote: str = "'",
 ) -> tuple[str, ...]:
     """The statements that initialise ``target`` right (the call, and a correction if needed)."""
     forced = required_mode(geometry, activation)
@@ -85,11 +94,24 @@ def advice(
         mode=forced or mode,
         distribution=distribution,
         explicit_mode=forced is not None,
+        quote=quote,
     )
     if call is None:
         return ()
     factor = _correction(geometry, activation)
     return (call,) if factor is None else (call, correction_line(target, factor))
+
+
+def preferences(scheme: AppliedInit, options: Options) -> tuple[str, str]:
+    """The Kaiming mode and the distribution of a new init call, for the message and the fix
+    alike: the author's where they do not matter to the gain (a uniform Xavier becomes a
+    uniform Kaiming), else the configured ones."""
+    mode = scheme.mode if scheme.kind is SchemeKind.KAIMING else None
+    distribution = scheme.distribution
+    return (
+        mode if mode in ("fan_in", "fan_out") else options.mode,
+        distribution if distribution in ("normal", "uniform") else options.distribution,
+    )
 
 
 def path_expression(handle: str, path: str | None) -> str | None:
@@ -103,9 +125,67 @@ def path_expression(handle: str, path: str | None) -> str | None:
     return text if _EXPRESSION.match(text) else None
 
 
-def _insert(point: InsertPoint, lines: list[str], newline: str) -> Edit:
-    content = "".join(f"{point.indent}{line}{newline}" for line in lines)
-    return Edit(point.line, 1, point.line, 1, content)
+def _insert(point: InsertPoint, lines: list[str], facts: FileFacts, options: Options) -> Edit:
+    """Statements inserted before ``point.line``, each wrapped as the file's formatter would."""
+    out = []
+    for line in lines:
+        code = line.lstrip()
+        indent = point.indent + line[: len(line) - len(code)]
+        for piece in wrap(code, indent, facts.indent, options.line_length):
+            out.append(f"{indent}{piece}{facts.newline}")
+    return Edit(point.line, 1, point.line, 1, "".join(out))
+
+
+def wrap(code: str, indent: str, unit: str, limit: int, tail: int = 0) -> list[str]:
+    """A one-line call laid out as black and ruff format it at ``indent`` (``tail``: the
+    characters that follow it on its line): as it is when it fits; else its arguments on a line
+    of their own; else one argument per line, with a trailing comma. Lines without ``indent``."""
+    if len(indent) + len(code) + tail <= limit or not code.endswith(")"):
+        return [code]
+    opening = _opening(code)
+    if opening is None or opening == len(code) - 2:
+        return [code]
+    head, inner = code[: opening + 1], code[opening + 1 : -1]
+    if len(indent) + len(unit) + len(inner) <= limit:
+        return [head, f"{unit}{inner}", ")"]
+    return [head, *(f"{unit}{part}," for part in _top_level_parts(inner)), ")"]
+
+
+def _opening(code: str) -> int | None:
+    """Index of the bracket that the final ``)`` closes (quotes skipped)."""
+    depth, quote = 0, ""
+    for index in range(len(code) - 1, -1, -1):
+        char = code[index]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in ")]}":
+            depth += 1
+        elif char in "([{":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def _top_level_parts(inner: str) -> list[str]:
+    """``a, f(b, c), d=e`` → ``['a', 'f(b, c)', 'd=e']``."""
+    parts, depth, quote, start = [], 0, "", 0
+    for index, char in enumerate(inner):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(inner[start:index].strip())
+            start = index + 1
+    parts.append(inner[start:].strip())
+    return [part for part in parts if part]
 
 
 def _init_lines(call: str, layer: str, prefix: str, options: Options) -> list[str]:
@@ -140,7 +220,7 @@ def plan(
             only = {origin.node: home}
             fix = plan(instance, rule, activation, scheme, home, nodes, requirements, options, only)
             return replace(fix, path=home.path) if fix is not None else None
-    planner = _Planner(instance, activation, facts, options)
+    planner = _Planner(instance, activation, facts, options, scheme)
     if scheme.kind is SchemeKind.DEFAULT:
         if planner.layer is None:
             return _container_fix(instance, activation, facts, requirements, options)
@@ -160,6 +240,7 @@ class _Planner:
     activation: Activation
     facts: FileFacts
     options: Options
+    scheme: AppliedInit
 
     @property
     def layer(self) -> str | None:
@@ -172,19 +253,21 @@ class _Planner:
         if point is None or expression is None:
             return None
         prefix = self.facts.init_prefix
+        mode, distribution = preferences(self.scheme, self.options)
         lines = advice(
             self.activation,
             f"{expression}.weight",
             self.instance.geometry,
             init_prefix=prefix,
-            mode=self.options.mode,
-            distribution=self.options.distribution,
+            mode=mode,
+            distribution=distribution,
+            quote=self.facts.quote,
         )
         if not lines:
             return None
         call = lines[0]
         body = [*lines[:1], *_init_lines(call, expression, prefix, self.options)[1:], *lines[1:]]
-        edit = _insert(point, body, self.facts.newline)
+        edit = _insert(point, body, self.facts, self.options)
         imports = (("torch.nn", "init"),) if self.facts.needs_init_import else ()
         return Fix(f"insert {call} before line {point.line}", (edit,), imports)
 
@@ -201,6 +284,10 @@ class _Planner:
         wanted = Requirement.of(activation, instance.geometry)
         if origin.rewritable and all(requirements.get(key) == {wanted} for key in origin.touched):
             forced = required_mode(instance.geometry, activation)
+            if rule.verdict is Verdict.WRONG_KAIMING_GAIN and wanted.correction is None:
+                changes = _argument_edits(origin, activation, forced, self.facts.quote)
+                if changes:
+                    return Fix(f"change the arguments of {origin.func}", changes)
             mode = forced or self.options.mode
             replacement = _rewrite(
                 origin,
@@ -211,18 +298,28 @@ class _Planner:
                 mode,
                 self.options.distribution,
                 forced,
+                self.facts.quote,
             )
             if replacement is not None and (wanted.correction is None or origin.after is not None):
+                replacement = self._laid_out(replacement, origin)
                 span = (origin.line, origin.column, origin.end_line, origin.end_column)
                 edits = [Edit(*span, replacement)]
                 if wanted.correction is not None and origin.after is not None:
                     line = correction_line(origin.target, wanted.correction)
-                    edits.append(_insert(origin.after, [line], self.facts.newline))
+                    edits.append(_insert(origin.after, [line], self.facts, self.options))
                 return Fix(f"replace with {replacement}", tuple(edits))
         layer = self.layer
         if layer is not None and layer.startswith("self."):
             return self.targeted(origin.after, layer)
         return None
+
+    def _laid_out(self, replacement: str, origin: CallFacts) -> str:
+        """A rewritten call wrapped as the formatter would, when it begins its line."""
+        if origin.indent is None:
+            return replacement
+        unit, limit = self.facts.indent, self.options.line_length
+        lines = wrap(replacement, origin.indent, unit, limit, origin.tail)
+        return (self.facts.newline + origin.indent).join(lines)
 
     def program_fix(self, origin: ProgramFacts, nodes: dict[str, NodeFacts]) -> Fix | None:
         """A targeted call after the program (modules() loop, apply) that set the init."""
@@ -263,6 +360,7 @@ def _container_fix(
         init_prefix=facts.init_prefix,
         mode=options.mode,
         distribution=options.distribution,
+        quote=facts.quote,
     )
     if not lines:
         return None
@@ -275,7 +373,60 @@ def _container_fix(
     ]
     imports = (("torch.nn", "init"),) if facts.needs_init_import else ()
     description = f"insert a loop over {box.expression}.modules() that calls {lines[0]}"
-    return Fix(description, (_insert(box.after, statements, facts.newline),), imports)
+    return Fix(description, (_insert(box.after, statements, facts, options),), imports)
+
+
+def _argument_edits(
+    call: CallFacts, activation: Activation, forced_mode: str | None, quote: str
+) -> tuple[Edit, ...]:
+    """A Kaiming call whose gain is wrong, corrected argument by argument: values replaced where
+    they are, missing keywords added (before ``nonlinearity=``, else at the end), the rest of
+    the call as it was. Empty when the call cannot be edited so (a tensor method, ``**kw``)."""
+    if call.last_end is None:
+        return ()
+    given = {argument.name: argument for argument in call.arguments}
+
+    def literal(value: str, old: ArgumentFacts | None) -> str:
+        mark = old.text[-1] if old is not None and old.text[-1:] in ("'", '"') else quote
+        return f"{mark}{value}{mark}"
+
+    wanted: dict[str, str] = {}
+    if forced_mode is not None:
+        wanted["mode"] = literal(forced_mode, given.get("mode"))
+    if activation.slope:
+        wanted["a"] = f"{activation.slope:g}"
+        if "nonlinearity" in given:  # absent: 'leaky_relu' is the default
+            wanted["nonlinearity"] = literal("leaky_relu", given["nonlinearity"])
+    else:
+        wanted["nonlinearity"] = literal("relu", given.get("nonlinearity"))  # a is then unused
+    edits: list[Edit] = []
+    added: list[str] = []
+    for name in ("a", "mode", "nonlinearity"):
+        if name not in wanted:
+            continue
+        old = given.get(name)
+        if old is None:
+            added.append(f"{name}={wanted[name]}")
+        elif old.text != wanted[name] and not _same_number(old.text, wanted[name]):
+            edits.append(Edit(*old.value, wanted[name]))
+    anchor = given.get("nonlinearity")
+    if (
+        added
+        and anchor is not None
+        and anchor.keyword
+        and "nonlinearity" not in {a.split("=")[0] for a in added}
+    ):
+        edits.append(Edit(*anchor.start, *anchor.start, "".join(f"{a}, " for a in added)))
+    elif added:
+        edits.append(Edit(*call.last_end, *call.last_end, "".join(f", {a}" for a in added)))
+    return tuple(edits)
+
+
+def _same_number(text: str, wanted: str) -> bool:
+    try:
+        return float(text) == float(wanted)
+    except ValueError:
+        return False
 
 
 def _rewrite(
@@ -287,6 +438,7 @@ def _rewrite(
     mode: str,
     distribution: str,
     forced_mode: str | None = None,
+    quote: str = "'",
 ) -> str | None:
     """The corrected call, keeping the author's spelling of init and of the tensor."""
     namespace = prefix if call.method else call.func.rpartition(".")[0] or prefix
@@ -294,11 +446,8 @@ def _rewrite(
         # Only the gain is wrong: change a= and nonlinearity=, keep the call and its other args
         # (but a mode the layer's geometry rules out).
         kept = [k for k in call.kept if not (forced_mode and k.startswith("mode="))]
-        args = [call.target, *kept, *([f"mode={forced_mode!r}"] if forced_mode else [])]
-        if activation.slope:
-            args += [f"a={activation.slope:g}", "nonlinearity='leaky_relu'"]
-        else:
-            args.append("nonlinearity='relu'")
+        forced = [f"mode={quote}{forced_mode}{quote}"] if forced_mode else []
+        args = [call.target, *kept, *forced, *activation.kaiming_arguments(quote)]
         return f"{call.func}({', '.join(args)})"
     keep = scheme.distribution if scheme.distribution in ("normal", "uniform") else distribution
     keep_mode = scheme.mode if scheme.mode in ("fan_in", "fan_out") else mode
@@ -310,4 +459,5 @@ def _rewrite(
         mode=keep_mode,
         distribution=keep,
         explicit_mode=forced_mode is not None,
+        quote=quote,
     )

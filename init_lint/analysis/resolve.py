@@ -29,6 +29,8 @@ _OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, (), ())
 _CONTEXT_SUFFIX = re.compile(r"\[[0-9a-f]{12}(#\d+)?\]$")
 #: Said of a finding whose site needs different inits in different contexts.
 DIVERGENT = "its contexts need different inits"
+#: Said of a finding whose contexts get their wrong init in places one edit cannot all reach.
+SCATTERED = "its contexts initialise it in different places"
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,11 @@ class Problem:
 
 @dataclass
 class SiteVerdict:
-    """What the contexts of one layer found: the first problem per code."""
+    """What the contexts of one layer found: the first problem per code, and every context's
+    (a fix must work in all of them)."""
 
     problems: dict[str, Problem]
+    every: dict[str, list[Problem]]
 
 
 class Graph:
@@ -187,8 +191,11 @@ def _layer_findings(facts: FileFacts, graph: Graph, options: Options) -> list[Fi
                 if code in seen:
                     continue
                 seen.add(code)
+                others = verdict.every.get(code, [problem])
                 findings.append(
-                    _finding(instance, problem, facts, graph, requirements, options, divergent)
+                    _finding(
+                        instance, problem, facts, graph, requirements, options, divergent, others
+                    )
                 )
     return findings
 
@@ -201,26 +208,35 @@ def _finding(
     requirements: dict[tuple[int, int], set[fix_plans.Requirement]],
     options: Options,
     divergent: bool,
+    others: list[Problem],
 ) -> Finding:
     fix = None
+    scattered = False
     if not divergent:
-        fix = fix_plans.plan(
-            instance,
-            problem.rule,
-            problem.use.activation,
-            problem.scheme,
-            facts,
-            graph.nodes,
-            requirements,
-            options,
-            graph.file_of,
-        )
+        fixes = {
+            fix_plans.plan(
+                instance,
+                other.rule,
+                other.use.activation,
+                other.scheme,
+                facts,
+                graph.nodes,
+                requirements,
+                options,
+                graph.file_of,
+            )
+            for other in [problem, *others]
+        }
+        # A fix must work in every context: one edit that each context's wrong init meets.
+        scattered = len(fixes) > 1
+        fix = next(iter(fixes)) if not scattered else None
     message = _message(instance, problem, facts, graph, options)
     owner = graph.nodes.get(instance.owner)
     if owner is not None and owner.class_key not in (None, owner.key):
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
     if fix is None:
-        message += f" (no autofix: {DIVERGENT})" if divergent else " (no autofix)"
+        reason = DIVERGENT if divergent else SCATTERED if scattered else None
+        message += f" (no autofix: {reason})" if reason else " (no autofix)"
     return Finding(
         facts.path,
         instance.line,
@@ -247,10 +263,12 @@ def _judge_instance(
         _judge_all(_fold(instance, chain, graph, own), instance, through_norm) for chain in chains
     ]
     problems: dict[str, Problem] = {}
+    every: dict[str, list[Problem]] = {}
     for found in per_context:
         for code, problem in found.items():
             problems.setdefault(code, problem)
-    return SiteVerdict(problems)
+            every.setdefault(code, []).append(problem)
+    return SiteVerdict(problems, every)
 
 
 def _fold(
@@ -371,17 +389,15 @@ def _message(
     scheme = problem.scheme
     # Keep what the author chose where it does not matter to the gain (distribution, mode);
     # otherwise the configured preferences.
+    mode, distribution = fix_plans.preferences(scheme, options)
     statements = fix_plans.advice(
         activation,
         target,
         instance.geometry,
         init_prefix=init_prefix,
-        mode=scheme.mode
-        if scheme.kind is SchemeKind.KAIMING and scheme.mode in ("fan_in", "fan_out")
-        else options.mode,
-        distribution=scheme.distribution
-        if scheme.distribution in ("normal", "uniform")
-        else options.distribution,
+        mode=mode,
+        distribution=distribution,
+        quote=facts.quote,
     )
     advice = " then ".join(statements) if statements else None
     return problem.rule.message(

@@ -56,7 +56,7 @@ RULE = Rule(
                     def __init__(self):
                         super().__init__()
                         self.fc1 = nn.Linear(784, 256)
-                        init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')
+                        init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")
                         self.fc2 = nn.Linear(256, 10)
 
                     def forward(self, x):
@@ -89,7 +89,7 @@ RULE = Rule(
                         for m in self.modules():
                             if isinstance(m, nn.Conv2d):
                                 init.normal_(m.weight, 0, 0.01)
-                        init.kaiming_normal_(self.body[0].weight, nonlinearity='relu')
+                        init.kaiming_normal_(self.body[0].weight, nonlinearity="relu")
                 """
             ),
         ),

@@ -61,7 +61,7 @@ RULE = Rule(
                     def __init__(self):
                         super().__init__()
                         self.fc = nn.Linear(32, 32)
-                        init.xavier_normal_(self.fc.weight, gain=init.calculate_gain('tanh'))
+                        init.xavier_normal_(self.fc.weight, gain=init.calculate_gain("tanh"))
 
                     def forward(self, x):
                         return torch.tanh(self.fc(x))

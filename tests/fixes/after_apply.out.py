@@ -24,7 +24,7 @@ class Discriminator(nn.Module):
 
 netD = Discriminator()
 netD.apply(weights_init)
-nn.init.kaiming_normal_(netD.main[0].weight, a=0.2, nonlinearity='leaky_relu')
+nn.init.kaiming_normal_(netD.main[0].weight, a=0.2, nonlinearity="leaky_relu")
 
 
 EXAMPLE_INPUT_SHAPE = (4, 3, 16, 16)

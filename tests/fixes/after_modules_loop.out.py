@@ -16,7 +16,7 @@ class Net(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, 0, 0.01)
                 nn.init.zeros_(m.bias)
-        nn.init.kaiming_normal_(self.features[0].weight, nonlinearity='relu')
+        nn.init.kaiming_normal_(self.features[0].weight, nonlinearity="relu")
 
     def forward(self, x):
         return self.features(x)

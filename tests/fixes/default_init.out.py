@@ -8,10 +8,10 @@ class MLP(nn.Module):
     def __init__(self, sizes=(784, 256, 128)):
         super().__init__()
         self.fc1 = nn.Linear(sizes[0], sizes[1])  # hidden layer
-        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')
+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")
         self.fc2 = nn.Linear(sizes[1], sizes[2])
         self.head = nn.Sequential(nn.Linear(128, 64), nn.LeakyReLU(0.2), nn.Linear(64, 10))
-        nn.init.kaiming_normal_(self.head[0].weight, a=0.2, nonlinearity='leaky_relu')
+        nn.init.kaiming_normal_(self.head[0].weight, a=0.2, nonlinearity="leaky_relu")
 
     def forward(self, x):
         x = F.relu(self.fc1(x))

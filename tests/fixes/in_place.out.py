@@ -8,11 +8,11 @@ class Block(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 64, 3)
-        init.kaiming_normal_(self.conv.weight, nonlinearity='relu')  # an old habit
+        init.kaiming_normal_(self.conv.weight, nonlinearity="relu")  # an old habit
         self.proj = nn.Linear(64, 128)
-        init.kaiming_normal_(self.proj.weight, a=0.2, nonlinearity='leaky_relu')
+        init.kaiming_normal_(self.proj.weight, a=0.2, nonlinearity="leaky_relu")
         self.gate = nn.Linear(128, 128)
-        init.xavier_uniform_(self.gate.weight, gain=init.calculate_gain('sigmoid'))
+        init.xavier_uniform_(self.gate.weight, gain=init.calculate_gain("sigmoid"))
 
     def forward(self, x):
         x = torch.relu(self.conv(x)).mean((2, 3))

@@ -9,7 +9,7 @@ class Blocks(nn.Module):
         self.blocks = nn.ModuleList([nn.Conv2d(width, width, 3, padding=1) for _ in range(depth)])
         for submodule in self.blocks.modules():
             if isinstance(submodule, nn.Conv2d):
-                nn.init.kaiming_normal_(submodule.weight, nonlinearity='relu')
+                nn.init.kaiming_normal_(submodule.weight, nonlinearity="relu")
 
     def forward(self, x):
         for block in self.blocks:
@@ -26,7 +26,9 @@ class Mlp(nn.Module):
         self.net = nn.Sequential(*layers)
         for submodule in self.net.modules():
             if isinstance(submodule, nn.Linear):
-                nn.init.kaiming_normal_(submodule.weight, a=0.2, nonlinearity='leaky_relu')
+                nn.init.kaiming_normal_(
+                    submodule.weight, a=0.2, nonlinearity="leaky_relu"
+                )
 
     def forward(self, x):
         return self.net(x)
@@ -42,7 +44,7 @@ class Tower(nn.Module):
             self.layers.append(nn.Linear(width, width))
         for submodule in self.layers.modules():
             if isinstance(submodule, nn.Linear):
-                nn.init.kaiming_normal_(submodule.weight, nonlinearity='relu')
+                nn.init.kaiming_normal_(submodule.weight, nonlinearity="relu")
 
     def forward(self, x):
         for layer in self.layers:

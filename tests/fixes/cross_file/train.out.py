@@ -13,11 +13,11 @@ def init_encoder(module):
 
 netD = Discriminator().to("cpu")
 netD.apply(weights_init)
-nn.init.kaiming_normal_(netD.main[0].weight, a=0.2, nonlinearity='leaky_relu')
-nn.init.kaiming_normal_(netD.main[2].weight, a=0.2, nonlinearity='leaky_relu')
+nn.init.kaiming_normal_(netD.main[0].weight, a=0.2, nonlinearity="leaky_relu")
+nn.init.kaiming_normal_(netD.main[2].weight, a=0.2, nonlinearity="leaky_relu")
 encoder = Encoder()
 init_encoder(encoder)
-nn.init.kaiming_normal_(encoder.fc.weight, nonlinearity='relu')
+nn.init.kaiming_normal_(encoder.fc.weight, nonlinearity="relu")
 
 EXAMPLE_INPUT_SHAPE = (8, 3, 16, 16)
 
