@@ -33,7 +33,7 @@ from .codec import Codec, CodecError
 from .findings import Finding
 
 if TYPE_CHECKING:
-    from .analysis.facts import FileFacts
+    from .analysis.facts import FileFacts, Holders
     from .engine import Options
 
 FORMAT = 2  # bump when the entry layout changes
@@ -43,7 +43,7 @@ MAX_ENTRY_BYTES = 64 * 1024 * 1024
 MAX_ENTRY_VALUES = 1_000_000
 
 #: What a file's analysis yields: facts, an INI999 finding, or None (nothing to analyse).
-Result = Union["FileFacts", Finding, None]
+Result = Union["FileFacts", "Holders", Finding, None]
 
 
 class _Miss:
@@ -113,11 +113,20 @@ class Cache:
         self._salt = f"{tool_fingerprint()}\0{options!r}\0".encode()
         self._ready = False
 
-    def key(self, path: str, module_name: str, source: str | bytes, full: bool = False) -> str:
-        """``full``: the file is analysed whatever the prefilter says (a later round)."""
+    def key(
+        self,
+        path: str,
+        module_name: str,
+        source: str | bytes,
+        full: bool = False,
+        requests: str = "",
+    ) -> str:
+        """``full``: the file is analysed whatever the prefilter says (a later round);
+        ``requests``: the contexts other files asked it to run its classes in."""
         data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(self._salt)
-        digest.update(f"{path}\0{module_name}\0{int(full)}\0".encode("utf-8", "surrogatepass"))
+        head = f"{path}\0{module_name}\0{int(full)}\0{requests}\0"
+        digest.update(head.encode("utf-8", "surrogatepass"))
         digest.update(data)
         return digest.hexdigest()
 
@@ -140,9 +149,11 @@ class Cache:
             result = codec().decode(stored["result"])
         except (ValueError, RecursionError, CodecError):  # JSON, depth, or data that do not fit
             return MISS
-        from .analysis.facts import FileFacts
+        from .analysis.facts import FileFacts, Holders
 
-        if result is None or (isinstance(result, (FileFacts, Finding)) and result.path == path):
+        if result is None or isinstance(result, Holders):
+            return result
+        if isinstance(result, (FileFacts, Finding)) and result.path == path:
             return result  # type: ignore[no-any-return]
         return MISS
 

@@ -37,7 +37,8 @@ __all__ = ["Options", "lint_paths", "lint_source", "lint_sources"]
 if TYPE_CHECKING:
     import libcst as cst
 
-    from .analysis.facts import FileFacts
+    from .analysis.contexts import Signature
+    from .analysis.facts import FileFacts, Holders
 
 #: The referee, named in its messages: a file may use syntax newer than the running Python.
 CPYTHON = f"CPython {sys.version_info[0]}.{sys.version_info[1]}"
@@ -195,7 +196,8 @@ def analyze_source(
     module_name: str | None = None,
     *,
     force: bool = False,
-) -> FileFacts | Finding | None:
+    requests: Sequence[tuple[str, Signature]] = (),
+) -> FileFacts | Holders | Finding | None:
     """One file's facts, an INI999 finding, or None for a file that cannot report anything.
 
     Without ``force``, a file that names neither an init function nor both a weight layer and
@@ -209,8 +211,8 @@ def analyze_source(
         tree = referee(source, path)
         if isinstance(tree, Finding):
             return tree
-        if not force and not (may_report(source) and names_report(tree)):
-            return None
+        if not force and not requests and not (may_report(source) and names_report(tree)):
+            return _holders(source, tree)
         try:
             text = shape(decode(source), tree)
         except TooDeep as error:
@@ -222,12 +224,30 @@ def analyze_source(
                 "beyond what LibCST parses in reasonable time",
             )
         del tree  # one syntax tree in memory at a time: the CST replaces it
-        return _analyze(path, text, options, module_name or module_name_for(path))
+        return _analyze(path, text, options, module_name or module_name_for(path), requests)
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
         return internal_error(path, summary(error))
 
 
-def _analyze(path: str, text: str, options: Options, module_name: str) -> FileFacts | Finding:
+def _holders(source: str | bytes, tree: ast.Module) -> Holders | None:
+    """What a file left out still tells the next rounds: its classes that build layers."""
+    text = source if isinstance(source, str) else source.decode("latin-1")
+    if not any(hint in text for hint in ("Linear", "Conv")):
+        return None
+    from .analysis.facts import Holders
+    from .prefilter import layer_classes
+
+    classes = layer_classes(tree)
+    return Holders(classes) if classes else None
+
+
+def _analyze(
+    path: str,
+    text: str,
+    options: Options,
+    module_name: str,
+    requests: Sequence[tuple[str, Signature]] = (),
+) -> FileFacts | Finding:
     from .deep import call_deep
 
     def work() -> FileFacts | Finding:
@@ -236,7 +256,7 @@ def _analyze(path: str, text: str, options: Options, module_name: str) -> FileFa
         module = _libcst(text, path)
         if isinstance(module, Finding):
             return module
-        return analyze_module(module, path, module_name, options, text)
+        return analyze_module(module, path, module_name, options, text, requests)
 
     try:
         return call_deep(work)
@@ -263,6 +283,7 @@ def lint_sources(
     facts.
     """
     from .analysis import resolve
+    from .analysis.facts import FileFacts
     from .parallel import analyze_all
 
     options = options or Options()
@@ -279,7 +300,7 @@ def lint_sources(
     for result in results:
         if isinstance(result, Finding):
             findings.append(result)
-        elif result is not None:
+        elif isinstance(result, FileFacts):
             facts.append(result)
     del results
     findings.extend(_resolve(resolve, facts, options))

@@ -27,13 +27,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cache import MISS, Cache, Result
 from .engine import Options, analyze_source, internal_error, module_name_for
-from .prefilter import mentions, wanted_names
+from .prefilter import mentions, names_activation, wanted_names
 
-_Task = tuple[int, str, str, "str | bytes", bool]  # index, path, module name, source, full
+if TYPE_CHECKING:
+    from .analysis.contexts import Signature
+
+#: index, path, module name, source, full, and the contexts other files build its classes in
+_Task = tuple[int, str, str, "str | bytes", bool, "Requests"]
+Requests = tuple[tuple[str, "Signature"], ...]
+#: Rounds of requests (a class built with arguments in another file, run there with them).
+MAX_REQUEST_ROUNDS = 3
 Progress = Callable[[int, int], None]
 
 # Chunks per worker: enough for the pool to even out unequal files, few enough that sending
@@ -74,21 +81,30 @@ def analyze_all(
     counter = _Counter(progress, len(sources))
     with _Workers(options, jobs, isolate, counter) as workers:
         pending, full = list(range(len(sources))), False
+        asked: dict[int, Requests] = {}
+        rounds = 0
         while pending:
             tasks: list[_Task] = []
             for index in pending:
                 path, source = sources[index]
-                hit = cache.load(_key(cache, index, sources, names, full), path) if cache else MISS
+                requests = asked.get(index, ())
+                key = _key(cache, index, sources, names, full, requests) if cache else ""
+                hit = cache.load(key, path) if cache else MISS
                 if hit is MISS:
-                    tasks.append((index, path, names[index], source, full))
+                    tasks.append((index, path, names[index], source, full, requests))
                 else:
                     results[index] = hit  # type: ignore[assignment]
                     counter.step()
             for index, result in workers.run(tasks):
                 results[index] = result
                 if cache is not None:
-                    cache.store(_key(cache, index, sources, names, full), result)
+                    key = _key(cache, index, sources, names, full, asked.get(index, ()))
+                    cache.store(key, result)
             pending, full = _next_round(sources, results), True
+            if not pending and rounds < MAX_REQUEST_ROUNDS:
+                # Classes other files build with arguments: run again with those contexts.
+                rounds += 1
+                pending = _requested(results, names, asked)
             counter.total += len(pending)
     return results
 
@@ -99,23 +115,74 @@ def _key(
     sources: Sequence[tuple[str, str | bytes]],
     names: list[str],
     full: bool,
+    requests: Requests = (),
 ) -> str:
     path, source = sources[index]
-    return cache.key(path, names[index], source, full)
+    return cache.key(path, names[index], source, full, repr(requests) if requests else "")
 
 
 def _next_round(sources: Sequence[tuple[str, str | bytes]], results: list[Result]) -> list[int]:
-    """Files not analysed yet (their result is None) that name a class holding a layer."""
-    from .analysis.facts import FileFacts
+    """Files not analysed yet that name a class holding a layer of the files analysed, or that
+    name an activation and a class of a left-out file that builds layers (it may pass the
+    activation in: ``Mlp(act_layer=nn.ReLU)``)."""
+    from .analysis.facts import FileFacts, Holders
 
     names = wanted_names(result for result in results if isinstance(result, FileFacts))
-    if not names:
+    holders = frozenset().union(*(r.classes for r in results if isinstance(r, Holders)))
+    if not names and not holders:
         return []
-    return [
-        index
-        for index, result in enumerate(results)
-        if result is None and mentions(sources[index][1], names)
-    ]
+    pending = []
+    for index, result in enumerate(results):
+        if result is not None and not isinstance(result, Holders):
+            continue
+        source = sources[index][1]
+        if (names and mentions(source, names)) or (
+            holders and mentions(source, holders) and names_activation(source)
+        ):
+            pending.append(index)
+    return pending
+
+
+def _requested(results: list[Result], names: list[str], asked: dict[int, Requests]) -> list[int]:
+    """Files whose classes other files build with arguments they were not yet run with (their
+    requests, cumulative, go in ``asked``), and files to analyse to follow a re-export."""
+    from .analysis.facts import FileFacts, Holders
+
+    by_module = {name: index for index, name in enumerate(names)}
+    follow: set[int] = set()
+
+    def home(name: str) -> tuple[int, str] | None:
+        """The file that defines a class, and its name there (through re-exports)."""
+        for _ in range(8):
+            module, _, attr = name.rpartition(".")
+            index = by_module.get(module)
+            if index is None:
+                return None
+            result = results[index]
+            if isinstance(result, Holders):
+                return (index, name) if attr in result.classes else None
+            if not isinstance(result, FileFacts):
+                follow.add(index)  # a package's __init__ left out: analyse it to follow it
+                return None
+            target = result.exports.get(attr)
+            if target is None:
+                return None
+            if target == name:
+                return index, name
+            name = target
+        return None
+
+    new: dict[int, set[tuple[str, Signature]]] = {}
+    for result in results:
+        if not isinstance(result, FileFacts):
+            continue
+        for qualified, signature in result.requests:
+            found = home(qualified)
+            if found is not None and (found[1], signature) not in asked.get(found[0], ()):
+                new.setdefault(found[0], set()).add((found[1], signature))
+    for index, requests in new.items():
+        asked[index] = tuple(sorted({*asked.get(index, ()), *requests}, key=repr))
+    return sorted({*new, *(i for i in follow if results[i] is None)})
 
 
 @dataclass
@@ -176,8 +243,11 @@ class _Workers:
             except OSError:  # no process to be had (limits, memory): what started will do
                 pass
         if not self.workers:
-            for index, path, module_name, source, full in tasks:
-                yield index, analyze_source(path, source, self.options, module_name, force=full)
+            for index, path, module_name, source, full, requests in tasks:
+                result = analyze_source(
+                    path, source, self.options, module_name, force=full, requests=requests
+                )
+                yield index, result
                 self.counter.step()
             return
         while True:
@@ -265,8 +335,10 @@ def _serve(connection: Connection, options: Options, inherited: list[Connection]
     try:
         while True:
             chunk = connection.recv()
-            for index, path, module_name, source, full in chunk:
-                result = analyze_source(path, source, options, module_name, force=full)
+            for index, path, module_name, source, full, requests in chunk:
+                result = analyze_source(
+                    path, source, options, module_name, force=full, requests=requests
+                )
                 connection.send((index, result))
     except (EOFError, OSError, KeyboardInterrupt):
         pass

@@ -97,6 +97,34 @@ def names_report(tree: ast.AST) -> bool:
     return "init" in names or bool(names & WEIGHT_LAYERS and names & ACTIVATION_NAMES)
 
 
+def layer_classes(tree: ast.AST) -> frozenset[str]:
+    """The top-level classes whose code names a weight layer (cheap: only called for files that
+    :func:`names_report` turned down)."""
+    found = set()
+    body = tree.body if isinstance(tree, ast.Module) else []
+    for node in body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for inner in ast.walk(node):
+            name = (
+                inner.id
+                if isinstance(inner, ast.Name)
+                else inner.attr
+                if isinstance(inner, ast.Attribute)
+                else None
+            )
+            if name in WEIGHT_LAYERS:
+                found.add(node.name)
+                break
+    return frozenset(found)
+
+
+def names_activation(source: str | bytes) -> bool:
+    """Whether the text names an activation a finding can be about."""
+    text = _as_text(source)
+    return any(hint in text for hint in _ACTIVATION_HINTS) and bool(_ACTIVATION.search(text))
+
+
 def mentions(source: str | bytes, names: frozenset[str]) -> bool:
     """Whether ``source`` has one of ``names`` as a word (in code, a comment or a string)."""
     text = _as_text(source)

@@ -158,3 +158,12 @@ class FileFacts:
     #: What the file's names stand for (its imports, its own classes): re-exports resolve
     #: through these (``timm.layers.Mlp`` is ``timm.layers.mlp.Mlp``).
     exports: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Holders:
+    """A file that was only compiled (it names no activation a finding is about), but whose
+    classes build weight layers: another file may build one with a rectifier passed in
+    (``Mlp(act_layer=nn.ReLU)``), and then this file is analysed with that context."""
+
+    classes: frozenset[str]
