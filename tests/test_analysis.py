@@ -143,6 +143,57 @@ def test_functions_that_only_pass_arguments_on_build_nothing(tmp_path: Path) -> 
     assert lint_paths([tmp_path / "models.py", tmp_path / "train.py"]) == []
 
 
+_LAYERS = """
+    import torch.nn as nn
+
+
+    class Mlp(nn.Module):
+        def __init__(self, dim, act_layer=nn.GELU):
+            super().__init__()
+            self.fc1 = nn.Linear(dim, dim)
+            self.act = act_layer()
+            self.fc2 = nn.Linear(dim, dim)
+
+        def forward(self, x):
+            return self.fc2(self.act(self.fc1(x)))
+"""
+
+_MODEL = """
+    import torch.nn as nn
+
+    from pkg import Mlp
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = Mlp(64, act_layer=nn.{activation})
+
+        def forward(self, x):
+            return self.mlp(x)
+"""
+
+
+@pytest.mark.parametrize("activation", ["ReLU", "GELU"])
+def test_a_class_built_with_arguments_in_another_file_is_judged_with_them(
+    tmp_path: Path, activation: str
+) -> None:
+    """layers.py names no rectifier (the prefilter leaves it out); model.py passes one in,
+    through a re-export: layers.py is analysed with that context, and only then."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .layers import Mlp\n")
+    (package / "layers.py").write_text(textwrap.dedent(_LAYERS))
+    (package / "model.py").write_text(textwrap.dedent(_MODEL).format(activation=activation))
+    findings = lint_paths(sorted(package.glob("*.py")))
+    found = [(Path(f.path).name, f.line, f.code) for f in findings]
+    if activation == "GELU":
+        assert found == []
+    else:
+        assert found == [("layers.py", 8, "INI001")]
+        assert findings[0].message.endswith("(built as Mlp(64, act_layer=ReLU))")
+
+
 def test_unknown_factories_and_parameters_stay_silent() -> None:
     source = """
         import torch.nn as nn

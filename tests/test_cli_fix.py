@@ -15,7 +15,7 @@ def test_diff_shows_the_change_and_writes_nothing(tmp_path: Path) -> None:
     path = write(tmp_path, "mlp.py", MLP)
     result = run("init-lint", "--diff", "mlp.py", cwd=tmp_path)
     assert result.returncode == 1
-    assert "+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')" in result.stdout
+    assert '+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")' in result.stdout
     assert result.stdout.startswith("--- a/mlp.py\n+++ b/mlp.py\n")
     assert path.read_text() == MLP
 
@@ -44,7 +44,7 @@ def test_noqa_lines_are_left_alone(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout
     fixed = path.read_text()
     assert "self.fc1.weight" not in fixed
-    assert "nn.init.kaiming_normal_(self.fc2.weight, nonlinearity='relu')" in fixed
+    assert 'nn.init.kaiming_normal_(self.fc2.weight, nonlinearity="relu")' in fixed
 
 
 def test_findings_without_a_safe_edit_remain_and_say_so(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_findings_without_a_safe_edit_remain_and_say_so(tmp_path: Path) -> None:
 def test_fix_from_stdin_prints_the_fixed_source(tmp_path: Path) -> None:
     result = run("init-lint", "--fix", "-", "--stdin-filename", "mlp.py", cwd=tmp_path, stdin=MLP)
     assert result.returncode == 0
-    assert "nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')" in result.stdout
+    assert 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")' in result.stdout
     assert result.stdout.count("class MLP") == 1
 
 
@@ -75,6 +75,6 @@ def test_json_carries_the_edit(tmp_path: Path) -> None:
         "column": 1,
         "end_line": 18,
         "end_column": 1,
-        "content": "        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')\n",
+        "content": '        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")\n',
         "cell": None,
     }

@@ -177,8 +177,8 @@ def test_flake8_reads_the_analysis_options_from_pyproject_and_its_own_win(projec
         project, "pyproject.toml", '[tool.init-lint]\nmode = "fan_out"\ndistribution = "uniform"\n'
     )
     mlp = run("flake8", "--select", "INI", "src/mlp.py", cwd=project).stdout
-    assert "kaiming_uniform_(self.fc1.weight, mode='fan_out', nonlinearity='relu')" in mlp
-    assert "kaiming_normal_(self.fc1.weight, nonlinearity='relu')" in run(
+    assert 'kaiming_uniform_(self.fc1.weight, mode="fan_out", nonlinearity="relu")' in mlp
+    assert 'kaiming_normal_(self.fc1.weight, nonlinearity="relu")' in run(
         "flake8", "--select", "INI", "--init-lint-mode", "fan_in", "--init-lint-distribution",
         "normal", "src/mlp.py", cwd=project,
     ).stdout  # fmt: skip
