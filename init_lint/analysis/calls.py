@@ -201,6 +201,8 @@ class Calls:
         if isinstance(callee, GroupVal) and not callee.exact and _all_callable(callee.items):
             # layer = XLayer if cond else YLayer; layer(...): either class is built
             return union([self.call_value(item, node, args, frame) for item in callee.items])
+        if callee is UNKNOWN and frame.in_forward:
+            frame.owner.opaque = True  # a module (or function) of unknown content runs here
         if callee is UNKNOWN and isinstance(node.func, cst.Attribute):
             return self.call_method(node, args, frame)
         if callee is UNKNOWN:
@@ -255,6 +257,9 @@ class Calls:
             owner = self.host.expressions.eval(node.func.value, frame)
         if owner is SELF or isinstance(owner, (ClassInst, Probe)):
             return self._module_method(owner, name, node, args, frame)
+        if isinstance(owner, SubAttr) and not owner.path.endswith((".weight", ".weight.data")):
+            if name in _MODULE_LISTS or name in ("parameters", "named_parameters", "apply"):
+                return self._module_method(owner, name, node, args, frame)
         if isinstance(owner, (LayerVal, SeqVal, GroupVal)):
             return self._layer_method(owner, name, node, args, frame)
         if isinstance(owner, (ParamRef, ProbeParam)):
@@ -288,6 +293,14 @@ class Calls:
                     ModulesIter(scope_node), args.positional[0], node, frame
                 )
                 return owner
+        if isinstance(owner, SubAttr) and (
+            name in _MODULE_LISTS or name in ("parameters", "named_parameters", "apply")
+        ):
+            # netG.encoder.apply(f), f(net.encoder) looping over its modules: which layers a
+            # path reaches is not tracked, so the layers of the whole instance may have been
+            # initialised by it: unknown (silence, rather than a fix it would overwrite).
+            self.host.inits.register_program(ModulesIter(owner.node), Program.opaque(frame))
+            return UNKNOWN
         if name in SELF_RETURNING_METHODS:
             return owner
         if owner is SELF and name == "_conv_forward":

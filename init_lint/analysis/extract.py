@@ -219,9 +219,12 @@ def _located(scheme: AppliedInit, locate: Locator) -> AppliedInit:
     if isinstance(scheme.origin, CallOrigin):
         origin = _call_facts(scheme.origin, locate)
     elif isinstance(scheme.origin, ProgramOrigin):
-        statement = scheme.origin.statement
-        after = locate.after(statement) if statement is not None else None
-        origin = ProgramFacts(after, scheme.origin.handle, scheme.origin.node.key)
+        program = scheme.origin
+        after = locate.after(program.statement) if program.statement is not None else None
+        call = None
+        if program.call is not None:
+            call = _call_facts(CallOrigin(program.call, None), locate)
+        origin = ProgramFacts(after, program.handle, program.node.key, call)
     return replace(scheme, line=line, text=text, site=None, origin=origin)
 
 
@@ -316,6 +319,10 @@ def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
     known = {node.key for node in analyzer.nodes}
     for key in children.keys() - known:  # a class of another file that receives local modules
         result.append(NodeFacts(key, key, True, False, (), tuple(children[key]), placeholder=True))
+    owned: dict[int, list[Member]] = {}
+    for instance in analyzer.instances:
+        member = Member(instance.kind, *locate.span(instance.site)[:2])
+        owned.setdefault(id(instance.owner), []).append(member)
     for node in analyzer.nodes:
         steps = tuple(_steps(analyzer, node, locate))
         if not (steps or children.get(node.key) or node.is_class):
@@ -329,6 +336,8 @@ def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
                 steps=steps,
                 contains=tuple(children.get(node.key, ())),
                 class_key=node.class_key,
+                layers=tuple(owned.get(id(node), ())),
+                opaque=node.opaque,
             )
         )
     return result

@@ -58,6 +58,7 @@ class ProgramFacts:
     after: InsertPoint | None
     handle: str | None  # how the program's scope is spelled at that point: 'self', 'netG'
     node: str  # key of the node the program belongs to
+    call: CallFacts | None = None  # the init call in its body that set this init (rewritable)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,8 @@ class NodeFacts:
     #: A class run in one context (its defaults, or a call's arguments): the class's key. The
     #: defaults' node (key == class_key) is a context only if nothing builds the class.
     class_key: str | None = None
+    layers: tuple[Member, ...] = ()  # the weight layers it owns, for what a loop would touch
+    opaque: bool = False  # it runs modules nobody can see (see values.Node.opaque)
 
 
 @dataclass

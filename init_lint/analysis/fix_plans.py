@@ -11,6 +11,7 @@ Three ways, by where the offending init comes from:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..findings import Edit, Fix
@@ -38,6 +39,10 @@ from .facts import (
 from .values import AppliedInit
 
 _EXPRESSION = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*|\[-?\d+\])*$")
+
+
+#: Whether every layer an init program's call reaches wants this requirement (see resolve).
+LoopCheck = Callable[[ProgramFacts, "Requirement"], bool]
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,10 @@ def plan(
     requirements: dict[tuple[int, int], set[Requirement]],
     options: Options,
     file_of: dict[str, FileFacts],
+    loop_wants: LoopCheck | None = None,
 ) -> Fix | None:
+    """The fix of a finding (None: no safe edit). ``loop_wants(program, requirement)`` says
+    whether every layer a program's init call reaches wants that requirement."""
     if not rule.fixable:
         return None
     # A function of another file ran this init: fix after where it ran, not in its body.
@@ -218,7 +226,18 @@ def plan(
             return None
         if home.path != facts.path:
             only = {origin.node: home}
-            fix = plan(instance, rule, activation, scheme, home, nodes, requirements, options, only)
+            fix = plan(
+                instance,
+                rule,
+                activation,
+                scheme,
+                home,
+                nodes,
+                requirements,
+                options,
+                only,
+                loop_wants,
+            )
             return replace(fix, path=home.path) if fix is not None else None
     planner = _Planner(instance, activation, facts, options, scheme)
     if scheme.kind is SchemeKind.DEFAULT:
@@ -228,7 +247,7 @@ def plan(
     if isinstance(origin, CallFacts):
         return planner.call_fix(origin, rule, scheme, requirements)
     if isinstance(origin, ProgramFacts):
-        return planner.program_fix(origin, nodes)
+        return planner.program_fix(origin, nodes, rule, loop_wants)
     return None
 
 
@@ -280,38 +299,45 @@ class _Planner:
     ) -> Fix | None:
         """The init call rewritten in place when every layer it touches wants the same init;
         else a targeted call after it."""
-        instance, activation = self.instance, self.activation
-        wanted = Requirement.of(activation, instance.geometry)
+        wanted = Requirement.of(self.activation, self.instance.geometry)
         if origin.rewritable and all(requirements.get(key) == {wanted} for key in origin.touched):
-            forced = required_mode(instance.geometry, activation)
-            if rule.verdict is Verdict.WRONG_KAIMING_GAIN and wanted.correction is None:
-                changes = _argument_edits(origin, activation, forced, self.facts.quote)
-                if changes:
-                    return Fix(f"change the arguments of {origin.func}", changes)
-            mode = forced or self.options.mode
-            replacement = _rewrite(
-                origin,
-                rule,
-                activation,
-                scheme,
-                self.facts.init_prefix,
-                mode,
-                self.options.distribution,
-                forced,
-                self.facts.quote,
-            )
-            if replacement is not None and (wanted.correction is None or origin.after is not None):
-                replacement = self._laid_out(replacement, origin)
-                span = (origin.line, origin.column, origin.end_line, origin.end_column)
-                edits = [Edit(*span, replacement)]
-                if wanted.correction is not None and origin.after is not None:
-                    line = correction_line(origin.target, wanted.correction)
-                    edits.append(_insert(origin.after, [line], self.facts, self.options))
-                return Fix(f"replace with {replacement}", tuple(edits))
+            rewritten = self.rewrite(origin, rule, scheme)
+            if rewritten is not None:
+                return rewritten
         layer = self.layer
         if layer is not None and layer.startswith("self."):
             return self.targeted(origin.after, layer)
         return None
+
+    def rewrite(self, origin: CallFacts, rule: Rule, scheme: AppliedInit) -> Fix | None:
+        """The init call itself corrected (the caller knows every layer it touches wants it)."""
+        instance, activation = self.instance, self.activation
+        wanted = Requirement.of(activation, instance.geometry)
+        forced = required_mode(instance.geometry, activation)
+        if rule.verdict is Verdict.WRONG_KAIMING_GAIN and wanted.correction is None:
+            changes = _argument_edits(origin, activation, forced, self.facts.quote)
+            if changes:
+                return Fix(f"change the arguments of {origin.func}", changes)
+        replacement = _rewrite(
+            origin,
+            rule,
+            activation,
+            scheme,
+            self.facts.init_prefix,
+            forced or self.options.mode,
+            self.options.distribution,
+            forced,
+            self.facts.quote,
+        )
+        if replacement is None or (wanted.correction is not None and origin.after is None):
+            return None
+        replacement = self._laid_out(replacement, origin)
+        span = (origin.line, origin.column, origin.end_line, origin.end_column)
+        edits = [Edit(*span, replacement)]
+        if wanted.correction is not None and origin.after is not None:
+            line = correction_line(origin.target, wanted.correction)
+            edits.append(_insert(origin.after, [line], self.facts, self.options))
+        return Fix(f"replace with {replacement}", tuple(edits))
 
     def _laid_out(self, replacement: str, origin: CallFacts) -> str:
         """A rewritten call wrapped as the formatter would, when it begins its line."""
@@ -321,8 +347,21 @@ class _Planner:
         lines = wrap(replacement, origin.indent, unit, limit, origin.tail)
         return (self.facts.newline + origin.indent).join(lines)
 
-    def program_fix(self, origin: ProgramFacts, nodes: dict[str, NodeFacts]) -> Fix | None:
-        """A targeted call after the program (modules() loop, apply) that set the init."""
+    def program_fix(
+        self,
+        origin: ProgramFacts,
+        nodes: dict[str, NodeFacts],
+        rule: Rule,
+        loop_wants: LoopCheck | None,
+    ) -> Fix | None:
+        """The program's own init call corrected, when every layer it reaches wants the same
+        init (one edit, not a call per layer); else a targeted call after the program."""
+        wanted = Requirement.of(self.activation, self.instance.geometry)
+        call = origin.call
+        if call is not None and loop_wants is not None and loop_wants(origin, wanted):
+            rewritten = self.rewrite(call, rule, self.scheme)
+            if rewritten is not None:
+                return rewritten
         instance, layer = self.instance, self.layer
         if origin.node == instance.owner and origin.handle == "self" and layer:
             return self.targeted(origin.after, layer) if layer.startswith("self.") else None

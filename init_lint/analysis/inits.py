@@ -318,11 +318,21 @@ class Inits:
         outcome = state.outcome
         if program.origin is not None and outcome.schemes:
             schemes = frozenset(
-                s if s.kind is SchemeKind.UNKNOWN else replace(s, origin=program.origin)
+                s if s.kind is SchemeKind.UNKNOWN else replace(s, origin=self._origin(program, s))
                 for s in outcome.schemes
             )
             outcome = replace(outcome, schemes=schemes)
         return outcome.merge(UNTOUCHED) if program.conditional else outcome
+
+    def _origin(self, program: Program, applied: AppliedInit) -> ProgramOrigin | None:
+        """The program's origin, with the init call that set ``applied`` when a fix may rewrite
+        it (a torch-shaped call, not a library helper of its own signature)."""
+        origin = program.origin
+        call = applied.site if isinstance(applied.site, cst.Call) else None
+        helper = self._call_origins.get(id(call)) if call is not None else None
+        if origin is None or call is None or (helper is not None and not helper.rewritable):
+            return origin
+        return ProgramOrigin(origin.statement, origin.handle, origin.node, call)
 
     def simulated(self, program: Program, kind: str, bases: tuple[str, ...]) -> Outcome:
         """:meth:`simulate` for a layer kind, memoised (facts ask for every kind twice)."""

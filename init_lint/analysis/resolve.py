@@ -21,7 +21,7 @@ from ..knowledge import Family, SchemeKind, describe_fan_problem, judge
 from ..options import Options
 from ..rules import Rule, for_verdict
 from . import fix_plans
-from .facts import FileFacts, InstanceFacts, NodeFacts, ProgramFacts, Step, UseFacts
+from .facts import CallFacts, FileFacts, InstanceFacts, NodeFacts, ProgramFacts, Step, UseFacts
 from .values import UNKNOWN_INIT, AppliedInit
 
 MAX_CONTEXTS = 32
@@ -55,6 +55,9 @@ class Graph:
     def __init__(self, all_facts: list[FileFacts]) -> None:
         self.nodes: dict[str, NodeFacts] = {}
         self.file_of: dict[str, FileFacts] = {}  # node key -> the file that defines the node
+        self._idle: set[str] | None = None  # see _unused_summaries
+        #: (path, line, column) of a layer -> what its init must be, over its contexts.
+        self.requirements: dict[tuple[str, int, int], set[fix_plans.Requirement]] = {}
         self.answers: dict[str, str] = {}
         self.functions: dict[str, dict[str, str]] = {}  # qualified name -> mode -> node key
         self.modules: dict[str, dict[str, str]] = {}  # module name -> its names' targets
@@ -143,6 +146,58 @@ class Graph:
                     continue
                 pending.append((parent, [*chain, node], visited | {parent}))
 
+    def loop_wants(self, program: ProgramFacts, wanted: fix_plans.Requirement) -> bool:
+        """Whether every weight layer a program's init call reaches wants ``wanted``: wherever
+        that call runs (a function called on several models runs it on each), the layers of
+        the kinds it initialises in that node and in everything it contains, each known (none
+        opaque, none in a file not linted)."""
+        call = program.call
+        home = self.file_of.get(program.node)
+        if call is None or home is None or program.handle is None:
+            return False
+        idle = self._unused_summaries()
+        runs = [
+            (key, kinds)
+            for key, node in self.nodes.items()
+            if self.file_of.get(key) is home
+            and key not in idle
+            and (kinds := _kinds_set_by(node, call))
+        ]
+        return bool(runs) and all(self._subtree_wants(key, kinds, wanted) for key, kinds in runs)
+
+    def _unused_summaries(self) -> set[str]:
+        """Nodes that summarise a function for other files (see Interpreter) none of which
+        runs it: they stand for calls that do not exist."""
+        if self._idle is None:
+            used = {
+                self.functions.get(self.qualified(step.foreign[0]), {}).get(step.foreign[1])
+                for node in self.nodes.values()
+                for step in node.steps
+                if step.foreign is not None
+            }
+            summaries = {key for modes in self.functions.values() for key in modes.values()}
+            self._idle = summaries - used
+        return self._idle
+
+    def _subtree_wants(self, top: str, kinds: set[str], wanted: fix_plans.Requirement) -> bool:
+        pending, seen, touched = [top], set(), 0
+        while pending:
+            key = self._canonical(pending.pop())
+            current, home = self.nodes.get(key), self.file_of.get(key)
+            if key in seen:
+                continue
+            seen.add(key)
+            if current is None or home is None or current.placeholder or current.opaque:
+                return False
+            for layer in current.layers:
+                if layer.kind not in kinds:
+                    continue
+                touched += 1
+                if self.requirements.get((home.path, layer.line, layer.column)) != {wanted}:
+                    return False
+            pending.extend(current.contains)
+        return touched > 0
+
     def foreign_steps(self, function: str, mode: str, depth: int = 0) -> list[Step] | None:
         """The steps a function of another file runs (None: not in the linted tree)."""
         programs = self.functions.get(self.qualified(function))
@@ -154,8 +209,25 @@ class Graph:
         return node is not None and node.class_key == key and key in self.built
 
 
+def _kinds_set_by(node: NodeFacts, call: CallFacts) -> set[str]:
+    """The layer kinds whose weight ``call`` (an init call in a program) sets in ``node``."""
+    return {
+        kind
+        for step in node.steps
+        for kind, outcome in step.effects.items()
+        if any(
+            isinstance(a.origin, ProgramFacts) and a.origin.call == call for a in outcome.schemes
+        )
+    }
+
+
 def resolve(all_facts: list[FileFacts], options: Options) -> list[Finding]:
     graph = Graph(all_facts)
+    graph.requirements = {
+        (facts.path, site[0], site[1]): wants
+        for facts in all_facts
+        for site, wants in _requirements(facts, options).items()
+    }
     findings: list[Finding] = []
     for facts in all_facts:
         for line, column, end_line, end_column, code, message, fix in facts.local:
@@ -172,16 +244,7 @@ def _layer_findings(facts: FileFacts, graph: Graph, options: Options) -> list[Fi
         verdict = _judge_instance(instance, graph, options.through_norm)
         if verdict is not None:
             sites.setdefault((instance.line, instance.column), []).append((instance, verdict))
-    # What each layer needs, over all its contexts: a fix is safe only where they agree (and a
-    # call rewrite only if every layer it touches agrees).
-    requirements: dict[tuple[int, int], set[fix_plans.Requirement]] = {}
-    for instance in facts.instances:
-        requirements.setdefault((instance.line, instance.column), set()).update(
-            fix_plans.Requirement.of(use.activation, instance.geometry)
-            for use in instance.uses
-            if use.activation.family is not Family.OTHER
-            and (options.through_norm or not use.via_norm)
-        )
+    requirements = _requirements(facts, options)
     findings = []
     for site, judged in sorted(sites.items()):
         divergent = len(requirements[site]) > 1
@@ -198,6 +261,22 @@ def _layer_findings(facts: FileFacts, graph: Graph, options: Options) -> list[Fi
                     )
                 )
     return findings
+
+
+def _requirements(
+    facts: FileFacts, options: Options
+) -> dict[tuple[int, int], set[fix_plans.Requirement]]:
+    """What each layer of a file needs, over all its contexts: a fix is safe only where they
+    agree (and a call rewrite only if every layer it touches agrees)."""
+    requirements: dict[tuple[int, int], set[fix_plans.Requirement]] = {}
+    for instance in facts.instances:
+        requirements.setdefault((instance.line, instance.column), set()).update(
+            fix_plans.Requirement.of(use.activation, instance.geometry)
+            for use in instance.uses
+            if use.activation.family is not Family.OTHER
+            and (options.through_norm or not use.via_norm)
+        )
+    return requirements
 
 
 def _finding(
@@ -224,6 +303,7 @@ def _finding(
                 requirements,
                 options,
                 graph.file_of,
+                graph.loop_wants,
             )
             for other in [problem, *others]
         }

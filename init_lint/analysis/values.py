@@ -175,6 +175,9 @@ class Node:
     events: list[ProgramEvent | PathEvent | ForeignEvent] = field(default_factory=list)
     #: For a class run in some context (its defaults, or a call's arguments): the class's key.
     class_key: str | None = None
+    #: Its forward calls a module this analysis cannot see (a factory's result): a loop over
+    #: its modules would reach layers nobody knows about.
+    opaque: bool = False
 
     def add_program(self, program: Program) -> None:
         self.events.append(ProgramEvent(program))
@@ -221,6 +224,7 @@ class ProgramOrigin:
     statement: cst.CSTNode | None  # the statement that runs the program
     handle: str | None  # how the program's scope root is spelled there: 'self', 'netG'
     node: Node
+    call: cst.Call | None = None  # the init call in its body (a torch-shaped one) that set it
 
 
 @dataclass(frozen=True)

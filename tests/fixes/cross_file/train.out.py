@@ -8,7 +8,7 @@ from models import Discriminator, Encoder, weights_init
 def init_encoder(module):
     for m in module.modules():
         if isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, std=0.01)
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
 
 
 netD = Discriminator().to("cpu")
@@ -17,7 +17,6 @@ nn.init.kaiming_normal_(netD.main[0].weight, a=0.2, nonlinearity="leaky_relu")
 nn.init.kaiming_normal_(netD.main[2].weight, a=0.2, nonlinearity="leaky_relu")
 encoder = Encoder()
 init_encoder(encoder)
-nn.init.kaiming_normal_(encoder.fc.weight, nonlinearity="relu")
 
 EXAMPLE_INPUT_SHAPE = (8, 3, 16, 16)
 
