@@ -169,6 +169,41 @@ ENTRY_POINTS: dict[str, EntryPoint] = {
 APPLYING_METHODS: dict[str, str] = {"post_init": "_init_weights", "init_weights": "_init_weights"}
 
 
+@dataclass(frozen=True)
+class ModelBuilder:
+    """A library function that builds the model class it is given, with the keyword arguments
+    it does not take itself: ``build_model_with_cfg(ConvMixer, variant, pretrained, **kwargs)``
+    builds ``ConvMixer(**kwargs)`` (timm's registry: ``act_layer=nn.ReLU`` arrives this way)."""
+
+    class_position: int
+    own: frozenset[str]  # the builder's own parameters: not passed on to the class
+
+
+_TIMM_BUILDER = ModelBuilder(
+    0,
+    frozenset(
+        {
+            "variant",
+            "pretrained",
+            "pretrained_cfg",
+            "pretrained_cfg_overlay",
+            "model_cfg",
+            "feature_cfg",
+            "pretrained_strict",
+            "pretrained_filter_fn",
+            "cache_dir",
+            "kwargs_filter",
+        }
+    ),
+)
+#: Qualified name (as imported) → how it builds the class it is given.
+MODEL_BUILDERS: dict[str, ModelBuilder] = {
+    "timm.models._builder.build_model_with_cfg": _TIMM_BUILDER,
+    "timm.models.build_model_with_cfg": _TIMM_BUILDER,
+    "timm.models.helpers.build_model_with_cfg": _TIMM_BUILDER,
+}
+
+
 def activation_factory(
     qualified: str, extra: Mapping[str, str] | None = None
 ) -> FactoryKind | None:

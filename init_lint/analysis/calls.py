@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..library import APPLYING_METHODS, INIT_HELPERS, activation_factory
+from ..library import APPLYING_METHODS, INIT_HELPERS, MODEL_BUILDERS, activation_factory
 from .binder import bind_values, parameter_names
 from .common import (
     HARMLESS_CALLS,
@@ -503,6 +503,12 @@ class Calls:
         if helper is not None and args.positional:
             self.host.inits.helper_call(helper, node, args.positional[0], frame)
             return ConstVal(None)
+        builder = MODEL_BUILDERS.get(qualified)
+        if builder is not None and len(args.positional) > builder.class_position:
+            model = args.positional[builder.class_position]
+            if isinstance(model, ClassRef):
+                passed = {k: v for k, v in args.keywords.items() if k not in builder.own}
+                return self.instantiate(model, node, Arguments([], passed), frame)
         return None
 
     # ------------------------------------------------------------------ classes

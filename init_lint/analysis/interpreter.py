@@ -165,6 +165,7 @@ class Interpreter:
         self.answers: dict[str, str] = {}  # requested context key -> the node that runs it
         self.function_programs: dict[str, dict[str, str]] = {}  # see _summarise_init_functions
         self._summarising = False  # a summary run builds no contexts: no real code built them
+        self._naming_owner: Node | None = None  # the node whose code names layers (assign)
         #: (id of the owner node, 'self.x') of containers that held something not known.
         self.opaque_containers: set[tuple[int, str]] = set()
         self._journals: list[Journal] = []
@@ -621,7 +622,11 @@ class Interpreter:
         ):
             attribute = target.attr.value
             frame.attrs[attribute] = value
-            self.name_values(value, f"self.{attribute}", 0, attribute, frame.statement)
+            self._naming_owner = frame.owner
+            try:
+                self.name_values(value, f"self.{attribute}", 0, attribute, frame.statement)
+            finally:
+                self._naming_owner = None
             if frame.statement is not None and (
                 isinstance(value, SeqVal) or (isinstance(value, GroupVal) and value.registered)
             ):
@@ -663,7 +668,11 @@ class Interpreter:
             instance = value.instance
             if rank < instance.name_rank:
                 instance.name, instance.name_rank = name, rank
-                instance.anchor = anchor if "..." not in name else None
+                # A fix goes after the naming statement only in the code that built the layer:
+                # code that names a module it was given (Residual(fn): self.fn = fn) runs for
+                # whatever other modules it is given too.
+                foreign = self._naming_owner not in (None, instance.built_in)
+                instance.anchor = anchor if "..." not in name and not foreign else None
                 if path is not None:
                     instance.path = path
         elif isinstance(value, SeqVal) and value.elements is not None and rank <= 1:

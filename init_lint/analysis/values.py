@@ -205,6 +205,12 @@ class Instance:
     #: False for a layer subclass whose forward applies an activation itself: what follows the
     #: module then follows that activation, not the weight op.
     raw_output: bool = True
+    #: The node whose code built it (its owner may change: a module passed to a class).
+    built_in: Node | None = None
+
+    def __post_init__(self) -> None:
+        if self.built_in is None:
+            self.built_in = self.owner
 
 
 @dataclass(eq=False)
