@@ -76,7 +76,7 @@ def download(cache: Path) -> list[str]:
 def prefilter_stats(root: Path, files: list[str]) -> dict[str, int]:
     """What the prefilter does with ``files``: how many are only compiled, parsed as seeds
     (and why), parsed in the later rounds (they name a class that holds a seed's layer)."""
-    from init_lint.analysis.facts import FileFacts
+    from init_lint.analysis.facts import FileFacts, Holders
     from init_lint.engine import Options, _analyze, referee
     from init_lint.parallel import analyze_all
     from init_lint.prefilter import _INIT, may_report, names_report
@@ -109,8 +109,9 @@ def prefilter_stats(root: Path, files: list[str]) -> dict[str, int]:
         "parsed": len(parsed_set),
         "parsed_bytes": sum(len(texts[f]) for f in parsed_set),
         "parsed_in_later_rounds": len(parsed_set - set(seeds)),
-        "only_compiled": sum(result is None for result in results),
-        "ini999": len(results) - sum(r is None or isinstance(r, FileFacts) for r in results),
+        "only_compiled": sum(result is None or isinstance(result, Holders) for result in results),
+        "ini999": len(results)
+        - sum(r is None or isinstance(r, (FileFacts, Holders)) for r in results),
     }
 
 

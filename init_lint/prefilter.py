@@ -98,25 +98,52 @@ def names_report(tree: ast.AST) -> bool:
 
 
 def layer_classes(tree: ast.AST) -> frozenset[str]:
-    """The top-level classes whose code names a weight layer (cheap: only called for files that
-    :func:`names_report` turned down)."""
+    """The top-level classes that build a weight layer and take a module or a module class as a
+    constructor argument (``act_layer=nn.GELU``, ``activation: nn.Module``): the ones another
+    file can hand a rectifier. Cheap: only asked of files :func:`names_report` turned down."""
     found = set()
     body = tree.body if isinstance(tree, ast.Module) else []
     for node in body:
-        if not isinstance(node, ast.ClassDef):
+        if not isinstance(node, ast.ClassDef) or node.name in WEIGHT_LAYERS:
+            continue  # torch's own layer classes: every model names them
+        init = next(
+            (f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"),
+            None,
+        )
+        if init is None or not _takes_a_module(init):
             continue
-        for inner in ast.walk(node):
+        for inner in ast.walk(node):  # a weight layer built here (not merely named)
+            called = inner.func if isinstance(inner, ast.Call) else None
             name = (
-                inner.id
-                if isinstance(inner, ast.Name)
-                else inner.attr
-                if isinstance(inner, ast.Attribute)
+                called.id
+                if isinstance(called, ast.Name)
+                else called.attr
+                if isinstance(called, ast.Attribute)
                 else None
             )
             if name in WEIGHT_LAYERS:
                 found.add(node.name)
                 break
     return frozenset(found)
+
+
+def _takes_a_module(init: ast.FunctionDef) -> bool:
+    """A parameter that is called in ``__init__`` (``act_layer()``), has a module-like default
+    (``nn.GELU``, ``nn.ReLU()``) or is annotated as a module or a callable."""
+    arguments = init.args
+    params = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    names = {p.arg for p in params}
+    defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+    if any(isinstance(d, (ast.Attribute, ast.Call)) for d in defaults):
+        return True
+    for param in params:
+        hint = ast.unparse(param.annotation) if param.annotation is not None else ""
+        if any(word in hint for word in ("Module", "Callable", "Type[", "type[")):
+            return True
+    return any(
+        isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in names
+        for call in ast.walk(init)
+    )
 
 
 def names_activation(source: str | bytes) -> bool:
