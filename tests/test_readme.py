@@ -48,7 +48,7 @@ def test_readme_starts_with_the_setup_and_test_commands() -> None:
     steps = [step.strip() for step in setup.split("&&")]
     assert steps[-1] == "init-lint examples/"
     assert steps.index("pip install torch==2.13.0") < steps.index("pip install -e '.[dev]'")
-    assert TEST == ["python -m pytest -q"]
+    assert TEST == ["python -m pytest -q -n auto"]
 
 
 def test_ci_runs_the_readme_install_and_test_commands_in_order() -> None:
