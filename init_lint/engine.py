@@ -231,11 +231,11 @@ def analyze_source(
 
 def _holders(source: str | bytes, tree: ast.Module) -> Holders | None:
     """What a file left out still tells the next rounds: its classes that build layers."""
-    text = source if isinstance(source, str) else source.decode("latin-1")
-    if not any(hint in text for hint in ("Linear", "Conv")):
+    from .prefilter import layer_classes, names_layer
+
+    if not names_layer(source):
         return None
     from .analysis.facts import Holders
-    from .prefilter import layer_classes
 
     classes = layer_classes(tree)
     return Holders(classes) if classes else None

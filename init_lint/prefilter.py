@@ -74,11 +74,13 @@ def may_report(source: str | bytes) -> bool:
     text = _as_text(source)
     if "init" in text and _INIT.search(text):
         return True
-    return (
-        any(hint in text for hint in _LAYER_HINTS)
-        and any(hint in text for hint in _ACTIVATION_HINTS)
-        and bool(_LAYER.search(text) and _ACTIVATION.search(text))
-    )
+    return names_layer(text) and names_activation(text) and bool(_LAYER.search(text))
+
+
+def names_layer(source: str | bytes) -> bool:
+    """Whether the text may name a weight layer (a C-speed substring test only)."""
+    text = _as_text(source)
+    return any(hint in text for hint in _LAYER_HINTS)
 
 
 def names_report(tree: ast.AST) -> bool:

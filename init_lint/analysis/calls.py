@@ -682,18 +682,13 @@ def _spelled(
     """The parameters of a plain function called with modules: the caller's statement and its
     spelling of each (through the caller's own parameters, when it is itself such a function)."""
     names = parameter_names(params)
-    spelled: dict[str, tuple[cst.CSTNode, str]] = {}
     positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
-    for index, arg in enumerate(call.args):
-        if arg.star:
-            continue
-        if arg.keyword is not None:
-            name: str | None = arg.keyword.value
-        else:
-            where = positional.index(arg)
-            name = names[where] if where < len(names) else None
+    given = [(names[i] if i < len(names) else None, arg) for i, arg in enumerate(positional)]
+    given += [(arg.keyword.value, arg) for arg in call.args if arg.keyword is not None]
+    spelled: dict[str, tuple[cst.CSTNode, str]] = {}
+    for name, arg in given:
         handle = handle_of(arg.value) if name is not None else None
-        if name is None or handle is None or index > 8:
+        if name is None or handle is None:
             continue
         statement, spelling = frame.spelling(frame.statement, handle)
         if statement is not None and spelling is not None:

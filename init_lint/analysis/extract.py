@@ -32,6 +32,7 @@ from .facts import (
     Step,
     UseFacts,
 )
+from .fix_plans import EXPRESSION
 from .interpreter import Interpreter
 from .positions import positions_of
 from .values import (
@@ -107,6 +108,10 @@ def _fill(
         facts.local.append((line, column, end_line, end_column, finding.code, finding.message, fix))
     unnamed = any(i.container is not None for i in candidates)
     loop_name = _free_name(analyzer.source) if unnamed else None
+    held: dict[tuple[int, str], list[Instance]] = {}  # (owner, 'self.x') -> what it holds
+    for other in analyzer.instances if unnamed else ():
+        if other.container is not None:
+            held.setdefault((id(other.owner), other.container[0]), []).append(other)
     for instance in candidates:
         line, column, end_line, end_column = locate.span(instance.site)
         facts.instances.append(
@@ -130,7 +135,7 @@ def _fill(
                 ),
                 path=instance.path,
                 insert=locate.after(instance.anchor) if instance.anchor is not None else None,
-                container=_container(instance, analyzer, locate, loop_name),
+                container=_container(instance, analyzer, locate, loop_name, held),
                 geometry=instance.geometry,
             )
         )
@@ -371,30 +376,25 @@ def _locate_outcome(outcome: Outcome, locate: Locator) -> Outcome:
 
 
 def _container(
-    instance: Instance, analyzer: Interpreter, locate: Locator, loop_name: str | None
+    instance: Instance,
+    analyzer: Interpreter,
+    locate: Locator,
+    loop_name: str | None,
+    held: dict[tuple[int, str], list[Instance]],
 ) -> ContainerFacts | None:
     """The module holding a layer with no name of its own, and everything a loop over it
-    would touch."""
-    if instance.container is None or (instance.name and _NAMED.match(instance.name)):
+    would touch (``held``: the layers of each owner's containers)."""
+    if instance.container is None or (instance.name and EXPRESSION.match(instance.name)):
         return None
-    expression = instance.container[0]
-    if (id(instance.owner), expression) in analyzer.opaque_containers:
+    key = (id(instance.owner), instance.container[0])
+    if key in analyzer.opaque_containers:
         return None
-    held = [
-        other
-        for other in analyzer.instances
-        if other.owner is instance.owner
-        and other.container is not None
-        and other.container[0] == expression
-    ]
-    members = tuple(Member(other.kind, *locate.span(other.site)[:2]) for other in held)
+    members = tuple(Member(other.kind, *locate.span(other.site)[:2]) for other in held[key])
     # After the statement that stored it (after the loop that filled it, in a loop): in each
     # branch that builds it, the loop then sees everything in it.
-    return ContainerFacts(expression, locate.after(instance.container[1]), loop_name, members)
+    return ContainerFacts(key[1], locate.after(instance.container[1]), loop_name, members)
 
 
-#: A layer name that is an expression a fix can use ('self.fc', 'self.body[0]').
-_NAMED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*|\[-?\d+\])*$")
 #: Loop variables a fix may use, in order of preference.
 _LOOP_NAMES = ("module", "layer", "submodule", "child")
 

@@ -38,7 +38,8 @@ from .facts import (
 )
 from .values import AppliedInit
 
-_EXPRESSION = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*|\[-?\d+\])*$")
+#: A layer name that is an expression a fix can use ('self.fc', 'self.body[0]').
+EXPRESSION = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*|\[-?\d+\])*$")
 
 
 #: Whether every layer an init program's call reaches wants this requirement (see resolve).
@@ -127,7 +128,7 @@ def path_expression(handle: str, path: str | None) -> str | None:
     for piece in path.split("."):
         parts.append(f"[{piece}]" if piece.lstrip("-").isdigit() else f".{piece}")
     text = "".join(parts)
-    return text if _EXPRESSION.match(text) else None
+    return text if EXPRESSION.match(text) else None
 
 
 def _insert(point: InsertPoint, lines: list[str], facts: FileFacts, options: Options) -> Edit:
@@ -265,7 +266,7 @@ class _Planner:
     def layer(self) -> str | None:
         """The layer as an expression a fix can use ('self.fc1'); None when it has none."""
         name = self.instance.name
-        return name if name and _EXPRESSION.match(name) else None
+        return name if name and EXPRESSION.match(name) else None
 
     def targeted(self, point: InsertPoint | None, expression: str | None) -> Fix | None:
         """A call that initialises ``expression`` right, inserted at ``point``."""

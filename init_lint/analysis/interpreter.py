@@ -30,6 +30,7 @@ from .common import (
     instances_in,
     is_self,
     items_of,
+    looks_like_init,
     merge_maps,
 )
 from .conditions import Conditions
@@ -83,7 +84,9 @@ _NOT_USES = ("init", "weight", "reset", "build", "make", "create", "load", "fuse
 MAX_CONTEXTS_PER_CLASS = 8
 
 
-_INIT_WORDS = ("init", "normal_", "uniform_", "kaiming", "xavier", "orthogonal", "zero_", "fill_")
+def _names_an_init(name: str) -> bool:
+    """An init function or tensor method (``normal_``), or a helper named for it."""
+    return looks_like_init(name) or "init" in name
 
 
 def _initialises_argument(function: cst.FunctionDef, argument: str) -> bool:
@@ -97,12 +100,12 @@ def _initialises_argument(function: cst.FunctionDef, argument: str) -> bool:
         if isinstance(node, cst.Attribute):
             if isinstance(node.value, cst.Name) and node.value.value == argument:
                 reads_argument = True
-            writes = writes or any(word in node.attr.value for word in _INIT_WORDS)
+            writes = writes or _names_an_init(node.attr.value)
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
             called = node.func.value
             if called == "isinstance" and node.args and isinstance(node.args[0].value, cst.Name):
                 reads_argument = reads_argument or node.args[0].value.value == argument
-            writes = writes or any(word in called for word in _INIT_WORDS)
+            writes = writes or _names_an_init(called)
         pending.extend(node.children)
     return reads_argument and writes
 

@@ -56,6 +56,7 @@ class Graph:
         self.nodes: dict[str, NodeFacts] = {}
         self.file_of: dict[str, FileFacts] = {}  # node key -> the file that defines the node
         self._idle: set[str] | None = None  # see _unused_summaries
+        self._runs: dict[CallFacts, list[tuple[str, set[str]]]] = {}  # see loop_wants
         #: (path, line, column) of a layer -> what its init must be, over its contexts.
         self.requirements: dict[tuple[str, int, int], set[fix_plans.Requirement]] = {}
         self.answers: dict[str, str] = {}
@@ -155,14 +156,17 @@ class Graph:
         home = self.file_of.get(program.node)
         if call is None or home is None or program.handle is None:
             return False
-        idle = self._unused_summaries()
-        runs = [
-            (key, kinds)
-            for key, node in self.nodes.items()
-            if self.file_of.get(key) is home
-            and key not in idle
-            and (kinds := _kinds_set_by(node, call))
-        ]
+        runs = self._runs.get(call)
+        if runs is None:  # where the call runs does not depend on the layer: once per call
+            idle = self._unused_summaries()
+            runs = [
+                (key, kinds)
+                for key, node in self.nodes.items()
+                if self.file_of.get(key) is home
+                and key not in idle
+                and (kinds := _kinds_set_by(node, call))
+            ]
+            self._runs[call] = runs
         return bool(runs) and all(self._subtree_wants(key, kinds, wanted) for key, kinds in runs)
 
     def _unused_summaries(self) -> set[str]:
