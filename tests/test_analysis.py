@@ -137,10 +137,35 @@ def test_init_functions_of_another_file_apply_where_they_are_called(
     assert "nn.init.normal_(m.weight.data, 0.0, 0.02)" in findings[0].message
 
 
+_FACTORY = """
+    import torch.nn as nn
+
+    def make(version, weights=None):
+        return Net(version)
+
+    class Net(nn.Module):
+        def __init__(self, version="a"):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+            if version == "a":
+                nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
+
+        def forward(self, x):
+            return nn.functional.relu(self.fc(x))
+
+    net = Net()
+"""
+
+
 def test_functions_that_only_pass_arguments_on_build_nothing(tmp_path: Path) -> None:
+    """``make`` names "weights" but does not initialise its argument: it is not summarised as an
+    init function for other files, so no Net is built with a module as its version (where the
+    Kaiming branch could not be told, and fc would be reported)."""
     (tmp_path / "models.py").write_text(textwrap.dedent(_INIT_FUNCTIONS))
     (tmp_path / "train.py").write_text("from models import *\n\nhead = Head()\ninit_head(head)\n")
     assert lint_paths([tmp_path / "models.py", tmp_path / "train.py"]) == []
+    (tmp_path / "factory.py").write_text(textwrap.dedent(_FACTORY))
+    assert lint_paths([tmp_path / "factory.py"]) == []
 
 
 _LAYERS = """
