@@ -46,11 +46,11 @@ MAX_ENTRY_VALUES = 1_000_000
 Result = Union["FileFacts", "Holders", Finding, None]
 
 
-class _Miss:
+class Miss:
     pass
 
 
-MISS = _Miss()
+MISS = Miss()
 
 
 def user_cache_home() -> Path | None:
@@ -133,7 +133,7 @@ class Cache:
     def _entry(self, key: str) -> Path:
         return self._entries / key[:2] / key
 
-    def load(self, key: str, path: str) -> Result | _Miss:
+    def load(self, key: str, path: str) -> Result | Miss:
         data = _read_regular(self._entry(key))
         if data is None:
             return MISS

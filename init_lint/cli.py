@@ -19,7 +19,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__, console
@@ -370,6 +370,8 @@ class LintRun:
     disk: dict[str, bytes] = field(default_factory=dict)  # bytes as read: --fix writes over them
     notebooks: dict[str, Notebook] = field(default_factory=dict)
     stdin: bytes | None = None  # standard input as read, for --fix to print back
+    #: The rest of the named files' packages: analysed with them, never reported nor fixed.
+    context: dict[str, bytes] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def lines(self, path: str) -> list[str]:
@@ -441,7 +443,7 @@ def _cache_dir(args: argparse.Namespace, settings: Settings) -> str | None:
 
 def read_run(args: argparse.Namespace, paths: list[str]) -> LintRun:
     """Settings and the files' bytes; no analysis yet."""
-    from .files import find_python_files  # imported when linting: --version stays quick
+    from .files import context_files, find_python_files  # imported when linting: quick --version
 
     settings = _settings(args, paths)
     file_set = find_python_files([p for p in paths if p != STDIN], settings, args.force_exclude)
@@ -457,6 +459,12 @@ def read_run(args: argparse.Namespace, paths: list[str]) -> LintRun:
         run.stdin = sys.stdin.buffer.read()
         run.add_source(args.stdin_filename or STDIN_DISPLAY_NAME, run.stdin)
         run.files_checked += 1
+    named = [*file_set.files, *([args.stdin_filename] if run.stdin and args.stdin_filename else [])]
+    walked = [path for path in paths if path != STDIN and os.path.isdir(path)]
+    for path in context_files(named, walked, settings):
+        data = read_source(path)
+        if isinstance(data, bytes):  # an unreadable neighbour is not this run's concern
+            run.context[path] = data
     return run
 
 
@@ -466,7 +474,7 @@ def analyse(args: argparse.Namespace, run: LintRun, sources: dict[str, bytes]) -
     progress = console.Progress()
     try:
         findings = lint_sources(
-            sources.items(),
+            [*sources.items(), *run.context.items()],
             run.settings.options(),
             jobs=args.jobs,
             cache_dir=_cache_dir(args, run.settings),
@@ -482,7 +490,17 @@ def analyse(args: argparse.Namespace, run: LintRun, sources: dict[str, bytes]) -
             lines[path] = source_lines(sources.get(path, b""))
         return lines[path]
 
-    return filter_findings(sorted(run.unreadable + findings), run.settings, lines_of)
+    # Only the named files are reported and written: a fix that belongs in a file of their
+    # package that was not named (after the init loop of the model that builds them) is not
+    # this run's to apply, so it is not offered.
+    mine = [
+        finding
+        if finding.fix is None or finding.fix.target(finding.path) in sources
+        else replace(finding, fix=None)
+        for finding in findings
+        if finding.path in sources
+    ]
+    return filter_findings(sorted(run.unreadable + mine), run.settings, lines_of)
 
 
 def lint(args: argparse.Namespace, paths: list[str]) -> LintRun:

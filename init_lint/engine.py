@@ -272,14 +272,16 @@ def lint_sources(
     cache_dir: str | os.PathLike[str] | None = None,
     isolate: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    order_seed: str | None = None,
 ) -> list[Finding]:
     """Lint (path, source) pairs as one project: cross-file facts are shared among them.
 
     ``jobs`` > 1 analyses files in that many worker processes (0: as many as pay off, up to one
     per CPU); ``isolate`` runs even one worker in its own process, so that a crash in native
     code costs one file, not the run; ``cache_dir`` reuses the results of files analysed before
-    (see :mod:`init_lint.cache`); ``progress(done, total)`` is called as files finish. None of
-    them changes the findings: resolving across files always reruns, here, over every file's
+    (see :mod:`init_lint.cache`); ``progress(done, total)`` is called as files finish;
+    ``order_seed`` shuffles the order of the work (see :func:`~init_lint.parallel.analyze_all`).
+    None of them changes the findings: resolving across files always reruns, here, over every file's
     facts.
     """
     from .analysis import resolve
@@ -296,6 +298,7 @@ def lint_sources(
         cache_dir=cache_dir,
         isolate=isolate,
         progress=progress,
+        order_seed=order_seed,
     )
     for result in results:
         if isinstance(result, Finding):

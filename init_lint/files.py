@@ -198,3 +198,68 @@ def _reason(error: OSError) -> str:
     if error.errno == errno.ELOOP:
         return "too many levels of symbolic links (a symlink loop)"
     return (error.strerror or str(error)).lower()
+
+
+#: A named file's program is not read beyond this many files (a file named in a huge flat
+#: directory such as ``/tmp``): past it, the file is linted alone, as before.
+MAX_CONTEXT_FILES = 5000
+
+
+def program_root(path: str) -> tuple[str, bool]:
+    """Where the rest of a file's program lies, and whether it is walked recursively.
+
+    A file in a package belongs with its top package (the highest directory that still has an
+    ``__init__.py``), whose modules import one another. A file outside any package (a script) is
+    imported beside, and imports, the files of its own directory and the packages in it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isfile(os.path.join(directory, "__init__.py")):
+        return directory, False
+    while True:
+        parent = os.path.dirname(directory)
+        if parent == directory or not os.path.isfile(os.path.join(parent, "__init__.py")):
+            return directory, True
+        directory = parent
+
+
+def context_files(files: Sequence[str], walked: Sequence[str], settings: Settings) -> list[str]:
+    """The Python files of the programs that ``files`` belong to and that a run over ``files``
+    does not already read: what a file named alone (pre-commit, flake8, an editor) needs to be
+    judged as it is in a run over its whole package. ``walked`` are the directories the run
+    walks (their programs are read already); excludes and ``.gitignore`` apply."""
+    covered = [os.path.abspath(top) for top in walked]
+    roots: dict[str, bool] = {}
+    for path in files:
+        root, recursive = program_root(path)
+        if not any(_within(root, top) for top in covered):
+            roots[root] = roots.get(root, False) or recursive
+    if not roots:
+        return []
+    named = {os.path.realpath(path) for path in files}
+    tops: list[str] = []
+    for root, recursive in roots.items():
+        tops += [root] if recursive else _script_directory(root)
+    found = find_python_files(tops, settings, force_exclude=True).files
+    context = [f for f in found if f.endswith(".py") and os.path.realpath(f) not in named]
+    return context if len(context) <= MAX_CONTEXT_FILES else []
+
+
+def _within(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _script_directory(directory: str) -> list[str]:
+    """A script directory's own ``.py`` files and the packages directly in it."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    tops = []
+    for entry in entries:
+        try:
+            if entry.is_file() and entry.name.endswith(".py"):
+                tops.append(entry.path)
+            elif entry.is_dir() and os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                tops.append(entry.path)
+        except OSError:
+            continue
+    return tops

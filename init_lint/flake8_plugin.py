@@ -9,14 +9,18 @@ extend-ignore, when they name ``INI`` codes, take the place of the same keys of 
 ``init-lint``'s command-line flags do. flake8 then does its own selection, ``# noqa``,
 ``# flake8: noqa`` and per-file-ignores on what the plugin yields.
 
-It lints one file at a time (flake8's model), so a class initialised by a class in another file
-is only followed by the ``init-lint`` command. Options and settings are read once per run (per
-flake8 process) into class attributes; nothing is set up again per file.
+flake8 hands the plugin one file at a time, but a file is judged as in a run over its whole
+package (a block whose layers the model's init loop in another file sets): the first file of a
+package that can report anything has the package analysed with it (through the on-disk cache, so
+that flake8's processes share the work, and a later run reads it back), and the package's
+findings are kept for its other files. Options and settings are read once per run (per flake8
+process) into class attributes; nothing is set up again per file.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -31,8 +35,9 @@ from .config import (
     apply_overrides,
     discover_settings,
 )
-from .engine import Options, lint_source
+from .engine import Options, lint_source, lint_sources, read_source
 from .filtering import CodeSelector, PerFileIgnores
+from .findings import Finding
 from .noqa import file_exemption, is_exempt
 from .prefilter import may_report
 from .rules import ALL_CODES, PARSE_ERROR_CODE
@@ -96,6 +101,10 @@ class InitLintChecker:
     options = Options()
     selector = CodeSelector(Settings())
     per_file_ignores = PerFileIgnores(Settings())
+    settings = Settings()
+    #: Each program (top package, or script directory) analysed in this process: its files'
+    #: bytes as analysed and their findings, by real path.
+    programs: dict[str, tuple[dict[str, bytes], dict[str, list[Finding]]]] = {}
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
         # ``tree`` is requested because flake8 classifies plugins by their parameters (a tree
@@ -144,6 +153,8 @@ class InitLintChecker:
     def parse_options(cls, options: Any) -> None:
         settings = _settings(options)
         cls.options = settings.options()
+        cls.settings = settings
+        cls.programs = {}
         cls.selector = CodeSelector(settings)
         cls.per_file_ignores = PerFileIgnores(settings)
 
@@ -155,7 +166,7 @@ class InitLintChecker:
             return
         ignored = self.per_file_ignores.ignored_codes(self._filename)
         exemption: frozenset[str] | None = None
-        for finding in lint_source(source, self._filename, self.options):
+        for finding in self._findings(source):
             if finding.code == PARSE_ERROR_CODE:
                 continue  # flake8 already reports E999 for a file that does not parse
             if not self.selector.enabled(finding.code) or finding.code.startswith(ignored):
@@ -165,3 +176,52 @@ class InitLintChecker:
             if is_exempt(finding.code, exemption):
                 continue
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
+
+    def _findings(self, source: str) -> list[Finding]:
+        """This file's findings, judged with the rest of its package."""
+        from .files import context_files, program_root
+
+        path = self._filename
+        context = context_files([path], [], self.settings) if os.path.isfile(path) else []
+        if not context:
+            return lint_source(source, path, self.options)
+        mine = os.path.realpath(path)
+        root = program_root(path)[0]
+        if root not in self.programs:
+            self.programs[root] = self._analyse_program([path, *context])
+        sources, findings = self.programs[root]
+        if mine in sources and _same_text(sources[mine], source):
+            return findings.get(mine, [])
+        # Not the file on disk (an editor's buffer through --stdin-display-name): this text.
+        program: list[tuple[str, str | bytes]] = [(path, source)]
+        program += [(other, data) for other, data in sources.items() if other != mine]
+        return [f for f in lint_sources(program, self.options) if f.path == path]
+
+    def _analyse_program(
+        self, paths: list[str]
+    ) -> tuple[dict[str, bytes], dict[str, list[Finding]]]:
+        from .cache import default_directory
+
+        sources: dict[str, bytes] = {}
+        for path in paths:
+            data = read_source(path)
+            if isinstance(data, bytes):
+                sources[os.path.realpath(path)] = data
+        cache_dir = default_directory(self.settings.root)
+        findings: dict[str, list[Finding]] = {}
+        # Shuffled by the file that asked: flake8's processes, each asking for the same
+        # package from a different file, take its files in different orders and meet in the
+        # cache rather than analysing each file twice.
+        for finding in lint_sources(
+            sources.items(), self.options, cache_dir=cache_dir, order_seed=self._filename
+        ):
+            findings.setdefault(finding.path, []).append(finding)
+        return sources, findings
+
+
+def _same_text(data: bytes, text: str) -> bool:
+    """Whether flake8's text of a file is the text of these bytes (up to line endings)."""
+    from .source import source_lines
+
+    ours = [line.rstrip("\r\n") for line in source_lines(data)]
+    return ours == [line.rstrip("\r\n") for line in text.splitlines(keepends=True)]

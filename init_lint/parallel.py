@@ -20,6 +20,7 @@ from __future__ import annotations
 import faulthandler
 import multiprocessing
 import os
+import random
 import signal
 import sys
 from collections import deque
@@ -29,7 +30,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
-from .cache import MISS, Cache, Result
+from .cache import MISS, Cache, Miss, Result
 from .engine import Options, analyze_source, internal_error, module_name_for
 from .prefilter import mentions, names_activation, wanted_names
 
@@ -68,18 +69,35 @@ def analyze_all(
     cache_dir: str | os.PathLike[str] | None = None,
     isolate: bool = False,
     progress: Progress | None = None,
+    order_seed: str | None = None,
 ) -> list[Result]:
     """Each source's analysis result, in input order; cached ones are not analysed again.
 
     ``jobs`` ≤ 0 picks the number of workers from the amount of work, up to one per CPU.
     ``isolate``: analyse in worker processes even when one is enough (on platforms with
-    ``fork``), so that a crash in native code cannot end the run.
+    ``fork``), so that a crash in native code cannot end the run. ``order_seed``: analyse in an
+    order shuffled by it, and look each file up in the cache again just before analysing it
+    (in this process), so that processes that analyse the same files at once (flake8's, each
+    reading a named file's package) share the work through the cache instead of repeating it.
     """
     cache = Cache(cache_dir, options) if cache_dir is not None else None
     names = [module_name_for(path) for path, _ in sources]
     results: list[Result] = [None] * len(sources)
     counter = _Counter(progress, len(sources))
+    late_hits: set[int] = set()  # found in the cache by :meth:`_Workers.run`'s recheck
+
+    def recheck(task: _Task) -> Result | Miss:
+        index, path, _, _, full, requests = task
+        hit = (
+            cache.load(_key(cache, index, sources, names, full, requests), path) if cache else MISS
+        )
+        if hit is not MISS:
+            late_hits.add(index)
+        return hit
+
     with _Workers(options, jobs, isolate, counter) as workers:
+        if cache is not None and order_seed is not None:
+            workers.recheck = recheck
         pending, full = list(range(len(sources))), False
         asked: dict[int, Requests] = {}
         rounds = 0
@@ -95,9 +113,11 @@ def analyze_all(
                 else:
                     results[index] = hit  # type: ignore[assignment]
                     counter.step()
+            if order_seed is not None:
+                random.Random(order_seed).shuffle(tasks)
             for index, result in workers.run(tasks):
                 results[index] = result
-                if cache is not None:
+                if cache is not None and index not in late_hits:
                     key = _key(cache, index, sources, names, full, asked.get(index, ()))
                     cache.store(key, result)
             pending, full = _next_round(sources, results), True
@@ -214,6 +234,8 @@ class _Workers:
         self.isolate = isolate and _can_fork()
         self.counter = counter
         self.workers: list[_Worker] = []
+        #: Looks a task up in the cache just before this process would analyse it.
+        self.recheck: Callable[[_Task], Result | Miss] | None = None
 
     def __enter__(self) -> _Workers:
         return self
@@ -243,11 +265,17 @@ class _Workers:
             except OSError:  # no process to be had (limits, memory): what started will do
                 pass
         if not self.workers:
-            for index, path, module_name, source, full, requests in tasks:
-                result = analyze_source(
-                    path, source, self.options, module_name, force=full, requests=requests
+            for task in tasks:
+                index, path, module_name, source, full, requests = task
+                hit = self.recheck(task) if self.recheck is not None else MISS
+                result = (
+                    analyze_source(
+                        path, source, self.options, module_name, force=full, requests=requests
+                    )
+                    if hit is MISS
+                    else hit
                 )
-                yield index, result
+                yield index, result  # type: ignore[misc]
                 self.counter.step()
             return
         while True:

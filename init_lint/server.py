@@ -39,7 +39,7 @@ from .cache import default_directory
 from .config import ConfigError, Settings, discover_settings
 from .docs import default_docs_dir
 from .engine import lint_sources
-from .files import find_python_files
+from .files import context_files
 from .filtering import filter_findings
 from .findings import Finding
 from .lines import split_lines
@@ -69,14 +69,7 @@ def display_path(absolute: str) -> str:
 def package_files(path: str, settings: Settings) -> list[str]:
     """The files whose facts can change this file's findings: those of its top-level package
     (the classes it imports or is contained in), or of its directory for a plain script."""
-    directory = Path(path).parent
-    top = None
-    while (directory / "__init__.py").is_file():
-        top, directory = directory, directory.parent
-    if top is None:
-        names = sorted(p.name for p in Path(path).parent.glob("*.py"))
-        return [display_path(str(Path(path).parent / name)) for name in names]
-    return find_python_files([display_path(str(top))], settings).files
+    return [display_path(name) for name in context_files([path], [], settings)]
 
 
 @dataclass

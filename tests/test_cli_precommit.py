@@ -163,6 +163,36 @@ def test_hooks_mind_the_config_and_read_notebooks(
 
 
 @pytest.mark.slow
+def test_a_one_file_commit_is_judged_with_its_package(
+    tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
+    """A commit that touches only a block file: the model in another file of the package inits
+    the block's layer with Kaiming, so neither hook reports or changes anything."""
+    block = RULES["INI001"].invalid[0].source
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/block.py": block,
+        "pkg/net.py": "import torch.nn as nn\n\nfrom .block import *\n\n\n"
+        "def init(model):\n"
+        "    for m in model.modules():\n"
+        "        if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
+        "            nn.init.kaiming_normal_(m.weight, nonlinearity='relu')\n",
+    }
+    _user_repo(tmp_path, hook_repo, files, pre_commit_home)
+    status, output = _hook("init-lint", tmp_path, pre_commit_home, "pkg/block.py")
+    whole = run("init-lint", "pkg", cwd=tmp_path)
+    assert (status, whole.returncode) == (1, 1), output  # nothing inits the block yet
+    (tmp_path / "pkg/net.py").write_text(
+        files["pkg/net.py"] + "\n\ninit(MLP())\n"  # now every layer of MLP is He-initialised
+    )
+    assert run("init-lint", "pkg", cwd=tmp_path).returncode == 0
+    for hook in ("init-lint", "init-lint-fix"):
+        status, output = _hook(hook, tmp_path, pre_commit_home, "pkg/block.py")
+        assert status == 0, output
+    assert (tmp_path / "pkg/block.py").read_text() == block
+
+
+@pytest.mark.slow
 def test_readme_local_hook_runs_the_installed_init_lint(
     tmp_path: Path, pre_commit_home: Path
 ) -> None:

@@ -533,7 +533,7 @@ class Calls:
         else:
             context = self._foreign_context(ref.key, args)
         label = f"{ref.key.rsplit('.', 1)[-1]}(...)"
-        inst_node = host.new_node(f"{frame.owner.key}/{ref.key}@{id(node)}", label)
+        inst_node = host.new_node(f"{frame.owner.key}/{ref.key}@{host.ordinal(node)}", label)
         host.contains.append((inst_node, context))
         host.contains.append((frame.owner, inst_node))
         # Whatever is passed to the constructor ends up inside it (ResNet(BasicBlock, ...),

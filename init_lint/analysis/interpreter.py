@@ -159,6 +159,7 @@ class Interpreter:
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, FunctionInfo] = {}
         self.nodes: list[Node] = []
+        self._ordinals: dict[int, int] = {}
         self.contains: list[tuple[Node | str, Node | str]] = []
         self.instances: list[Instance] = []
         self.findings: list[LocalFinding] = []
@@ -188,6 +189,11 @@ class Interpreter:
         node = Node(key, label, is_class)
         self.nodes.append(node)
         return node
+
+    def ordinal(self, node: cst.CSTNode) -> int:
+        """A number for a syntax node, the same in every run over the same source (unlike its
+        ``id``, which the facts must not carry: they are cached and compared)."""
+        return self._ordinals.setdefault(id(node), len(self._ordinals))
 
     def run(self, requests: Sequence[tuple[str, Signature]] = ()) -> None:
         """Analyse the file; ``requests`` are contexts other files build its classes in."""
