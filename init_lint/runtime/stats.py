@@ -53,7 +53,7 @@ def mean_square_ratio_interval(n: int, excess_kurtosis: float, alpha: float) -> 
 class WeightSample:
     """The moments of a weight tensor that the tests need (computed once, by torch)."""
 
-    n: int
+    n: int  # the weights the mean square is read from: all, or a huge weight's subset
     mean: float
     second_moment: float  # Σw²/n, not centred: init schemes have mean 0
     fourth_moment: float  # Σw⁴/n

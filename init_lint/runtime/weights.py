@@ -4,7 +4,8 @@ Nothing here writes to a parameter: every computation works on ``weight.detach()
 A model's weights are measured together (:func:`weight_statistics`): the small ones (at most
 SHAPE_SAMPLE elements, most layers of most models) in one float64 copy with per-weight sums, so
 that each costs a few torch calls rather than a dozen; a large one by itself, its mean square
-read at memory speed (:func:`_sum_of_squares`) and its shape from an evenly spaced subset.
+read at memory speed (:func:`_sum_of_squares`; from a subset above SCALE_SAMPLE weights) and its
+shape from an evenly spaced subset.
 """
 
 from __future__ import annotations
@@ -147,11 +148,28 @@ def _small_moments(weight: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
     return torch.cat((torch.stack(sums), ends, pair))
 
 
+#: Above this many weights the mean square comes from SCALE_BLOCKS evenly spaced runs of CHUNK
+#: consecutive weights (2²¹ of them): its interval is then that count's, ±0.13% on the std at
+#: alpha 0.01, far inside the scale tolerance, and reading a 10⁸-weight layer no longer costs
+#: what the forward pass costs (a batch-1 forward reads each weight of a Linear once too).
+SCALE_SAMPLE = 1 << 22
+SCALE_BLOCKS = 32
+
+
+def _scale_subset(flat: torch.Tensor) -> torch.Tensor:
+    """SCALE_BLOCKS runs of CHUNK consecutive weights, evenly spaced over ``flat``: whole rows
+    of most weights, so that a layer whose rows differ is still read across its rows."""
+    starts = torch.linspace(0, flat.numel() - CHUNK, SCALE_BLOCKS).long()
+    return torch.cat([flat[int(start) : int(start) + CHUNK] for start in starts])
+
+
 def _large_sample(weight: torch.Tensor) -> WeightSample:
     """:func:`weight_sample` of a weight of more than SHAPE_SAMPLE elements."""
     flat = weight.detach().reshape(-1)
-    n = flat.numel()
     work = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
+    if work.numel() > SCALE_SAMPLE:
+        work = _scale_subset(work)
+    n = work.numel()
     second = _sum_of_squares(work) / n
     subset = work[:: n // SHAPE_SAMPLE].to(torch.float64, copy=True)
     count = subset.numel()
