@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VIEWS = ("default", "through_norm")
-SCALE_CODES = frozenset({"INI001", "INI002", "INI003"})
+#: The codes that judge a weight's scale (INI007: a scale torch's fans get wrong), on both sides.
+SCALE_CODES = frozenset({"INI001", "INI002", "INI003", "INI007"})
 NEGATIVE_STATUSES = frozenset({"ok", "not checked"})
 
 SiteKey = tuple[str, int, int]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .engine import read_source
+from .library import FACTORY_KINDS, check_entry_point, parse_helper_spec
 from .options import DISTRIBUTIONS, MODES, Distribution, FanMode, Options
 from .rules import ALL_CODES
 
@@ -49,6 +50,9 @@ class Settings:
     distribution: Distribution = "normal"
     zero_bias: bool = False
     line_length: int | None = None  # None: the formatter's (see formatter_line_length)
+    activation_factories: tuple[tuple[str, str], ...] = ()
+    init_helpers: tuple[tuple[str, str], ...] = ()
+    init_entry_points: tuple[tuple[str, str], ...] = ()
 
     def options(self) -> Options:
         return Options(
@@ -57,6 +61,9 @@ class Settings:
             distribution=self.distribution,
             zero_bias=self.zero_bias,
             line_length=self.line_length or DEFAULT_LINE_LENGTH,
+            activation_factories=self.activation_factories,
+            init_helpers=self.init_helpers,
+            init_entry_points=self.init_entry_points,
         )
 
 
@@ -142,6 +149,44 @@ def _per_file_ignores(value: object, where: str) -> tuple[tuple[str, tuple[str, 
     )
 
 
+_QUALIFIED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def _library_table(
+    value: object, where: str, check: Callable[[str], object]
+) -> tuple[tuple[str, str], ...]:
+    """A table of ``"package.module.name" = "value"``; ``check`` raises ValueError for a bad
+    value."""
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: must be a table of "qualified.name" = "value", not {value!r}')
+    entries = []
+    for name, entry in value.items():
+        if not _QUALIFIED.fullmatch(name):
+            raise ConfigError(f"{where}: {name!r} is not a qualified name (package.module.name)")
+        if not isinstance(entry, str):
+            raise ConfigError(f"{where}.{name!r}: must be a string, not {entry!r}")
+        try:
+            check(entry)
+        except ValueError as error:
+            raise ConfigError(f"{where}.{name!r}: {entry!r}: {error}") from None
+        entries.append((name, entry))
+    return tuple(sorted(entries))
+
+
+def _factory_kind(value: str) -> str:
+    if value not in FACTORY_KINDS:
+        raise ValueError(f"must be one of {', '.join(FACTORY_KINDS)}")
+    return value
+
+
+#: [tool.init-lint] tables of library knowledge: key → (Settings field, value check).
+LIBRARY_TABLES: dict[str, tuple[str, Callable[[str], object]]] = {
+    "activation-factories": ("activation_factories", _factory_kind),
+    "init-helpers": ("init_helpers", parse_helper_spec),
+    "init-entry-points": ("init_entry_points", check_entry_point),
+}
+
+
 def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Settings:
     """Validate one ``[tool.init-lint]`` table. ``source`` names it in error messages."""
     values: dict[str, Any] = {}
@@ -161,10 +206,14 @@ def settings_from_table(table: Mapping[str, Any], root: Path, source: str) -> Se
             values["distribution"] = check_choice(value, DISTRIBUTIONS, where)
         elif key == "line-length":
             values["line_length"] = _line_length(value, where)
+        elif key in LIBRARY_TABLES:
+            field_name, check = LIBRARY_TABLES[key]
+            values[field_name] = _library_table(value, where, check)
         else:
             known = "select, extend-select, ignore, extend-ignore, per-file-ignores, exclude, "
             known += "extend-exclude, "
-            known += "through-norm, mode, distribution, zero-bias, line-length"
+            known += "through-norm, mode, distribution, zero-bias, line-length, "
+            known += ", ".join(LIBRARY_TABLES)
             raise ConfigError(f"{source}: unknown key {key!r} (known keys: {known})")
     return Settings(root=root, source=source, **values)
 

@@ -174,6 +174,24 @@ LINEAR_NONLINEARITIES = frozenset(
 KNOWN_NONLINEARITIES = LINEAR_NONLINEARITIES | {"sigmoid", "tanh", "relu", "leaky_relu", "selu"}
 FAN_MODES = frozenset({"fan_in", "fan_out"})
 
+#: Parameters after the tensor, per init function (torch.nn.init signatures).
+INIT_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "kaiming_normal_": ("a", "mode", "nonlinearity", "generator"),
+    "kaiming_uniform_": ("a", "mode", "nonlinearity", "generator"),
+    "xavier_normal_": ("gain", "generator"),
+    "xavier_uniform_": ("gain", "generator"),
+    "orthogonal_": ("gain", "generator"),
+    "normal_": ("mean", "std", "generator"),
+    "trunc_normal_": ("mean", "std", "a", "b", "generator"),
+    "uniform_": ("a", "b", "generator"),
+    "constant_": ("val",),
+    "zeros_": (),
+    "ones_": (),
+    "eye_": (),
+    "dirac_": ("groups",),
+    "sparse_": ("sparsity", "std", "generator"),
+}
+
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """Mirror of ``torch.nn.init.calculate_gain`` (raises ValueError the same way)."""

@@ -6,13 +6,14 @@ Activation *factories* and *registries* (``timm.layers.get_act_layer('relu')``,
 ``lecun_normal_(w)``) and *init entry points* (Hugging Face's ``post_init()``, mmengine's
 ``BaseModule.init_weights()``). Each is data: a qualified name and what it does, in the terms
 the interpreter already uses. Users add their own in ``[tool.init-lint]`` (``activation-
-factories``, ``init-helpers``); see the README.
+factories``, ``init-helpers``, ``init-entry-points``, checked below; see the README and
+:mod:`init_lint.analysis.userlib`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -204,9 +205,61 @@ MODEL_BUILDERS: dict[str, ModelBuilder] = {
 }
 
 
-def activation_factory(
-    qualified: str, extra: Mapping[str, str] | None = None
-) -> FactoryKind | None:
-    if extra and qualified in extra:
-        return FactoryKind(extra[qualified])
-    return ACTIVATION_FACTORIES.get(qualified)
+# ---------------------------------------------------------------------------------------------
+# A project's own additions ([tool.init-lint]): validated here with the standard library only
+# (the flake8 plugin reads the config in every run, most of which never parse a file).
+
+#: ``activation-factories`` values: how the factory names the activation.
+FACTORY_KINDS = tuple(kind.value for kind in FactoryKind)
+
+
+@dataclass(frozen=True)
+class HelperSpec:
+    """An ``init-helpers`` entry: what the helper does to its first argument, written as the
+    ``torch.nn.init`` call it amounts to (``"kaiming_normal_(m.weight, mode='fan_out')"``)."""
+
+    function: str  # the torch.nn.init function, canonical (trailing underscore)
+    target: str  # "module" (the spec's first argument is ``<name>.weight``) or "tensor"
+    text: str  # the spec as written
+
+
+def parse_helper_spec(spec: str) -> HelperSpec:
+    """Check an ``init-helpers`` value; ValueError says what is wrong with it."""
+    import ast
+
+    from .knowledge import INIT_SIGNATURES
+
+    try:
+        call = ast.parse(spec.strip(), mode="eval").body
+    except SyntaxError:
+        call = None
+    if not isinstance(call, ast.Call):
+        raise ValueError('must be a torch.nn.init call, e.g. "kaiming_normal_(m.weight)"')
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    name = name if name.endswith("_") else f"{name}_"
+    if name not in INIT_SIGNATURES:
+        known = ", ".join(sorted(INIT_SIGNATURES))
+        raise ValueError(f"{name!r} is not a torch.nn.init function (known: {known})")
+    first = call.args[0] if call.args else None
+    if isinstance(first, ast.Attribute) and first.attr == "weight":
+        target = "module"
+    elif isinstance(first, ast.Name):
+        target = "tensor"
+    else:
+        raise ValueError(
+            "its first argument says what the helper initialises: <module>.weight "
+            "(the helper takes a module) or a name (it takes the tensor)"
+        )
+    for value in [*call.args[1:], *(keyword.value for keyword in call.keywords)]:
+        try:
+            ast.literal_eval(value)
+        except ValueError:
+            raise ValueError(f"{ast.unparse(value)!r}: arguments must be literals") from None
+    return HelperSpec(name, target, spec.strip())
+
+
+def check_entry_point(method: str) -> str:
+    if not method.isidentifier():
+        raise ValueError(f"{method!r} is not a method name")
+    return method

@@ -21,3 +21,9 @@ class Options:
     zero_bias: bool = False
     #: Where the code a fix writes is wrapped, as the project's formatter would (ruff, black).
     line_length: int = 88
+    #: A project's own library knowledge (see :mod:`init_lint.library`), qualified name → value
+    #: as written in ``[tool.init-lint]``: sorted pairs, so that the options stay hashable and
+    #: their repr, part of every cache key, stable.
+    activation_factories: tuple[tuple[str, str], ...] = ()
+    init_helpers: tuple[tuple[str, str], ...] = ()
+    init_entry_points: tuple[tuple[str, str], ...] = ()

@@ -362,3 +362,54 @@ def test_self_inside_a_probe_or_nested_function_does_not_crash() -> None:
                 return self.fc(x)
     """
     assert _codes(source) == []
+
+
+def test_a_package_whose_name_starts_with_torch_is_not_torch(tmp_path: Path) -> None:
+    """torchvision-style: ``torchvision.ops.Block`` is a class of the linted tree (only
+    ``torch`` and ``torch.*`` are PyTorch), re-exported under another name by the package's
+    ``__init__``: the detection head's context (no norm, ReLU, N(0, 0.01)) is followed."""
+    package = tmp_path / "torchvis"
+    (package / "ops").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "ops" / "__init__.py").write_text("from .blocks import ConvBlockAlias\n")
+    (package / "ops" / "blocks.py").write_text(
+        textwrap.dedent(
+            """\
+            import torch.nn as nn
+
+
+            class ConvBlock(nn.Sequential):
+                def __init__(self, cin, cout, norm_layer=nn.BatchNorm2d):
+                    layers = [nn.Conv2d(cin, cout, 3, padding=1)]
+                    if norm_layer is not None:
+                        layers.append(norm_layer(cout))
+                    layers.append(nn.ReLU(inplace=True))
+                    super().__init__(*layers)
+
+
+            ConvBlockAlias = ConvBlock
+            """
+        )
+    )
+    (package / "head.py").write_text(
+        textwrap.dedent(
+            """\
+            import torch
+            from torch import nn
+            from torchvis.ops import ConvBlockAlias
+
+
+            class Head(nn.Module):
+                def __init__(self, channels):
+                    super().__init__()
+                    self.conv = ConvBlockAlias(channels, channels, norm_layer=None)
+                    for layer in self.modules():
+                        if isinstance(layer, nn.Conv2d):
+                            torch.nn.init.normal_(layer.weight, std=0.01)
+            """
+        )
+    )
+    findings = lint_paths(sorted(package.rglob("*.py")))
+    [finding] = findings
+    assert (Path(finding.path).name, finding.line, finding.code) == ("blocks.py", 6, "INI001")
+    assert "normal_(layer.weight, std=0.01)" in finding.message

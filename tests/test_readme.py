@@ -97,11 +97,14 @@ def test_readme_command_runs(workdir: Path, command: str) -> None:
         assert result.stdout.startswith("# INI")
 
 
-def test_readme_configuration_example_is_valid() -> None:
-    [toml_block] = _blocks("toml")
-    table = tomllib.loads(toml_block)["tool"]["init-lint"]
+def test_readme_configuration_examples_are_valid() -> None:
+    main, library = _blocks("toml")
+    table = tomllib.loads(main)["tool"]["init-lint"]
     settings = settings_from_table(table, REPO, "README.md")
     assert settings.per_file_ignores and settings.ignore
+    table = tomllib.loads(library)["tool"]["init-lint"]
+    settings = settings_from_table(table, REPO, "README.md")
+    assert settings.activation_factories and settings.init_helpers and settings.init_entry_points
 
 
 def test_readme_flake8_configuration_is_accepted_by_flake8(workdir: Path) -> None:

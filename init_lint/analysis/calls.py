@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..library import APPLYING_METHODS, INIT_HELPERS, MODEL_BUILDERS, activation_factory
+from ..library import APPLYING_METHODS, MODEL_BUILDERS
 from .binder import bind_values, parameter_names
 from .common import (
     HARMLESS_CALLS,
@@ -34,7 +34,7 @@ from .common import (
     union,
 )
 from .contexts import DEFAULTS, digest, signature_of
-from .imports import dotted_name, init_function, torch_function, torch_nn_member
+from .imports import dotted_name, init_function, is_torch, torch_function, torch_nn_member
 from .state import ClassInfo, Frame, FunctionInfo, Program
 from .values import (
     DEFAULT_INIT,
@@ -461,7 +461,7 @@ class Calls:
             return library
         if looks_like_init(last) and positional:
             return self.host.inits.foreign_init_call(last, node, positional, frame)
-        if last[:1].isupper() and not qualified.startswith("torch"):
+        if last[:1].isupper() and not is_torch(qualified):
             return self.instantiate(ClassRef(qualified), node, args, frame)
         self._foreign_call(qualified, node, args, frame)
         return UNKNOWN
@@ -494,12 +494,12 @@ class Calls:
         self, qualified: str, node: cst.Call, args: Arguments, frame: Frame
     ) -> Value | None:
         """A function of another package that init-lint knows (see :mod:`init_lint.library`)."""
-        factory = activation_factory(qualified)
+        factory = self.host.library.factory(qualified)
         if factory is not None:
             return self.host.modules.from_factory(
                 factory, node, args.positional, args.keywords, frame
             )
-        helper = INIT_HELPERS.get(qualified)
+        helper = self.host.library.helper(qualified)
         if helper is not None and args.positional:
             self.host.inits.helper_call(helper, node, args.positional[0], frame)
             return ConstVal(None)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..library import FactoryKind, activation_factory
+from ..library import FactoryKind
 from . import initcalls
 from .common import complete, items_of, number, param_ndim, string_value, union
 from .imports import dotted_name, init_function
@@ -101,8 +101,8 @@ class Expressions:
             return SELF
         if name in _CONSTANTS:
             return ConstVal(_CONSTANTS[name])
-        if name in host.classes:
-            info = host.classes[name]
+        if name in host.classes or name in host.class_aliases:
+            info = host.classes[host.class_aliases.get(name, name)]
             return ClassRef(info.key, info)
         if name in host.functions:
             return FuncRef(host.functions[name])
@@ -154,7 +154,8 @@ class Expressions:
             index = self.eval(node.slice[0].slice.value, frame)
         if isinstance(base, TensorVal):
             return base  # indexing/slicing keeps the scale
-        if isinstance(base, QualRef) and activation_factory(base.qualified) is FactoryKind.MAPPING:
+        library = self.host.library
+        if isinstance(base, QualRef) and library.factory(base.qualified) is FactoryKind.MAPPING:
             return self.host.modules.from_factory(FactoryKind.MAPPING, None, [index], {}, frame)
         key = index.value if isinstance(index, ConstVal) else None
         if isinstance(base, SeqVal) and base.elements is not None:

@@ -35,6 +35,7 @@ from .facts import (
 from .fix_plans import EXPRESSION
 from .interpreter import Interpreter
 from .positions import positions_of
+from .userlib import project_library
 from .values import (
     UNTOUCHED,
     AppliedInit,
@@ -58,7 +59,8 @@ def facts_of(
 ) -> FileFacts:
     """Per-file facts. ``source`` is the decoded text when the caller has it (saves a codegen);
     ``requests`` are contexts other files build this file's classes in."""
-    analyzer = Interpreter(module, module_name, path.endswith("__init__.py"), source)
+    library = project_library(options)
+    analyzer = Interpreter(module, module_name, path.endswith("__init__.py"), source, library)
     analyzer.run(requests)
     candidates = [i for i in analyzer.instances if _is_candidate(i, options.through_norm)]
     prefix = _init_prefix(analyzer)
@@ -77,6 +79,7 @@ def facts_of(
         exports={
             **analyzer.imports.aliases,
             **{name: info.key for name, info in analyzer.classes.items()},
+            **{alias: analyzer.classes[name].key for alias, name in analyzer.class_aliases.items()},
         },
     )
     if not candidates and not analyzer.findings:

@@ -15,6 +15,7 @@ import libcst as cst
 from .contexts import Signature
 from .imports import ImportMap
 from .state import ClassInfo, Frame, FunctionInfo, LocalFinding
+from .userlib import ProjectLibrary
 from .values import AppliedInit, Instance, Node, Value
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class Host(Protocol):
     source: str
     imports: ImportMap
     classes: dict[str, ClassInfo]
+    #: ``SqueezeExcite = SEModule`` at module level: another name of a class of this file.
+    class_aliases: dict[str, str]
     functions: dict[str, FunctionInfo]
     nodes: list[Node]
     contains: list[tuple[Node | str, Node | str]]  # nodes, or class keys of other files
@@ -39,6 +42,8 @@ class Host(Protocol):
     called_functions: set[str]
     called_methods: set[int]  # ids of the FunctionInfo inlined so far
     requests: list[tuple[str, Signature]]  # other files' classes built with arguments
+
+    library: ProjectLibrary  # library knowledge, with the project's own additions
 
     # The parts.
     expressions: Expressions

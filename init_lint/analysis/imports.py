@@ -12,6 +12,11 @@ import builtins
 import libcst as cst
 
 
+def is_torch(qualified: str) -> bool:
+    """``torch`` or a name in it; not ``torchvision`` nor ``torchaudio`` (other packages)."""
+    return qualified == "torch" or qualified.startswith("torch.")
+
+
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """'a.b.c' for a Name/Attribute chain, else None."""
     parts: list[str] = []
@@ -77,10 +82,10 @@ class ImportMap:
         if full is None:
             if head in _TORCH_STAR_NAMES and self.star_modules:
                 for module in self.star_modules:
-                    if module.startswith("torch"):
+                    if is_torch(module):
                         full = f"{module}.{head}"
                         break
-            others = [m for m in self.star_modules if not m.startswith("torch")]
+            others = [m for m in self.star_modules if not is_torch(m)]
             if full is None and others and head not in _BUILTINS:
                 # from models import *: a name defined nowhere here is the last such module's
                 full = f"{others[-1]}.{head}"

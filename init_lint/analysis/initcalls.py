@@ -10,6 +10,7 @@ import libcst as cst
 
 from ..knowledge import (
     FAN_MODES,
+    INIT_SIGNATURES,
     KNOWN_NONLINEARITIES,
     InitScheme,
     SchemeKind,
@@ -23,23 +24,7 @@ from .values import AppliedInit
 
 __all__ = ["bind"]
 
-#: Parameters after the tensor, per init function (torch.nn.init signatures).
-SIGNATURES: dict[str, tuple[str, ...]] = {
-    "kaiming_normal_": ("a", "mode", "nonlinearity", "generator"),
-    "kaiming_uniform_": ("a", "mode", "nonlinearity", "generator"),
-    "xavier_normal_": ("gain", "generator"),
-    "xavier_uniform_": ("gain", "generator"),
-    "orthogonal_": ("gain", "generator"),
-    "normal_": ("mean", "std", "generator"),
-    "trunc_normal_": ("mean", "std", "a", "b", "generator"),
-    "uniform_": ("a", "b", "generator"),
-    "constant_": ("val",),
-    "zeros_": (),
-    "ones_": (),
-    "eye_": (),
-    "dirac_": ("groups",),
-    "sparse_": ("sparsity", "std", "generator"),
-}
+SIGNATURES = INIT_SIGNATURES
 #: Tensor methods that initialise in place: ``w.data.normal_(0, 0.01)``.
 TENSOR_INIT_METHODS: dict[str, tuple[str, ...]] = {
     "normal_": ("mean", "std"),

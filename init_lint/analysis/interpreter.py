@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS
-from ..library import ENTRY_POINTS
+from ..options import Options
 from .binder import bind_values, parameter_names
 from .calls import Calls
 from .common import (
@@ -50,6 +50,7 @@ from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
 from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program
+from .userlib import ProjectLibrary, project_library
 from .values import (
     NO_SOURCE,
     NORM,
@@ -82,6 +83,21 @@ _NOT_USES = ("init", "weight", "reset", "build", "make", "create", "load", "fuse
 
 #: Distinct argument signatures a class is run with before sizes are no longer told apart.
 MAX_CONTEXTS_PER_CLASS = 8
+#: Contexts a class is run in at most, the later ones told apart by their choices (a norm layer
+#: or none, an activation) only: a building block of a big package (torchvision's
+#: Conv2dNormActivation) is built with dozens of such choices, and a context dropped here is a
+#: caller whose finding is lost.
+MAX_CONTEXTS_TOTAL = 48
+
+
+def _is_name_alias(statement: cst.BaseSmallStatement) -> bool:
+    """``Name = OtherName``."""
+    return (
+        isinstance(statement, cst.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0].target, cst.Name)
+        and isinstance(statement.value, cst.Name)
+    )
 
 
 def _names_an_init(name: str) -> bool:
@@ -151,15 +167,19 @@ class Interpreter:
         module_name: str,
         is_package: bool = False,
         source: str | None = None,
+        library: ProjectLibrary | None = None,
     ) -> None:
         self.module = module
+        self.library = library or project_library(Options())
         self.source = source if source is not None else module.code
         self.module_name = module_name
         self.imports = ImportMap(module_name, is_package)
         self.classes: dict[str, ClassInfo] = {}
+        self.class_aliases: dict[str, str] = {}
         self.functions: dict[str, FunctionInfo] = {}
         self.nodes: list[Node] = []
         self._ordinals: dict[int, int] = {}
+        self._name_aliases: list[cst.Assign] = []
         self.contains: list[tuple[Node | str, Node | str]] = []
         self.instances: list[Instance] = []
         self.findings: list[LocalFinding] = []
@@ -198,6 +218,7 @@ class Interpreter:
     def run(self, requests: Sequence[tuple[str, Signature]] = ()) -> None:
         """Analyse the file; ``requests`` are contexts other files build its classes in."""
         self._collect(self.module.body, top=True)
+        self._link_class_aliases()
         for info in self.classes.values():
             self._classify_class(info, frozenset())
         for info in self.classes.values():
@@ -270,6 +291,8 @@ class Interpreter:
                     for small in statement.body:
                         if isinstance(small, (cst.Import, cst.ImportFrom)):
                             self.imports.add(small)
+                        elif at_top and _is_name_alias(small):
+                            self._name_aliases.append(small)  # type: ignore[arg-type]
                 elif isinstance(statement, cst.ClassDef):
                     if at_top:
                         self._add_class(statement)
@@ -282,6 +305,16 @@ class Interpreter:
                 elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
                     pending.append((block(statement.body), at_top))
                     pending.extend((extra, at_top) for extra in compound_extras(statement))
+
+    def _link_class_aliases(self) -> None:
+        """``Alias = Class`` at module level (timm's ``SqueezeExcite = SEModule``): the alias
+        is the class, in this file and for the files that import it."""
+        for assign in self._name_aliases:
+            alias = cst.ensure_type(assign.targets[0].target, cst.Name).value
+            target = cst.ensure_type(assign.value, cst.Name).value
+            target = self.class_aliases.get(target, target)
+            if target in self.classes and alias not in self.classes:
+                self.class_aliases[alias] = target
 
     def _add_class(self, node: cst.ClassDef) -> None:
         name = node.name.value
@@ -393,7 +426,7 @@ class Interpreter:
         for cls in info.mro():
             for base in cls.base_exprs:
                 qualified = self.imports.resolve(base) or ""
-                entry = ENTRY_POINTS.get(qualified)
+                entry = self.library.entry_point(qualified)
                 method = info.lookup(entry.method) if entry is not None else None
                 if method is not None and method not in methods:
                     methods.append(method)
@@ -420,7 +453,7 @@ class Interpreter:
         key = (info.key, signature, open_ended) if shared else (info.key, len(self._one_off))
         if key in self._contexts:
             return self._contexts[key]
-        if info.key in self._evaluating or len(taken) >= 2 * MAX_CONTEXTS_PER_CLASS:
+        if info.key in self._evaluating or len(taken) >= MAX_CONTEXTS_TOTAL:
             return info.graph_node  # a class that builds itself, or too many contexts
         taken.append(signature)
         if not shared:
