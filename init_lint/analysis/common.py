@@ -25,6 +25,7 @@ from .values import (
     Instance,
     LayerVal,
     ListBuilder,
+    PartialVal,
     Probe,
     QualRef,
     SeqVal,
@@ -274,11 +275,12 @@ def builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Va
 
 
 def is_module_value(value: Value) -> bool:
-    """A value that is certainly a module/class/function, so never None."""
+    """A value that is certainly a module/class/function (or a ``partial`` of one), so never
+    None."""
     if isinstance(value, GroupVal):
         return value.exact
     return isinstance(
-        value, (LayerVal, ActVal, SeqVal, ClassInst, QualRef, ClassRef, FuncRef)
+        value, (LayerVal, ActVal, SeqVal, ClassInst, QualRef, ClassRef, FuncRef, PartialVal)
     ) or value in (PASS, NORM, OTHER_MODULE)
 
 

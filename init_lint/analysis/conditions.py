@@ -24,6 +24,7 @@ from .values import (
     GroupVal,
     LayerVal,
     ParamRef,
+    PartialVal,
     Probe,
     ProbeParam,
     QualRef,
@@ -61,7 +62,7 @@ class Conditions:
         value = self.host.expressions.eval(node, frame)
         if isinstance(value, ConstVal):
             return bool(value.value)
-        if isinstance(value, (LayerVal, ClassInst, Probe, ClassRef, FuncRef)):
+        if isinstance(value, (LayerVal, ClassInst, Probe, ClassRef, FuncRef, PartialVal)):
             return True
         if isinstance(value, QualRef) and torch_nn_member(value.qualified) is not None:
             return True  # a torch.nn class (norm_layer=nn.BatchNorm2d): truthy
