@@ -44,6 +44,17 @@ def _negate(truth: Truth, operator: cst.BaseCompOp) -> Truth:
     return not truth if isinstance(operator, (cst.IsNot, cst.NotEqual, cst.NotIn)) else truth
 
 
+def truth_of(value: Value) -> Truth:
+    """Whether an evaluated value is truthy, when that is certain."""
+    if isinstance(value, ConstVal):
+        return bool(value.value)
+    if isinstance(value, (LayerVal, ClassInst, Probe, ClassRef, FuncRef, PartialVal)):
+        return True
+    if isinstance(value, QualRef) and torch_nn_member(value.qualified) is not None:
+        return True  # a torch.nn class (norm_layer=nn.BatchNorm2d): truthy
+    return None
+
+
 class Conditions:
     def __init__(self, host: Host) -> None:
         self.host = host
@@ -59,14 +70,7 @@ class Conditions:
             return self._call(node, frame)
         if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
             return self._comparison(node, frame)
-        value = self.host.expressions.eval(node, frame)
-        if isinstance(value, ConstVal):
-            return bool(value.value)
-        if isinstance(value, (LayerVal, ClassInst, Probe, ClassRef, FuncRef, PartialVal)):
-            return True
-        if isinstance(value, QualRef) and torch_nn_member(value.qualified) is not None:
-            return True  # a torch.nn class (norm_layer=nn.BatchNorm2d): truthy
-        return None
+        return truth_of(self.host.expressions.eval(node, frame))
 
     def _boolean(self, node: cst.BooleanOperation, frame: Frame) -> Truth:
         left = self.condition(node.left, frame)

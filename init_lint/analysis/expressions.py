@@ -15,6 +15,7 @@ import libcst as cst
 from ..library import FactoryKind
 from . import initcalls
 from .common import complete, items_of, number, param_ndim, string_value, union
+from .conditions import truth_of
 from .imports import dotted_name, init_function
 from .state import Frame
 from .values import (
@@ -79,7 +80,7 @@ class Expressions:
             cst.BinaryOperation: self._binary,  # type: ignore[dict-item]
             cst.UnaryOperation: self._unary,  # type: ignore[dict-item]
             cst.IfExp: self._if_expression,  # type: ignore[dict-item]
-            cst.BooleanOperation: self._opaque_children,
+            cst.BooleanOperation: self._boolean_operation,  # type: ignore[dict-item]
             cst.Comparison: self._opaque_children,
             cst.Await: lambda node, frame: self.eval(node.expression, frame),  # type: ignore[attr-defined]
             cst.NamedExpr: self._walrus,  # type: ignore[dict-item]
@@ -97,6 +98,8 @@ class Expressions:
         host = self.host
         if name in frame.env:
             return frame.env[name]
+        if name in host.constants:
+            return host.constants[name]
         if name == "self" and frame.attrs is not None:
             return SELF
         if name in _CONSTANTS:
@@ -277,6 +280,16 @@ class Expressions:
         if test is False:
             return self.eval(node.orelse, frame)
         return union([self.eval(node.body, frame), self.eval(node.orelse, frame)])
+
+    def _boolean_operation(self, node: cst.BooleanOperation, frame: Frame) -> Value:
+        """``force_act_layer or act_layer``: the operand Python returns, when its truth is
+        known; either one when it is not."""
+        left = self.eval(node.left, frame)
+        truth = truth_of(left)
+        if truth is None:
+            return union([left, self.eval(node.right, frame)])
+        stops_at = isinstance(node.operator, cst.Or)  # `or` stops at a truthy value, `and` not
+        return left if truth == stops_at else self.eval(node.right, frame)
 
     def _opaque_children(self, node: cst.BaseExpression, frame: Frame) -> Value:
         for child in node.children:

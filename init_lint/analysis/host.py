@@ -34,6 +34,7 @@ class Host(Protocol):
     classes: dict[str, ClassInfo]
     #: ``SqueezeExcite = SEModule`` at module level: another name of a class of this file.
     class_aliases: dict[str, str]
+    constants: dict[str, Value]  # module-level constants, see Interpreter._module_constants
     functions: dict[str, FunctionInfo]
     nodes: list[Node]
     contains: list[tuple[Node | str, Node | str]]  # nodes, or class keys of other files

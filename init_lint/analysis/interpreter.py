@@ -90,14 +90,28 @@ MAX_CONTEXTS_PER_CLASS = 8
 MAX_CONTEXTS_TOTAL = 48
 
 
-def _is_name_alias(statement: cst.BaseSmallStatement) -> bool:
-    """``Name = OtherName``."""
+def _is_name_assignment(statement: cst.BaseSmallStatement) -> bool:
+    """``NAME = value``."""
     return (
         isinstance(statement, cst.Assign)
         and len(statement.targets) == 1
         and isinstance(statement.targets[0].target, cst.Name)
-        and isinstance(statement.value, cst.Name)
     )
+
+
+def _is_constant_definition(value: cst.BaseExpression) -> bool:
+    """What a module-level constant may be, evaluated before any class runs: a name, a dotted
+    name, a literal, or a ``partial(...)`` of those (timm's ``_SE_LAYER = partial(SqueezeExcite,
+    gate_layer='hard_sigmoid')``). Never another call: it could build a model."""
+    if isinstance(value, (cst.Name, cst.Attribute, cst.SimpleString, cst.Integer, cst.Float)):
+        return True
+    if isinstance(value, (cst.Tuple, cst.List)):
+        return all(_is_constant_definition(element.value) for element in value.elements)
+    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
+        return _is_constant_definition(value.expression)
+    if isinstance(value, cst.Call) and dotted_name(value.func) in ("partial", "functools.partial"):
+        return all(_is_constant_definition(arg.value) for arg in value.args)
+    return False
 
 
 def _names_an_init(name: str) -> bool:
@@ -179,7 +193,9 @@ class Interpreter:
         self.functions: dict[str, FunctionInfo] = {}
         self.nodes: list[Node] = []
         self._ordinals: dict[int, int] = {}
-        self._name_aliases: list[cst.Assign] = []
+        self._top_assignments: list[cst.Assign] = []
+        #: Module-level constants (see _is_constant_definition), visible in every function.
+        self.constants: dict[str, Value] = {}
         self.contains: list[tuple[Node | str, Node | str]] = []
         self.instances: list[Instance] = []
         self.findings: list[LocalFinding] = []
@@ -218,7 +234,7 @@ class Interpreter:
     def run(self, requests: Sequence[tuple[str, Signature]] = ()) -> None:
         """Analyse the file; ``requests`` are contexts other files build its classes in."""
         self._collect(self.module.body, top=True)
-        self._link_class_aliases()
+        self._module_constants()
         for info in self.classes.values():
             self._classify_class(info, frozenset())
         for info in self.classes.values():
@@ -291,8 +307,8 @@ class Interpreter:
                     for small in statement.body:
                         if isinstance(small, (cst.Import, cst.ImportFrom)):
                             self.imports.add(small)
-                        elif at_top and _is_name_alias(small):
-                            self._name_aliases.append(small)  # type: ignore[arg-type]
+                        elif at_top and _is_name_assignment(small):
+                            self._top_assignments.append(small)  # type: ignore[arg-type]
                 elif isinstance(statement, cst.ClassDef):
                     if at_top:
                         self._add_class(statement)
@@ -306,15 +322,25 @@ class Interpreter:
                     pending.append((block(statement.body), at_top))
                     pending.extend((extra, at_top) for extra in compound_extras(statement))
 
-    def _link_class_aliases(self) -> None:
-        """``Alias = Class`` at module level (timm's ``SqueezeExcite = SEModule``): the alias
-        is the class, in this file and for the files that import it."""
-        for assign in self._name_aliases:
-            alias = cst.ensure_type(assign.targets[0].target, cst.Name).value
-            target = cst.ensure_type(assign.value, cst.Name).value
-            target = self.class_aliases.get(target, target)
-            if target in self.classes and alias not in self.classes:
-                self.class_aliases[alias] = target
+    def _module_constants(self) -> None:
+        """``Alias = Class`` at module level (timm's ``SqueezeExcite = SEModule``) is the class,
+        in this file and for the files that import it; other names assigned once at module level
+        to a constant definition hold its value in every function of the file."""
+        counts = Counter(
+            cst.ensure_type(a.targets[0].target, cst.Name).value for a in self._top_assignments
+        )
+        frame = Frame(env={}, owner=self.module_node)
+        for assign in self._top_assignments:
+            name = cst.ensure_type(assign.targets[0].target, cst.Name).value
+            if counts[name] > 1 or name in self.classes or name in self.functions:
+                continue  # assigned in several places (a branch?): not a constant
+            if isinstance(assign.value, cst.Name):
+                target = self.class_aliases.get(assign.value.value, assign.value.value)
+                if target in self.classes:
+                    self.class_aliases[name] = target
+                    continue
+            if _is_constant_definition(assign.value):
+                self.constants[name] = self.expressions.eval(assign.value, frame)
 
     def _add_class(self, node: cst.ClassDef) -> None:
         name = node.name.value
