@@ -51,6 +51,7 @@ class Measurement:
     name: str
     command: list[str]
     prepare: Callable[[], None] | None = None  # runs before each timed run, untimed
+    env: dict[str, str] | None = None  # on top of this process's environment
     seconds: list[float] = field(default_factory=list)
     maxrss_mb: float = 0.0
 
@@ -59,10 +60,18 @@ class Measurement:
         return statistics.median(self.seconds)
 
 
-def run_timed(command: list[str], cwd: Path) -> tuple[float, float]:
+def run_timed(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """Wall time and peak RSS (MB) of the largest process in the command's tree."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
     assert process.stderr is not None
     try:
         errors = process.stderr.read()
@@ -140,6 +149,14 @@ def measurements(cache: Path, files: list[str], pythons: dict[str, Path]) -> lis
     def fresh_cold_cache() -> None:
         shutil.rmtree(cold_cache, ignore_errors=True)
 
+    # The flake8 plugin caches each package it reads in the user's cache directory: measured
+    # with an empty one (every run) and with one a previous run filled.
+    plugin_cold = {"XDG_CACHE_HOME": str(work / "flake8-cold-cache")}
+    plugin_warm = {"XDG_CACHE_HOME": str(work / "flake8-warm-cache")}
+
+    def fresh_plugin_cache() -> None:
+        shutil.rmtree(plugin_cold["XDG_CACHE_HOME"], ignore_errors=True)
+
     def bin_of(venv: str, tool: str) -> str:
         return str(pythons[venv].parent / tool)
 
@@ -152,7 +169,10 @@ def measurements(cache: Path, files: list[str], pythons: dict[str, Path]) -> lis
         Measurement(TORCHFIX, [bin_of("torchfix", "torchfix"), *files]),
         Measurement(TOR, [bin_of("torchfix", "flake8"), "--select", "TOR", *files]),
         Measurement(E9_BARE, [bin_of("flake8", "flake8"), *e9]),
-        Measurement(E9_INIT_LINT, [bin_of("init-lint", "flake8"), *e9]),
+        Measurement(
+            E9_INIT_LINT, [bin_of("init-lint", "flake8"), *e9], fresh_plugin_cache, plugin_cold
+        ),
+        Measurement(E9_INIT_LINT_WARM, [bin_of("init-lint", "flake8"), *e9], env=plugin_warm),
         Measurement(E9_TORCHFIX, [bin_of("torchfix", "flake8"), *e9]),
         Measurement(INI, [bin_of("init-lint", "flake8"), "--select", "INI", *files]),
     ]
@@ -165,7 +185,8 @@ ONE_JOB = "init-lint --jobs 1 --no-cache"
 TORCHFIX = "torchfix CLI"
 TOR = "flake8 --select TOR (torchfix)"
 E9_BARE = "flake8 --select E9 (no plugin)"
-E9_INIT_LINT = "flake8 --select E9 (init-lint installed)"
+E9_INIT_LINT = "flake8 --select E9 (init-lint installed, empty cache)"
+E9_INIT_LINT_WARM = "flake8 --select E9 (init-lint installed, warm cache)"
 E9_TORCHFIX = "flake8 --select E9 (torchfix installed)"
 INI = "flake8 --select INI (init-lint)"
 
@@ -174,6 +195,7 @@ TARGETS = [  # (label, numerator, denominator, limit)
     ("--jobs 1 / parse floor", ONE_JOB, PARSE, 1.5),
     ("warm / cold", WARM, COLD, 0.1),
     ("flake8 E9: with init-lint / without", E9_INIT_LINT, E9_BARE, 2.0),
+    ("flake8 E9: with init-lint, warm cache / without", E9_INIT_LINT_WARM, E9_BARE, 1.2),
     ("flake8 E9: with torchfix / without", E9_TORCHFIX, E9_BARE, None),
     ("cold / torchfix CLI", COLD, TORCHFIX, None),
 ]
@@ -202,6 +224,10 @@ def main() -> int:
         warm_dir = Path(warm.command[warm.command.index("--cache-dir") + 1])
         shutil.rmtree(warm_dir, ignore_errors=True)
         run_timed(warm.command, source_root)
+    plugin_warm = next((m for m in runs if m.name == E9_INIT_LINT_WARM), None)
+    if plugin_warm is not None and plugin_warm.env is not None:  # the same for the plugin
+        shutil.rmtree(plugin_warm.env["XDG_CACHE_HOME"], ignore_errors=True)
+        run_timed(plugin_warm.command, source_root, plugin_warm.env)
 
     for round_number in range(args.rounds):
         # Alternate: each round runs every command once, starting one later than the last.
@@ -209,7 +235,7 @@ def main() -> int:
         for measurement in runs[shift:] + runs[:shift]:
             if measurement.prepare is not None:
                 measurement.prepare()
-            seconds, maxrss = run_timed(measurement.command, source_root)
+            seconds, maxrss = run_timed(measurement.command, source_root, measurement.env)
             measurement.seconds.append(seconds)
             measurement.maxrss_mb = max(measurement.maxrss_mb, maxrss)
             progress = f"  round {round_number + 1}: {measurement.name}: {seconds:.2f} s"

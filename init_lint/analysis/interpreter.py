@@ -88,6 +88,9 @@ MAX_CONTEXTS_PER_CLASS = 8
 #: Conv2dNormActivation) is built with dozens of such choices, and a context dropped here is a
 #: caller whose finding is lost.
 MAX_CONTEXTS_TOTAL = 48
+#: How deep a class that builds itself (timm's DlaTree(levels - 1, ...)) is run in its own
+#: contexts; deeper, the innermost stands for its defaults.
+MAX_SELF_NESTING = 4
 
 
 def _is_name_assignment(statement: cst.BaseSmallStatement) -> bool:
@@ -212,7 +215,7 @@ class Interpreter:
         self._contexts: dict[tuple[object, ...], Node] = {}
         self._contexts_of: dict[str, list[Signature]] = {}
         self._one_off: list[tuple[object, ...]] = []
-        self._evaluating: set[str] = set()
+        self._evaluating: Counter[str] = Counter()  # classes being run, and how deep
         self.expressions = Expressions(self)
         self.conditions = Conditions(self)
         self.modules = Modules(self)
@@ -239,9 +242,9 @@ class Interpreter:
             self._classify_class(info, frozenset())
         for info in self.classes.values():
             if info.layer_kind is None:
-                self._evaluating.add(info.key)
+                self._evaluating[info.key] += 1
                 self._evaluate_class(info, info.graph_node)
-                self._evaluating.discard(info.key)
+                self._evaluating[info.key] -= 1
         module_frame = Frame(env={}, owner=self.module_node)
         self.exec_block(
             [s for s in self.module.body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))],
@@ -479,7 +482,7 @@ class Interpreter:
         key = (info.key, signature, open_ended) if shared else (info.key, len(self._one_off))
         if key in self._contexts:
             return self._contexts[key]
-        if info.key in self._evaluating or len(taken) >= MAX_CONTEXTS_TOTAL:
+        if self._evaluating[info.key] >= MAX_SELF_NESTING or len(taken) >= MAX_CONTEXTS_TOTAL:
             return info.graph_node  # a class that builds itself, or too many contexts
         taken.append(signature)
         if not shared:
@@ -488,11 +491,11 @@ class Interpreter:
         node = self.new_node(name, f"{info.name}({describe(signature)})", is_class=True)
         node.class_key = info.key
         self._contexts[key] = node
-        self._evaluating.add(info.key)
+        self._evaluating[info.key] += 1
         try:
             self._evaluate_class(info, node, positional, keywords, open_ended)
         finally:
-            self._evaluating.discard(info.key)
+            self._evaluating[info.key] -= 1
         return node
 
     # ------------------------------------------------------------------ init state

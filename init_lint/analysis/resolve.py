@@ -131,7 +131,10 @@ class Graph:
         produced = 0
         while pending and produced < MAX_CONTEXTS:
             current, chain, visited = pending.pop()
-            above = [p for p in self.parents.get(current, ()) if p not in visited]
+            parents = self.parents.get(current, ())
+            above = [p for p in parents if p not in visited]
+            if parents and not above:
+                continue  # a cycle (a class that builds itself): no root above, no context
             if not above:
                 if not self._standalone_default_of_built_class(current):
                     produced += 1
