@@ -104,7 +104,7 @@ class InitLintChecker:
     settings = Settings()
     #: Each program (top package, or script directory) analysed in this process: its files'
     #: bytes as analysed and their findings, by real path.
-    programs: dict[str, tuple[dict[str, bytes], dict[str, list[Finding]]]] = {}
+    programs: dict[str, tuple[dict[str, bytes], dict[str, list[Finding]]] | None] = {}
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
         # ``tree`` is requested because flake8 classifies plugins by their parameters (a tree
@@ -182,20 +182,23 @@ class InitLintChecker:
         from .files import context_files, program_root
 
         path = self._filename
-        context = context_files([path], [], self.settings) if os.path.isfile(path) else []
-        if not context:
+        if not os.path.isfile(path):
             return lint_source(source, path, self.options)
-        mine = os.path.realpath(path)
         root = program_root(path)[0]
-        if root not in self.programs:
-            self.programs[root] = self._analyse_program([path, *context])
-        sources, findings = self.programs[root]
+        if root not in self.programs:  # the package is found and analysed once per process
+            context = context_files([path], [], self.settings)
+            self.programs[root] = self._analyse_program([path, *context]) if context else None
+        program = self.programs[root]
+        if program is None:  # a file with no package around it
+            return lint_source(source, path, self.options)
+        sources, findings = program
+        mine = os.path.realpath(path)
         if mine in sources and _same_text(sources[mine], source):
             return findings.get(mine, [])
         # Not the file on disk (an editor's buffer through --stdin-display-name): this text.
-        program: list[tuple[str, str | bytes]] = [(path, source)]
-        program += [(other, data) for other, data in sources.items() if other != mine]
-        return [f for f in lint_sources(program, self.options) if f.path == path]
+        edited: list[tuple[str, str | bytes]] = [(path, source)]
+        edited += [(other, data) for other, data in sources.items() if other != mine]
+        return [f for f in lint_sources(edited, self.options) if f.path == path]
 
     def _analyse_program(
         self, paths: list[str]

@@ -139,3 +139,17 @@ def test_a_shuffled_analysis_order_gives_the_same_results(tmp_path: Path) -> Non
     cache = tmp_path / "cache"
     for seed in ("a", "b"):  # the first fills the cache, the second reads it back
         assert analyze_all(sources, Options(), cache_dir=cache, order_seed=seed) == plain
+
+
+def test_flake8_on_an_editors_buffer_judges_the_buffer_with_the_package(tmp_path: Path) -> None:
+    """An editor pipes its unsaved buffer with --stdin-display-name: the text piped is judged
+    (with the rest of the package from disk), not the file as saved."""
+    _package(tmp_path, HE)
+    buffer = BLOCK.replace("self.act = nn.ReLU()", "self.act = nn.Tanh()")
+    assert _findings("flake8", tmp_path, "--select", "INI", BLOCKS) == set()
+    result = run(
+        "flake8", "--select", "INI", "--stdin-display-name", BLOCKS, "-",
+        cwd=tmp_path, stdin=buffer,
+    )  # fmt: skip
+    found = {(path, line, code) for path, line, _, code, _ in text_findings(result.stdout)}
+    assert found == {(BLOCKS, 7, "INI002")}, result.stdout + result.stderr

@@ -54,6 +54,9 @@ TORCHVISION = {
 }
 
 TIMM = {
+    # SqueezeExcite as ghostnet/repghost build it (_SE_LAYER: act_layer stays nn.ReLU, no model
+    # init): measured on timm 1.0.31, conv_reduce has std*sqrt(fan_in) = 0.58 and feeds ReLU.
+    ("timm/models/_efficientnet_blocks.py", 73, "INI001"),
     ("timm/models/fasternet.py", 270, "INI001"),
     ("timm/models/ghostnet.py", 717, "INI001"),
     ("timm/models/hgnet.py", 131, "INI002"),
