@@ -413,3 +413,59 @@ def test_a_package_whose_name_starts_with_torch_is_not_torch(tmp_path: Path) -> 
     [finding] = findings
     assert (Path(finding.path).name, finding.line, finding.code) == ("blocks.py", 6, "INI001")
     assert "normal_(layer.weight, std=0.01)" in finding.message
+
+
+_SPREAD_BLOCKS = """
+import collections.abc
+from itertools import repeat
+
+import torch.nn as nn
+
+
+def _ntuple(n):
+    def parse(x):
+        if isinstance(x, collections.abc.Iterable) and not isinstance(x, str):
+            return tuple(x)
+        return tuple(repeat(x, n))
+    return parse
+
+
+class Block(nn.Module):
+    def __init__(self, width, act_layer=nn.Tanh):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        self.act = act_layer()
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+
+
+class Net(nn.Module):
+    def __init__(self, block, widths=(8, 16)):
+        super().__init__()
+        blocks = SPREAD
+        self.body = nn.Sequential(*[b(w, act_layer=nn.ReLU) for b, w in zip(blocks, widths)])
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def net():
+    return Net(Block)
+"""
+
+
+@pytest.mark.parametrize(
+    "spread",
+    [
+        "(block,) * len(widths)",
+        "len(widths) * [block]",
+        "tuple(repeat(block, len(widths)))",
+        "_ntuple(len(widths))(block)",
+    ],
+)
+def test_a_class_spread_over_stages_is_still_that_class(spread: str) -> None:
+    """The block class reaches the stage loop repeated n times: by `*`, itertools.repeat, or
+    a closure that makes n-tuples (a `def` nested in a function sees that function's names)."""
+    source = _SPREAD_BLOCKS.replace("SPREAD", spread)
+    assert _codes(source) == [(19, "INI001")]  # Block.fc feeds the ReLU that Net passes

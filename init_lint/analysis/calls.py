@@ -421,9 +421,13 @@ class Calls:
             unfilled=NO_SOURCE if inputs else None,
             open_ended=open_ended,
         )
+        if info.closure is not None:
+            inner.env = {**info.closure, **inner.env}
         if info.cls is None and call is not None:
             inner.spelled = _spelled(info.node.params, call, frame)
         self.host.exec_block(block(info.node.body), inner)
+        if len(inner.returns) == 1:  # as is: a union would read `(x,) * n` as "x or x"
+            return inner.returns[0]
         return union(inner.returns) if inner.returns else ConstVal(None)
 
     def default_value(self, param: cst.Param, frame: Frame) -> Value:
@@ -449,6 +453,8 @@ class Calls:
         last = qualified.rsplit(".", 1)[-1]
         if qualified == "functools.partial" and positional:
             return PartialVal(positional[0], tuple(positional[1:]), args.keywords)
+        if qualified == "itertools.repeat" and positional:  # repeat(block, n): n times one
+            return GroupVal((positional[0],), exact=False)
         if qualified in ("collections.OrderedDict", "typing.OrderedDict") and positional:
             return as_dict(positional[0])
         if last == "named_apply" and len(positional) >= 2:

@@ -87,7 +87,10 @@ class Conditions:
         evaluate = self.host.expressions.eval
         name = dotted_name(node.func)
         if name == "isinstance" and len(node.args) == 2:
-            bases = bases_of(evaluate(node.args[0].value, frame))
+            subject = evaluate(node.args[0].value, frame)
+            if _is_class_object(subject) and _names_data_types(node.args[1].value):
+                return False  # isinstance(block_cls, Iterable): a class is not a str/tuple/...
+            bases = bases_of(subject)
             return None if bases is None else self.type_matches(node.args[1].value, bases, frame)
         if name == "hasattr" and len(node.args) == 2:
             subject = evaluate(node.args[0].value, frame)
@@ -222,6 +225,28 @@ class Conditions:
         if isinstance(value, ClassRef):
             return (value.info.name if value.info is not None else value.key) in bases
         return None
+
+
+#: Types no class object (nor function) is an instance of.
+_DATA_TYPES = frozenset(
+    ("str", "int", "float", "bool", "list", "tuple", "dict", "set", "Iterable", "Sequence")
+    + ("Mapping", "Tensor", "Module")
+)
+
+
+def _is_class_object(value: Value) -> bool:
+    """A class or function itself (``Bottleneck``, ``nn.ReLU``, a ``partial``), not an instance."""
+    if isinstance(value, QualRef):
+        return torch_nn_member(value.qualified) is not None
+    return isinstance(value, (ClassRef, FuncRef, PartialVal))
+
+
+def _names_data_types(node: cst.BaseExpression) -> bool:
+    """``str``, ``collections.abc.Iterable``, ``(list, tuple)``: only types in _DATA_TYPES."""
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return bool(node.elements) and all(_names_data_types(e.value) for e in node.elements)
+    name = dotted_name(node)
+    return name is not None and name.rsplit(".", 1)[-1] in _DATA_TYPES
 
 
 def _is_method(node: cst.Call, name: str) -> bool:

@@ -256,9 +256,11 @@ class Expressions:
             if isinstance(right, (GroupVal, ListBuilder)):
                 exact = left.exact and right.exact
                 return GroupVal(tuple(left.items) + tuple(right.items), exact)
-        if isinstance(node.operator, cst.Multiply) and isinstance(left, GroupVal):
-            if isinstance(right, ConstVal):
-                return GroupVal(left.items, exact=False)  # [layer] * n: n references to one
+        if isinstance(node.operator, cst.Multiply):
+            # (block,) * len(widths), n * [layer]: n references to the same items, n unknown
+            for group, count in ((left, right), (right, left)):
+                if isinstance(group, (GroupVal, ListBuilder)) and _may_be_count(count):
+                    return GroupVal(tuple(group.items), exact=False)
         if isinstance(left, ConstVal) and isinstance(right, ConstVal):
             folded = _fold(node.operator, left.value, right.value)
             if folded is not None:
@@ -366,6 +368,11 @@ class Expressions:
 
 
 _MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.inf": math.inf}
+
+
+def _may_be_count(value: Value) -> bool:
+    """An operand that may be the int of ``sequence * n`` (a number, or unknown)."""
+    return value is UNKNOWN or (isinstance(value, ConstVal) and isinstance(value.value, int))
 
 
 def _fold(operator: cst.BaseBinaryOp, left: object, right: object) -> float | int | None:

@@ -555,7 +555,8 @@ class Interpreter:
             if statement.finalbody is not None:
                 self.exec_block(block(statement.finalbody.body), frame)
         elif isinstance(statement, cst.FunctionDef):
-            frame.env[statement.name.value] = FuncRef(FunctionInfo(statement, statement.name.value))
+            name = statement.name.value
+            frame.env[name] = FuncRef(FunctionInfo(statement, name, closure=frame.env))
 
     def _exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
         evaluate = self.expressions.eval

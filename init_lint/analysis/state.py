@@ -15,6 +15,9 @@ class FunctionInfo:
     node: cst.FunctionDef
     name: str
     cls: ClassInfo | None = None
+    #: The enclosing function's variables, for a ``def`` nested in a function (a closure:
+    #: ``def _ntuple(n): def parse(x): ... repeat(x, n)``); shared, as Python's cells are.
+    closure: dict[str, Value] | None = None
 
     @property
     def key(self) -> str:
