@@ -469,3 +469,44 @@ def test_a_class_spread_over_stages_is_still_that_class(spread: str) -> None:
     a closure that makes n-tuples (a `def` nested in a function sees that function's names)."""
     source = _SPREAD_BLOCKS.replace("SPREAD", spread)
     assert _codes(source) == [(19, "INI001")]  # Block.fc feeds the ReLU that Net passes
+
+
+def test_positional_arguments_forwarded_with_star_args_keep_the_defaults() -> None:
+    """``_build(weights, *args, **kwargs)`` → ``Net(*args, **kwargs)``: ``args`` holds exactly
+    the positionals given, so Net's other parameters keep their defaults (its unit class)."""
+    source = """
+        import torch.nn as nn
+
+
+        class Unit(nn.Module):
+            def __init__(self, width, act_layer=nn.Tanh):
+                super().__init__()
+                self.fc = nn.Linear(width, width)
+                self.act = act_layer()
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+
+
+        class ReluUnit(Unit):
+            def __init__(self, width):
+                super().__init__(width, act_layer=nn.ReLU)
+
+
+        class Net(nn.Module):
+            def __init__(self, widths, unit=ReluUnit):
+                super().__init__()
+                self.body = nn.Sequential(*[unit(w) for w in widths])
+
+            def forward(self, x):
+                return self.body(x)
+
+
+        def _build(weights, *args, **kwargs):
+            return Net(*args, **kwargs)
+
+
+        def net(weights=None, **kwargs):
+            return _build(weights, [8, 16], **kwargs)
+    """
+    assert _codes(source) == [(8, "INI001")]

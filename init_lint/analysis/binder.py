@@ -79,7 +79,9 @@ def bind_values(
         else:
             env[name] = UNKNOWN
     if isinstance(params.star_arg, cst.Param):
-        env[params.star_arg.name.value] = GroupVal(tuple(extra), exact=False)
+        # The positionals beyond the named parameters, in order: exactly those unless the call
+        # spread something of unknown length (``f(a, *rest)`` forwarded as ``g(*args)``).
+        env[params.star_arg.name.value] = GroupVal(tuple(extra), exact=not open_ended)
     if isinstance(params.star_kwarg, cst.Param):
         named = {*names, *kwonly}
         rest = tuple((k, v) for k, v in keywords.items() if k not in named)
