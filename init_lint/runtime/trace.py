@@ -79,6 +79,11 @@ ADD_OPS = frozenset({"add", "add_", "__add__", "__iadd__", "__radd__"})
 #: What :meth:`Tracer.prepare` finds for a call that is no event.
 _NOTHING: tuple[Activation | None, Any, float | None] = (None, None, None)
 _SCRIPT_MODULE = torch.jit.ScriptModule
+# The function mode stack (torch.overrides' _push_mode/_pop_mode, without their Python layer).
+_mode_depth = torch._C._len_torch_function_stack
+_mode_at = torch._C._get_function_stack_at
+_pop_mode = torch._C._pop_torch_function_stack
+_push_mode = torch._C._push_on_torch_function_stack
 _UNSET = object()  # a module without a `forward` of its own (the class's is used)
 #: Functional rectifiers whose slope is an argument of the call (see function_slope).
 SLOPED_FUNCTIONS = frozenset({"leaky_relu", "rrelu", "prelu"})
@@ -317,6 +322,7 @@ class Tracer:
         self._wrapped: list[tuple[nn.Module, Any]] = []  # (module, its own `forward` or _UNSET)
         self._suppress = 0
         self._order = 0
+        self._watcher: _FunctionWatcher | None = None
 
     # -- running -----------------------------------------------------------------------------
     def run(self, args: tuple, kwargs: Mapping[str, Any]) -> Any:
@@ -326,9 +332,11 @@ class Tracer:
             for _, module in self.modules:
                 if self.kinds[id(module)][0] != CONTAINER:
                     self._observe(module)
-            with torch.no_grad(), _FunctionWatcher(self):
+            self._watcher = _FunctionWatcher(self)
+            with torch.no_grad(), self._watcher:
                 return self.model(*args, **kwargs)
         finally:
+            self._watcher = None
             self._unobserve()
             self._flows.clear()
             self._stack.clear()
@@ -351,6 +359,8 @@ class Tracer:
             return
         forward = module.forward
         enter, leave, abandon = self._enter, self._leave, self._abandon
+        if self.kinds[id(module)][0] in SUPPRESSING:
+            forward = self._without_watcher(forward)
 
         def traced_forward(*args: Any, **kwargs: Any) -> Any:
             frame = enter(module, args, kwargs)
@@ -365,6 +375,24 @@ class Tracer:
         traced_forward.__wrapped__ = forward  # type: ignore[attr-defined]  # for inspect.signature
         self._wrapped.append((module, module.__dict__.get("forward", _UNSET)))
         module.__dict__["forward"] = traced_forward
+
+    def _without_watcher(self, forward: Callable[..., Any]) -> Callable[..., Any]:
+        """``forward`` run with the function mode off the stack. The tracer ignores every call
+        inside an activation/pass-through/norm module, but the mode would still receive each:
+        a Python functional (``F.batch_norm``, ``F.hardtanh``) then goes through
+        ``handle_torch_function``, ~10 µs a call, more than many of the ops cost."""
+
+        def unwatched(*args: Any, **kwargs: Any) -> Any:
+            depth = _mode_depth()
+            if not depth or _mode_at(depth - 1) is not self._watcher:
+                return forward(*args, **kwargs)  # nested, or another mode on top: leave it be
+            watcher = _pop_mode()
+            try:
+                return forward(*args, **kwargs)
+            finally:
+                _push_mode(watcher)
+
+        return unwatched
 
     def _unobserve(self) -> None:
         for handle in self._handles:
