@@ -2,8 +2,9 @@
 
 Nothing here writes to a parameter: every computation works on ``weight.detach()`` or on copies.
 A model's weights are measured together (:func:`weight_statistics`): the small ones (at most
-SHAPE_SAMPLE elements, most layers of most models) in one float64 copy with per-weight sums, so
-that each costs a few torch calls rather than a dozen; a large one by itself, its mean square
+SHAPE_SAMPLE elements, most layers of most models) in their own precision, a few torch calls
+each and one read-back for all (float64 only where float32 sums cannot be trusted: a material
+mean, an overflow); a large one by itself, its mean square
 read at memory speed (:func:`_sum_of_squares`; from a subset above SCALE_SAMPLE weights) and its
 shape from an evenly spaced subset.
 """
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 
 from ..knowledge import Fans, InputGeometry
-from .stats import WeightSample
+from .stats import MATERIAL_MEAN, WeightSample
 
 #: Rows (or columns) compared when testing for an orthogonal init: enough to rule out chance.
 ORTHOGONALITY_PROBE = 64
@@ -103,40 +104,86 @@ def weight_statistics(
     weights: list[torch.Tensor],
 ) -> list[tuple[WeightSample, float | None]]:
     """:func:`weight_sample` and :func:`orthogonal_gain` of each weight, in order. The small
-    weights of a device are copied in turn into one reused float64 buffer (a fresh buffer per
-    weight costs more in page faults than the arithmetic) and read back in one transfer."""
+    weights are read in their own precision (:func:`_small_moments`) and the results of all of
+    them read back in one transfer; the few whose float32 sums cannot be trusted (see
+    :func:`_needs_exact`) are read again in float64."""
     found: dict[int, tuple[WeightSample, float | None]] = {}
-    small: dict[torch.device, list[torch.Tensor]] = {}
+    small: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
     for weight in weights:
         n = weight.numel()
         if n == 0:
             found[id(weight)] = (WeightSample(0, 0.0, 0.0, 0.0, 0.0), None)
         elif n <= SHAPE_SAMPLE:
-            small.setdefault(weight.device, []).append(weight)
+            small.setdefault((weight.device, _work_dtype(weight)), []).append(weight)
         else:
             found[id(weight)] = (_large_sample(weight), orthogonal_gain(weight))
-    for device, group in small.items():
-        scratch = torch.empty(max(w.numel() for w in group), dtype=torch.float64, device=device)
+    for (device, dtype), group in small.items():
+        scratch = torch.empty(max(w.numel() for w in group), dtype=dtype, device=device)
         read = torch.stack([_small_moments(w, scratch) for w in group]).tolist()
-        for weight, (total, squares, fourths, low, high, g00, g01) in zip(group, read, strict=True):
-            n = weight.numel()
-            sample = WeightSample(
-                n, total / n, squares / n, fourths / n, max(-low, high), constant=low == high
-            )
-            found[id(weight)] = (sample, orthogonal_gain(weight) if _may_be(g00, g01) else None)
+        exact: torch.Tensor | None = None
+        for weight, moments in zip(group, read, strict=True):
+            if _needs_exact(weight.numel(), *moments[:3]):
+                if exact is None:
+                    exact = torch.empty(scratch.numel(), dtype=torch.float64, device=device)
+                moments = _exact_moments(weight, exact).tolist()
+            found[id(weight)] = _small_sample(weight, *moments)
     return [found[id(weight)] for weight in weights]
 
 
+def _work_dtype(weight: torch.Tensor) -> torch.dtype:
+    return weight.dtype if weight.dtype in (torch.float32, torch.float64) else torch.float32
+
+
+def _small_sample(
+    weight: torch.Tensor,
+    total: float,
+    squares: float,
+    fourths: float,
+    low: float,
+    high: float,
+    g00: float,
+    g01: float,
+) -> tuple[WeightSample, float | None]:
+    n = weight.numel()
+    sample = WeightSample(
+        n, total / n, squares / n, fourths / n, max(-low, high), constant=low == high
+    )
+    return sample, orthogonal_gain(weight) if _may_be(g00, g01) else None
+
+
 def weight_sample(weight: torch.Tensor) -> WeightSample:
-    """n, mean, mean square, fourth moment and max|w|: of every weight in float64 for at most
-    SHAPE_SAMPLE of them; above, the mean square of every weight (see :func:`_sum_of_squares`)
-    and the others from an evenly spaced subset of SHAPE_SAMPLE."""
+    """n, mean, mean square, fourth moment and max|w|: of every weight for at most SHAPE_SAMPLE
+    of them; above, the mean square of every weight (see :func:`_sum_of_squares`) and the
+    others from an evenly spaced subset of SHAPE_SAMPLE."""
     return weight_statistics([weight])[0][0]
 
 
 def _small_moments(weight: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
-    """Σw, Σw², Σw⁴, min, max in float64 (the weight copied into ``scratch``), then the
-    orthogonality pre-check's (g₀₀, g₀₁) (see :func:`_may_be`)."""
+    """Σw, Σw², Σw⁴, min, max, then the orthogonality pre-check's (g₀₀, g₀₁) (see
+    :func:`_may_be`), in the weight's precision (float32 for a half weight), the squares in
+    ``scratch``. A float32 dot product of at most SHAPE_SAMPLE weights is off by ~10⁻⁷,
+    far below any interval's width, and reads half the bytes of a float64 copy."""
+    flat = weight.detach().reshape(-1)
+    if flat.dtype != scratch.dtype:
+        flat = flat.to(scratch.dtype)
+    low, high = torch.aminmax(flat)
+    squares = torch.mul(flat, flat, out=scratch[: flat.numel()])
+    pair = _pair_gram(flat.view(weight.shape[0], -1), scratch.dtype)
+    sums = (flat.sum(), torch.dot(flat, flat), torch.dot(squares, squares), low, high)
+    return torch.cat((torch.stack(sums), pair))
+
+
+def _needs_exact(n: int, total: float, squares: float, fourths: float) -> bool:
+    """Whether a weight's float32 sums must be redone in float64: a sum overflowed, or the mean
+    is material (over half MATERIAL_MEAN of the rms), where the centred variance Σw²/n - mean²
+    (constant weights, the mean's z test) cancels most of the float32 sum's digits."""
+    if not all(map(math.isfinite, (total, squares, fourths))):
+        return True
+    return total * total > (MATERIAL_MEAN / 2) ** 2 * squares * n
+
+
+def _exact_moments(weight: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
+    """:func:`_small_moments` in float64: the weight copied into ``scratch``."""
     flat = weight.detach().reshape(-1)
     values = scratch[: flat.numel()]
     values.copy_(flat)
@@ -186,14 +233,14 @@ def _large_sample(weight: torch.Tensor) -> WeightSample:
     return WeightSample(n, total / count, second, fourth, max(-lowest, highest), constant, count)
 
 
-def _pair_gram(matrix: torch.Tensor) -> torch.Tensor:
-    """(g₀₀, g₀₁) in float64: the first vector's squared norm and its product with the second,
+def _pair_gram(matrix: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """(g₀₀, g₀₁) in ``dtype``: the first vector's squared norm and its product with the second,
     the vectors being the rows when rows ≤ columns, else the columns (those
     :func:`orthogonal_gain` probes); (0, 0) when there are fewer than two."""
     if min(matrix.shape) < 2:
-        return torch.zeros(2, dtype=torch.float64, device=matrix.device)
+        return torch.zeros(2, dtype=dtype, device=matrix.device)
     vectors = matrix if matrix.shape[0] <= matrix.shape[1] else matrix.t()
-    pair = vectors[:2].double()  # no copy when the matrix is float64 already
+    pair = vectors[:2].to(dtype)  # no copy when the matrix has that dtype already
     return pair @ pair[0]
 
 
@@ -202,7 +249,8 @@ def _may_be(g00: float, g01: float) -> bool:
     probe needs |g₀₁| ≤ tol·scale and g₀₀ ≥ (1 - tol)·scale, so |g₀₁| > tol·g₀₀/(1 - tol) rules
     it out (a random draw has |g₀₁|/g₀₀ ~ 1/√length ≫ tol)."""
     bound = ORTHOGONALITY_TOLERANCE * g00 / (1 - ORTHOGONALITY_TOLERANCE)
-    return g00 > 0 and abs(g01) <= bound * (1 + 1e-9)  # rounding: the probe sums in another order
+    # Rounding: the probe sums in float64 and another order; the pre-check may be float32.
+    return g00 > 0 and abs(g01) <= bound * (1 + 1e-5)
 
 
 def orthogonal_gain(weight: torch.Tensor) -> float | None:

@@ -290,7 +290,9 @@ def test_constant_weights_are_constant_whatever_the_rounding(shape, value) -> No
 
 
 def test_statistics_of_many_weights_equal_those_of_each() -> None:
-    """weight_statistics shares one float64 buffer between weights: each answer is its own."""
+    """weight_statistics shares one buffer between weights: each answer is its own. Small
+    weights are summed in float32 (to ~1e-7), in float64 where the mean is material or a float32
+    sum overflows (exactly, then)."""
     from init_lint.runtime.weights import weight_statistics
 
     generator = torch.Generator().manual_seed(13)
@@ -301,6 +303,7 @@ def test_statistics_of_many_weights_equal_those_of_each() -> None:
         torch.randn(300, 1000, generator=generator),  # above SHAPE_SAMPLE: on its own
         torch.zeros(0, 4),
         torch.randn(7, 3, 3, 3, generator=generator).half(),
+        torch.randn(16, 16, generator=generator) * 1e12,  # Σw⁴ beyond float32's range
     ]
     together = weight_statistics(weights)
     for weight, (sample, ortho) in zip(weights, together, strict=True):
@@ -311,11 +314,13 @@ def test_statistics_of_many_weights_equal_those_of_each() -> None:
         assert sample.fourth_moment == pytest.approx(alone.fourth_moment, rel=1e-12)
         assert sample.max_abs == alone.max_abs
         assert ortho == orthogonal_gain(weight)
-        if 0 < weight.numel() <= 1 << 18:  # exact float64 moments of every weight
+        if 0 < weight.numel() <= 1 << 18:  # moments of every weight
             exact = weight.double()
-            assert sample.second_moment == pytest.approx(float(exact.square().mean()), rel=1e-12)
-            assert sample.fourth_moment == pytest.approx(float(exact.pow(4).mean()), rel=1e-12)
-            assert sample.mean == pytest.approx(float(exact.mean()), rel=1e-9, abs=1e-15)
+            rms = float(exact.square().mean().sqrt())
+            rel = 1e-12 if abs(float(exact.mean())) > 0.05 * rms or rms > 1e9 else 1e-6
+            assert sample.second_moment == pytest.approx(float(exact.square().mean()), rel=rel)
+            assert sample.fourth_moment == pytest.approx(float(exact.pow(4).mean()), rel=rel)
+            assert sample.mean == pytest.approx(float(exact.mean()), rel=rel, abs=rel * rms)
     assert together[1][1] == pytest.approx(1.0)  # orthogonal_ found among the others
 
 
