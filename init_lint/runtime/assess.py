@@ -173,10 +173,11 @@ class _Builder:
             variants[1:1] = [("leaky_relu", activation.slope), LEAKY_VARIANT]
         square = fans.torch_fan_in == fans.torch_fan_out
         for nonlinearity, a in variants:
-            gain = calculate_gain(nonlinearity, a)
+            gain = _kaiming_scheme(nonlinearity, a, "fan_in").gain
+            assert gain is not None
             matches = required is not None and math.isclose(gain, required, rel_tol=1e-6)
             prior = 1 if nonlinearity == "relu" or matches else 4
-            arg = f"a={a:g}, nonlinearity='leaky_relu'" if a else f"nonlinearity={nonlinearity!r}"
+            arg = _kaiming_argument(nonlinearity, a)
             for mode in ("fan_in",) if square else ("fan_in", "fan_out"):
                 torch_fan, true_fan = fans.torch_fan(mode), fans.true_fan(mode)
                 note = (
@@ -187,13 +188,7 @@ class _Builder:
                     prior,
                     f"kaiming_{{dist}}_({mode_text}{arg}){note}",
                     gain / math.sqrt(torch_fan),
-                    InitScheme(
-                        SchemeKind.KAIMING,
-                        gain=gain,
-                        nonlinearity=nonlinearity,
-                        a=a or 0.0,
-                        mode=mode,
-                    ),
+                    _kaiming_scheme(nonlinearity, a, mode),
                     mode=_true_mode(fans, mode),
                 )
 
@@ -214,28 +209,52 @@ class _Builder:
             xavier_gains.append(required)
         for gain in xavier_gains:
             matches = required is not None and math.isclose(gain, required, rel_tol=1e-6)
+            template, scheme = _xavier(gain)
             self.add(
                 2 if gain == 1.0 else 3 if matches else 5,
-                f"xavier_{{dist}}_(gain={_fmt_gain(gain)})",
+                template,
                 gain * math.sqrt(2.0 / (fans.torch_fan_in + fans.torch_fan_out)),
-                InitScheme(SchemeKind.XAVIER, gain=gain),
+                scheme,
             )
-        for c in CONSTANT_STDS:
-            self.add(
-                3,
-                f"normal_(0, {c:g})",
-                c,
-                InitScheme(SchemeKind.NORMAL, std=c),
-                frozenset({"normal"}),
-            )
-            std = c * TRUNC_NORMAL_2SIGMA_STD
-            self.add(
-                3,
-                f"trunc_normal_(std={c:g}, ±2σ)",
-                std,
-                InitScheme(SchemeKind.TRUNC_NORMAL, std=std),
-                frozenset({"trunc_normal"}),
-            )
+        for template, std, scheme, dists in _CONSTANT_CANDIDATES:
+            self.add(3, template, std, scheme, dists)
+
+
+# The parts of candidates that do not depend on the layer, made once rather than per layer (a
+# frozen InitScheme costs more to build than the rest of its candidate).
+
+
+@functools.lru_cache(maxsize=256)  # slopes are floats: bounded
+def _kaiming_scheme(nonlinearity: str, a: float | None, mode: str) -> InitScheme:
+    gain = calculate_gain(nonlinearity, a)
+    return InitScheme(
+        SchemeKind.KAIMING, gain=gain, nonlinearity=nonlinearity, a=a or 0.0, mode=mode
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _kaiming_argument(nonlinearity: str, a: float | None) -> str:
+    return f"a={a:g}, nonlinearity='leaky_relu'" if a else f"nonlinearity={nonlinearity!r}"
+
+
+@functools.lru_cache(maxsize=256)
+def _xavier(gain: float) -> tuple[str, InitScheme]:
+    return f"xavier_{{dist}}_(gain={_fmt_gain(gain)})", InitScheme(SchemeKind.XAVIER, gain=gain)
+
+
+_CONSTANT_CANDIDATES: tuple[tuple[str, float, InitScheme, frozenset[str]], ...] = tuple(
+    entry
+    for c in CONSTANT_STDS
+    for entry in (
+        (f"normal_(0, {c:g})", c, InitScheme(SchemeKind.NORMAL, std=c), frozenset({"normal"})),
+        (
+            f"trunc_normal_(std={c:g}, ±2σ)",
+            c * TRUNC_NORMAL_2SIGMA_STD,
+            InitScheme(SchemeKind.TRUNC_NORMAL, std=c * TRUNC_NORMAL_2SIGMA_STD),
+            frozenset({"trunc_normal"}),
+        ),
+    )
+)
 
 
 def build_candidates(geometry: LayerGeometry, activation: Activation) -> list[Candidate]:
