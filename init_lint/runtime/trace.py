@@ -152,6 +152,7 @@ class _Frame:
         "claimed",
         "flow",
         "inner",
+        "input_size",
         "kind",
         "module",
         "op_seen",
@@ -169,6 +170,7 @@ class _Frame:
         self.source: str | None = None
         self.uses_before = uses_before  # len(tracer.uses) when the call began (WEIGHT fallback)
         self.op_seen = False  # a WEIGHT module's weight op has run
+        self.input_size: tuple[int, ...] | None = None  # of a WEIGHT call observed at its edge
 
 
 def module_kind(module: nn.Module) -> tuple[str, Activation | None]:
@@ -283,6 +285,43 @@ def mean_square(data: torch.Tensor) -> float:
     return total / data.numel()
 
 
+#: torch's Linear/Conv classes, by the forward (and _conv_forward) they compute with.
+_TORCH_WEIGHT_CLASSES: tuple[type[nn.Module], ...] = (
+    nn.Linear,
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
+)
+_TORCH_FORWARD: dict[type, bool] = {}
+
+
+def torch_weight_forward(module: nn.Module) -> bool:
+    """Whether ``module`` runs torch's own Linear/Conv forward (not a subclass's, not one set
+    on the instance), which returns the weight op's output on the module's input: with
+    ``padding_mode='zeros'`` (else the op's input is a padded copy)."""
+    cls = type(module)
+    if cls not in _TORCH_FORWARD:
+        base = next((b for b in _TORCH_WEIGHT_CLASSES if issubclass(cls, b)), None)
+        _TORCH_FORWARD[cls] = base is not None and all(
+            getattr(cls, name, None) is getattr(base, name, None)
+            for name in ("forward", "_conv_forward")
+        )
+    return (
+        _TORCH_FORWARD[cls]
+        and "forward" not in module.__dict__
+        and getattr(module, "padding_mode", "zeros") == "zeros"
+    )
+
+
+def spatial_size(args: tuple, kwargs: Mapping[str, Any]) -> tuple[int, ...] | None:
+    """The spatial size of a call's input (its first tensor argument, or ``input=``)."""
+    primary = args[0] if args and isinstance(args[0], torch.Tensor) else kwargs.get("input")
+    return tuple(int(n) for n in primary.shape[2:]) if isinstance(primary, torch.Tensor) else None
+
+
 def _tensors(values: Iterable[Any]) -> list[torch.Tensor]:
     found = []
     for value in values:
@@ -359,7 +398,11 @@ class Tracer:
             return
         forward = module.forward
         enter, leave, abandon = self._enter, self._leave, self._abandon
-        if self.kinds[id(module)][0] in SUPPRESSING:
+        kind = self.kinds[id(module)][0]
+        # torch's own Linear/Conv forward computes its output with one weight op on its input:
+        # the call is observed at its boundary, the mode need not see the op.
+        plain = kind == WEIGHT and torch_weight_forward(module)
+        if kind in SUPPRESSING or plain:
             forward = self._without_watcher(forward)
 
         def traced_forward(*args: Any, **kwargs: Any) -> Any:
@@ -369,6 +412,8 @@ class Tracer:
             except BaseException:
                 abandon(frame)
                 raise
+            if plain:
+                frame.input_size = spatial_size(args, kwargs)
             leave(frame, output)
             return output
 
@@ -497,9 +542,10 @@ class Tracer:
         if not self._abandon(frame) or self._suppress:
             return
         if frame.kind == WEIGHT:
-            # No weight op seen inside (a forward of its own): the module's output stands in.
+            # No weight op seen inside (torch's forward, unwatched, or one of its own): the
+            # module's output stands in.
             if len(self.uses) == frame.uses_before and isinstance(output, torch.Tensor):
-                self._new_use(frame.module, output, None)
+                self._new_use(frame.module, output, frame.input_size)
         elif frame.kind == ACTIVATION and frame.activation is not None:
             self._rectifier_call(frame.activation, output, frame.source)
         elif frame.flow is not None:
@@ -627,12 +673,7 @@ class Tracer:
             self._rectifier_call(activation, result, source)
         if weight_frame is not None and isinstance(result, torch.Tensor):
             weight_frame.op_seen = True
-            size = (
-                tuple(int(n) for n in primary.shape[2:])
-                if isinstance(primary, torch.Tensor)
-                else None
-            )
-            self._new_use(weight_frame.module, result, size)
+            self._new_use(weight_frame.module, result, spatial_size(args, kwargs))
 
 
 class _FunctionWatcher(TorchFunctionMode):
