@@ -27,6 +27,7 @@ Activation and pass-through names come from :mod:`init_lint.knowledge`, the shar
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -175,14 +176,21 @@ class _Frame:
 
 def module_kind(module: nn.Module) -> tuple[str, Activation | None]:
     """Classify by the first torch.nn class name in the MRO that the shared tables know."""
-    leaf = all(child is None for child in module._modules.values())  # children(), cheaper
+    children = module._modules
+    leaf = not children or all(child is None for child in children.values())  # children()
     key = (type(module), leaf)
     if key not in _CLASS_KINDS:
         _CLASS_KINDS[key] = _class_kind(*key)
     kind, name = _CLASS_KINDS[key]
     if kind == ACTIVATION:
-        return kind, activation_from_module(name, module_slope(module, name))
+        return kind, _module_activation(name, module_slope(module, name))
     return kind, None
+
+
+@functools.lru_cache(maxsize=1024)  # slopes are floats (a PReLU's mean weight): bounded
+def _module_activation(name: str, slope: float | None) -> Activation | None:
+    """activation_from_module, one (frozen) Activation per class and slope, not per module."""
+    return activation_from_module(name, slope)
 
 
 #: (module class, is a leaf) → what _class_kind says: the MRO is walked once per class.
@@ -210,9 +218,9 @@ def _class_kind(cls: type, leaf: bool) -> tuple[str, str]:
 def module_slope(module: nn.Module, name: str) -> float | None:
     if name == "LeakyReLU":
         return float(getattr(module, "negative_slope", 0.01))
-    weight = getattr(module, "weight", None)
-    if name == "PReLU" and isinstance(weight, torch.Tensor):
-        return _mean(weight)
+    if name == "PReLU":  # only then: a missing attribute costs nn.Module.__getattr__'s raise
+        weight = getattr(module, "weight", None)
+        return _mean(weight) if isinstance(weight, torch.Tensor) else None
     if name == "RReLU":
         rrelu: Any = module
         return (float(rrelu.lower) + float(rrelu.upper)) / 2
@@ -319,7 +327,7 @@ def torch_weight_forward(module: nn.Module) -> bool:
 def spatial_size(args: tuple, kwargs: Mapping[str, Any]) -> tuple[int, ...] | None:
     """The spatial size of a call's input (its first tensor argument, or ``input=``)."""
     primary = args[0] if args and isinstance(args[0], torch.Tensor) else kwargs.get("input")
-    return tuple(int(n) for n in primary.shape[2:]) if isinstance(primary, torch.Tensor) else None
+    return tuple(primary.shape[2:]) if isinstance(primary, torch.Tensor) else None
 
 
 def _tensors(values: Iterable[Any]) -> list[torch.Tensor]:
@@ -397,23 +405,31 @@ class Tracer:
             self._handles.append(module.register_forward_hook(self._post_hook))
             return
         forward = module.forward
-        enter, leave, abandon = self._enter, self._leave, self._abandon
-        kind = self.kinds[id(module)][0]
+        enter, leave, abandon, step_aside = (
+            self._enter,
+            self._leave,
+            self._abandon,
+            self._step_aside,
+        )
+        kind, activation = self.kinds[id(module)]
         # torch's own Linear/Conv forward computes its output with one weight op on its input:
         # the call is observed at its boundary, the mode need not see the op.
         plain = kind == WEIGHT and torch_weight_forward(module)
-        if kind in SUPPRESSING or plain:
-            forward = self._without_watcher(forward)
+        unwatched = kind in SUPPRESSING or plain
 
         def traced_forward(*args: Any, **kwargs: Any) -> Any:
-            frame = enter(module, args, kwargs)
+            frame = enter(module, kind, activation, args, kwargs)
+            watcher = step_aside() if unwatched else None
             try:
                 output = forward(*args, **kwargs)
+                if plain:  # before the mode is back: it would receive the `.shape` read
+                    frame.input_size = spatial_size(args, kwargs)
             except BaseException:
                 abandon(frame)
                 raise
-            if plain:
-                frame.input_size = spatial_size(args, kwargs)
+            finally:
+                if watcher is not None:
+                    _push_mode(watcher)
             leave(frame, output)
             return output
 
@@ -421,23 +437,18 @@ class Tracer:
         self._wrapped.append((module, module.__dict__.get("forward", _UNSET)))
         module.__dict__["forward"] = traced_forward
 
-    def _without_watcher(self, forward: Callable[..., Any]) -> Callable[..., Any]:
-        """``forward`` run with the function mode off the stack. The tracer ignores every call
-        inside an activation/pass-through/norm module, but the mode would still receive each:
-        a Python functional (``F.batch_norm``, ``F.hardtanh``) then goes through
-        ``handle_torch_function``, ~10 µs a call, more than many of the ops cost."""
-
-        def unwatched(*args: Any, **kwargs: Any) -> Any:
-            depth = _mode_depth()
-            if not depth or _mode_at(depth - 1) is not self._watcher:
-                return forward(*args, **kwargs)  # nested, or another mode on top: leave it be
-            watcher = _pop_mode()
-            try:
-                return forward(*args, **kwargs)
-            finally:
-                _push_mode(watcher)
-
-        return unwatched
+    def _step_aside(self) -> _FunctionWatcher | None:
+        """Take the function mode off the stack (for the caller to push back), where nothing a
+        module calls can matter: the tracer ignores every call inside an activation/pass-through/
+        norm module, but the mode would still receive each, and a Python functional
+        (``F.batch_norm``, ``F.hardtanh``) goes through ``handle_torch_function`` to get there,
+        ~10 µs a call, more than many of the ops cost. None when the mode is not on top (nested
+        in such a module already, or another mode pushed above it)."""
+        depth = _mode_depth()
+        if depth and _mode_at(depth - 1) is self._watcher:
+            watcher: _FunctionWatcher = _pop_mode()
+            return watcher
+        return None
 
     def _unobserve(self) -> None:
         for handle in self._handles:
@@ -496,8 +507,14 @@ class Tracer:
         return _Flow(flow.use, flow.tensor, flow.through + (step,), flow.via_norm or norm)
 
     # -- module calls ------------------------------------------------------------------------
-    def _enter(self, module: nn.Module, args: tuple, kwargs: dict) -> _Frame:
-        kind, activation = self.kinds[id(module)]
+    def _enter(
+        self,
+        module: nn.Module,
+        kind: str,
+        activation: Activation | None,
+        args: tuple,
+        kwargs: dict,
+    ) -> _Frame:
         frame = _Frame(module, kind, activation, len(self.uses))
         if self._flows and not self._suppress:
             self._module_inputs(frame, args, kwargs)
@@ -539,7 +556,14 @@ class Tracer:
         return False
 
     def _leave(self, frame: _Frame, output: Any) -> None:
-        if not self._abandon(frame) or self._suppress:
+        stack = self._stack
+        if stack and stack[-1] is frame:  # the usual case, without _abandon's loop
+            stack.pop()
+            if frame.kind in SUPPRESSING:
+                self._suppress -= 1
+        elif not self._abandon(frame):
+            return
+        if self._suppress:
             return
         if frame.kind == WEIGHT:
             # No weight op seen inside (torch's forward, unwatched, or one of its own): the
@@ -554,7 +578,7 @@ class Tracer:
             self._settle_leaf(frame, output)
 
     def _pre_hook(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        self._enter(module, args, kwargs)
+        self._enter(module, *self.kinds[id(module)], args, kwargs)
 
     def _post_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
         frame = next((f for f in reversed(self._stack) if f.module is module), None)
