@@ -510,3 +510,12 @@ def test_positional_arguments_forwarded_with_star_args_keep_the_defaults() -> No
             return _build(weights, [8, 16], **kwargs)
     """
     assert _codes(source) == [(8, "INI001")]
+
+
+def test_a_submodules_output_through_its_norm_counts_with_through_norm() -> None:
+    """module_outputs.py's NormedHolder: the conv reaches the holder's ReLU through the
+    submodule's BatchNorm, so only the through-norm view reports it."""
+    path = Path(__file__).parent / "fixtures" / "module_outputs.py"
+    default = {(f.line, f.code) for f in lint_paths([path], Options())}
+    through = {(f.line, f.code) for f in lint_paths([path], Options(through_norm=True))}
+    assert through - default == {(90, "INI001")}

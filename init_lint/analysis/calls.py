@@ -38,6 +38,7 @@ from .imports import dotted_name, init_function, is_torch, torch_function, torch
 from .state import ClassInfo, Frame, FunctionInfo, Program
 from .values import (
     DEFAULT_INIT,
+    MODULE_OUTPUT,
     NO_SOURCE,
     NORM,
     OTHER_MODULE,
@@ -71,6 +72,7 @@ from .values import (
     TensorMethod,
     TensorVal,
     Value,
+    module_output,
 )
 
 if TYPE_CHECKING:
@@ -128,7 +130,7 @@ class Calls:
             FuncRef: self._call_funcref,  # type: ignore[dict-item]
             PartialVal: self._call_partial,  # type: ignore[dict-item]
             TensorMethod: self._call_tensor_method,  # type: ignore[dict-item]
-            ClassInst: lambda callee, node, args, frame: NO_SOURCE,
+            ClassInst: lambda callee, node, args, frame: module_output(callee),  # type: ignore[arg-type]
             SubAttr: self._call_sub_attribute,
         }
 
@@ -310,11 +312,21 @@ class Calls:
             return applied
         if name in INERT_METHODS:
             if name in ("add_module", "register_module") and len(args.positional) > 1:
-                self.host.name_values(args.positional[1], "self.<added>", 3)
+                self._add_module(owner, args.positional[0], args.positional[1], frame)
             return UNKNOWN
         if owner is SELF and name not in HARMLESS_CALLS:
             self._unknown_self_method(name, frame)
         return UNKNOWN
+
+    def _add_module(self, owner: Value, name: Value, module: Value, frame: Frame) -> None:
+        """``self.add_module('conv', layer)`` is ``self.conv = layer`` (in registration order,
+        which an nn.Sequential subclass runs); under a computed name only the layer is named."""
+        attribute = name.value if isinstance(name, ConstVal) else None
+        if owner is SELF and isinstance(attribute, str) and attribute.isidentifier():
+            target = cst.Attribute(cst.Name("self"), cst.Name(attribute))
+            self.host.assign(target, module, frame)
+        else:
+            self.host.name_values(module, "self.<added>", 3)
 
     def _applying_method(
         self, owner: Value, name: str, node: cst.Call, frame: Frame
@@ -540,6 +552,7 @@ class Calls:
             context = self._foreign_context(ref.key, args)
         label = f"{ref.key.rsplit('.', 1)[-1]}(...)"
         inst_node = host.new_node(f"{frame.owner.key}/{ref.key}@{host.ordinal(node)}", label)
+        inst_node.output = Instance(MODULE_OUTPUT, (), node, inst_node)
         host.contains.append((inst_node, context))
         host.contains.append((frame.owner, inst_node))
         # Whatever is passed to the constructor ends up inside it (ResNet(BasicBlock, ...),

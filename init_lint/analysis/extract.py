@@ -7,7 +7,7 @@ only for the nodes the facts mention (collected by a dry run of the same convers
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import libcst as cst
@@ -38,6 +38,7 @@ from .positions import positions_of
 from .userlib import project_library
 from .values import (
     UNTOUCHED,
+    ActivationUse,
     AppliedInit,
     CallOrigin,
     ForeignEvent,
@@ -62,7 +63,10 @@ def facts_of(
     library = project_library(options)
     analyzer = Interpreter(module, module_name, path.endswith("__init__.py"), source, library)
     analyzer.run(requests)
-    candidates = [i for i in analyzer.instances if _is_candidate(i, options.through_norm)]
+    exits = _exits(analyzer)
+    candidates = [
+        i for i in analyzer.instances if _is_candidate(i, options.through_norm) or id(i) in exits
+    ]
     prefix = _init_prefix(analyzer)
     facts = FileFacts(
         path=path,
@@ -91,14 +95,37 @@ def facts_of(
         facts.nodes = _node_facts(analyzer, Locator(module, analyzer.source, positions))
         return facts
     wanted = Locator(module, analyzer.source, None)
-    _fill(facts, analyzer, candidates, wanted)
+    _fill(facts, analyzer, candidates, wanted, exits)
     locate = Locator(module, analyzer.source, positions_of(module, wanted.requested))
-    _fill(facts, analyzer, candidates, locate)
+    _fill(facts, analyzer, candidates, locate, exits)
     return facts
 
 
+def _exits(analyzer: Interpreter) -> dict[int, set[bool]]:
+    """Layers (and submodules' stand-ins, see ``Node.output``) whose output is their owner's
+    output: id -> through a norm or not."""
+    found: dict[int, set[bool]] = {}
+    for node in analyzer.nodes:
+        for source in node.exits:
+            found.setdefault(id(source.instance), set()).add(source.via_norm)
+    return found
+
+
+def _use_facts(uses: Iterable[ActivationUse], locate: Locator) -> tuple[UseFacts, ...]:
+    return tuple(
+        sorted(
+            {UseFacts(u.activation, locate.line(u.node) or 0, u.via_norm) for u in uses},
+            key=lambda u: (u.line, u.activation.name),
+        )
+    )
+
+
 def _fill(
-    facts: FileFacts, analyzer: Interpreter, candidates: list[Instance], locate: Locator
+    facts: FileFacts,
+    analyzer: Interpreter,
+    candidates: list[Instance],
+    locate: Locator,
+    exits: dict[int, set[bool]],
 ) -> None:
     facts.local, facts.instances = [], []
     for finding in analyzer.findings:
@@ -127,19 +154,12 @@ def _fill(
                 end_column=end_column,
                 owner=instance.owner.key,
                 inits=frozenset(_located(s, locate) for s in instance.inits),
-                uses=tuple(
-                    sorted(
-                        {
-                            UseFacts(u.activation, locate.line(u.node) or 0, u.via_norm)
-                            for u in instance.uses
-                        },
-                        key=lambda u: (u.line, u.activation.name),
-                    )
-                ),
+                uses=_use_facts(instance.uses, locate),
                 path=instance.path,
                 insert=locate.after(instance.anchor) if instance.anchor is not None else None,
                 container=_container(instance, analyzer, locate, loop_name, held),
                 geometry=instance.geometry,
+                exits=tuple(sorted(exits.get(id(instance), ()))),
             )
         )
     facts.nodes = _node_facts(analyzer, locate)
@@ -331,10 +351,12 @@ def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
     for instance in analyzer.instances:
         member = Member(instance.kind, *locate.span(instance.site)[:2])
         owned.setdefault(id(instance.owner), []).append(member)
+    passes = _exits(analyzer)
     for node in analyzer.nodes:
         steps = tuple(_steps(analyzer, node, locate))
         if not (steps or children.get(node.key) or node.is_class):
             continue
+        output = node.output
         result.append(
             NodeFacts(
                 key=node.key,
@@ -346,6 +368,8 @@ def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
                 class_key=node.class_key,
                 layers=tuple(owned.get(id(node), ())),
                 opaque=node.opaque,
+                output_uses=_use_facts(output.uses, locate) if output is not None else (),
+                passes_output=tuple(sorted(passes.get(id(output), ()))),
             )
         )
     return result

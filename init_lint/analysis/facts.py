@@ -66,6 +66,9 @@ class UseFacts:
     activation: Activation
     line: int
     via_norm: bool
+    #: The file the activation is applied in, when not the layer's (a module's output that
+    #: the code holding the module passes on).
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class InstanceFacts:
     insert: InsertPoint | None = None  # after the statement that names it (autofix)
     geometry: LayerGeometry | None = None
     container: ContainerFacts | None = None
+    #: Its output is its owner's output (forward returns it): through a norm (True) or not.
+    exits: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,10 @@ class NodeFacts:
     class_key: str | None = None
     layers: tuple[Member, ...] = ()  # the weight layers it owns, for what a loop would touch
     opaque: bool = False  # it runs modules nobody can see (see values.Node.opaque)
+    #: An instantiation: the activations its module's output reaches in the code that holds
+    #: it, and whether that output is the holder's own output (through a norm or not).
+    output_uses: tuple[UseFacts, ...] = ()
+    passes_output: tuple[bool, ...] = ()
 
 
 @dataclass

@@ -61,6 +61,7 @@ from .values import (
     ActVal,
     AppliedInit,
     ClassInst,
+    ConstVal,
     FuncRef,
     GroupVal,
     Instance,
@@ -417,7 +418,13 @@ class Interpreter:
         forward = info.lookup("forward")
         if forward is not None:
             forward_frame = Frame(env={}, owner=node, self_info=info, attrs=attrs, in_forward=True)
-            self.calls.call_function(forward, [], {}, forward_frame, bound_self=True, inputs=True)
+            output = self.calls.call_function(
+                forward, [], {}, forward_frame, bound_self=True, inputs=True
+            )
+            node.exits = output.sources if isinstance(output, TensorVal) else frozenset()
+        elif self._is_sequential(info):  # nn.Sequential's forward: its modules in order
+            modules = tuple(v for v in attrs.values() if not isinstance(v, ConstVal))
+            node.exits = self.modules.chain(SeqVal(modules), frozenset(), None)
         # policy(x), encode(x)...: code that training calls applies activations too. Only where
         # tensors go counts: what such a method does to inits and attributes is undone.
         events = len(node.events)
@@ -435,6 +442,14 @@ class Interpreter:
         for instance, old in self._journals.pop().items():
             instance.inits = old
         del node.events[events:]
+
+    def _is_sequential(self, info: ClassInfo) -> bool:
+        """A subclass of ``nn.Sequential`` (directly or through classes of this file)."""
+        return any(
+            torch_nn_member(self.imports.resolve(base) or "") == "Sequential"
+            for cls in info.mro()
+            for base in cls.base_exprs
+        )
 
     def _other_methods(self, info: ClassInfo) -> list[FunctionInfo]:
         """Methods besides ``__init__``/``forward`` that nothing ran: uses of the layers."""

@@ -52,6 +52,7 @@ from .values import (
     UNKNOWN,
     ActivationUse,
     ActVal,
+    ClassInst,
     ConstVal,
     DictVal,
     GroupVal,
@@ -65,6 +66,7 @@ from .values import (
     TensorMethod,
     TensorVal,
     Value,
+    module_output,
 )
 
 if TYPE_CHECKING:
@@ -270,6 +272,8 @@ class Modules:
             for item in element.items:
                 out |= self.chain(item, state, site)
             return out
+        if isinstance(element, ClassInst):
+            return module_output(element).sources
         return frozenset()
 
     def record_use(

@@ -230,10 +230,11 @@ def _kinds_set_by(node: NodeFacts, call: CallFacts) -> set[str]:
 
 def resolve(all_facts: list[FileFacts], options: Options) -> list[Finding]:
     graph = Graph(all_facts)
+    per_file = {facts.path: _requirements(facts, graph, options) for facts in all_facts}
     graph.requirements = {
-        (facts.path, site[0], site[1]): wants
-        for facts in all_facts
-        for site, wants in _requirements(facts, options).items()
+        (path, line, column): wants
+        for path, sites in per_file.items()
+        for (line, column), wants in sites.items()
     }
     findings: list[Finding] = []
     for facts in all_facts:
@@ -241,17 +242,21 @@ def resolve(all_facts: list[FileFacts], options: Options) -> list[Finding]:
             findings.append(
                 Finding(facts.path, line, column, code, message, end_line, end_column, fix)
             )
-        findings.extend(_layer_findings(facts, graph, options))
+        findings.extend(_layer_findings(facts, graph, options, per_file[facts.path]))
     return findings
 
 
-def _layer_findings(facts: FileFacts, graph: Graph, options: Options) -> list[Finding]:
+def _layer_findings(
+    facts: FileFacts,
+    graph: Graph,
+    options: Options,
+    requirements: dict[tuple[int, int], set[fix_plans.Requirement]],
+) -> list[Finding]:
     sites: dict[tuple[int, int], list[tuple[InstanceFacts, SiteVerdict]]] = {}
     for instance in facts.instances:
         verdict = _judge_instance(instance, graph, options.through_norm)
         if verdict is not None:
             sites.setdefault((instance.line, instance.column), []).append((instance, verdict))
-    requirements = _requirements(facts, options)
     findings = []
     for site, judged in sorted(sites.items()):
         divergent = len(requirements[site]) > 1
@@ -271,15 +276,19 @@ def _layer_findings(facts: FileFacts, graph: Graph, options: Options) -> list[Fi
 
 
 def _requirements(
-    facts: FileFacts, options: Options
+    facts: FileFacts, graph: Graph, options: Options
 ) -> dict[tuple[int, int], set[fix_plans.Requirement]]:
     """What each layer of a file needs, over all its contexts: a fix is safe only where they
     agree (and a call rewrite only if every layer it touches agrees)."""
     requirements: dict[tuple[int, int], set[fix_plans.Requirement]] = {}
     for instance in facts.instances:
+        uses = list(instance.uses)
+        if instance.exits:  # what its module's holders apply to it, in every context
+            for chain in graph.contexts(instance.owner):
+                uses += _uses_in(instance, chain, graph)
         requirements.setdefault((instance.line, instance.column), set()).update(
             fix_plans.Requirement.of(use.activation, instance.geometry)
-            for use in instance.uses
+            for use in uses
             if use.activation.family is not Family.OTHER
             and (options.through_norm or not use.via_norm)
         )
@@ -347,7 +356,13 @@ def _judge_instance(
     # The owner's own init code already ran, but for functions of other files it called.
     own = [step for step in owner.steps if step.foreign] if owner is not None else []
     per_context = [
-        _judge_all(_fold(instance, chain, graph, own), instance, through_norm) for chain in chains
+        _judge_all(
+            _fold(instance, chain, graph, own),
+            instance,
+            _uses_in(instance, chain, graph),
+            through_norm,
+        )
+        for chain in chains
     ]
     problems: dict[str, Problem] = {}
     every: dict[str, list[Problem]] = {}
@@ -415,11 +430,38 @@ def _apply_steps(
     return inits
 
 
+def _uses_in(
+    instance: InstanceFacts, chain: Iterable[NodeFacts], graph: Graph
+) -> tuple[UseFacts, ...]:
+    """The layer's uses in one context: its own, and where its output is its module's output,
+    what the code holding that module applies to that output (``self.act(self.conv_bn(x))``
+    with the conv last in ConvBN), up through modules that return it in turn."""
+    if not instance.exits:
+        return instance.uses
+    uses = list(instance.uses)
+    norms = set(instance.exits)  # reaching the module's output through a norm, or not
+    home = graph.file_of.get(instance.owner)
+    for node in chain:
+        if not norms or node is _OPAQUE:
+            break
+        if node.is_class:
+            continue  # the class run in this context; its instantiation is next in the chain
+        where = graph.file_of.get(node.key)
+        path = where.path if where is not None and where is not home else None
+        for use in node.output_uses:
+            uses += [replace(use, via_norm=use.via_norm or n, path=path) for n in norms]
+        norms = {n or passed for n in norms for passed in node.passes_output}
+    return tuple(uses)
+
+
 def _judge_all(
-    inits: frozenset[AppliedInit], instance: InstanceFacts, through_norm: bool
+    inits: frozenset[AppliedInit],
+    instance: InstanceFacts,
+    uses: Iterable[UseFacts],
+    through_norm: bool,
 ) -> dict[str, Problem]:
     problems: dict[str, Problem] = {}
-    for use in instance.uses:
+    for use in uses:
         if use.via_norm and not through_norm:
             continue
         if use.activation.family is Family.OTHER:
@@ -470,7 +512,9 @@ def _message(
         if instance.name and "..." not in instance.name and "<" not in instance.name
         else "<layer>.weight"
     )
-    feeds = f"'{name}' ({instance.kind}) feeds {activation.describe()} (line {problem.use.line})"
+    use = problem.use
+    where = f"{_relative(use.path, facts.path)}, " if use.path is not None else ""
+    feeds = f"'{name}' ({instance.kind}) feeds {activation.describe()} ({where}line {use.line})"
     if problem.use.via_norm:
         feeds += " through a norm layer"
     scheme = problem.scheme

@@ -178,6 +178,11 @@ class Node:
     #: Its forward calls a module this analysis cannot see (a factory's result): a loop over
     #: its modules would reach layers nobody knows about.
     opaque: bool = False
+    #: A class run in a context: the origins of its forward's output (its exits).
+    exits: frozenset[Src] = frozenset()
+    #: An instantiation: a stand-in layer for the module's output in the code that built it;
+    #: the activations that output reaches there, and whether it is that code's own output.
+    output: Instance | None = None
 
     def add_program(self, program: Program) -> None:
         self.events.append(ProgramEvent(program))
@@ -247,6 +252,16 @@ class TensorVal(Value):
 
 
 NO_SOURCE = TensorVal()
+
+#: The kind of the stand-in layer for a submodule's output (see ``Node.output``).
+MODULE_OUTPUT = "<module output>"
+
+
+def module_output(module: ClassInst) -> TensorVal:
+    """What calling a submodule gives the code that holds it: its output, as one stand-in
+    layer, so that what that code applies to it can be carried to the submodule's exits."""
+    output = module.node.output
+    return TensorVal(frozenset({Src(output)})) if output is not None else NO_SOURCE
 
 
 @dataclass(eq=False)
