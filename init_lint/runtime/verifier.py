@@ -84,10 +84,9 @@ def preserved(model: nn.Module, modules: list[nn.Module] | None = None) -> Itera
         {
             id(buffer): buffer
             for module in modules
-            for buffer in module._buffers.values()  # model.buffers() without another walk
-            if buffer is not None
-            and not nn.parameter.is_lazy(buffer)
-            and buffer.device.type != "meta"
+            if module._buffers  # model.buffers() without another walk
+            for buffer in module._buffers.values()
+            if buffer is not None and not nn.parameter.is_lazy(buffer) and not buffer.is_meta
         }.values()
     )
     cpu_rng = torch.get_rng_state()

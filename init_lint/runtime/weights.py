@@ -119,7 +119,8 @@ def weight_statistics(
             found[id(weight)] = (_large_sample(weight), orthogonal_gain(weight))
     for (device, dtype), group in small.items():
         scratch = torch.empty(max(w.numel() for w in group), dtype=dtype, device=device)
-        read = torch.stack([_small_moments(w, scratch) for w in group]).tolist()
+        zero = scratch.new_zeros(())
+        read = torch.stack([_small_moments(w, scratch, zero) for w in group]).tolist()
         exact: torch.Tensor | None = None
         for weight, moments in zip(group, read, strict=True):
             if _needs_exact(weight.numel(), *moments[:3]):
@@ -158,19 +159,25 @@ def weight_sample(weight: torch.Tensor) -> WeightSample:
     return weight_statistics([weight])[0][0]
 
 
-def _small_moments(weight: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
+def _small_moments(weight: torch.Tensor, scratch: torch.Tensor, zero: torch.Tensor) -> torch.Tensor:
     """Σw, Σw², Σw⁴, min, max, then the orthogonality pre-check's (g₀₀, g₀₁) (see
-    :func:`_may_be`), in the weight's precision (float32 for a half weight), the squares in
-    ``scratch``. A float32 dot product of at most SHAPE_SAMPLE weights is off by ~10⁻⁷,
-    far below any interval's width, and reads half the bytes of a float64 copy."""
+    :func:`_may_be`; ``zero`` when there are fewer than two vectors), in the weight's precision
+    (float32 for a half weight), the squares in ``scratch``. A float32 dot product of at most
+    SHAPE_SAMPLE weights is off by ~10⁻⁷, far below any interval's width, and reads half the
+    bytes of a float64 copy. Dot products all: a tiny matmul costs several times more."""
     flat = weight.detach().reshape(-1)
     if flat.dtype != scratch.dtype:
         flat = flat.to(scratch.dtype)
     low, high = torch.aminmax(flat)
     squares = torch.mul(flat, flat, out=scratch[: flat.numel()])
-    pair = _pair_gram(flat.view(weight.shape[0], -1), scratch.dtype)
-    sums = (flat.sum(), torch.dot(flat, flat), torch.dot(squares, squares), low, high)
-    return torch.cat((torch.stack(sums), pair))
+    matrix = flat.view(weight.shape[0], -1)
+    g00 = g01 = zero
+    if min(matrix.shape) >= 2:
+        vectors = matrix if matrix.shape[0] <= matrix.shape[1] else matrix.t()
+        first = vectors[0]
+        g00, g01 = torch.dot(first, first), torch.dot(first, vectors[1])
+    sums = (flat.sum(), torch.dot(flat, flat), torch.dot(squares, squares), low, high, g00, g01)
+    return torch.stack(sums)
 
 
 def _needs_exact(n: int, total: float, squares: float, fourths: float) -> bool:
@@ -233,14 +240,14 @@ def _large_sample(weight: torch.Tensor) -> WeightSample:
     return WeightSample(n, total / count, second, fourth, max(-lowest, highest), constant, count)
 
 
-def _pair_gram(matrix: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """(g₀₀, g₀₁) in ``dtype``: the first vector's squared norm and its product with the second,
+def _pair_gram(matrix: torch.Tensor) -> torch.Tensor:
+    """(g₀₀, g₀₁) in float64: the first vector's squared norm and its product with the second,
     the vectors being the rows when rows ≤ columns, else the columns (those
     :func:`orthogonal_gain` probes); (0, 0) when there are fewer than two."""
     if min(matrix.shape) < 2:
-        return torch.zeros(2, dtype=dtype, device=matrix.device)
+        return torch.zeros(2, dtype=torch.float64, device=matrix.device)
     vectors = matrix if matrix.shape[0] <= matrix.shape[1] else matrix.t()
-    pair = vectors[:2].to(dtype)  # no copy when the matrix has that dtype already
+    pair = vectors[:2].double()  # no copy when the matrix is float64 already
     return pair @ pair[0]
 
 
