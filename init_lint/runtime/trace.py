@@ -14,9 +14,12 @@ Only what a decision uses is measured: the output second moment of each rectifie
 curve), and at each residual addition (same-shape ``a + b``) the operands' and the sum's.
 
 Cost. The mode sees every torch call made during the pass, so it decides what a call is once per
-function (:class:`_FunctionInfo`) and returns at once for the calls that cannot matter: inside
-activation/pass-through/norm modules, and any call that is not an activation, a weight op or an
-addition while no layer output is being followed. Only the rest builds argument lists.
+function (:class:`_FunctionInfo`) and returns at once for the calls that cannot matter: any call
+that is not an activation, a weight op or an addition while no layer output is being followed.
+Only the rest builds argument lists. Where no call can matter it is taken off the stack
+altogether (a Python functional would otherwise reach it through ``handle_torch_function``):
+inside activation/pass-through/norm modules, and inside torch's own Linear/Conv forwards, which
+are observed at their boundary (their output is their one weight op's).
 
 A layer's output is a *flow*. The first torch operation that returns a tensor from it decides:
 a pass-through op (dropout, pooling, view/reshape, flatten; norms with ``through_norm``) moves the
