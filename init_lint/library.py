@@ -178,6 +178,8 @@ class ModelBuilder:
 
     class_position: int
     own: frozenset[str]  # the builder's own parameters: not passed on to the class
+    #: Own parameters it passes on under another name (timm: ``model_cls(cfg=model_cfg)``).
+    renamed: tuple[tuple[str, str], ...] = ()
 
 
 _TIMM_BUILDER = ModelBuilder(
@@ -196,6 +198,7 @@ _TIMM_BUILDER = ModelBuilder(
             "kwargs_filter",
         }
     ),
+    renamed=(("model_cfg", "cfg"),),
 )
 #: Qualified name (as imported) → how it builds the class it is given.
 MODEL_BUILDERS: dict[str, ModelBuilder] = {

@@ -519,3 +519,80 @@ def test_a_submodules_output_through_its_norm_counts_with_through_norm() -> None
     default = {(f.line, f.code) for f in lint_paths([path], Options())}
     through = {(f.line, f.code) for f in lint_paths([path], Options(through_norm=True))}
     assert through - default == {(90, "INI001")}
+
+
+def test_a_block_class_stored_in_a_config_dict_is_built_by_the_model() -> None:
+    """``cfg['block'] = Block`` then ``build_model_with_cfg(Net, ..., model_cfg=cfg)`` (timm
+    passes it as ``Net(cfg=...)``): Block is built inside Net, whose Kaiming loop reaches it;
+    its standalone defaults are no context of their own."""
+    source = """
+import torch.nn as nn
+from timm.models._builder import build_model_with_cfg
+
+
+def conv_bn(cin, cout, k=3):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = conv_bn(cin, cout)
+
+    def forward(self, x):
+        return self.conv1(x)
+
+
+class Net(nn.Module):
+    def __init__(self, cfg, num_classes=10):
+        super().__init__()
+        self.stem = conv_bn(3, 32)
+        self.features = nn.Sequential(*[cfg['block'](*args) for args in cfg['features']])
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+
+    def forward(self, x):
+        return self.features(self.stem(x))
+
+
+def _create(variant, pretrained, **kwargs):
+    cfg = {}
+    cfg['block'] = Block
+    cfg['features'] = [(32, 64), (64, 64)]
+    return build_model_with_cfg(Net, variant, pretrained, model_cfg=cfg, **kwargs)
+
+
+def net(pretrained=False, **kwargs):
+    return _create('net', pretrained, **kwargs)
+"""
+    assert _codes(source, Options(through_norm=True)) == []
+
+
+def test_a_dict_written_under_a_condition_is_not_written_in_the_other_branch() -> None:
+    """``if weights is not None: kwargs['init_weights'] = False`` (a pretrained model's weights
+    are loaded afterwards): the usual build, init_weights=True, still runs the model's init."""
+    source = """
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self, init_weights=True):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                self.act = nn.ReLU()
+                if init_weights:
+                    nn.init.normal_(self.fc.weight, 0, 0.01)
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+
+
+        def net(weights=None, **kwargs):
+            if weights is not None:
+                kwargs["init_weights"] = False
+            return Net(**kwargs)
+    """
+    findings = lint_source(textwrap.dedent(source), "m.py")
+    assert [(f.line, f.code) for f in findings] == [(8, "INI001")]
+    assert "normal_" in findings[0].message, findings[0].message

@@ -526,6 +526,9 @@ class Calls:
             model = args.positional[builder.class_position]
             if isinstance(model, ClassRef):
                 passed = {k: v for k, v in args.keywords.items() if k not in builder.own}
+                for own, name in builder.renamed:
+                    if own in args.keywords:
+                        passed[name] = args.keywords[own]
                 return self.instantiate(model, node, Arguments([], passed), frame)
         return None
 
@@ -604,6 +607,8 @@ class Calls:
                 self.host.contains.append((container, current.node))
             elif isinstance(current, PartialVal):
                 pending.append(current.func)
+            elif isinstance(current, DictVal):  # cfg['block'] = Block; Model(cfg=cfg)
+                pending.extend(value for _, value in current.items)
             elif isinstance(current, (LayerVal, SeqVal, GroupVal, ListBuilder)):
                 self._adopt_layers(current, container, frame)
                 pending.extend(

@@ -62,6 +62,7 @@ from .values import (
     AppliedInit,
     ClassInst,
     ConstVal,
+    DictVal,
     FuncRef,
     GroupVal,
     Instance,
@@ -729,6 +730,23 @@ class Interpreter:
             base = self.expressions.eval(target.value, frame)
             if isinstance(base, ParamRef):  # w[...] = ...: an opaque write into the weight
                 self.mark_unknown([base.instance])
+            elif isinstance(base, DictVal) and frame.cond_depth == 0:
+                # cfg['block'] = Block: the dict holds it now. Not under a condition: the dict
+                # is one object, and the branch not taken must not see the write.
+                self._set_item(base, target, value, frame)
+
+    def _set_item(
+        self, mapping: DictVal, target: cst.Subscript, value: Value, frame: Frame
+    ) -> None:
+        """``d[key] = value`` on a dict the interpreter knows: under a known string key it
+        replaces that entry; under an unknown key it is kept nameless (still inside the dict)."""
+        key: str | None = None
+        if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+            evaluated = self.expressions.eval(target.slice[0].slice.value, frame)
+            if isinstance(evaluated, ConstVal) and isinstance(evaluated.value, str):
+                key = evaluated.value
+        kept = tuple(item for item in mapping.items if key is None or item[0] != key)
+        mapping.items = (*kept, (key, value))
 
     def _record_container(
         self, value: SeqVal | GroupVal, expression: str, statement: cst.CSTNode, owner: Node
