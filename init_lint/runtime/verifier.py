@@ -111,9 +111,9 @@ class _Buffers:
     and a comparison per buffer; a group that changed is restored buffer by buffer."""
 
     def __init__(self, buffers: Iterable[torch.Tensor]) -> None:
-        groups: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
-        for buffer in buffers:
-            groups.setdefault((buffer.dtype, buffer.device), []).append(buffer)
+        groups: dict[tuple[torch.dtype, torch.device, bool], list[torch.Tensor]] = {}
+        for buffer in buffers:  # 0-d ones (num_batches_tracked) apart: stacked, not reshaped
+            groups.setdefault((buffer.dtype, buffer.device, buffer.dim() == 0), []).append(buffer)
         self.groups = [
             (group, [b.shape for b in group], _flat_copy(group)) for group in groups.values()
         ]
@@ -134,7 +134,11 @@ class _Buffers:
 
 
 def _flat_copy(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The tensors' values in one 1-D copy: stacked when they are all 0-d (torch.cat takes no
+    0-d tensor, and a reshape each costs more than the copy)."""
     with torch.no_grad():
+        if all(t.dim() == 0 for t in tensors):
+            return torch.stack(tensors)
         return torch.cat([t if t.dim() == 1 else t.reshape(-1) for t in tensors])
 
 
