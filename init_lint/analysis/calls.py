@@ -382,11 +382,29 @@ class Calls:
         defining = next((c for c in info.mro() if f"{c.name}.{name}" in running), info)
         method = defining.lookup(name, skip_self=True)
         args = self._arguments(node, frame)
+        if method is None and name == "__init__" and self.host.is_sequential(info):
+            self._sequential_init(args, frame)
+            return ConstVal(None)
         if method is None:
             return self._layer_output(name, frame)
         return self.call_function(
             method, args.known_positional, args.keywords, frame, bound_self=True, call=node
         )
+
+    def _sequential_init(self, args: Arguments, frame: Frame) -> None:
+        """``super().__init__(conv, norm, act)`` in an nn.Sequential subclass: its modules, in
+        the order its forward runs them (``self[0]``...; an OrderedDict's names)."""
+        if frame.attrs is None or args.open_ended:
+            return
+        given = args.known_positional
+        if len(given) == 1 and isinstance(given[0], DictVal):
+            for key, module in given[0].items:
+                if key is not None and key.isidentifier():
+                    self.host.assign(cst.Attribute(cst.Name("self"), cst.Name(key)), module, frame)
+            return
+        for index, module in enumerate(given):
+            frame.attrs[str(index)] = module
+            self.host.name_values(module, f"self[{index}]", 1, str(index), frame.statement)
 
     @staticmethod
     def _layer_output(name: str, frame: Frame) -> Value:

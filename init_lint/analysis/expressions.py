@@ -170,6 +170,8 @@ class Expressions:
             return _collection_item(base, key, isinstance(index, ConstVal))
         if isinstance(base, SubAttr) and isinstance(index, ConstVal):
             return SubAttr(base.node, f"{base.path}.{key}")
+        if base is SELF and isinstance(key, int) and frame.attrs is not None:
+            return frame.attrs.get(str(key), UNKNOWN)  # self[1] of an nn.Sequential subclass
         return UNKNOWN
 
     # ------------------------------------------------------------------ literals

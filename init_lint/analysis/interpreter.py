@@ -423,7 +423,7 @@ class Interpreter:
                 forward, [], {}, forward_frame, bound_self=True, inputs=True
             )
             node.exits = output.sources if isinstance(output, TensorVal) else frozenset()
-        elif self._is_sequential(info):  # nn.Sequential's forward: its modules in order
+        elif self.is_sequential(info):  # nn.Sequential's forward: its modules in order
             modules = tuple(v for v in attrs.values() if not isinstance(v, ConstVal))
             node.exits = self.modules.chain(SeqVal(modules), frozenset(), None)
         # policy(x), encode(x)...: code that training calls applies activations too. Only where
@@ -444,7 +444,7 @@ class Interpreter:
             instance.inits = old
         del node.events[events:]
 
-    def _is_sequential(self, info: ClassInfo) -> bool:
+    def is_sequential(self, info: ClassInfo) -> bool:
         """A subclass of ``nn.Sequential`` (directly or through classes of this file)."""
         return any(
             torch_nn_member(self.imports.resolve(base) or "") == "Sequential"
