@@ -596,3 +596,82 @@ def test_a_dict_written_under_a_condition_is_not_written_in_the_other_branch() -
     findings = lint_source(textwrap.dedent(source), "m.py")
     assert [(f.line, f.code) for f in findings] == [(8, "INI001")]
     assert "normal_" in findings[0].message, findings[0].message
+
+
+_CONV_NORM_ACT = """
+    import torch.nn as nn
+
+
+    class ConvNormAct(nn.Sequential):
+        def __init__(self, cin, cout, activation_layer=nn.ReLU):
+            layers = [nn.Conv2d(cin, cout, 3), nn.BatchNorm2d(cout)]
+            if activation_layer is not None:
+                layers.append(activation_layer())
+            super().__init__(*layers)
+
+
+    class Plain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = ConvNormAct(3, 8, activation_layer=None)
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.trunc_normal_(m.weight, std=0.02)
+
+        def forward(self, x):
+            return self.stem(x)
+"""
+
+
+def test_a_context_not_run_is_not_the_class_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the cap on contexts per class, Plain's ConvNormAct(activation_layer=None) is not
+    run: it must not stand for the defaults (a ReLU), which would join Plain's trunc_normal_
+    loop to an activation Plain never builds."""
+    from init_lint.analysis import interpreter
+
+    through_norm = Options(through_norm=True)
+    assert _codes(_CONV_NORM_ACT, through_norm) == []
+    monkeypatch.setattr(interpreter, "MAX_CONTEXTS_TOTAL", 0)
+    assert _codes(_CONV_NORM_ACT, through_norm) == []
+
+
+def test_an_init_helper_over_a_list_of_our_modules_reaches_their_layers() -> None:
+    """``_normal_init(blocks)`` over a local ModuleList of Block instances (before it is
+    stored): the convs inside each Block get normal_(std=0.03), which the finding names."""
+    source = """
+        import torch.nn as nn
+
+
+        class Block(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.conv = nn.Conv2d(c, c, 3)
+                self.act = nn.ReLU()
+
+            def forward(self, x):
+                return self.act(self.conv(x))
+
+
+        def _normal_init(module):
+            for layer in module.modules():
+                if isinstance(layer, nn.Conv2d):
+                    nn.init.normal_(layer.weight, std=0.03)
+
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                blocks = nn.ModuleList()
+                for c in (8, 16):
+                    blocks.append(Block(c))
+                _normal_init(blocks)
+                self.blocks = blocks
+
+            def forward(self, x):
+                for block in self.blocks:
+                    x = block(x)
+                return x
+    """
+    findings = lint_source(textwrap.dedent(source), "m.py")
+    assert [(f.line, f.code) for f in findings] == [(8, "INI001")]
+    assert "normal_(layer.weight, std=0.03)" in findings[0].message, findings[0].message

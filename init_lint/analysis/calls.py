@@ -31,6 +31,7 @@ from .common import (
     items_of,
     looks_like_init,
     may_write_weights,
+    submodules_in,
     union,
 )
 from .contexts import DEFAULTS, digest, signature_of
@@ -348,10 +349,11 @@ class Calls:
     ) -> Value:
         """A method of a layer or a container of layers."""
         instances = tuple(instances_in(owner))
+        nodes = tuple(submodules_in(owner))
         if name in ("modules", "named_modules", "children"):
-            return ModulesIter(frame.owner, instances, named=name == "named_modules")
+            return ModulesIter(frame.owner, instances, named=name == "named_modules", nodes=nodes)
         if name == "apply" and args.positional:
-            scope = ModulesIter(frame.owner, instances)
+            scope = ModulesIter(frame.owner, instances, nodes=nodes)
             self.host.inits.register_apply(scope, args.positional[0], node, frame)
             return owner
         if name in SELF_RETURNING_METHODS:
@@ -656,7 +658,9 @@ class Calls:
         if isinstance(value, ClassInst):
             return ModulesIter(value.node)
         if isinstance(value, (LayerVal, SeqVal, GroupVal)):
-            return ModulesIter(frame.owner, tuple(instances_in(value)))
+            return ModulesIter(
+                frame.owner, tuple(instances_in(value)), nodes=tuple(submodules_in(value))
+            )
         return None
 
     def opaque_call(

@@ -25,6 +25,7 @@ from .values import (
     Instance,
     LayerVal,
     ListBuilder,
+    Node,
     PartialVal,
     Probe,
     QualRef,
@@ -240,7 +241,17 @@ def merge_maps(maps: list[dict[str, Value]]) -> dict[str, Value]:
 
 def instances_in(value: Value) -> list[Instance]:
     """Every layer inside a value (a layer, a Sequential, nested lists), each once."""
-    found: list[Instance] = []
+    return [v.instance for v in _contents(value) if isinstance(v, LayerVal)]
+
+
+def submodules_in(value: Value) -> list[Node]:
+    """The instantiation nodes of the modules of ours inside a value (``Block(...)`` in a list)."""
+    return [v.node for v in _contents(value) if isinstance(v, ClassInst)]
+
+
+def _contents(value: Value) -> list[Value]:
+    """The layers and our modules inside a value, walked through its containers, each once."""
+    found: list[Value] = []
     seen: set[int] = set()
     pending = [value]
     while pending:
@@ -248,8 +259,8 @@ def instances_in(value: Value) -> list[Instance]:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, LayerVal):
-            found.append(current.instance)
+        if isinstance(current, (LayerVal, ClassInst)):
+            found.append(current)
             continue
         items = current.members if isinstance(current, SeqVal) else items_of(current)
         pending.extend(reversed(items or ()))

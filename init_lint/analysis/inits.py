@@ -294,6 +294,8 @@ class Inits:
         """Apply a program to the layers in scope now; keep it on the node for contained ones."""
         if isinstance(scope, ModulesIter) and scope.instances is not None:
             targets = list(scope.instances)
+            for node in scope.nodes:  # contained modules: their layers, when resolved
+                node.add_program(program)
         else:
             targets = self.host.owned_instances(scope.node)
             scope.node.add_program(program)

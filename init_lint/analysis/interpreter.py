@@ -498,8 +498,10 @@ class Interpreter:
         key = (info.key, signature, open_ended) if shared else (info.key, len(self._one_off))
         if key in self._contexts:
             return self._contexts[key]
-        if self._evaluating[info.key] >= MAX_SELF_NESTING or len(taken) >= MAX_CONTEXTS_TOTAL:
-            return info.graph_node  # a class that builds itself, or too many contexts
+        if self._evaluating[info.key] >= MAX_SELF_NESTING:
+            return info.graph_node  # a class that builds itself: the innermost is its defaults
+        if len(taken) >= MAX_CONTEXTS_TOTAL:
+            return self._unrun_context(info)
         taken.append(signature)
         if not shared:
             self._one_off.append(key)
@@ -512,6 +514,21 @@ class Interpreter:
             self._evaluate_class(info, node, positional, keywords, open_ended)
         finally:
             self._evaluating[info.key] -= 1
+        return node
+
+    def _unrun_context(self, info: ClassInfo) -> Node:
+        """Where a class built with arguments is not run (too many contexts): a node of its own
+        that owns nothing, never its defaults' node. Standing for the defaults would join the
+        caller's init programs to layers and activations it never builds (ConvNeXt's
+        trunc_normal_ loop and the ReLU of Conv2dNormActivation's default, though ConvNeXt
+        passes activation_layer=None): a finding no real model has."""
+        key = (info.key, "<not run>")
+        node = self._contexts.get(key)
+        if node is None:
+            node = self.new_node(f"{info.key}[not run]", f"{info.name}(...)", is_class=True)
+            node.class_key = info.key
+            node.opaque = True
+            self._contexts[key] = node
         return node
 
     # ------------------------------------------------------------------ init state

@@ -85,6 +85,10 @@ class Graph:
             for node in self.nodes.values()
             if node.class_key is not None and self.parents.get(node.key)
         }
+        for key in self.parents.keys() - self.nodes.keys():  # built in a context never run
+            suffix = _CONTEXT_SUFFIX.search(key)
+            if suffix is not None:
+                self.built.add(self.qualified(key[: suffix.start()]))
 
     def _add(self, node: NodeFacts) -> None:
         known = self.nodes.get(node.key)
@@ -98,17 +102,18 @@ class Graph:
     def _canonical(self, key: str) -> str:
         """The node a contained key stands for: a class under the name it was imported by
         (``timm.layers.Mlp`` is ``timm.layers.mlp.Mlp``), a context another file ran; a
-        context of another file's class that was not run stands for its defaults."""
+        context of another file's class that was not run stands for nothing known."""
         if self._known(key):
             return key
         suffix = _CONTEXT_SUFFIX.search(key)
         base = key[: suffix.start()] if suffix else key
         real = self.qualified(base)
         candidate = real + (suffix.group(0) if suffix else "")
-        for option in (candidate, self.answers.get(candidate, ""), real):
+        for option in (candidate, self.answers.get(candidate, "")):
             if option and self._known(option):
                 return option
-        return key
+        # A context nobody ran is not the class's defaults: its layers are simply unknown.
+        return candidate if suffix else key
 
     def _known(self, key: str) -> bool:
         node = self.nodes.get(key)

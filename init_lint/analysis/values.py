@@ -374,6 +374,9 @@ class ModulesIter(Value):
     node: Node
     instances: tuple[Instance, ...] | None = None  # a restricted scope (Sequential.modules())
     named: bool = False
+    #: In a restricted scope, the submodules of ours it holds (their instantiations' nodes):
+    #: ``_normal_init(cls_logits)`` over a ModuleList of ConvNormAct blocks reaches their layers.
+    nodes: tuple[Node, ...] = ()
 
 
 @dataclass(eq=False)
