@@ -87,8 +87,25 @@ def _per_dimension(
 
 
 def _same_name(left: cst.BaseExpression, right: cst.BaseExpression | None) -> bool:
-    """Two arguments spelled alike (``dim``/``dim``, ``self.c``/``self.c``): the same value."""
-    if right is None:
+    """Two arguments spelled alike (``dim``/``dim``, ``self.c``/``self.c``, ``depths[0]``/
+    ``depths[0]``): the same value, for names, attributes and subscripts by a literal or name."""
+    if right is None or not _pure(left):
         return False
     name = dotted_name(left)
-    return name is not None and name == dotted_name(right)
+    if name is not None:
+        return name == dotted_name(right)
+    return left.deep_equals(right)
+
+
+def _pure(node: cst.BaseExpression) -> bool:
+    """A name, attribute or subscript (by a literal or a name): reading it twice gives the same."""
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return dotted_name(node) is not None
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        index = node.slice[0].slice
+        return (
+            _pure(node.value)
+            and isinstance(index, cst.Index)
+            and isinstance(index.value, (cst.Integer, cst.Name, cst.SimpleString))
+        )
+    return False
