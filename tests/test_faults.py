@@ -350,6 +350,9 @@ def test_ctrl_c_stops_the_run_and_its_workers_without_a_traceback(tmp_path: Path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        # As from a terminal: a test run started in the background (`cmd &` without job
+        # control) ignores SIGINT, and an ignored signal stays ignored across exec.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(1.5)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
