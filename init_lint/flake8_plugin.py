@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from flake8.exceptions import ExecutionError  # type: ignore[import-untyped]
@@ -198,25 +199,30 @@ class InitLintChecker:
         # Not the file on disk (an editor's buffer through --stdin-display-name): this text.
         edited: list[tuple[str, str | bytes]] = [(path, source)]
         edited += [(other, data) for other, data in sources.items() if other != mine]
-        return [f for f in lint_sources(edited, self.options) if f.path == path]
+        judged = lint_sources(edited, self.options, cache_dir=self._cache_dir())
+        return [f for f in judged if f.path == path]
+
+    def _cache_dir(self) -> Path | None:
+        """The project's analysis cache (the one ``init-lint`` uses): an editor's buffer is
+        judged with the package's other files read back from it, not analysed again."""
+        from .cache import default_directory
+
+        return default_directory(self.settings.root)
 
     def _analyse_program(
         self, paths: list[str]
     ) -> tuple[dict[str, bytes], dict[str, list[Finding]]]:
-        from .cache import default_directory
-
         sources: dict[str, bytes] = {}
         for path in paths:
             data = read_source(path)
             if isinstance(data, bytes):
                 sources[os.path.realpath(path)] = data
-        cache_dir = default_directory(self.settings.root)
         findings: dict[str, list[Finding]] = {}
         # Shuffled by the file that asked: flake8's processes, each asking for the same
         # package from a different file, take its files in different orders and meet in the
         # cache rather than analysing each file twice.
         for finding in lint_sources(
-            sources.items(), self.options, cache_dir=cache_dir, order_seed=self._filename
+            sources.items(), self.options, cache_dir=self._cache_dir(), order_seed=self._filename
         ):
             findings.setdefault(finding.path, []).append(finding)
         return sources, findings

@@ -324,8 +324,7 @@ class Calls:
         which an nn.Sequential subclass runs); under a computed name only the layer is named."""
         attribute = name.value if isinstance(name, ConstVal) else None
         if owner is SELF and isinstance(attribute, str) and attribute.isidentifier():
-            target = cst.Attribute(cst.Name("self"), cst.Name(attribute))
-            self.host.assign(target, module, frame)
+            self._set_self_attribute(attribute, module, frame)
         else:
             self.host.name_values(module, "self.<added>", 3)
 
@@ -393,6 +392,10 @@ class Calls:
             method, args.known_positional, args.keywords, frame, bound_self=True, call=node
         )
 
+    def _set_self_attribute(self, name: str, module: Value, frame: Frame) -> None:
+        """What ``self.<name> = module`` does (naming, registration order, containers)."""
+        self.host.assign(cst.Attribute(cst.Name("self"), cst.Name(name)), module, frame)
+
     def _sequential_init(self, args: Arguments, frame: Frame) -> None:
         """``super().__init__(conv, norm, act)`` in an nn.Sequential subclass: its modules, in
         the order its forward runs them (``self[0]``...; an OrderedDict's names)."""
@@ -402,7 +405,7 @@ class Calls:
         if len(given) == 1 and isinstance(given[0], DictVal):
             for key, module in given[0].items:
                 if key is not None and key.isidentifier():
-                    self.host.assign(cst.Attribute(cst.Name("self"), cst.Name(key)), module, frame)
+                    self._set_self_attribute(key, module, frame)
             return
         for index, module in enumerate(given):
             frame.attrs[str(index)] = module

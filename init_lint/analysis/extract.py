@@ -90,9 +90,9 @@ def facts_of(
         # Positions cost a code-generation pass: here only the init programs other files' layers
         # may meet need them (a training script's apply: its line, where a fix goes).
         wanted = Locator(module, analyzer.source, None)
-        _node_facts(analyzer, wanted)
+        _node_facts(analyzer, wanted, exits)
         positions = positions_of(module, wanted.requested) if wanted.requested else {}
-        facts.nodes = _node_facts(analyzer, Locator(module, analyzer.source, positions))
+        facts.nodes = _node_facts(analyzer, Locator(module, analyzer.source, positions), exits)
         return facts
     wanted = Locator(module, analyzer.source, None)
     _fill(facts, analyzer, candidates, wanted, exits)
@@ -162,7 +162,7 @@ def _fill(
                 exits=tuple(sorted(exits.get(id(instance), ()))),
             )
         )
-    facts.nodes = _node_facts(analyzer, locate)
+    facts.nodes = _node_facts(analyzer, locate, exits)
 
 
 class Locator:
@@ -330,7 +330,9 @@ def _is_init_namespace(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value != "self" and not node.value.startswith("_")
 
 
-def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
+def _node_facts(
+    analyzer: Interpreter, locate: Locator, exits: dict[int, set[bool]]
+) -> list[NodeFacts]:
     """Context nodes: what each contains and what its init programs do to foreign layers."""
     abstract = {
         info.graph_node.key
@@ -351,7 +353,6 @@ def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
     for instance in analyzer.instances:
         member = Member(instance.kind, *locate.span(instance.site)[:2])
         owned.setdefault(id(instance.owner), []).append(member)
-    passes = _exits(analyzer)
     for node in analyzer.nodes:
         steps = tuple(_steps(analyzer, node, locate))
         if not (steps or children.get(node.key) or node.is_class):
@@ -369,7 +370,7 @@ def _node_facts(analyzer: Interpreter, locate: Locator) -> list[NodeFacts]:
                 layers=tuple(owned.get(id(node), ())),
                 opaque=node.opaque,
                 output_uses=_use_facts(output.uses, locate) if output is not None else (),
-                passes_output=tuple(sorted(passes.get(id(output), ()))),
+                passes_output=tuple(sorted(exits.get(id(output), ()))),
             )
         )
     return result

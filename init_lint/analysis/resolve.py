@@ -57,6 +57,7 @@ class Graph:
         self.file_of: dict[str, FileFacts] = {}  # node key -> the file that defines the node
         self._idle: set[str] | None = None  # see _unused_summaries
         self._runs: dict[CallFacts, list[tuple[str, set[str]]]] = {}  # see loop_wants
+        self._chains: dict[str, list[list[NodeFacts]]] = {}  # see chains
         #: (path, line, column) of a layer -> what its init must be, over its contexts.
         self.requirements: dict[tuple[str, int, int], set[fix_plans.Requirement]] = {}
         self.answers: dict[str, str] = {}
@@ -154,6 +155,14 @@ class Graph:
                     yield [*chain, _OPAQUE]
                     continue
                 pending.append((parent, [*chain, node], visited | {parent}))
+
+    def chains(self, key: str) -> list[list[NodeFacts]]:
+        """``contexts(key)``, walked once per owner: every layer it owns, and both the fix
+        requirements and the judgement of each, use the same chains."""
+        known = self._chains.get(key)
+        if known is None:
+            known = self._chains[key] = list(self.contexts(key))
+        return known
 
     def loop_wants(self, program: ProgramFacts, wanted: fix_plans.Requirement) -> bool:
         """Whether every weight layer a program's init call reaches wants ``wanted``: wherever
@@ -289,7 +298,7 @@ def _requirements(
     for instance in facts.instances:
         uses = list(instance.uses)
         if instance.exits:  # what its module's holders apply to it, in every context
-            for chain in graph.contexts(instance.owner):
+            for chain in graph.chains(instance.owner):
                 uses += _uses_in(instance, chain, graph)
         requirements.setdefault((instance.line, instance.column), set()).update(
             fix_plans.Requirement.of(use.activation, instance.geometry)
@@ -355,7 +364,7 @@ def _judge_instance(
 ) -> SiteVerdict | None:
     """The problems of a layer in each of its contexts (None: it has no context to judge)."""
     owner = graph.nodes.get(instance.owner)
-    chains = list(graph.contexts(instance.owner))
+    chains = graph.chains(instance.owner)
     if not chains or (owner is not None and owner.abstract and chains == [[]]):
         return None  # no context; or a base class, judged in the subclasses that build it
     # The owner's own init code already ran, but for functions of other files it called.
