@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from .analysis.contexts import Signature
     from .analysis.facts import FileFacts, Holders
+    from .analysis.portable import FunctionSource
 
 #: The referee, named in its messages: a file may use syntax newer than the running Python.
 CPYTHON = f"CPython {sys.version_info[0]}.{sys.version_info[1]}"
@@ -196,7 +197,7 @@ def analyze_source(
     module_name: str | None = None,
     *,
     force: bool = False,
-    requests: Sequence[tuple[str, Signature]] = (),
+    requests: Sequence[tuple[str, Signature] | FunctionSource] = (),
 ) -> FileFacts | Holders | Finding | None:
     """One file's facts, an INI999 finding, or None for a file that cannot report anything.
 
@@ -211,7 +212,9 @@ def analyze_source(
         tree = referee(source, path)
         if isinstance(tree, Finding):
             return tree
-        if not force and not requests and not (may_report(source) and names_report(tree)):
+        # Other files' function sources alone do not make a file worth analysing.
+        forced = force or any(isinstance(request, tuple) for request in requests)
+        if not forced and not (may_report(source) and names_report(tree)):
             return _holders(source, tree)
         try:
             text = shape(decode(source), tree)
@@ -246,7 +249,7 @@ def _analyze(
     text: str,
     options: Options,
     module_name: str,
-    requests: Sequence[tuple[str, Signature]] = (),
+    requests: Sequence[tuple[str, Signature] | FunctionSource] = (),
 ) -> FileFacts | Finding:
     from .deep import call_deep
 

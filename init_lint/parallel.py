@@ -32,16 +32,21 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import MISS, Cache, Miss, Result
 from .engine import Options, analyze_source, internal_error, module_name_for
+from .function_sources import FunctionSources
 from .prefilter import mentions, names_activation, wanted_names
 
 if TYPE_CHECKING:
     from .analysis.contexts import Signature
+    from .analysis.portable import FunctionSource
 
 #: index, path, module name, source, full, and the contexts other files build its classes in
 _Task = tuple[int, str, str, "str | bytes", bool, "Requests"]
-Requests = tuple[tuple[str, "Signature"], ...]
-#: Rounds of requests (a class built with arguments in another file, run there with them).
-MAX_REQUEST_ROUNDS = 3
+#: Classes of the file other files build with arguments, and portable functions of other files
+#: that the file calls (see :mod:`init_lint.analysis.portable`).
+Requests = tuple["tuple[str, Signature] | FunctionSource", ...]
+#: Rounds of requests (a class built with arguments in another file, run there with them; a
+#: file run again with the portable functions it calls).
+MAX_REQUEST_ROUNDS = 4
 Progress = Callable[[int, int], None]
 
 # Chunks per worker: enough for the pool to even out unequal files, few enough that sending
@@ -85,6 +90,7 @@ def analyze_all(
     results: list[Result] = [None] * len(sources)
     counter = _Counter(progress, len(sources))
     late_hits: set[int] = set()  # found in the cache by :meth:`_Workers.run`'s recheck
+    functions = FunctionSources(sources, names)
 
     def recheck(task: _Task) -> Result | Miss:
         index, path, _, _, full, requests = task
@@ -100,6 +106,10 @@ def analyze_all(
             workers.recheck = recheck
         pending, full = list(range(len(sources))), False
         asked: dict[int, Requests] = {}
+        for index in pending:
+            first = functions.imported_and_called(index)
+            if first:
+                asked[index] = tuple(sorted(first, key=repr))
         rounds = 0
         while pending:
             tasks: list[_Task] = []
@@ -124,7 +134,7 @@ def analyze_all(
             if not pending and rounds < MAX_REQUEST_ROUNDS:
                 # Classes other files build with arguments: run again with those contexts.
                 rounds += 1
-                pending = _requested(results, names, asked)
+                pending = _requested(results, names, asked, functions)
             counter.total += len(pending)
     return results
 
@@ -163,9 +173,15 @@ def _next_round(sources: Sequence[tuple[str, str | bytes]], results: list[Result
     return pending
 
 
-def _requested(results: list[Result], names: list[str], asked: dict[int, Requests]) -> list[int]:
-    """Files whose classes other files build with arguments they were not yet run with (their
-    requests, cumulative, go in ``asked``), and files to analyse to follow a re-export."""
+def _requested(
+    results: list[Result],
+    names: list[str],
+    asked: dict[int, Requests],
+    functions: FunctionSources,
+) -> list[int]:
+    """Files whose classes other files build with arguments they were not yet run with, and
+    files that call portable functions of other files they were not yet given (their requests,
+    cumulative, go in ``asked``), and files to analyse to follow a re-export."""
     from .analysis.facts import FileFacts, Holders
 
     by_module = {name: index for index, name in enumerate(names)}
@@ -192,16 +208,21 @@ def _requested(results: list[Result], names: list[str], asked: dict[int, Request
             name = target
         return None
 
-    new: dict[int, set[tuple[str, Signature]]] = {}
-    for result in results:
+    new: dict[int, set[tuple[str, Signature] | FunctionSource]] = {}
+    for index, result in enumerate(results):
         if not isinstance(result, FileFacts):
             continue
         for qualified, signature in result.requests:
             found = home(qualified)
             if found is not None and (found[1], signature) not in asked.get(found[0], ()):
                 new.setdefault(found[0], set()).add((found[1], signature))
+        sources = functions.needed(result.calls, asked.get(index, ()))
+        if sources:
+            new.setdefault(index, set()).update(sources)
     for index, requests in new.items():
-        asked[index] = tuple(sorted({*asked.get(index, ()), *requests}, key=repr))
+        replaced = {r.module for r in requests if not isinstance(r, tuple)}
+        kept = [r for r in asked.get(index, ()) if isinstance(r, tuple) or r.module not in replaced]
+        asked[index] = tuple(sorted({*kept, *requests}, key=repr))
     return sorted({*new, *(i for i in follow if results[i] is None)})
 
 

@@ -31,6 +31,7 @@ from .common import (
     items_of,
     looks_like_init,
     may_write_weights,
+    string_method,
     submodules_in,
     union,
 )
@@ -153,6 +154,19 @@ class Calls:
             builtin = builtin_result(func.value, args.positional, args.keywords)
             if builtin is not None:
                 return builtin
+        if isinstance(func, cst.Attribute) and receiver is not None and not args.keywords:
+            text = string_method(receiver, func.attr.value, args.positional)
+            if text is not None:
+                return text
+        if isinstance(receiver, DictVal) and isinstance(func, cst.Attribute):
+            if func.attr.value == "update" and frame.cond_depth == 0:  # see Interpreter.assign
+                added = args.positional[0] if len(args.positional) == 1 else DictVal(())
+                if isinstance(added, DictVal):
+                    written = (*added.items, *args.keywords.items())
+                    keys = {key for key, _ in written if key is not None}
+                    kept = [item for item in receiver.items if item[0] not in keys]
+                    receiver.items = (*kept, *written)
+                    return ConstVal(None)
         if (
             isinstance(func, cst.Attribute)
             and func.attr.value in ("items", "values")
@@ -433,7 +447,7 @@ class Calls:
         """Inline ``info`` with these arguments in the caller's context; its return value.
         ``inputs``: the parameters not given are tensors (``forward``'s inputs);
         ``open_ended``: unknown ``*args``/``**kwargs`` were passed too."""
-        if info.cls is None and call is not None:
+        if info.cls is None and call is not None and info.scope is None:
             self.host.called_functions.add(info.name)
         self.host.called_methods.add(id(info))
         if info.key in frame.stack or frame.depth > MAX_INLINE_DEPTH:
@@ -460,7 +474,12 @@ class Calls:
             inner.env = {**info.closure, **inner.env}
         if info.cls is None and call is not None:
             inner.spelled = _spelled(info.node.params, call, frame)
-        self.host.exec_block(block(info.node.body), inner)
+        outer = self.host.scope
+        self.host.scope = info.scope or self.host.home  # the names where it is defined
+        try:
+            self.host.exec_block(block(info.node.body), inner)
+        finally:
+            self.host.scope = outer
         if len(inner.returns) == 1:  # as is: a union would read `(x,) * n` as "x or x"
             return inner.returns[0]
         return union(inner.returns) if inner.returns else ConstVal(None)
@@ -504,12 +523,19 @@ class Calls:
             return self.host.inits.foreign_init_call(last, node, positional, frame)
         if last[:1].isupper() and not is_torch(qualified):
             return self.instantiate(ClassRef(qualified), node, args, frame)
+        portable = self.host.portable.get(qualified)
+        if portable is not None:  # another file's function that only computes a value
+            return self.call_value(portable, node, args, frame)
+        if "." in qualified and not self.host.scope.foreign and not is_torch(qualified):
+            self.host.calls_out.add(qualified)
         self._foreign_call(qualified, node, args, frame)
         return UNKNOWN
 
     def _foreign_call(self, qualified: str, node: cst.Call, args: Arguments, frame: Frame) -> None:
         """A function of another file given modules (``init_decoder(self.decoder)``): what it
         does to a module it is given is that function's facts'; the rest is opaque."""
+        if self.host.scope.foreign:
+            return  # ``math.ceil(x)`` in a portable function
         may_write = may_write_weights(qualified)
         rest = []
         expressions = [a.value for a in node.args]
@@ -547,6 +573,8 @@ class Calls:
         builder = MODEL_BUILDERS.get(qualified)
         if builder is not None and len(args.positional) > builder.class_position:
             model = args.positional[builder.class_position]
+            if isinstance(model, QualRef) and not is_torch(model.qualified):
+                model = ClassRef(model.qualified)  # a class of another file: built there
             if isinstance(model, ClassRef):
                 passed = {k: v for k, v in args.keywords.items() if k not in builder.own}
                 for own, name in builder.renamed:
@@ -683,6 +711,8 @@ class Calls:
         tensor passed to any unknown function, and a known function that could not be inlined
         (``known_callee``), may have changed it.
         """
+        if self.host.scope.foreign:
+            return  # a portable function calls nothing that could write a weight
         name = (dotted_name(node.func) or "") if node is not None else ""
         if name in HARMLESS_CALLS or name.split(".")[0] in HARMLESS_MODULES:
             return

@@ -285,6 +285,29 @@ def builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Va
     return None
 
 
+#: String methods evaluated on known strings: names of layers and activations are normalised
+#: with them before a table lookup (``_NORM_MAP[name.replace('_', '').lower()]``).
+_STRING_METHODS = frozenset(
+    {"lower", "upper", "casefold", "strip", "lstrip", "rstrip", "replace", "startswith",
+     "endswith"}
+)  # fmt: skip
+
+
+def string_method(receiver: Value, name: str, args: list[Value]) -> Value | None:
+    """``'Batch_Norm'.replace('_', '').lower()`` when the string and the arguments are known."""
+    if not (isinstance(receiver, ConstVal) and isinstance(receiver.value, str)):
+        return None
+    if name not in _STRING_METHODS or len(args) > 2:
+        return None
+    if not all(isinstance(a, ConstVal) and isinstance(a.value, str) for a in args):
+        return None
+    values = [a.value for a in args if isinstance(a, ConstVal)]
+    try:
+        return ConstVal(getattr(receiver.value, name)(*values))
+    except (TypeError, ValueError):
+        return None
+
+
 def is_module_value(value: Value) -> bool:
     """A value that is certainly a module/class/function (or a ``partial`` of one), so never
     None."""

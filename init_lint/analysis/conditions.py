@@ -20,6 +20,7 @@ from .values import (
     ClassName,
     ClassRef,
     ConstVal,
+    DictVal,
     FuncRef,
     GroupVal,
     LayerVal,
@@ -52,6 +53,10 @@ def truth_of(value: Value) -> Truth:
         return True
     if isinstance(value, QualRef) and torch_nn_member(value.qualified) is not None:
         return True  # a torch.nn class (norm_layer=nn.BatchNorm2d): truthy
+    if isinstance(value, DictVal):  # ``if kwargs``: empty unless ``**`` of something unknown
+        if any(isinstance(key, str) and not key.startswith("**") for key, _ in value.items):
+            return True
+        return None if value.items else False
     return None
 
 
@@ -90,6 +95,9 @@ class Conditions:
             subject = evaluate(node.args[0].value, frame)
             if _is_class_object(subject) and _names_data_types(node.args[1].value):
                 return False  # isinstance(block_cls, Iterable): a class is not a str/tuple/...
+            plain = _plain_isinstance(subject, node.args[1].value)
+            if plain is not None:
+                return plain
             bases = bases_of(subject)
             return None if bases is None else self.type_matches(node.args[1].value, bases, frame)
         if name == "hasattr" and len(node.args) == 2:
@@ -154,6 +162,12 @@ class Conditions:
                 return left.value in right.name
             if isinstance(right, ConstVal) and isinstance(right.value, str):
                 return left.value in right.value
+            if isinstance(right, DictVal):  # 'groups' in kwargs
+                keys = [key for key, _ in right.items]
+                if left.value in keys:
+                    return True
+                # A key not known, or ``**`` of something not known: it may be there.
+                return None if any(k is None or k.startswith("**") for k in keys) else False
         if isinstance(right, GroupVal) and right.exact:
             matches = [_identical(left, item) for item in right.items]
             if any(m is True for m in matches):
@@ -239,6 +253,41 @@ def _is_class_object(value: Value) -> bool:
     if isinstance(value, QualRef):
         return torch_nn_member(value.qualified) is not None
     return isinstance(value, (ClassRef, FuncRef, PartialVal))
+
+
+#: What the values a plain ``isinstance`` test can decide are instances of, by type name.
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (float,),
+    "bool": (bool,),
+    "Number": (int, float),
+}
+
+
+def _plain_isinstance(subject: Value, types: cst.BaseExpression) -> Truth:
+    """``isinstance(norm_layer, functools.partial)``, ``isinstance(name, str)``,
+    ``isinstance(cls, type)``: decided for a known constant, a class, a function or a partial."""
+    if isinstance(types, (cst.Tuple, cst.List)):
+        results = [_plain_isinstance(subject, e.value) for e in types.elements]
+        if any(r is True for r in results):
+            return True
+        return False if results and all(r is False for r in results) else None
+    name = (dotted_name(types) or "").rsplit(".", 1)[-1]
+    if isinstance(subject, ConstVal):
+        python = _PYTHON_TYPES.get(name)
+        if python is not None:
+            return isinstance(subject.value, python)
+        return False if name in ("partial", "type", "FunctionType") else None
+    if not _is_class_object(subject):
+        return None
+    if name == "partial":
+        return isinstance(subject, PartialVal)
+    if name == "type":
+        return isinstance(subject, (ClassRef, QualRef))
+    if name == "FunctionType":
+        return isinstance(subject, FuncRef)
+    return False if name in _PYTHON_TYPES else None
 
 
 def _names_data_types(node: cst.BaseExpression) -> bool:

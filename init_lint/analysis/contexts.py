@@ -50,6 +50,8 @@ Signature = tuple[tuple[Data, ...], tuple[tuple[str, Data], ...]]
 UNKNOWN_DATA: Data = ("?",)
 MODULE_DATA: Data = ("module",)
 DEFAULTS: Signature = ((), ())
+#: The key suffix of a context not run (a class built in too many): what it holds is unknown.
+NOT_RUN = "[not run]"
 
 #: Collections longer than this are not spelled out (a list of 100 channel counts).
 MAX_ITEMS = 16

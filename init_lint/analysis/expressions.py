@@ -33,6 +33,7 @@ from .values import (
     LayerVal,
     ListBuilder,
     ParamRef,
+    PartialVal,
     Probe,
     ProbeParam,
     QualRef,
@@ -135,6 +136,13 @@ class Expressions:
             return SubAttr(base.node, attr)
         if isinstance(base, SubAttr):
             return SubAttr(base.node, f"{base.path}.{attr}")
+        if isinstance(base, PartialVal):  # partial(Norm, eps=1e-5).func / .keywords / .args
+            if attr == "func":
+                return base.func
+            if attr == "keywords":
+                return DictVal(tuple(base.kwargs.items()))
+            if attr == "args":
+                return GroupVal(base.args)
         return _collection_attribute(base, attr)
 
     def _self_attribute(self, attr: str, frame: Frame) -> Value:

@@ -34,6 +34,7 @@ from .facts import (
 )
 from .fix_plans import EXPRESSION
 from .interpreter import Interpreter
+from .portable import FunctionSource
 from .positions import positions_of
 from .userlib import project_library
 from .values import (
@@ -56,10 +57,11 @@ def facts_of(
     module_name: str,
     options: Options,
     source: str | None = None,
-    requests: Sequence[tuple[str, Signature]] = (),
+    requests: Sequence[tuple[str, Signature] | FunctionSource] = (),
 ) -> FileFacts:
     """Per-file facts. ``source`` is the decoded text when the caller has it (saves a codegen);
-    ``requests`` are contexts other files build this file's classes in."""
+    ``requests`` are contexts other files build this file's classes in, and other files'
+    portable functions this file calls."""
     library = project_library(options)
     analyzer = Interpreter(module, module_name, path.endswith("__init__.py"), source, library)
     analyzer.run(requests)
@@ -78,6 +80,7 @@ def facts_of(
         quote=dominant_quote(analyzer.source),
         nn_prefix=_nn_prefix(analyzer),
         requests=sorted(set(analyzer.requests), key=repr),
+        calls=sorted(analyzer.calls_out),
         answers=analyzer.answers,
         functions=analyzer.function_programs,
         exports={

@@ -162,6 +162,8 @@ class FileFacts:
     nodes: list[NodeFacts] = field(default_factory=list)
     #: Classes of other files this file builds with arguments: (qualified name, signature).
     requests: list[tuple[str, Signature]] = field(default_factory=list)
+    #: Other files' functions it calls: qualified names (run again with the portable ones).
+    calls: list[str] = field(default_factory=list)
     #: Contexts this file ran for other files: requested context key -> node key.
     answers: dict[str, str] = field(default_factory=dict)
     #: Its top-level init functions, as other files may use them: qualified name -> the key of

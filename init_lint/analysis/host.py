@@ -14,7 +14,7 @@ import libcst as cst
 
 from .contexts import Signature
 from .imports import ImportMap
-from .state import ClassInfo, Frame, FunctionInfo, LocalFinding
+from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Scope
 from .userlib import ProjectLibrary
 from .values import AppliedInit, Instance, Node, Value
 
@@ -30,12 +30,28 @@ class Host(Protocol):
     # The file and what was found in it.
     module_name: str
     source: str
-    imports: ImportMap
-    classes: dict[str, ClassInfo]
+    home: Scope  # the file's global names
+    scope: Scope  # the global names of the code running now (another file's, see .portable)
+    portable: dict[str, Value]  # other files' portable functions, by qualified name
+    calls_out: set[str]  # other files' functions called (they may be portable)
+
+    # The current scope's names.
+    @property
+    def imports(self) -> ImportMap: ...
+
+    @property
+    def classes(self) -> dict[str, ClassInfo]: ...
+
     #: ``SqueezeExcite = SEModule`` at module level: another name of a class of this file.
-    class_aliases: dict[str, str]
-    constants: dict[str, Value]  # module-level constants, see Interpreter._module_constants
-    functions: dict[str, FunctionInfo]
+    @property
+    def class_aliases(self) -> dict[str, str]: ...
+
+    @property
+    def constants(self) -> dict[str, Value]: ...  # see Interpreter._module_constants
+
+    @property
+    def functions(self) -> dict[str, FunctionInfo]: ...
+
     nodes: list[Node]
     contains: list[tuple[Node | str, Node | str]]  # nodes, or class keys of other files
     instances: list[Instance]

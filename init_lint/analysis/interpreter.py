@@ -37,6 +37,7 @@ from .conditions import Conditions
 from .contexts import (
     DEFAULTS,
     MODULE_DATA,
+    NOT_RUN,
     Data,
     Signature,
     describe,
@@ -49,7 +50,8 @@ from .expressions import Expressions
 from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
-from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program
+from .portable import FunctionSource
+from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program, Scope
 from .userlib import ProjectLibrary, project_library
 from .values import (
     NO_SOURCE,
@@ -192,15 +194,16 @@ class Interpreter:
         self.library = library or project_library(Options())
         self.source = source if source is not None else module.code
         self.module_name = module_name
-        self.imports = ImportMap(module_name, is_package)
-        self.classes: dict[str, ClassInfo] = {}
-        self.class_aliases: dict[str, str] = {}
-        self.functions: dict[str, FunctionInfo] = {}
+        #: The file's global names (its imports, classes, functions, constants); ``scope`` is
+        #: another file's while one of its portable functions runs (see _load_portable).
+        self.home = Scope(ImportMap(module_name, is_package))
+        self.scope = self.home
+        #: Other files' portable functions by qualified name: called like this file's own.
+        self.portable: dict[str, Value] = {}
+        self.calls_out: set[str] = set()  # other files' functions called here (not portable yet)
         self.nodes: list[Node] = []
         self._ordinals: dict[int, int] = {}
         self._top_assignments: list[cst.Assign] = []
-        #: Module-level constants (see _is_constant_definition), visible in every function.
-        self.constants: dict[str, Value] = {}
         self.contains: list[tuple[Node | str, Node | str]] = []
         self.instances: list[Instance] = []
         self.findings: list[LocalFinding] = []
@@ -225,6 +228,27 @@ class Interpreter:
         self.calls = Calls(self)
         self.module_node = self.new_node(f"{module_name}:<module>", "module level")
 
+    # The current scope's names (module-level constants: see _is_constant_definition).
+    @property
+    def imports(self) -> ImportMap:
+        return self.scope.imports
+
+    @property
+    def classes(self) -> dict[str, ClassInfo]:
+        return self.scope.classes
+
+    @property
+    def class_aliases(self) -> dict[str, str]:
+        return self.scope.class_aliases
+
+    @property
+    def constants(self) -> dict[str, Value]:
+        return self.scope.constants
+
+    @property
+    def functions(self) -> dict[str, FunctionInfo]:
+        return self.scope.functions
+
     # ------------------------------------------------------------------ set-up
     def new_node(self, key: str, label: str, is_class: bool = False) -> Node:
         node = Node(key, label, is_class)
@@ -236,8 +260,12 @@ class Interpreter:
         ``id``, which the facts must not carry: they are cached and compared)."""
         return self._ordinals.setdefault(id(node), len(self._ordinals))
 
-    def run(self, requests: Sequence[tuple[str, Signature]] = ()) -> None:
-        """Analyse the file; ``requests`` are contexts other files build its classes in."""
+    def run(self, requests: Sequence[tuple[str, Signature] | FunctionSource] = ()) -> None:
+        """Analyse the file; ``requests`` are contexts other files build its classes in, and
+        other files' portable functions that this file calls."""
+        for source in requests:
+            if isinstance(source, FunctionSource):
+                self._load_portable(source)
         self._collect(self.module.body, top=True)
         self._module_constants()
         for info in self.classes.values():
@@ -255,8 +283,9 @@ class Interpreter:
         for function in self._root_functions():
             node = self.new_node(f"{self.module_name}:{function.name}()", f"{function.name}()")
             self.calls.call_function(function, [], {}, Frame(env={}, owner=node))
-        for key, signature in requests:
-            self._answer(key, signature)
+        for request in requests:
+            if not isinstance(request, FunctionSource):
+                self._answer(*request)
         self._summarise_init_functions()
 
     def _summarise_init_functions(self) -> None:
@@ -291,6 +320,44 @@ class Interpreter:
             self.run_undone(body, Frame(env, given))
             qualified = f"{self.module_name}.{name}"
             self.function_programs[qualified] = {"apply": applied.key, "call": given.key}
+
+    def _load_portable(self, source: FunctionSource) -> None:
+        """Another file's portable functions, and the constants they read, in a scope of their
+        own; its classes are that file's (built through requests, like any imported class)."""
+        try:
+            module = cst.parse_module(source.text)
+        except cst.ParserSyntaxError:
+            return
+        scope = Scope(ImportMap(source.module, source.is_package), foreign=True)
+        for name in source.classes:
+            scope.imports.aliases[name] = f"{source.module}.{name}"
+        outer, self.scope = self.scope, scope
+        try:
+            frame = Frame(env={}, owner=self.module_node)
+            for statement in module.body:
+                if isinstance(statement, cst.FunctionDef):
+                    name = statement.name.value
+                    scope.functions[name] = FunctionInfo(statement, name, scope=scope)
+                elif isinstance(statement, cst.SimpleStatementLine):
+                    self._load_statement(statement, frame)
+        finally:
+            self.scope = outer
+        for name, info in scope.functions.items():
+            self.portable[f"{source.module}.{name}"] = FuncRef(info)
+        for name, value in scope.constants.items():
+            self.portable.setdefault(f"{source.module}.{name}", value)
+        for alias, defined in source.aliases:
+            if defined in self.portable:
+                self.portable[alias] = self.portable[defined]
+
+    def _load_statement(self, statement: cst.SimpleStatementLine, frame: Frame) -> None:
+        for small in statement.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                self.imports.add(small)
+            elif _is_name_assignment(small):
+                assign = cst.ensure_type(small, cst.Assign)
+                name = cst.ensure_type(assign.targets[0].target, cst.Name).value
+                self.constants[name] = self.expressions.eval(assign.value, frame)
 
     def _answer(self, key: str, signature: Signature) -> None:
         """Run a class of this file in a context another file builds it in."""
@@ -525,7 +592,7 @@ class Interpreter:
         key = (info.key, "<not run>")
         node = self._contexts.get(key)
         if node is None:
-            node = self.new_node(f"{info.key}[not run]", f"{info.name}(...)", is_class=True)
+            node = self.new_node(f"{info.key}{NOT_RUN}", f"{info.name}(...)", is_class=True)
             node.class_key = info.key
             node.opaque = True
             self._contexts[key] = node
@@ -589,7 +656,8 @@ class Interpreter:
                 self.exec_block(block(statement.finalbody.body), frame)
         elif isinstance(statement, cst.FunctionDef):
             name = statement.name.value
-            frame.env[name] = FuncRef(FunctionInfo(statement, name, closure=frame.env))
+            scope = self.scope if self.scope.foreign else None
+            frame.env[name] = FuncRef(FunctionInfo(statement, name, closure=frame.env, scope=scope))
 
     def _exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
         evaluate = self.expressions.eval
@@ -721,7 +789,8 @@ class Interpreter:
     def assign(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None:
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
-            self.name_values(value, target.value, 5, anchor=frame.statement)
+            if not self.scope.foreign:  # another file's statement: no anchor in this file
+                self.name_values(value, target.value, 5, anchor=frame.statement)
         elif (
             isinstance(target, cst.Attribute) and is_self(target.value) and frame.attrs is not None
         ):

@@ -21,6 +21,7 @@ from ..knowledge import Family, SchemeKind, describe_fan_problem, judge
 from ..options import Options
 from ..rules import Rule, for_verdict
 from . import fix_plans
+from .contexts import NOT_RUN
 from .facts import CallFacts, FileFacts, InstanceFacts, NodeFacts, ProgramFacts, Step, UseFacts
 from .values import UNKNOWN_INIT, AppliedInit
 
@@ -90,6 +91,15 @@ class Graph:
             suffix = _CONTEXT_SUFFIX.search(key)
             if suffix is not None:
                 self.built.add(self.qualified(key[: suffix.start()]))
+        #: Module-level functions other files call: run on their own (their arguments unknown),
+        #: they are helpers, not entry points (see _copy_in_helper).
+        called = {self.qualified(call) for facts in all_facts for call in facts.calls}
+        self.helpers = {
+            key
+            for key in self.nodes
+            if key.endswith("()") and not self.parents.get(key) and _function_name(key) in called
+        }
+        self._built_outside: dict[str, bool] = {}
 
     def _add(self, node: NodeFacts) -> None:
         known = self.nodes.get(node.key)
@@ -142,15 +152,19 @@ class Graph:
             if parents and not above:
                 continue  # a cycle (a class that builds itself): no root above, no context
             if not above:
-                if not self._standalone_default_of_built_class(current):
+                if not (
+                    self._standalone_default_of_built_class(current)
+                    or self._copy_in_helper(current, chain)
+                ):
                     produced += 1
                     yield chain
                 continue
             for parent in reversed(above):
                 node = self.nodes[parent]
-                if node.placeholder and not self.parents.get(parent):
-                    # A container we did not analyse (not among the linted files): it may well
-                    # initialise what it contains, so this context cannot be judged.
+                if parent.endswith(NOT_RUN) or (node.placeholder and not self.parents.get(parent)):
+                    # A container we did not analyse (not among the linted files, or a context
+                    # of a class built in too many): it may well initialise what it contains,
+                    # so this context cannot be judged.
                     produced += 1
                     yield [*chain, _OPAQUE]
                     continue
@@ -225,9 +239,41 @@ class Graph:
         node = self.nodes.get(programs[mode]) if programs is not None and depth < 4 else None
         return list(node.steps) if node is not None else None
 
+    def _copy_in_helper(self, root: str, chain: list[NodeFacts]) -> bool:
+        """A chain from a helper other files call (``create_attn(attn_type, channels)``, run
+        alone with unknown arguments) to a class it builds that is also built outside such
+        helpers, with the arguments known there: that run is no context of its own, like the
+        defaults of a class something builds. A class only helpers build is judged there."""
+        if root not in self.helpers or len(chain) < 2:
+            return False
+        classes = {self._class_of(key) for key in chain[-2].contains}  # [-1] is the root
+        return any(self._built_outside_helpers(c) for c in classes if c is not None)
+
+    def _class_of(self, context: str) -> str | None:
+        node = self.nodes.get(self._canonical(context))
+        return node.class_key if node is not None else None
+
+    def _built_outside_helpers(self, class_key: str) -> bool:
+        known = self._built_outside.get(class_key)
+        if known is None:
+            known = any(
+                any(grand not in self.helpers for grand in self.parents.get(builder, ()))
+                for node in self.nodes.values()
+                if node.class_key == class_key and node.key != class_key
+                for builder in self.parents.get(node.key, ())
+            )
+            self._built_outside[class_key] = known
+        return known
+
     def _standalone_default_of_built_class(self, key: str) -> bool:
         node = self.nodes.get(key)
         return node is not None and node.class_key == key and key in self.built
+
+
+def _function_name(key: str) -> str:
+    """``timm.layers.create_attn:create_attn()`` → ``timm.layers.create_attn.create_attn``."""
+    module, _, function = key[:-2].rpartition(":")
+    return f"{module}.{function}"
 
 
 def _kinds_set_by(node: NodeFacts, call: CallFacts) -> set[str]:

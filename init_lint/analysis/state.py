@@ -7,7 +7,21 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
+from .imports import ImportMap
 from .values import UNTOUCHED, Instance, Node, Outcome, ProgramOrigin, Value
+
+
+@dataclass(eq=False)
+class Scope:
+    """A module's global names: the analysed file's own, or those of another file whose
+    portable functions (see :mod:`.portable`) the analysis runs."""
+
+    imports: ImportMap
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    class_aliases: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, Value] = field(default_factory=dict)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    foreign: bool = False  # another file's: its syntax must never reach this file's facts
 
 
 @dataclass(eq=False)
@@ -18,6 +32,7 @@ class FunctionInfo:
     #: The enclosing function's variables, for a ``def`` nested in a function (a closure:
     #: ``def _ntuple(n): def parse(x): ... repeat(x, n)``); shared, as Python's cells are.
     closure: dict[str, Value] | None = None
+    scope: Scope | None = None  # another file's function: the names it sees (None: this file's)
 
     @property
     def key(self) -> str:

@@ -1,0 +1,234 @@
+"""Functions of one file that another file's analysis may run as its own.
+
+A helper in another file of the package often decides what a model builds: timm's
+``to_ntuple(n)(block)`` turns one block class into a tuple of them, ``get_norm_layer('batchnorm')``
+picks a norm class from a table, torchvision's ``_ovewrite_named_param(kwargs, 'groups', 32)``
+writes the ``groups`` a ResNeXt passes on. Without their bodies, those values are unknown and
+the layers they reach are judged from the wrong context. Such a function is *portable* when its
+body only computes values: it calls nothing but builtins, ``partial``/``repeat``, ``math``,
+methods of strings and containers, its own nested functions and other portable functions of its
+module, and writes no attribute. It builds, initialises and runs nothing, so running it in
+another file's analysis, with that file's argument values, is exact and has no side effect
+(another file's syntax never reaches that file's findings or fixes).
+
+This module works on CPython's ``ast`` (cheap enough for the parent process, which picks the
+files a function lives in); the interpreter runs the portable source it returns.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..lines import split_lines
+from ..source import decode
+
+#: Builtins a portable function may call: they compute values from values.
+SAFE_BUILTINS = frozenset(
+    {
+        "abs", "all", "any", "bool", "callable", "dict", "divmod", "enumerate", "float",
+        "frozenset", "getattr", "hasattr", "int", "isinstance", "issubclass", "len", "list",
+        "max", "min", "pow", "range", "repr", "reversed", "round", "set", "sorted", "str",
+        "sum", "tuple", "type", "zip",
+    }
+)  # fmt: skip
+#: Modules whose functions compute values (``math.ceil``, ``functools.partial``).
+SAFE_MODULES = frozenset({"math", "functools", "itertools", "operator", "numbers"})
+#: Methods of strings, dicts and lists: a call of one of these names writes no weight.
+SAFE_METHODS = frozenset(
+    {
+        "append", "copy", "count", "endswith", "extend", "format", "get", "index", "insert",
+        "items", "join", "keys", "lower", "pop", "replace", "setdefault", "split", "startswith",
+        "strip", "update", "upper", "values",
+    }
+)  # fmt: skip
+_FORBIDDEN = (
+    ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await, ast.Import, ast.ImportFrom,
+    ast.With, ast.AsyncWith, ast.ClassDef, ast.AsyncFunctionDef, ast.Delete,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FunctionSource:
+    """What a file's analysis needs to run another file's portable functions: that module's
+    imports, constants and portable functions, as source. A request like a class context: it is
+    part of the file's cache key, so a change to the other file reruns this one."""
+
+    module: str
+    is_package: bool
+    text: str
+    classes: tuple[str, ...] = ()  # the module's own classes (names the text may return)
+    #: Other names the requesting file calls them by (a re-export): (that name, own name).
+    aliases: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PortableModule:
+    """A file's portable functions, and where the names it imports come from (to follow a
+    re-export through a package's ``__init__``)."""
+
+    functions: frozenset[str] = frozenset()
+    imported: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    source: FunctionSource | None = None
+
+
+def portable_module(source: str | bytes, module_name: str, is_package: bool) -> PortableModule:
+    """The portable functions of one file (none for a file CPython cannot compile)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return PortableModule()
+    package = module_name if is_package else module_name.rpartition(".")[0]
+    imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    imported = _imported_names(imports, package)
+    functions = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
+    assigned = {
+        name: assign
+        for name, assign in _single_assignments(tree.body).items()
+        if name not in functions
+    }
+    needs: dict[str, set[str] | None] = {
+        name: _function_needs(node, imported) for name, node in functions.items()
+    }
+    needs.update({name: _value_needs(a.value, imported) for name, a in assigned.items()})
+    classes = tuple(sorted(s.name for s in tree.body if isinstance(s, ast.ClassDef)))
+    portable = _closure(needs, frozenset(classes))
+    if not portable & set(functions):
+        return PortableModule(imported=imported)
+    try:
+        lines = split_lines(decode(source), keepends=True)
+    except (UnicodeDecodeError, LookupError, SyntaxError):
+        return PortableModule(imported=imported)
+    kept: list[ast.stmt] = [*imports, *(assigned[n] for n in portable if n in assigned)]
+    kept += [functions[name] for name in portable if name in functions]
+    kept.sort(key=lambda statement: statement.lineno)
+    # Whole lines: a top-level statement starts its line (what else shares its last line,
+    # after a ``;``, is not run: only imports, assignments and defs are read from the text).
+    body = "".join(
+        line.rstrip("\r\n") + "\n"
+        for statement in kept
+        for line in lines[statement.lineno - 1 : statement.end_lineno]
+    )
+    return PortableModule(
+        frozenset(portable), imported, FunctionSource(module_name, is_package, body, classes)
+    )
+
+
+def _imported_names(imports: list[ast.Import | ast.ImportFrom], package: str) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for statement in imports:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                names[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+            continue
+        base = statement.module or ""
+        if statement.level:
+            parts = package.split(".") if package else []
+            parts = parts[: len(parts) - (statement.level - 1)] if statement.level > 1 else parts
+            base = ".".join([*parts, base] if base else parts)
+        for alias in statement.names:
+            if alias.name != "*":
+                names[alias.asname or alias.name] = f"{base}.{alias.name}"
+    return names
+
+
+def _single_assignments(body: list[ast.stmt]) -> dict[str, ast.Assign]:
+    """``NAME = value`` statements at module level, for names assigned only there and once."""
+    seen: dict[str, list[ast.Assign]] = {}
+    for statement in body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            seen.setdefault(statement.targets[0].id, []).append(statement)
+    return {name: found[0] for name, found in seen.items() if len(found) == 1}
+
+
+def _closure(needs: dict[str, set[str] | None], classes: frozenset[str]) -> set[str]:
+    """The names whose needs are met by portable names only (a value may also name one of the
+    module's classes): a fixed point, since one portable function may call another."""
+    portable = {name for name, need in needs.items() if need is not None}
+
+    def met(need: str) -> bool:
+        if need.startswith("="):  # a name used as a value
+            return need[1:] in portable or need[1:] in classes
+        return need in portable
+
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(portable):
+            need = needs[name]
+            if need is None or not all(met(n) for n in need):
+                portable.discard(name)
+                changed = True
+    return portable
+
+
+def _walk(function: ast.FunctionDef) -> Iterator[ast.AST]:
+    """The function's nodes below its signature (annotations and defaults are not run here)."""
+    for statement in function.body:
+        yield from ast.walk(statement)
+
+
+def _function_needs(function: ast.FunctionDef, imported: dict[str, str]) -> set[str] | None:
+    """The module-level names a function calls (which must be portable too), or None if it
+    does something a portable function may not."""
+    if function.decorator_list:
+        return None
+    nodes = list(_walk(function))
+    if any(isinstance(node, _FORBIDDEN) for node in nodes):
+        return None
+    nested = {node.name for node in nodes if isinstance(node, ast.FunctionDef)}
+    raised = {id(n) for r in nodes if isinstance(r, ast.Raise) for n in ast.walk(r)}
+    needs: set[str] = set()
+    for node in nodes:
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) for target in targets for t in ast.walk(target)):
+                return None  # writes an attribute: a module's, maybe
+        if isinstance(node, ast.Call) and id(node) not in raised:
+            need = _callee_needs(node.func, nested, imported)
+            if need is None:
+                return None
+            needs |= need
+    return needs
+
+
+def _value_needs(value: ast.expr, imported: dict[str, str]) -> set[str] | None:
+    """What a module-level value needs to be evaluated like a portable function's (names,
+    literals, containers, calls of what a portable function may call: ``to_2tuple =
+    _ntuple(2)``, ``dict(bn=BatchNorm2d)``); None if it may do anything else."""
+    needs: set[str] = set()
+    for node in ast.walk(value):
+        if isinstance(node, (ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield)):
+            return None
+        if isinstance(node, ast.Call):
+            need = _callee_needs(node.func, set(), imported)
+            if need is None:
+                return None
+            needs |= need
+        elif (
+            isinstance(node, ast.Name) and node.id not in imported and node.id not in SAFE_BUILTINS
+        ):
+            needs.add(f"={node.id}")  # ``to_ntuple = _ntuple``: portable if what it names is
+    return needs
+
+
+def _callee_needs(func: ast.expr, nested: set[str], imported: dict[str, str]) -> set[str] | None:
+    if isinstance(func, ast.Name):
+        if func.id in nested:
+            return set()
+        qualified = imported.get(func.id)
+        if qualified is not None:
+            return set() if qualified.partition(".")[0] in SAFE_MODULES else None
+        return set() if func.id in SAFE_BUILTINS else {func.id}
+    if isinstance(func, ast.Attribute):
+        if isinstance(func.value, ast.Name) and func.value.id in imported:
+            return set() if imported[func.value.id].partition(".")[0] in SAFE_MODULES else None
+        return set() if func.attr in SAFE_METHODS else None
+    return None

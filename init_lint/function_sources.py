@@ -1,0 +1,98 @@
+"""Which portable functions of other files (see :mod:`init_lint.analysis.portable`) each file's
+analysis is given.
+
+A file gets them with its first analysis for the functions it imports by name and calls
+(``from timm.layers import to_ntuple`` … ``to_ntuple(n)(block)``), found from its imports before
+it is analysed, so that it is analysed once; a call the analysis finds another way (``helpers.
+to_2tuple(x)``) is in its facts' ``calls``, and the file is analysed again with those sources.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from .prefilter import may_report
+
+if TYPE_CHECKING:
+    from .analysis.portable import FunctionSource, PortableModule
+    from .parallel import Requests
+
+#: A name called somewhere in a file (a cheap over-approximation: strings and comments too).
+_CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+#: How many re-exports (``pkg/__init__.py`` importing from ``pkg.mod``) are followed.
+MAX_REEXPORTS = 8
+
+
+class FunctionSources:
+    """The portable functions of the files of one run, found on demand and kept."""
+
+    def __init__(self, sources: Sequence[tuple[str, str | bytes]], names: list[str]) -> None:
+        self._sources = sources
+        self._names = names
+        self._by_module = {name: index for index, name in enumerate(names)}
+        self._modules: dict[int, PortableModule] = {}
+
+    def module(self, index: int) -> PortableModule:
+        from .analysis.portable import portable_module
+
+        known = self._modules.get(index)
+        if known is None:
+            path, source = self._sources[index]
+            package = os.path.basename(path) == "__init__.py"
+            known = self._modules[index] = portable_module(source, self._names[index], package)
+        return known
+
+    def home(self, name: str) -> tuple[FunctionSource, str] | None:
+        """The portable source that defines a function, and its name there (through
+        re-exports); None for a function that is not portable or not in the run."""
+        for _ in range(MAX_REEXPORTS):
+            module, _, attr = name.rpartition(".")
+            index = self._by_module.get(module)
+            if index is None:
+                return None
+            found = self.module(index)
+            if attr in found.functions and found.source is not None:
+                return found.source, name
+            target = found.imported.get(attr)
+            if target is None or target == name:
+                return None
+            name = target
+        return None
+
+    def imported_and_called(self, index: int) -> list[FunctionSource]:
+        """The sources a file needs for the functions it imports by name and calls."""
+        source = self._sources[index][1]
+        if not may_report(source):
+            return []  # only compiled: no analysis to give them to
+        text = source if isinstance(source, str) else source.decode("latin-1")
+        called = set(_CALLED.findall(text))
+        imported = self.module(index).imported
+        calls = [q for name, q in imported.items() if name in called and "." in q]
+        return self.needed(calls, ())
+
+    def needed(self, calls: Sequence[str], asked: Requests) -> list[FunctionSource]:
+        """The portable sources ``calls`` need, one per module, each with the names the file
+        calls its functions by; only those that add something to what it was given."""
+        given = {r.module: r for r in asked if not isinstance(r, tuple)}
+        wanted: dict[str, tuple[FunctionSource, set[tuple[str, str]]]] = {}
+        for call in calls:
+            found = self.home(call)
+            if found is None:
+                continue
+            source, defined = found
+            names = wanted.setdefault(source.module, (source, set()))[1]
+            if call != defined:
+                names.add((call, defined))
+        needed = []
+        for module, (source, names) in wanted.items():
+            before = given.get(module)
+            if before is not None and before.text == source.text:
+                names |= set(before.aliases)
+            request = replace(source, aliases=tuple(sorted(names)))
+            if request != before:
+                needed.append(request)
+        return needed

@@ -1,0 +1,298 @@
+"""Value helpers in another file of the package (timm's ``to_ntuple(n)(block)`` and
+``get_norm_layer(name)``, torchvision's ``_ovewrite_named_param(kwargs, 'groups', 32)``) decide
+which blocks, norms and groups a model builds: the analysis runs them with the caller's values.
+Checked against the runtime verifier on the same package, built with real torch."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import run, text_findings, write
+
+from init_lint.analysis.portable import portable_module
+from init_lint.engine import Options, lint_paths
+
+HELPERS = """\
+import collections.abc
+import math
+from functools import partial
+from itertools import repeat
+
+import torch.nn as nn
+
+_NORMS = dict(batchnorm=nn.BatchNorm2d, identity=nn.Identity)
+
+
+def _ntuple(n):
+    def parse(x):
+        if isinstance(x, collections.abc.Iterable) and not isinstance(x, str):
+            return tuple(x)
+        return tuple(repeat(x, n))
+
+    return parse
+
+
+to_ntuple = _ntuple
+
+
+def pick_norm(name, **kwargs):
+    layer = _NORMS[name.replace("_", "").lower()]
+    return partial(layer, **kwargs) if kwargs else layer
+
+
+def overwrite(kwargs, key, value):
+    if key in kwargs:
+        if kwargs[key] != value:
+            raise ValueError(f"{key} must be {value}")
+    else:
+        kwargs[key] = value
+
+
+def width(channels, ratio):
+    return int(math.ceil(channels * ratio))
+"""
+
+NET = """\
+import torch.nn as nn
+
+from {package}.layers import pick_norm, to_ntuple
+from {package}.layers.helpers import overwrite, width
+
+
+class Block(nn.Module):
+    def __init__(self, channels, norm_layer=None, groups=1):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, groups=groups)
+        self.norm = norm_layer(channels) if norm_layer is not None else nn.Identity()
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.norm(self.conv(x)))
+
+
+class Net(nn.Module):
+    def __init__(self, block=Block, depth=2, norm="batch_norm", **kwargs):
+        super().__init__()
+        norm_layer = pick_norm(norm)
+        channels = width(128, 0.5)
+        self.blocks = nn.Sequential(
+            *[b(channels, norm_layer=norm_layer, **kwargs) for b in to_ntuple(depth)(block)]
+        )
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x):
+        return self.blocks(x)
+
+
+def plain(**kwargs):
+    return Net(**kwargs)
+
+
+def grouped(**kwargs):
+    overwrite(kwargs, "groups", 4)
+    return Net(**kwargs)
+"""
+
+NET_LINE = 10  # the Conv2d in Block
+
+
+def _package(root: Path, name: str) -> Path:
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/layers/__init__.py", "from .helpers import pick_norm, to_ntuple\n")
+    write(root, f"{name}/layers/helpers.py", HELPERS)
+    write(root, f"{name}/models/__init__.py", "")
+    write(root, f"{name}/models/net.py", NET.format(package=name))
+    return root / name
+
+
+def _codes(package: Path, through_norm: bool) -> set[tuple[str, int, str]]:
+    files = [str(p) for p in sorted(package.rglob("*.py"))]
+    findings = lint_paths(files, Options(through_norm=through_norm))
+    return {(Path(f.path).name, f.line, f.code) for f in findings}
+
+
+def test_portable_functions_are_the_ones_that_only_compute_values() -> None:
+    found = portable_module(HELPERS, "pkg.layers.helpers", False)
+    assert found.functions >= {"_ntuple", "to_ntuple", "pick_norm", "overwrite", "width"}
+    assert found.source is not None and "class" not in found.source.text
+    impure = """\
+import torch.nn as nn
+from .registry import lookup
+
+
+def conv(c):
+    return nn.Conv2d(c, c, 3)  # builds a layer
+
+
+def init(m):
+    m.weight.data.normal_(0, 0.02)  # writes a weight
+
+
+def tag(m):
+    m.tagged = True  # writes an attribute
+
+
+def find(name):
+    return lookup(name)  # calls what it cannot see
+
+
+def fixed(m):
+    return conv(m)  # calls a function that is not portable
+"""
+    assert portable_module(impure, "pkg.layers.impure", False).functions == frozenset()
+    assert portable_module("def broken(:\n", "pkg.x", False).functions == frozenset()
+
+
+def test_helpers_of_another_file_decide_blocks_norms_and_groups(tmp_path: Path) -> None:
+    """``to_ntuple(depth)(Block)`` builds Blocks, ``pick_norm('batch_norm')`` gives them a
+    BatchNorm, ``overwrite(kwargs, 'groups', 4)`` makes ``grouped()``'s convs grouped: its
+    mode='fan_out' init is then √4 too small (INI007), seen through the norm, and only there."""
+    package = _package(tmp_path, "portable_pkg")
+    assert _codes(package, through_norm=True) == {("net.py", NET_LINE, "INI007")}
+    # Strict view: the conv reaches ReLU through the norm, which that view does not judge
+    # (without the helpers, the blocks and their norm were not known: the standalone context,
+    # with an Identity, was judged instead).
+    assert _codes(package, through_norm=False) == set()
+    # A file named alone reads its package: the same findings.
+    alone = run("init-lint", "--through-norm", "portable_pkg/models/net.py", cwd=tmp_path)
+    assert {(f[0], f[1], f[3]) for f in text_findings(alone.stdout)} == {
+        ("portable_pkg/models/net.py", NET_LINE, "INI007")
+    }
+
+
+def test_a_helper_that_changes_is_read_again_from_the_cache(tmp_path: Path) -> None:
+    """The helpers' source is part of the caller's cache key: editing them reruns the caller."""
+    package = _package(tmp_path, "cached_pkg")
+    cache = tmp_path / "cache"
+    first = run(
+        "init-lint", "--through-norm", "--cache-dir", str(cache), "cached_pkg", cwd=tmp_path
+    )
+    assert {(f[0], f[3]) for f in text_findings(first.stdout)} == {
+        ("cached_pkg/models/net.py", "INI007")
+    }
+    helpers = package / "layers" / "helpers.py"
+    helpers.write_text(helpers.read_text().replace("kwargs[key] = value", "pass"))
+    second = run(
+        "init-lint", "--through-norm", "--cache-dir", str(cache), "cached_pkg", cwd=tmp_path
+    )
+    assert text_findings(second.stdout) == set(), second.stdout
+
+
+@pytest.mark.parametrize("builder", ["plain", "grouped"])
+def test_the_runtime_verifier_agrees_layer_by_layer(tmp_path: Path, builder: str) -> None:
+    torch = pytest.importorskip("torch")
+    from init_lint.runtime import record_sites, verify
+    from init_lint.runtime.merge import BOTH, NEITHER, merge
+
+    name = f"portable_rt_{builder}"
+    package = _package(tmp_path, name)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with record_sites():
+            module = importlib.import_module(f"{name}.models.net")
+            torch.manual_seed(0)
+            model = getattr(module, builder)()
+    finally:
+        sys.path.remove(str(tmp_path))
+    report = verify(model, torch.randn(2, 64, 8, 8), through_norm=True)
+    static = [
+        f
+        for f in lint_paths(sorted(package.rglob("*.py")), Options(through_norm=True))
+        if builder == "grouped" or "groups=4" not in f.message  # the other builder's context
+    ]
+    rows = [row for row in merge(report, static) if row.layer]
+    assert len(rows) == 2, rows
+    for row in rows:
+        assert row.agreement in (BOTH, NEITHER), (row, str(report))
+        assert row.runtime == ("INI007" if builder == "grouped" else "ok"), row
+
+
+HELPER_LAYERS = """\
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, channels, norm_layer=None):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.norm = norm_layer(channels) if norm_layer else nn.Identity()
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.norm(self.conv(x)))
+
+
+def make_block(channels, norm_layer=None):
+    return Block(channels, norm_layer=norm_layer)
+"""
+
+HELPER_NET = """\
+import torch.nn as nn
+
+from .layers import Block, make_block
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = Block(16, norm_layer=nn.BatchNorm2d)
+        self.body = make_block(16, nn.BatchNorm2d)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+"""
+
+
+def test_a_helper_other_files_call_is_not_a_context_of_its_own(tmp_path: Path) -> None:
+    """``make_block`` is called from net.py; run alone its arguments are unknown (norm_layer
+    None: an Identity, so the conv would feed ReLU with PyTorch's default init). Block is also
+    built where its arguments are known, so that lone run is no context, as a class's defaults
+    are none when something builds it."""
+    write(tmp_path, "hpkg/__init__.py", "")
+    write(tmp_path, "hpkg/layers.py", HELPER_LAYERS)
+    write(tmp_path, "hpkg/net.py", HELPER_NET)
+    assert _codes(tmp_path / "hpkg", through_norm=False) == set()
+    # Nobody calls the helper: it is an entry point of its own, and judged.
+    write(tmp_path, "hpkg/net.py", HELPER_NET.replace("make_block(16, nn.BatchNorm2d)", "None"))
+    assert _codes(tmp_path / "hpkg", through_norm=False) == {("layers.py", 7, "INI001")}
+
+
+def test_a_context_not_run_hides_what_it_holds(tmp_path: Path) -> None:
+    """A class built in more contexts than are run (timm's ResNet, built by dozens of model
+    files) stands for unknown code in the others: the block class passed to it, and what that
+    block builds in another file, are not judged there as if nothing initialised them."""
+    write(tmp_path, "many/__init__.py", "")
+    write(
+        tmp_path,
+        "many/attn.py",
+        "import torch.nn as nn\n\n\nclass Attn(nn.Module):\n"
+        "    def __init__(self, c, hidden=8):\n        super().__init__()\n"
+        "        self.fc = nn.Conv2d(c, hidden, 1)\n        self.bn = nn.BatchNorm2d(hidden)\n"
+        "        self.act = nn.ReLU()\n\n"
+        "    def forward(self, x):\n        return self.act(self.bn(self.fc(x)))\n",
+    )
+    own = "".join(f"\n\ndef n{i}():\n    return Net(nn.Identity, tag='n{i}')\n" for i in range(60))
+    write(
+        tmp_path,
+        "many/net.py",
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self, block, tag='a'):\n        super().__init__()\n"
+        "        self.body = block(16)\n        for m in self.modules():\n"
+        "            if isinstance(m, nn.Conv2d):\n"
+        "                nn.init.kaiming_normal_(m.weight, nonlinearity='relu')\n" + own,
+    )
+    write(
+        tmp_path,
+        "many/variants.py",
+        "import torch.nn as nn\n\nfrom .attn import Attn\nfrom .net import Net\n\n\n"
+        "class Block(nn.Module):\n"
+        "    def __init__(self, c):\n        super().__init__()\n"
+        "        self.attn = Attn(c, hidden=c // 2)\n\n\n"
+        "def variant():\n    return Net(Block, tag='variant')\n",
+    )
+    assert _codes(tmp_path / "many", through_norm=True) == set()
