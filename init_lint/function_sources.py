@@ -68,9 +68,13 @@ class FunctionSources:
         source = self._sources[index][1]
         if not may_report(source):
             return []  # only compiled: no analysis to give them to
+        from .analysis.portable import imported_names
+
         text = source if isinstance(source, str) else source.decode("latin-1")
         called = set(_CALLED.findall(text))
-        imported = self.module(index).imported
+        path = self._sources[index][0]
+        package = os.path.basename(path) == "__init__.py"
+        imported = imported_names(source, self._names[index], package)
         calls = [q for name, q in imported.items() if name in called and "." in q]
         return self.needed(calls, ())
 

@@ -18,6 +18,7 @@ files a function lives in); the interpreter runs the portable source it returns.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -113,6 +114,26 @@ def portable_module(source: str | bytes, module_name: str, is_package: bool) -> 
     return PortableModule(
         frozenset(portable), imported, FunctionSource(module_name, is_package, body, classes)
     )
+
+
+#: A top-level import statement: ``import a.b as c``, ``from .x import (y,\n z)``.
+_TOP_IMPORT = re.compile(
+    r"^(?:from[ \t]+\S+[ \t]+import[ \t]*(?:\([^)]*\)|[^\r\n]*)|import[ \t][^\r\n]*)", re.M
+)
+
+
+def imported_names(source: str | bytes, module_name: str, is_package: bool) -> dict[str, str]:
+    """What a file's top-level imports bind (local name -> qualified name), from its import
+    lines alone: the caller needs no more than that, on every run, for every file."""
+    text = decode(source)
+    snippet = "\n".join(match.group(0) for match in _TOP_IMPORT.finditer(text))
+    try:
+        tree = ast.parse(snippet)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return portable_module(source, module_name, is_package).imported
+    package = module_name if is_package else module_name.rpartition(".")[0]
+    imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    return _imported_names(imports, package)
 
 
 def _imported_names(imports: list[ast.Import | ast.ImportFrom], package: str) -> dict[str, str]:
