@@ -3,9 +3,10 @@
 An entry is keyed by a hash of everything its result depends on: the file's bytes, its path and
 module name (both are in the facts), the effective options, whether the file was analysed in
 full or only checked, and the tool itself (its version and the text of its own modules, so that
-an edited checkout never reuses stale facts). Only per-file results are stored; cross-file
-resolution always reruns over all facts, so a change in one file reaches the findings of every
-other file that depends on it.
+an edited checkout never reuses stale facts). Cross-file resolution reruns over all facts
+whenever any file differs, so a change in one file reaches the findings of every other file
+that depends on it; only a run over exactly the same files (paths, module names, bytes) with
+the same options and tool reuses its findings whole (:meth:`Cache.run_key`).
 
 An entry is JSON data, decoded by :mod:`init_lint.codec` into the result classes and nothing
 else: reading the cache cannot run code, whoever wrote it. It is a hint, never trusted blindly:
@@ -25,6 +26,7 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -110,6 +112,7 @@ class Cache:
     def __init__(self, directory: str | os.PathLike[str], options: Options) -> None:
         self.directory = Path(directory)
         self._entries = self.directory / f"v{FORMAT}"
+        self._runs = self.directory / f"v{FORMAT}-runs"  # whole runs' findings (run_key)
         self._salt = f"{tool_fingerprint()}\0{options!r}\0".encode()
         self._ready = False
 
@@ -130,8 +133,49 @@ class Cache:
         digest.update(data)
         return digest.hexdigest()
 
-    def _entry(self, key: str) -> Path:
-        return self._entries / key[:2] / key
+    def run_key(self, sources: Sequence[tuple[str, str | bytes]], names: Sequence[str]) -> str:
+        """The key of a whole run's findings: every file's path, module name and bytes (what
+        the findings of each file may depend on), in path order."""
+        digest = hashlib.sha256(self._salt + b"run\0")
+        for (path, source), name in sorted(zip(sources, names, strict=True), key=_by_path):
+            data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+            digest.update(f"{path}\0{name}\0{len(data)}\0".encode("utf-8", "surrogatepass"))
+            digest.update(data)
+        return digest.hexdigest()
+
+    def load_findings(self, key: str, paths: Collection[str]) -> list[Finding] | None:
+        """A run's findings stored under ``key``; None when there are none that fit, or when
+        one of them (or its fix) concerns a file that is not one of the run's ``paths``."""
+        data = _read_regular(self._entry(key, self._runs))
+        if data is None:
+            return None
+        try:
+            stored = json.loads(data)
+            if not (
+                isinstance(stored, dict)
+                and set(stored) == {"format", "key", "findings"}
+                and stored["format"] == FORMAT
+                and stored["key"] == key
+            ):
+                return None
+            findings: list[Finding] = codec().decode(stored["findings"], list[Finding])
+        except (ValueError, RecursionError, CodecError):
+            return None
+        for finding in findings:
+            if finding.path not in paths or (
+                finding.fix is not None and finding.fix.target(finding.path) not in paths
+            ):
+                return None
+        return findings
+
+    def store_findings(self, key: str, findings: list[Finding]) -> None:
+        """Best effort, like :meth:`store`."""
+        self._write(
+            self._entry(key, self._runs), {"format": FORMAT, "key": key, "findings": findings}
+        )
+
+    def _entry(self, key: str, folder: Path | None = None) -> Path:
+        return (folder or self._entries) / key[:2] / key
 
     def load(self, key: str, path: str) -> Result | Miss:
         data = _read_regular(self._entry(key))
@@ -159,16 +203,17 @@ class Cache:
 
     def store(self, key: str, result: Result) -> None:
         """Best effort: a cache that cannot be written only makes the next run slower."""
-        entry = self._entry(key)
+        self._write(self._entry(key), {"format": FORMAT, "key": key, "result": result})
+
+    def _write(self, entry: Path, entry_data: dict[str, object]) -> None:
         try:
-            encoded = codec().encode(result, limit=MAX_ENTRY_VALUES)
-            text = json.dumps(
-                {"format": FORMAT, "key": key, "result": encoded},
-                separators=(",", ":"),
-                ensure_ascii=False,
-            )
+            encoded = {
+                name: codec().encode(value, limit=MAX_ENTRY_VALUES)
+                for name, value in entry_data.items()
+            }
+            text = json.dumps(encoded, separators=(",", ":"), ensure_ascii=False)
             self._prepare()
-            entry.parent.mkdir(exist_ok=True)
+            entry.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
             try:
                 with os.fdopen(handle, "w", encoding="utf-8", errors="surrogatepass") as stream:
@@ -195,6 +240,10 @@ class Cache:
                 "# This file is a cache directory tag created by init-lint.\n"
             )
         self._ready = True
+
+
+def _by_path(item: tuple[tuple[str, str | bytes], str]) -> tuple[str, str]:
+    return item[0][0], item[1]
 
 
 def _read_regular(path: Path) -> str | None:

@@ -284,19 +284,30 @@ def lint_sources(
     code costs one file, not the run; ``cache_dir`` reuses the results of files analysed before
     (see :mod:`init_lint.cache`); ``progress(done, total)`` is called as files finish;
     ``order_seed`` shuffles the order of the work (see :func:`~init_lint.parallel.analyze_all`).
-    None of them changes the findings: resolving across files always reruns, here, over every file's
-    facts.
+    None of them changes the findings: resolving across files reruns, here, over every file's
+    facts, unless the cache holds the findings of exactly these files (paths, module names and
+    bytes) with these options.
     """
     from .analysis import resolve
     from .analysis.facts import FileFacts
+    from .cache import Cache
     from .parallel import analyze_all
 
     options = options or Options()
+    sources = list(sources)
+    names = [module_name_for(path) for path, _ in sources]
+    # An unchanged project (same files, bytes, options and tool) has the findings it had.
+    cache = Cache(cache_dir, options) if cache_dir is not None else None
+    run_key = cache.run_key(sources, names) if cache is not None else ""
+    known = cache.load_findings(run_key, {path for path, _ in sources}) if cache else None
+    if known is not None:
+        return known
     findings: list[Finding] = []
     facts: list[FileFacts] = []
     results = analyze_all(
-        list(sources),
+        sources,
         options,
+        names=names,
         jobs=jobs,
         cache_dir=cache_dir,
         isolate=isolate,
@@ -310,7 +321,10 @@ def lint_sources(
             facts.append(result)
     del results
     findings.extend(_resolve(resolve, facts, options))
-    return sorted(set(findings))
+    findings = sorted(set(findings))
+    if cache is not None:
+        cache.store_findings(run_key, findings)
+    return findings
 
 
 def _resolve(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from .filtering import CodeSelector, PerFileIgnores
 from .findings import Finding
 from .noqa import file_exemption, is_exempt
 from .prefilter import may_report
-from .rules import ALL_CODES, PARSE_ERROR_CODE
+from .rules import ALL_CODES, PARSE_ERROR_CODE, RULES
 
 
 def _flag(value: object) -> bool | None:
@@ -74,6 +74,18 @@ def _ini_codes(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(codes) or None
 
 
+def _flake8_selects_any(options: Any, codes: Iterable[str]) -> bool:
+    """Whether flake8's own select/ignore decision (its DecisionEngine, so that the two can
+    never differ) reports any of ``codes``: ``--select E9`` reports none of ours."""
+    try:
+        from flake8.style_guide import Decision, DecisionEngine  # type: ignore[import-untyped]
+
+        engine = DecisionEngine(options)
+        return any(engine.decision_for(code) is Decision.Selected for code in codes)
+    except (ImportError, AttributeError, TypeError, ValueError):  # another flake8: analyse
+        return True
+
+
 def _settings(options: Any) -> Settings:
     """``[tool.init-lint]`` with flake8's options on top."""
     paths = [path if path != "-" else "." for path in (options.filenames or ["."])]
@@ -101,6 +113,8 @@ class InitLintChecker:
     version = __version__
     options = Options()
     selector = CodeSelector(Settings())
+    #: Whether flake8's selection leaves any INI code to report (``--select E9`` leaves none).
+    active = True
     per_file_ignores = PerFileIgnores(Settings())
     settings = Settings()
     #: Each program (top package, or script directory) analysed in this process: its files'
@@ -157,12 +171,16 @@ class InitLintChecker:
         cls.settings = settings
         cls.programs = {}
         cls.selector = CodeSelector(settings)
+        cls.active = _flake8_selects_any(options, RULES)
         cls.per_file_ignores = PerFileIgnores(settings)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
+        # flake8 runs every installed plugin on every file, whatever --select says: with no INI
+        # code selected there is nothing to analyse; and most files name no layer and no init
+        # function, and leave here before any parsing.
+        if not self.active:
+            return
         source = "".join(self._lines)
-        # flake8 runs every installed plugin on every file, whatever --select says: most files
-        # name no layer and no init function, and leave here before any parsing.
         if not may_report(source):
             return
         ignored = self.per_file_ignores.ignored_codes(self._filename)

@@ -75,6 +75,7 @@ def analyze_all(
     isolate: bool = False,
     progress: Progress | None = None,
     order_seed: str | None = None,
+    names: list[str] | None = None,
 ) -> list[Result]:
     """Each source's analysis result, in input order; cached ones are not analysed again.
 
@@ -84,9 +85,10 @@ def analyze_all(
     order shuffled by it, and look each file up in the cache again just before analysing it
     (in this process), so that processes that analyse the same files at once (flake8's, each
     reading a named file's package) share the work through the cache instead of repeating it.
+    ``names``: the sources' module names, when the caller has them.
     """
     cache = Cache(cache_dir, options) if cache_dir is not None else None
-    names = [module_name_for(path) for path, _ in sources]
+    names = names if names is not None else [module_name_for(path) for path, _ in sources]
     results: list[Result] = [None] * len(sources)
     counter = _Counter(progress, len(sources))
     late_hits: set[int] = set()  # found in the cache by :meth:`_Workers.run`'s recheck

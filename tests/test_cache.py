@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run, text_findings
 
+import init_lint.analysis as analysis_package
 from init_lint import cache as cache_module
 from init_lint import parallel
 from init_lint.cache import FORMAT, MISS, Cache
@@ -57,6 +58,15 @@ def _package(root: Path, net: str) -> list[Path]:
 
 def _entries(cache_dir: Path) -> list[Path]:
     return sorted(p for p in (cache_dir / f"v{FORMAT}").rglob("*") if p.is_file())
+
+
+def _run_entries(cache_dir: Path) -> list[Path]:
+    return sorted(p for p in (cache_dir / f"v{FORMAT}-runs").rglob("*") if p.is_file())
+
+
+def _drop_run_entries(cache_dir: Path) -> None:
+    for entry in _run_entries(cache_dir):
+        entry.unlink()
 
 
 def _forbid_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,6 +168,7 @@ DAMAGE = {
 def test_a_damaged_cache_is_ignored_and_rebuilt(tmp_path: Path, damage: bytes) -> None:
     cache_dir = tmp_path / "cache"
     expected = lint_paths(EXAMPLES, cache_dir=cache_dir)
+    _drop_run_entries(cache_dir)  # else the run's findings are reused whole
     for entry in _entries(cache_dir):
         entry.write_bytes(damage.replace(b"KEY", entry.name.encode()))
     assert lint_paths(EXAMPLES, cache_dir=cache_dir) == expected
@@ -165,6 +176,54 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(tmp_path: Path, damage: bytes) -
         stored = json.loads(entry.read_text())
         assert (stored["format"], stored["key"]) == (FORMAT, entry.name)
         assert stored["result"] is not None
+
+
+def test_an_unchanged_project_reuses_its_findings_without_resolving_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_dir = tmp_path / "cache"
+    cold = lint_paths(EXAMPLES, cache_dir=cache_dir)
+    assert len(_run_entries(cache_dir)) == 1
+    _forbid_analysis(monkeypatch)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged project was resolved again")
+
+    monkeypatch.setattr(analysis_package, "resolve", fail)
+    warm = lint_paths(EXAMPLES, cache_dir=cache_dir)
+    assert warm == cold
+    assert [f.fix for f in warm] == [f.fix for f in cold]
+    # Another set of files (one left out) is another run: it is analysed and resolved.
+    monkeypatch.undo()
+    assert lint_paths(EXAMPLES[1:], cache_dir=cache_dir) == lint_paths(EXAMPLES[1:])
+    assert len(_run_entries(cache_dir)) == 2
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE.values()), ids=list(DAMAGE))
+def test_a_damaged_run_entry_is_ignored_and_rebuilt(tmp_path: Path, damage: bytes) -> None:
+    cache_dir = tmp_path / "cache"
+    expected = lint_paths(EXAMPLES, cache_dir=cache_dir)
+    [entry] = _run_entries(cache_dir)
+    entry.write_bytes(damage.replace(b"KEY", entry.name.encode()))
+    assert lint_paths(EXAMPLES, cache_dir=cache_dir) == expected
+    stored = json.loads(entry.read_text())
+    assert (stored["format"], stored["key"], len(stored["findings"])) == (
+        FORMAT,
+        entry.name,
+        len(expected),
+    )
+
+
+def test_a_run_entry_about_files_outside_the_run_is_not_trusted(tmp_path: Path) -> None:
+    """Findings (and fixes, which --fix writes) may only concern the files of the run."""
+    cache_dir = tmp_path / "cache"
+    expected = lint_paths(EXAMPLES, cache_dir=cache_dir)
+    [entry] = _run_entries(cache_dir)
+    stored = json.loads(entry.read_text())
+    outside = str(tmp_path / "elsewhere.py")
+    planted = [{**f, "v": {**f["v"], "path": outside}} for f in stored["findings"]]
+    entry.write_text(json.dumps({**stored, "findings": planted}))
+    assert lint_paths(EXAMPLES, cache_dir=cache_dir) == expected
 
 
 def test_a_planted_pickle_never_runs(tmp_path: Path) -> None:
@@ -178,7 +237,7 @@ def test_a_planted_pickle_never_runs(tmp_path: Path) -> None:
     proof = tmp_path / "pwned"
     uncached = run("init-lint", "--no-cache", "pkg", cwd=project)
     run("init-lint", "--cache-dir", cache, "pkg", cwd=project)
-    entries = _entries(cache)
+    entries = _entries(cache) + _run_entries(cache)
     assert entries
     for entry in entries:
         entry.write_bytes(pickle.dumps(_Planted(proof)))
@@ -190,6 +249,7 @@ def test_a_planted_pickle_never_runs(tmp_path: Path) -> None:
 def test_a_fifo_or_a_directory_as_an_entry_is_a_miss(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     expected = lint_paths(EXAMPLES, cache_dir=cache_dir)
+    _drop_run_entries(cache_dir)
     entries = _entries(cache_dir)
     os.unlink(entries[0])
     os.mkfifo(entries[0])  # opening it for reading would wait for a writer forever

@@ -195,3 +195,25 @@ def test_flake8_honours_file_exemptions_and_reports_a_bad_table(project: Path) -
     result = run("flake8", "--select", "INI", "src", cwd=project)
     assert result.returncode == 1
     assert "init-lint: " in result.stdout and "unknown rule code 'E501'" in result.stdout
+
+
+def test_no_analysis_when_no_ini_code_is_selected(tmp_path: Path) -> None:
+    """``--select E9`` leaves no INI code to report: the plugin analyses nothing (no cache entry
+    is written), and an INI code selected on top is analysed and reported again."""
+    project = tmp_path / "project"
+    write(project, "pkg/__init__.py", "")
+    write(project, "pkg/model.py", RULES["INI001"].invalid[0].source)
+    cache_home = tmp_path / "cache"
+    env = {"XDG_CACHE_HOME": str(cache_home)}
+
+    def entries() -> list[Path]:
+        return [path for path in cache_home.rglob("*") if path.is_file()]
+
+    syntax_only = run("flake8", "--select", "E9", ".", cwd=project, env=env)
+    assert (syntax_only.returncode, syntax_only.stdout) == (0, "")
+    assert entries() == []
+    extended = run(
+        "flake8", "--select", "E9", "--extend-select", "INI001", ".", cwd=project, env=env
+    )
+    assert {found[3] for found in text_findings(extended.stdout)} == {"INI001"}
+    assert entries()
