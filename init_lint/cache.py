@@ -28,7 +28,7 @@ import sys
 import tempfile
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from . import __version__
 from .codec import Codec, CodecError
@@ -103,7 +103,9 @@ def codec() -> Codec:
         for value in vars(facts).values()
         if dataclasses.is_dataclass(value) and value.__module__ == facts.__name__
     ]
-    return Codec([Finding, *classes])  # type: ignore[list-item]
+    from .analysis.portable import PortableModule
+
+    return Codec([Finding, PortableModule, *classes])  # type: ignore[list-item]
 
 
 class Cache:
@@ -112,7 +114,6 @@ class Cache:
     def __init__(self, directory: str | os.PathLike[str], options: Options) -> None:
         self.directory = Path(directory)
         self._entries = self.directory / f"v{FORMAT}"
-        self._runs = self.directory / f"v{FORMAT}-runs"  # whole runs' findings (run_key)
         self._salt = f"{tool_fingerprint()}\0{options!r}\0".encode()
         self._ready = False
 
@@ -146,22 +147,8 @@ class Cache:
     def load_findings(self, key: str, paths: Collection[str]) -> list[Finding] | None:
         """A run's findings stored under ``key``; None when there are none that fit, or when
         one of them (or its fix) concerns a file that is not one of the run's ``paths``."""
-        data = _read_regular(self._entry(key, self._runs))
-        if data is None:
-            return None
-        try:
-            stored = json.loads(data)
-            if not (
-                isinstance(stored, dict)
-                and set(stored) == {"format", "key", "findings"}
-                and stored["format"] == FORMAT
-                and stored["key"] == key
-            ):
-                return None
-            findings: list[Finding] = codec().decode(stored["findings"], list[Finding])
-        except (ValueError, RecursionError, CodecError):
-            return None
-        for finding in findings:
+        findings: list[Finding] | None = self.load_value("runs", key, list[Finding])
+        for finding in findings or ():
             if finding.path not in paths or (
                 finding.fix is not None and finding.fix.target(finding.path) not in paths
             ):
@@ -169,10 +156,38 @@ class Cache:
         return findings
 
     def store_findings(self, key: str, findings: list[Finding]) -> None:
+        self.store_value("runs", key, findings)
+
+    def value_key(self, kind: str, module_name: str, source: str | bytes) -> str:
+        """The key of a value computed from one file's module name and bytes alone."""
+        data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(self._salt + f"{kind}\0{module_name}\0".encode())
+        digest.update(data)
+        return digest.hexdigest()
+
+    def load_value(self, kind: str, key: str, hint: Any) -> Any | None:
+        """A value of type ``hint`` stored under ``key`` in the ``kind`` folder; None when there
+        is none that fits."""
+        data = _read_regular(self._entry(key, self.directory / f"v{FORMAT}-{kind}"))
+        if data is None:
+            return None
+        try:
+            stored = json.loads(data)
+            if not (
+                isinstance(stored, dict)
+                and set(stored) == {"format", "key", "value"}
+                and stored["format"] == FORMAT
+                and stored["key"] == key
+            ):
+                return None
+            return codec().decode(stored["value"], hint)
+        except (ValueError, RecursionError, CodecError):
+            return None
+
+    def store_value(self, kind: str, key: str, value: object) -> None:
         """Best effort, like :meth:`store`."""
-        self._write(
-            self._entry(key, self._runs), {"format": FORMAT, "key": key, "findings": findings}
-        )
+        entry = self._entry(key, self.directory / f"v{FORMAT}-{kind}")
+        self._write(entry, {"format": FORMAT, "key": key, "value": value})
 
     def _entry(self, key: str, folder: Path | None = None) -> Path:
         return (folder or self._entries) / key[:2] / key

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Union
 
 JSON = Any  # what json.loads returns
@@ -38,6 +39,10 @@ class Codec:
     def __init__(self, roots: Iterable[type]) -> None:
         self._by_name: dict[str, type] = {}
         self._hints: dict[type, dict[str, Any]] = {}
+        self._decoders: dict[Any, Decoder] = {}
+        self._field_decoders: dict[type, dict[str, Decoder]] = {}
+        #: Containers of unknown items (in ``object`` fields), by tag.
+        self._untyped = {tag: self._generic_decoder(cls, ()) for tag, cls in _CONTAINERS.items()}
         pending = list(roots)
         while pending:
             cls = pending.pop()
@@ -85,60 +90,89 @@ class Codec:
     # ----------------------------------------------------------------------------- decode
     def decode(self, data: JSON, hint: Any = object) -> Any:
         """The value ``data`` encodes, which must fit ``hint``; else :class:`CodecError`."""
+        return self._decoder(hint)(data)
+
+    def _decoder(self, hint: Any) -> Decoder:
+        """A function that decodes data fitting ``hint``: the hint is read once, not per value
+        (a cache entry holds hundreds of thousands of values of a few dozen hints)."""
+        decoder = self._decoders.get(hint)
+        if decoder is None:
+            decoder = self._decoders[hint] = self._build_decoder(hint)
+        return decoder
+
+    def _build_decoder(self, hint: Any) -> Decoder:
         if hint is object or hint is Any:
-            return self._decode_any(data)
+            return self._decode_any
         origin = typing.get_origin(hint)
         if origin in (Union, types.UnionType):
-            for option in typing.get_args(hint):
+            return self._union_decoder(hint)
+        if origin is not None:
+            return self._generic_decoder(origin, typing.get_args(hint))
+        if hint is float:
+            return _decode_float
+        if hint in _PRIMITIVES:
+            return functools.partial(_decode_primitive, hint)
+        if isinstance(hint, type) and self._by_name.get(hint.__name__) is hint:
+            return functools.partial(self._decode_registered, hint)
+        raise CodecError(f"unsupported type {hint!r}")
+
+    def _union_decoder(self, hint: Any) -> Decoder:
+        options = typing.get_args(hint)
+        others = [option for option in options if option is not type(None)]
+        if len(others) == 1 and len(options) == 2:  # Optional[X]: no trial and error
+            other = self._decoder(others[0])
+            return lambda data: None if data is None else other(data)
+        decoders = [self._decoder(option) for option in options]
+
+        def decode_union(data: JSON) -> Any:
+            for decoder in decoders:
                 try:
-                    return self.decode(data, option)
+                    return decoder(data)
                 except CodecError:
                     continue
             raise CodecError(f"{_short(data)} fits none of {hint}")
-        if origin is not None:
-            return self._decode_generic(data, origin, typing.get_args(hint))
-        if hint is float:
-            return self._decode_float(data)
-        if hint in _PRIMITIVES:
-            if type(data) is not hint:
-                raise CodecError(f"expected {hint.__name__}, got {_short(data)}")
-            return data
-        if isinstance(hint, type) and self._by_name.get(hint.__name__) is hint:
-            value = self._decode_any(data)
-            if type(value) is not hint:
-                raise CodecError(f"expected {hint.__name__}, got {type(value).__name__}")
-            return value
-        raise CodecError(f"unsupported type {hint!r}")
 
-    def _decode_float(self, data: JSON) -> float:
-        if isinstance(data, dict) and data.get("$") == "float" and data.get("v") in _SPECIAL:
-            return float(data["v"])
-        if type(data) in (int, float):
-            return float(data)
-        raise CodecError(f"expected a float, got {_short(data)}")
+        return decode_union
 
-    def _decode_generic(self, data: JSON, origin: Any, args: tuple[Any, ...]) -> Any:
+    def _generic_decoder(self, origin: Any, args: tuple[Any, ...]) -> Decoder:
         if origin is list:
-            if not isinstance(data, list):
-                raise CodecError(f"expected a list, got {_short(data)}")
-            return [self.decode(item, args[0] if args else object) for item in data]
-        tags = {cls: tag for tag, cls in _CONTAINERS.items()}
-        if origin not in tags:
+            item = self._decoder(args[0] if args else object)
+
+            def decode_list(data: JSON) -> list[Any]:
+                if not isinstance(data, list):
+                    raise CodecError(f"expected a list, got {_short(data)}")
+                return [item(value) for value in data]
+
+            return decode_list
+        tag = _TAGS.get(origin)
+        if tag is None:
             raise CodecError(f"unsupported type {origin!r}")
-        items = _tagged(data, tags[origin])
         if origin is dict:
-            key_hint, value_hint = args or (object, object)
-            pairs = [_pair(pair) for pair in items]
-            return {self.decode(k, key_hint): self.decode(v, value_hint) for k, v in pairs}
+            key, value = (self._decoder(a) for a in (args or (object, object)))
+            return lambda data: {
+                key(k): value(v) for k, v in (_pair(pair) for pair in _tagged(data, tag))
+            }
         if origin is frozenset:
-            return frozenset(self.decode(item, args[0] if args else object) for item in items)
-        if not args:
-            return tuple(self._decode_any(item) for item in items)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(self.decode(item, args[0]) for item in items)
-        if len(args) != len(items):
-            raise CodecError(f"expected {len(args)} items, got {len(items)}")
-        return tuple(self.decode(item, hint) for item, hint in zip(items, args, strict=True))
+            member = self._decoder(args[0] if args else object)
+            return lambda data: frozenset(member(item) for item in _tagged(data, tag))
+        if not args or (len(args) == 2 and args[1] is Ellipsis):
+            element = self._decoder(args[0] if args else object)
+            return lambda data: tuple(element(item) for item in _tagged(data, tag))
+        decoders = [self._decoder(arg) for arg in args]
+
+        def decode_fixed_tuple(data: JSON) -> tuple[Any, ...]:
+            items = _tagged(data, tag)
+            if len(decoders) != len(items):
+                raise CodecError(f"expected {len(decoders)} items, got {len(items)}")
+            return tuple(decode(item) for decode, item in zip(decoders, items, strict=True))
+
+        return decode_fixed_tuple
+
+    def _decode_registered(self, cls: type, data: JSON) -> Any:
+        value = self._decode_any(data)
+        if type(value) is not cls:
+            raise CodecError(f"expected {cls.__name__}, got {type(value).__name__}")
+        return value
 
     def _decode_any(self, data: JSON) -> Any:
         """Decode by the data's own tags (for ``object`` fields and the top level)."""
@@ -150,11 +184,11 @@ class Codec:
             raise CodecError(f"unexpected {_short(data)}")
         tag = data.get("$")
         if tag == "float":
-            return self._decode_float(data)
+            return _decode_float(data)
         if tag in _CONTAINERS:
-            return self._decode_generic(data, _CONTAINERS[tag], ())
+            return self._untyped[tag](data)
         cls = self._by_name.get(tag) if isinstance(tag, str) else None
-        if cls is None or set(data) != {"$", "v"}:
+        if cls is None or len(data) != 2 or "v" not in data:
             raise CodecError(f"unknown tag {_short(tag)}")
         if issubclass(cls, enum.Enum):
             try:
@@ -162,10 +196,17 @@ class Codec:
             except ValueError as error:
                 raise CodecError(str(error)) from None
         fields = data["v"]
-        hints = self._hints[cls]
-        if not isinstance(fields, dict) or set(fields) != set(hints):
+        decoders = self._fields(cls)
+        if not isinstance(fields, dict) or fields.keys() != decoders.keys():
             raise CodecError(f"{cls.__name__}: stored fields do not match the class")
-        return cls(**{name: self.decode(fields[name], hints[name]) for name in hints})
+        return cls(**{name: decode(fields[name]) for name, decode in decoders.items()})
+
+    def _fields(self, cls: type) -> dict[str, Decoder]:
+        decoders = self._field_decoders.get(cls)
+        if decoders is None:
+            hints = self._hints[cls]
+            decoders = self._field_decoders[cls] = {n: self._decoder(h) for n, h in hints.items()}
+        return decoders
 
     def __contains__(self, cls: type) -> bool:
         return self._by_name.get(cls.__name__) is cls
@@ -173,6 +214,22 @@ class Codec:
 
 _SPECIAL = ("inf", "-inf", "nan")
 _CONTAINERS: dict[str, type] = {"tuple": tuple, "frozenset": frozenset, "dict": dict}
+_TAGS: dict[type, str] = {cls: tag for tag, cls in _CONTAINERS.items()}
+Decoder = Callable[[JSON], Any]
+
+
+def _decode_float(data: JSON) -> float:
+    if isinstance(data, dict) and data.get("$") == "float" and data.get("v") in _SPECIAL:
+        return float(data["v"])
+    if type(data) in (int, float):
+        return float(data)
+    raise CodecError(f"expected a float, got {_short(data)}")
+
+
+def _decode_primitive(hint: type, data: JSON) -> Any:
+    if type(data) is not hint:
+        raise CodecError(f"expected {hint.__name__}, got {_short(data)}")
+    return data
 
 
 def _tagged(data: JSON, tag: str) -> list[JSON]:

@@ -19,6 +19,7 @@ from .prefilter import may_report
 
 if TYPE_CHECKING:
     from .analysis.portable import FunctionSource, PortableModule
+    from .cache import Cache
     from .parallel import Requests
 
 #: A name called somewhere in a file (a cheap over-approximation: strings and comments too).
@@ -30,20 +31,37 @@ MAX_REEXPORTS = 8
 class FunctionSources:
     """The portable functions of the files of one run, found on demand and kept."""
 
-    def __init__(self, sources: Sequence[tuple[str, str | bytes]], names: list[str]) -> None:
+    def __init__(
+        self,
+        sources: Sequence[tuple[str, str | bytes]],
+        names: list[str],
+        cache: Cache | None = None,
+    ) -> None:
         self._sources = sources
         self._names = names
         self._by_module = {name: index for index, name in enumerate(names)}
         self._modules: dict[int, PortableModule] = {}
+        self._cache = cache  # a file's portable functions are kept there between runs
 
     def module(self, index: int) -> PortableModule:
-        from .analysis.portable import portable_module
-
         known = self._modules.get(index)
         if known is None:
-            path, source = self._sources[index]
-            package = os.path.basename(path) == "__init__.py"
-            known = self._modules[index] = portable_module(source, self._names[index], package)
+            known = self._modules[index] = self._portable_module(index)
+        return known
+
+    def _portable_module(self, index: int) -> PortableModule:
+        from .analysis.portable import PortableModule, portable_module
+
+        path, source = self._sources[index]
+        package = os.path.basename(path) == "__init__.py"
+        name = self._names[index]
+        if self._cache is None:
+            return portable_module(source, name, package)
+        key = self._cache.value_key("portable", f"{name}\0{int(package)}", source)
+        known: PortableModule | None = self._cache.load_value("portable", key, PortableModule)
+        if known is None:
+            known = portable_module(source, name, package)
+            self._cache.store_value("portable", key, known)
         return known
 
     def home(self, name: str) -> tuple[FunctionSource, str] | None:

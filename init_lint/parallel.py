@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .cache import MISS, Cache, Miss, Result
 from .engine import Options, analyze_source, internal_error, module_name_for
 from .function_sources import FunctionSources
-from .prefilter import mentions, names_activation, wanted_names
+from .prefilter import names_activation, wanted_names, words_of
 
 if TYPE_CHECKING:
     from .analysis.contexts import Signature
@@ -92,7 +92,8 @@ def analyze_all(
     results: list[Result] = [None] * len(sources)
     counter = _Counter(progress, len(sources))
     late_hits: set[int] = set()  # found in the cache by :meth:`_Workers.run`'s recheck
-    functions = FunctionSources(sources, names)
+    words: dict[int, frozenset[str]] = {}  # see _next_round
+    functions = FunctionSources(sources, names, cache)
 
     def recheck(task: _Task) -> Result | Miss:
         index, path, _, _, full, requests = task
@@ -132,7 +133,7 @@ def analyze_all(
                 if cache is not None and index not in late_hits:
                     key = _key(cache, index, sources, names, full, asked.get(index, ()))
                     cache.store(key, result)
-            pending, full = _next_round(sources, results), True
+            pending, full = _next_round(sources, results, words), True
             if not pending and rounds < MAX_REQUEST_ROUNDS:
                 # Classes other files build with arguments: run again with those contexts.
                 rounds += 1
@@ -153,10 +154,15 @@ def _key(
     return cache.key(path, names[index], source, full, repr(requests) if requests else "")
 
 
-def _next_round(sources: Sequence[tuple[str, str | bytes]], results: list[Result]) -> list[int]:
+def _next_round(
+    sources: Sequence[tuple[str, str | bytes]],
+    results: list[Result],
+    words: dict[int, frozenset[str]],
+) -> list[int]:
     """Files not analysed yet that name a class holding a layer of the files analysed, or that
     name an activation and a class of a left-out file that builds layers (it may pass the
-    activation in: ``Mlp(act_layer=nn.ReLU)``)."""
+    activation in: ``Mlp(act_layer=nn.ReLU)``). ``words``: each file's words, kept between
+    rounds."""
     from .analysis.facts import FileFacts, Holders
 
     names = wanted_names(result for result in results if isinstance(result, FileFacts))
@@ -168,8 +174,11 @@ def _next_round(sources: Sequence[tuple[str, str | bytes]], results: list[Result
         if result is not None and not isinstance(result, Holders):
             continue
         source = sources[index][1]
-        if (names and mentions(source, names)) or (
-            holders and mentions(source, holders) and names_activation(source)
+        if index not in words:
+            words[index] = words_of(source)
+        mentioned = words[index]
+        if (names and not names.isdisjoint(mentioned)) or (
+            holders and not holders.isdisjoint(mentioned) and names_activation(source)
         ):
             pending.append(index)
     return pending

@@ -154,11 +154,13 @@ def names_activation(source: str | bytes) -> bool:
     return any(hint in text for hint in _ACTIVATION_HINTS) and bool(_ACTIVATION.search(text))
 
 
-def mentions(source: str | bytes, names: frozenset[str]) -> bool:
-    """Whether ``source`` has one of ``names`` as a word (in code, a comment or a string)."""
-    text = _as_text(source)
-    present = [name for name in names if name in text]
-    return bool(present) and _words(present).search(text) is not None
+_WORD = re.compile(r"\w+")
+
+
+def words_of(source: str | bytes) -> frozenset[str]:
+    """The words of ``source`` (in code, comments and strings): a name is mentioned as a word
+    exactly when it is one of them. Computed once per file, tested against any set of names."""
+    return frozenset(_WORD.findall(_as_text(source)))
 
 
 _DOTTED = re.compile(r"[A-Za-z_][\w.]*\Z")

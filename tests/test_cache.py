@@ -83,6 +83,7 @@ def test_warm_run_reads_every_file_from_the_cache(
     cold = lint_paths(EXAMPLES, cache_dir=cache_dir)
     assert cold == lint_paths(EXAMPLES) and cold
     assert len(_entries(cache_dir)) == len(EXAMPLES)
+    _drop_run_entries(cache_dir)  # each file's facts from its entry, resolved again
     _forbid_analysis(monkeypatch)
     warm = lint_paths(EXAMPLES, cache_dir=cache_dir)
     assert warm == cold
@@ -207,7 +208,7 @@ def test_a_damaged_run_entry_is_ignored_and_rebuilt(tmp_path: Path, damage: byte
     entry.write_bytes(damage.replace(b"KEY", entry.name.encode()))
     assert lint_paths(EXAMPLES, cache_dir=cache_dir) == expected
     stored = json.loads(entry.read_text())
-    assert (stored["format"], stored["key"], len(stored["findings"])) == (
+    assert (stored["format"], stored["key"], len(stored["value"])) == (
         FORMAT,
         entry.name,
         len(expected),
@@ -221,8 +222,8 @@ def test_a_run_entry_about_files_outside_the_run_is_not_trusted(tmp_path: Path) 
     [entry] = _run_entries(cache_dir)
     stored = json.loads(entry.read_text())
     outside = str(tmp_path / "elsewhere.py")
-    planted = [{**f, "v": {**f["v"], "path": outside}} for f in stored["findings"]]
-    entry.write_text(json.dumps({**stored, "findings": planted}))
+    planted = [{**f, "v": {**f["v"], "path": outside}} for f in stored["value"]]
+    entry.write_text(json.dumps({**stored, "value": planted}))
     assert lint_paths(EXAMPLES, cache_dir=cache_dir) == expected
 
 
@@ -372,3 +373,37 @@ def test_a_class_that_gained_a_field_makes_old_entries_misses() -> None:
     old = Codec([_Shape]).encode(Point(1))
     with pytest.raises(CodecError):
         Codec([_Point]).decode(old)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "tests" / "fixtures").glob("*.py")), ids=lambda path: path.name
+)
+def test_every_fixtures_facts_survive_the_cache_round_trip(path: Path) -> None:
+    """The fixtures hold every idiom the analysis models: their facts (values of every kind,
+    untyped containers in ``object`` fields included) decode to what was encoded."""
+    from init_lint.cache import codec
+    from init_lint.engine import analyze_source
+
+    facts = analyze_source(str(path), path.read_bytes(), Options(), force=True)
+    stored = json.loads(json.dumps(codec().encode(facts)))
+    assert codec().decode(stored) == facts
+
+
+def test_requests_for_other_files_classes_survive_the_cache_round_trip() -> None:
+    """A class of another file built with arguments is a request whose signature holds
+    untyped tuples of values."""
+    from init_lint.cache import codec
+    from init_lint.engine import analyze_source
+
+    net = (
+        "import torch.nn as nn\n\n"
+        "from .block import Block\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, width):\n"
+        "        super().__init__()\n"
+        "        self.block = Block(width, (3, 3), act_layer=nn.ReLU)\n"
+    )
+    facts = analyze_source("pkg/net.py", net, Options(), "pkg.net", force=True)
+    assert facts.requests  # type: ignore[union-attr]
+    stored = json.loads(json.dumps(codec().encode(facts)))
+    assert codec().decode(stored) == facts
