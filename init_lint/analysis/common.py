@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
@@ -441,3 +442,36 @@ def may_write_weights(name: str) -> bool:
     (``load_checkpoint(model)`` may; ``summary(model)``, ``Remote(self)`` do not)."""
     last = name.rsplit(".", 1)[-1].lower()
     return not last or any(word in last for word in _WRITING_WORDS)
+
+
+#: The fields of each node class that can hold code (see child_nodes).
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+#: Fields that hold only layout: whitespace, comments, brackets and punctuation.
+_LAYOUT_FIELDS = frozenset(
+    {
+        "asynchronous", "colon", "comma", "dot", "equal", "footer", "header", "leading_lines",
+        "lines_after_decorators", "lpar", "newline", "rpar", "semicolon", "trailing_whitespace",
+    }
+)  # fmt: skip
+
+
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The code nodes ``node`` holds, in no particular order: ``node.children`` without the
+    layout ones, read from its fields. LibCST computes ``children`` by running a visitor over
+    the node, which made a walk over every function of a file cost as much as parsing it."""
+    names = _NODE_FIELDS.get(type(node))
+    if names is None:
+        names = _NODE_FIELDS[type(node)] = tuple(
+            f.name
+            for f in dataclasses.fields(node)
+            if f.name not in _LAYOUT_FIELDS and not f.name.startswith("whitespace")
+        )
+    found: list[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            found.append(value)
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return found
+

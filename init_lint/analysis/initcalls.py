@@ -19,7 +19,7 @@ from ..knowledge import (
 )
 from ..rules.ini006 import RULE as INI006
 from .binder import bind
-from .common import string_value
+from .common import child_nodes, string_value
 from .values import AppliedInit
 
 __all__ = ["bind"]
@@ -86,7 +86,7 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(current.children)
+        stack.extend(child_nodes(current))
 
 
 def _is_number(node: cst.BaseExpression) -> bool:

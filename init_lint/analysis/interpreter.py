@@ -24,6 +24,7 @@ from .common import (
     IDENTIFIER,
     STRINGS_AND_COMMENTS,
     block,
+    child_nodes,
     branches_of,
     complete,
     compound_extras,
@@ -143,7 +144,7 @@ def _initialises_argument(function: cst.FunctionDef, argument: str) -> bool:
             if called == "isinstance" and node.args and isinstance(node.args[0].value, cst.Name):
                 reads_argument = reads_argument or node.args[0].value.value == argument
             writes = writes or _names_an_init(called)
-        pending.extend(node.children)
+        pending.extend(child_nodes(node))
     return reads_argument and writes
 
 
