@@ -474,4 +474,3 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
         elif isinstance(value, Sequence) and not isinstance(value, str):
             found.extend(item for item in value if isinstance(item, cst.CSTNode))
     return found
-

@@ -264,6 +264,13 @@ def build_candidates(geometry: LayerGeometry, activation: Activation) -> list[Ca
     ``kaiming_normal_`` on a square layer) cannot be told apart by any test: only the one more
     common in real code is kept (lowest ``prior``).
     """
+    return list(_candidates(geometry, activation))
+
+
+@functools.lru_cache(maxsize=1024)
+def _candidates(geometry: LayerGeometry, activation: Activation) -> tuple[Candidate, ...]:
+    """build_candidates, kept: a function of the shape and the activation alone (frozen
+    candidates, whose verdicts are computed once), asked again by every verify of a model."""
     fans = geometry.fans()
     assert fans is not None, "the runtime knows every size"
     builder = _Builder(geometry, fans, activation)
@@ -284,7 +291,7 @@ def build_candidates(geometry: LayerGeometry, activation: Activation) -> list[Ca
         if not any(math.isclose(candidate.std, std, rel_tol=1e-6) for std in stds):
             kept.append(candidate)
             stds.append(candidate.std)
-    return kept
+    return tuple(kept)
 
 
 def resolution(sample: WeightSample, distribution: str | None, alpha: float) -> float:

@@ -19,7 +19,11 @@ that is not an activation, a weight op or an addition while no layer output is b
 Only the rest builds argument lists. Where no call can matter it is taken off the stack
 altogether (a Python functional would otherwise reach it through ``handle_torch_function``):
 inside activation/pass-through/norm modules, and inside torch's own Linear/Conv forwards, which
-are observed at their boundary (their output is their one weight op's).
+are observed at their boundary (their output is their one weight op's), and inside *norm shells*
+(a norm class holding its activation, like timm's BatchNormAct2d, when norms are not looked
+through: a layer's output ends at their edge). Modules whose calls cannot matter are not
+observed at all: torch's own ``nn.Identity`` (it returns its input), and inside a norm shell
+anything but a rectifier.
 
 A layer's output is a *flow*. The first torch operation that returns a tensor from it decides:
 a pass-through op (dropout, pooling, view/reshape, flatten; norms with ``through_norm``) moves the
@@ -57,13 +61,14 @@ from ..knowledge import (
 PASS_THROUGH_NAMES = PASS_THROUGH_FUNCTIONS | PASS_THROUGH_TENSOR_METHODS
 
 # Module kinds. Observation of functions is suppressed inside the "known leaf" kinds.
-WEIGHT, ACTIVATION, PASS, NORM, LEAF, CONTAINER = (
+WEIGHT, ACTIVATION, PASS, NORM, LEAF, CONTAINER, NORM_SHELL = (
     "weight",
     "activation",
     "pass",
     "norm",
     "leaf",
     "container",
+    "norm shell",  # a norm class with submodules (timm's BatchNormAct2d): see Tracer.__init__
 )
 SUPPRESSING = frozenset({ACTIVATION, PASS, NORM})
 #: The functional ops Linear/Conv modules compute their output with.
@@ -218,6 +223,64 @@ def _class_kind(cls: type, leaf: bool) -> tuple[str, str]:
     return (LEAF if leaf else CONTAINER), cls.__name__
 
 
+def named_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``list(model.named_modules())`` (pre-order, each module once, under its first name)
+    without a generator per module: the one walk of the tree a verify makes."""
+    found: list[tuple[str, nn.Module]] = []
+    seen: set[int] = set()
+    stack: list[tuple[str, nn.Module]] = [("", model)]
+    while stack:
+        prefix, module = stack.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        found.append((prefix, module))
+        children = [
+            (f"{prefix}.{name}" if prefix else name, child)
+            for name, child in module._modules.items()
+            if child is not None
+        ]
+        stack.extend(reversed(children))
+    return found
+
+
+def _descendants(module: nn.Module) -> list[nn.Module]:
+    """Every module below ``module`` (not itself)."""
+    found: list[nn.Module] = []
+    stack = [child for child in module._modules.values() if child is not None]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(child for child in current._modules.values() if child is not None)
+    return found
+
+
+def _is_rectifier(kind: tuple[str, Activation | None]) -> bool:
+    return kind[1] is not None and kind[1].family is Family.RECTIFIER
+
+
+def _plain_identity(module: nn.Module) -> bool:
+    """torch's own ``nn.Identity`` without hooks: it returns the tensor it is given, so a flow
+    on that tensor goes on untouched and the call needs no observing (timm builds one per unused
+    option of every block: a hundred in a MobileNetV3)."""
+    return (
+        type(module) is nn.Identity
+        and not module._forward_hooks
+        and not module._forward_pre_hooks
+        and "forward" not in module.__dict__
+    )
+
+
+_NORM_CLASSES: dict[type, bool] = {}
+
+
+def _norm_class(cls: type) -> bool:
+    """Whether a torch.nn norm class is among ``cls``'s bases (or is ``cls``)."""
+    if cls not in _NORM_CLASSES:
+        _NORM_CLASSES[cls] = any(klass.__name__ in NORM_LAYERS for klass in cls.__mro__)
+    return _NORM_CLASSES[cls]
+
+
 def module_slope(module: nn.Module, name: str) -> float | None:
     if name == "LeakyReLU":
         return float(getattr(module, "negative_slope", 0.01))
@@ -356,12 +419,15 @@ class Tracer:
         self.model = model
         self.through_norm = through_norm
         #: Every module once, with its qualified name: the one walk of the tree a verify makes.
-        self.modules: list[tuple[str, nn.Module]] = list(model.named_modules())
+        self.modules: list[tuple[str, nn.Module]] = named_modules(model)
         self.names: dict[int, str] = {}
         self.kinds: dict[int, tuple[str, Activation | None]] = {}
         for name, module in self.modules:
             self.names[id(module)] = name or "<model>"
             self.kinds[id(module)] = module_kind(module)
+        self._unobserved: set[int] = set()  # modules whose calls cannot matter (see below)
+        if not through_norm:
+            self._find_norm_shells()
         self.uses: list[Use] = []
         self.activations: list[ActivationCall] = []
         self.residuals: list[ResidualAdd] = []
@@ -374,13 +440,35 @@ class Tracer:
         self._order = 0
         self._watcher: _FunctionWatcher | None = None
 
+    def _find_norm_shells(self) -> None:
+        """A norm class holding submodules but no Linear/Conv (timm's BatchNormAct2d: the norm,
+        then its activation module) is where a layer's output ends when norms are not looked
+        through: such a module is observed at its boundary, like a norm, and the function mode
+        steps aside inside it (its ``F.batch_norm`` would reach the mode as a Python call);
+        its activation submodule is still observed, for the signal curve."""
+        for _, module in self.modules:
+            if self.kinds[id(module)][0] != CONTAINER or not _norm_class(type(module)):
+                continue
+            inside = _descendants(module)
+            if all(self.kinds[id(sub)][0] != WEIGHT for sub in inside):
+                self.kinds[id(module)] = (NORM_SHELL, None)
+                # No layer output gets past the shell's edge: inside, only a rectifier's
+                # output (the signal curve) is worth observing.
+                self._unobserved.update(
+                    id(sub) for sub in inside if not _is_rectifier(self.kinds[id(sub)])
+                )
+
     # -- running -----------------------------------------------------------------------------
     def run(self, args: tuple, kwargs: Mapping[str, Any]) -> Any:
         """One forward pass under no_grad, every module but containers observed (see
         :meth:`_observe`) and the function mode on; all of it undone afterwards."""
         try:
             for _, module in self.modules:
-                if self.kinds[id(module)][0] != CONTAINER:
+                if (
+                    self.kinds[id(module)][0] != CONTAINER
+                    and id(module) not in self._unobserved
+                    and not _plain_identity(module)
+                ):
                     self._observe(module)
             self._watcher = _FunctionWatcher(self)
             with torch.no_grad(), self._watcher:
@@ -418,7 +506,7 @@ class Tracer:
         # torch's own Linear/Conv forward computes its output with one weight op on its input:
         # the call is observed at its boundary, the mode need not see the op.
         plain = kind == WEIGHT and torch_weight_forward(module)
-        unwatched = kind in SUPPRESSING or plain
+        unwatched = kind in SUPPRESSING or kind == NORM_SHELL or plain
 
         def traced_forward(*args: Any, **kwargs: Any) -> Any:
             frame = enter(module, kind, activation, args, kwargs)

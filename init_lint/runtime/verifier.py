@@ -24,7 +24,7 @@ from .assess import Assessment, Candidate, assess, build_candidates
 from .report import LayerResult, Report, signal_curve
 from .sites import recorded_site, site_of
 from .trace import WEIGHT, Tracer, Use
-from .weights import layer_geometry, weight_of, weight_statistics
+from .weights import geometry_fans, layer_geometry, weight_of, weight_statistics
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_SIGNAL_FACTOR = 100.0
@@ -190,7 +190,7 @@ def _judge_layers(model: nn.Module, tracer: Tracer, alpha: float) -> tuple[list[
             name,
             type(module).__name__,
             tuple(weight.shape) if weight is not None else (),
-            layer_geometry(module, weight).fans() if weight is not None else None,
+            geometry_fans(layer_geometry(module, weight)) if weight is not None else None,
             len(uses),
             _consumer(first),
             None,
@@ -231,7 +231,7 @@ def _judged(
     """``base`` (the layer) with the verdict for one activation its calls reach."""
     return replace(
         base,
-        fans=geometry.fans(),
+        fans=geometry_fans(geometry),
         consumer=use.consumer,
         activation=use.activation,
         through=use.through,

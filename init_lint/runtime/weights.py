@@ -11,6 +11,7 @@ shape from an evenly spaced subset.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -43,11 +44,25 @@ def layer_geometry(
     """The layer's geometry as the static checker reads it from the constructor, plus the
     spatial size of the input it was called on (which decides a transposed conv's forward fan,
     see :class:`~init_lint.knowledge.InputGeometry`)."""
-    shape = tuple(int(n) for n in weight.shape)
+    shape = tuple(weight.shape)
     groups = int(getattr(module, "groups", 1) or 1)
-    kernel = shape[2:]
     if is_transposed_conv(module):
-        stride = tuple(int(s) for s in getattr(module, "stride", (1,) * len(kernel)))
+        stride = tuple(int(s) for s in getattr(module, "stride", (1,) * (len(shape) - 2)))
+        return _geometry(shape, groups, stride, input_size)
+    return _geometry(shape, groups, None, None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _geometry(
+    shape: tuple[int, ...],
+    groups: int,
+    stride: tuple[int, ...] | None,
+    input_size: tuple[int, ...] | None,
+) -> InputGeometry:
+    """The geometry of a weight of this shape (a model repeats a few shapes many times);
+    ``stride`` only for a transposed conv."""
+    kernel = shape[2:]
+    if stride is not None:
         return InputGeometry(
             "ConvTranspose",
             shape[0],
@@ -61,9 +76,15 @@ def layer_geometry(
     return InputGeometry("Conv", shape[1] * groups, shape[0], kernel, None, groups, groups > 1)
 
 
+@functools.lru_cache(maxsize=4096)
+def geometry_fans(geometry: InputGeometry) -> Fans | None:
+    """``geometry.fans()``, computed once per geometry."""
+    return geometry.fans()
+
+
 def layer_fans(module: nn.Module, weight: torch.Tensor) -> Fans:
     """Torch's fans for the weight and the true ones (see :class:`~init_lint.knowledge.Fans`)."""
-    fans = layer_geometry(module, weight).fans()
+    fans = geometry_fans(layer_geometry(module, weight))
     assert fans is not None  # every size is known at run time
     return fans
 

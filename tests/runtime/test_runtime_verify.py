@@ -472,3 +472,53 @@ def test_signal_curve_vanishes_under_default_init_and_stays_flat_under_he() -> N
     assert he.mean_step_ratio == pytest.approx(1.0, abs=0.1)
     assert he.vanishes_at is None and he.explodes_at is None
     assert "vanishes" in default.summary()
+
+
+class NormAct(nn.BatchNorm2d):
+    """A norm with its activation inside, as timm's BatchNormAct2d writes it."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels)
+        self.drop = nn.Identity()
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias)
+        return self.act(self.drop(x))
+
+
+class NormWithConv(nn.BatchNorm2d):
+    """A norm class holding a layer of its own: not a shell, its conv is followed."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels)
+        self.proj = nn.Conv2d(channels, channels, 1)
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.proj(super().forward(x)))
+
+
+def test_norm_with_an_activation_inside_ends_a_layer_unless_through_norm() -> None:
+    """Strict: the conv's output ends at the norm class (reported by its name) and the ReLU
+    inside still counts in the signal curve; through norms, the conv feeds that ReLU."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 3), NormAct(16), nn.Conv2d(16, 16, 3), NormWithConv(16)
+    ).eval()
+    x = torch.randn(4, 3, 16, 16)
+    strict = {layer.name: layer for layer in verify(model, x).layers}
+    assert strict["0"].consumer == "NormAct" and strict["0"].code is None
+    assert strict["3.proj"].activation is not None and strict["3.proj"].code == "INI001"
+    assert len(verify(model, x).signal.points) == 2  # both ReLUs, the one in the shell too
+    through = {layer.name: layer for layer in verify(model, x, through_norm=True).layers}
+    assert through["0"].via_norm and through["0"].code == "INI001"
+    assert through["0"].activation is not None and through["0"].activation.name == "ReLU"
+
+
+def test_identity_modules_pass_a_layer_output_on() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 64), nn.Identity(), nn.Identity(), nn.ReLU()).eval()
+    [layer] = verify(model, torch.randn(32, 64)).layers
+    assert layer.activation is not None and layer.activation.name == "ReLU"
+    assert layer.code == "INI001"
