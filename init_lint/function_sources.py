@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .prefilter import may_report
-
 if TYPE_CHECKING:
     from .analysis.portable import FunctionSource, PortableModule
     from .cache import Cache
@@ -24,6 +22,8 @@ if TYPE_CHECKING:
 
 #: A name called somewhere in a file (a cheap over-approximation: strings and comments too).
 _CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+#: A top-level class statement (a cheap over-approximation: one in a string counts too).
+_TOP_CLASS = re.compile(r"^class[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 #: How many re-exports (``pkg/__init__.py`` importing from ``pkg.mod``) are followed.
 MAX_REEXPORTS = 8
 
@@ -42,6 +42,8 @@ class FunctionSources:
         self._by_module = {name: index for index, name in enumerate(names)}
         self._modules: dict[int, PortableModule] = {}
         self._cache = cache  # a file's portable functions are kept there between runs
+        self._imports: dict[int, dict[str, str]] = {}
+        self._classes: dict[int, frozenset[str]] = {}
 
     def module(self, index: int) -> PortableModule:
         known = self._modules.get(index)
@@ -82,19 +84,61 @@ class FunctionSources:
         return None
 
     def imported_and_called(self, index: int) -> list[FunctionSource]:
-        """The sources a file needs for the functions it imports by name and calls."""
+        """The sources a file needs for the functions it imports by name and calls (asked
+        before its first analysis)."""
         source = self._sources[index][1]
-        if not may_report(source):
-            return []  # only compiled: no analysis to give them to
-        from .analysis.portable import imported_names
-
         text = source if isinstance(source, str) else source.decode("latin-1")
         called = set(_CALLED.findall(text))
-        path = self._sources[index][0]
-        package = os.path.basename(path) == "__init__.py"
-        imported = imported_names(source, self._names[index], package)
+        imported = self.imports(index)
         calls = [q for name, q in imported.items() if name in called and "." in q]
         return self.needed(calls, ())
+
+    def imports(self, index: int) -> dict[str, str]:
+        """What a file's top-level imports bind (local name -> qualified name)."""
+        known = self._imports.get(index)
+        if known is None:
+            from .analysis.portable import imported_names
+
+            path, source = self._sources[index]
+            package = os.path.basename(path) == "__init__.py"
+            known = self._imports[index] = imported_names(source, self._names[index], package)
+        return known
+
+    def imported_files(self, index: int) -> set[int]:
+        """The files of the run that a file imports from."""
+        found = set()
+        for qualified in self.imports(index).values():
+            module = self._by_module.get(qualified)  # `from pkg import module`
+            if module is None:
+                module = self._by_module.get(qualified.rpartition(".")[0])
+            if module is not None:
+                found.add(module)
+        return found
+
+    def class_home(self, name: str) -> tuple[int, str] | None:
+        """The file that defines a class (through re-exports) and its name there, read from
+        the files' text (top-level ``class`` statements and imports): for a file that has not
+        been analysed yet. None when not found that way."""
+        for _ in range(MAX_REEXPORTS):
+            module, _, attr = name.rpartition(".")
+            index = self._by_module.get(module)
+            if index is None:
+                return None
+            if attr in self._top_classes(index):
+                return index, name
+            target = self.imports(index).get(attr)
+            if target is None or target == name:
+                return None
+            name = target
+        return None
+
+    def _top_classes(self, index: int) -> frozenset[str]:
+        known = self._classes.get(index)
+        if known is None:
+            source = self._sources[index][1]
+            text = source if isinstance(source, str) else source.decode("latin-1")
+            known = self._classes[index] = frozenset(_TOP_CLASS.findall(text))
+        return known
 
     def needed(self, calls: Sequence[str], asked: Requests) -> list[FunctionSource]:
         """The portable sources ``calls`` need, one per module, each with the names the file

@@ -3,7 +3,10 @@
 Rounds (see :mod:`init_lint.prefilter`): every file is first compiled and, if it can report
 something, analysed; then the files that name a class holding one of the layers found so far
 are analysed in full, until no new such file turns up. Most files of a big tree are only
-compiled.
+compiled. The first round runs in waves, importers before what they import (:func:`_waves`),
+so that the contexts a model file builds a block class in reach the file that defines the block
+before its first analysis (:func:`_seed_requests`); the request rounds run again only the files
+that still learn of a new context (an import cycle, a file analysed in a later round).
 
 Workers receive (path, module name, bytes) in chunks and stream back one plain-data result per
 file (:class:`FileFacts`, an INI999 :class:`Finding`, or None); a CST never crosses a process
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from .cache import MISS, Cache, Miss, Result
 from .engine import Options, analyze_source, internal_error, module_name_for
 from .function_sources import FunctionSources
-from .prefilter import names_activation, wanted_names, words_of
+from .prefilter import may_report, names_activation, wanted_names, words_of
 
 if TYPE_CHECKING:
     from .analysis.contexts import Signature
@@ -107,17 +110,23 @@ def analyze_all(
     with _Workers(options, jobs, isolate, counter) as workers:
         if cache is not None and order_seed is not None:
             workers.recheck = recheck
-        pending, full = list(range(len(sources))), False
+        waves = _waves(functions, len(sources))
+        pending, full = (waves.pop(0) if waves else []), False
         asked: dict[int, Requests] = {}
-        for index in pending:
-            first = functions.imported_and_called(index)
-            if first:
-                asked[index] = tuple(sorted(first, key=repr))
+        given: set[int] = set()  # files given the sources of what they import and call
+        done: set[int] = set()  # files with a result
         rounds = 0
         while pending:
             tasks: list[_Task] = []
             for index in pending:
                 path, source = sources[index]
+                # Before a file's first analysis (a later round's, for a file the prefilter
+                # left out at first), not in one more round after it.
+                if index not in given and (full or may_report(source)):
+                    given.add(index)
+                    first = functions.imported_and_called(index)
+                    if first:
+                        asked[index] = tuple(sorted({*asked.get(index, ()), *first}, key=repr))
                 requests = asked.get(index, ())
                 key = _key(cache, index, sources, names, full, requests) if cache else ""
                 hit = cache.load(key, path) if cache else MISS
@@ -133,6 +142,11 @@ def analyze_all(
                 if cache is not None and index not in late_hits:
                     key = _key(cache, index, sources, names, full, asked.get(index, ()))
                     cache.store(key, result)
+            done.update(pending)
+            if waves:  # the rest of the first round, given what the files before asked of it
+                _seed_requests(results, done, asked, functions)
+                pending = waves.pop(0)
+                continue
             pending, full = _next_round(sources, results, words), True
             if not pending and rounds < MAX_REQUEST_ROUNDS:
                 # Classes other files build with arguments: run again with those contexts.
@@ -140,6 +154,57 @@ def analyze_all(
                 pending = _requested(results, names, asked, functions)
             counter.total += len(pending)
     return results
+
+
+#: Waves of the first round (see _waves): files deeper in the imports share the last one.
+MAX_WAVES = 6
+
+
+def _waves(functions: FunctionSources, count: int) -> list[list[int]]:
+    """The first round's files in waves, importers before what they import, so that a class
+    a file builds with arguments is run with them at the first analysis of the file that
+    defines it (see _seed_requests), not in one more. Files no other file imports come first;
+    a file imported by one of wave k is in a later wave (an import cycle, and what is deeper
+    than MAX_WAVES, share the last)."""
+    level = [0] * count
+    edges = [(i, j) for i in range(count) for j in functions.imported_files(i) if j != i]
+    last = MAX_WAVES - 1
+    for _ in range(MAX_WAVES):  # each pass carries every path one import further
+        changed = False
+        for importer, imported in edges:
+            wanted = min(level[importer] + 1, last)
+            if level[imported] < wanted:
+                level[imported], changed = wanted, True
+        if not changed:
+            break
+    waves: list[list[int]] = [[] for _ in range(MAX_WAVES)]
+    for index, wave in enumerate(level):
+        waves[wave].append(index)
+    return [wave for wave in waves if wave]
+
+
+def _seed_requests(
+    results: list[Result], done: set[int], asked: dict[int, Requests], functions: FunctionSources
+) -> None:
+    """The classes analysed files build with arguments, asked of the files not analysed yet
+    that define them (found from their text): they run those contexts at their first analysis.
+    Requests for analysed files are left to the request rounds (see _requested)."""
+    from .analysis.facts import FileFacts
+
+    new: dict[int, set[tuple[str, Signature]]] = {}
+    for index in done:
+        result = results[index]
+        if not isinstance(result, FileFacts):
+            continue
+        for qualified, signature in result.requests:
+            found = functions.class_home(qualified)
+            if found is None or found[0] in done:
+                continue
+            request = (found[1], signature)
+            if request not in asked.get(found[0], ()):
+                new.setdefault(found[0], set()).add(request)
+    for index, requests in new.items():
+        asked[index] = tuple(sorted({*asked.get(index, ()), *requests}, key=repr))
 
 
 def _key(

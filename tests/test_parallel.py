@@ -117,3 +117,48 @@ def test_cli_jobs_option(tmp_path: Path) -> None:
     assert outputs[1] == outputs[0] == outputs[2]
     bad = run("init-lint", "--jobs", "-1", ".", cwd=tmp_path)
     assert bad.returncode == 2 and "--jobs" in bad.stderr
+
+
+MLP = (
+    "import torch.nn as nn\n\n\n"
+    "class Mlp(nn.Module):\n"
+    "    def __init__(self, width, act_layer=nn.GELU):\n"
+    "        super().__init__()\n"
+    "        self.fc = nn.Linear(width, width)\n"
+    "        self.act = act_layer()\n\n"
+    "    def forward(self, x):\n"
+    "        return self.act(self.fc(x))\n"
+)
+MODEL = (
+    "import torch.nn as nn\n\n"
+    "from .layers import Mlp\n\n\n"
+    "class Model(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.mlp = Mlp(64, act_layer=nn.ReLU)\n"
+    "        self.head = nn.Linear(64, 10)\n"
+)
+
+
+def test_a_class_built_with_arguments_in_an_importer_runs_them_at_its_first_analysis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importers are analysed before what they import (through a package's re-export too):
+    the file defining Mlp is analysed once, already with the context model.py builds it in."""
+    write(tmp_path, "pkg/__init__.py", "")
+    write(tmp_path, "pkg/layers/__init__.py", "from .mlp import Mlp\n")
+    write(tmp_path, "pkg/layers/mlp.py", MLP)
+    write(tmp_path, "pkg/model.py", MODEL)
+    paths = sorted(tmp_path.rglob("*.py"))
+    analysed: list[str] = []
+    real = parallel.analyze_source
+    monkeypatch.setattr(
+        parallel,
+        "analyze_source",
+        lambda path, *rest, **kw: analysed.append(Path(path).name) or real(path, *rest, **kw),
+    )
+    findings = lint_paths(paths)
+    assert [(Path(f.path).name, f.code) for f in findings] == [("mlp.py", "INI001")]
+    assert "ReLU" in findings[0].message
+    assert analysed.count("mlp.py") == 1
+    assert analysed.index("model.py") < analysed.index("mlp.py")
