@@ -183,3 +183,50 @@ def test_atomic_write_keeps_mode(tmp_path: Path) -> None:
     assert path.read_bytes() == b"x = 2\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
+
+
+SHARED_BLOCK = '''import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, width, bias=True):
+        super().__init__()
+        self.fc = nn.Linear(width, width, bias=bias)
+
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block(16)
+
+    def forward(self, x):
+        return self.block(x)
+
+
+class Big(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block(64, bias=False)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def forward(self, x):
+        return self.block(x)
+'''
+
+
+def test_a_site_built_in_contexts_that_init_it_in_different_places_gets_no_fix() -> None:
+    """Block.fc keeps the default init when Small builds it, and gets Big's normal_(0, 0.02)
+    when Big builds it (with other arguments, so another variant of the class): a call inserted
+    after the layer would be overwritten in Big, so no autofix is offered, and --fix changes
+    nothing."""
+    [finding] = lint_sources([("model.py", SHARED_BLOCK)])
+    assert (finding.code, finding.line) == ("INI001", 8)
+    assert finding.fix is None
+    assert "no autofix: its contexts initialise it in different places" in finding.message
+    assert fix_source("model.py", SHARED_BLOCK.encode(), [finding]).fixed == SHARED_BLOCK.encode()

@@ -320,16 +320,30 @@ def _layer_findings(
     findings = []
     for site, judged in sorted(sites.items()):
         divergent = len(requirements[site]) > 1
+        # Every context of the site, whichever class variant builds it and whatever its code:
+        # one edit there runs in all of them, so a fix must hold in each.
+        everywhere = [
+            (instance, other)
+            for instance, verdict in judged
+            for problems in verdict.every.values()
+            for other in problems
+        ]
         seen: set[str] = set()
         for instance, verdict in judged:
             for code, problem in sorted(verdict.problems.items()):
                 if code in seen:
                     continue
                 seen.add(code)
-                others = verdict.every.get(code, [problem])
                 findings.append(
                     _finding(
-                        instance, problem, facts, graph, requirements, options, divergent, others
+                        instance,
+                        problem,
+                        facts,
+                        graph,
+                        requirements,
+                        options,
+                        divergent,
+                        everywhere,
                     )
                 )
     return findings
@@ -363,14 +377,14 @@ def _finding(
     requirements: dict[tuple[int, int], set[fix_plans.Requirement]],
     options: Options,
     divergent: bool,
-    others: list[Problem],
+    everywhere: list[tuple[InstanceFacts, Problem]],
 ) -> Finding:
     fix = None
     scattered = False
     if not divergent:
         fixes = {
             fix_plans.plan(
-                instance,
+                built,
                 other.rule,
                 other.use.activation,
                 other.scheme,
@@ -381,7 +395,7 @@ def _finding(
                 graph.file_of,
                 graph.loop_wants,
             )
-            for other in [problem, *others]
+            for built, other in [(instance, problem), *everywhere]
         }
         # A fix must work in every context: one edit that each context's wrong init meets.
         scattered = len(fixes) > 1
