@@ -168,21 +168,10 @@ class Cache:
     def load_value(self, kind: str, key: str, hint: Any) -> Any | None:
         """A value of type ``hint`` stored under ``key`` in the ``kind`` folder; None when there
         is none that fits."""
-        data = _read_regular(self._entry(key, self.directory / f"v{FORMAT}-{kind}"))
-        if data is None:
-            return None
-        try:
-            stored = json.loads(data)
-            if not (
-                isinstance(stored, dict)
-                and set(stored) == {"format", "key", "value"}
-                and stored["format"] == FORMAT
-                and stored["key"] == key
-            ):
-                return None
-            return codec().decode(stored["value"], hint)
-        except (ValueError, RecursionError, CodecError):
-            return None
+        found = _read_entry(
+            self._entry(key, self.directory / f"v{FORMAT}-{kind}"), key, "value", hint
+        )
+        return None if found is MISS else found
 
     def store_value(self, kind: str, key: str, value: object) -> None:
         """Best effort, like :meth:`store`."""
@@ -193,20 +182,8 @@ class Cache:
         return (folder or self._entries) / key[:2] / key
 
     def load(self, key: str, path: str) -> Result | Miss:
-        data = _read_regular(self._entry(key))
-        if data is None:
-            return MISS
-        try:
-            stored = json.loads(data)
-            if not (
-                isinstance(stored, dict)
-                and set(stored) == {"format", "key", "result"}
-                and stored["format"] == FORMAT
-                and stored["key"] == key
-            ):
-                return MISS
-            result = codec().decode(stored["result"])
-        except (ValueError, RecursionError, CodecError):  # JSON, depth, or data that do not fit
+        result = _read_entry(self._entry(key), key, "result", object)
+        if result is MISS:
             return MISS
         from .analysis.facts import FileFacts, Holders
 
@@ -255,6 +232,26 @@ class Cache:
                 "# This file is a cache directory tag created by init-lint.\n"
             )
         self._ready = True
+
+
+def _read_entry(entry: Path, key: str, field: str, hint: Any) -> Any:
+    """The ``field`` of the entry stored under ``key``, decoded to fit ``hint``; MISS for anything
+    unreadable, of another format or key, or whose data do not fit the classes."""
+    data = _read_regular(entry)
+    if data is None:
+        return MISS
+    try:
+        stored = json.loads(data)
+        if not (
+            isinstance(stored, dict)
+            and set(stored) == {"format", "key", field}
+            and stored["format"] == FORMAT
+            and stored["key"] == key
+        ):
+            return MISS
+        return codec().decode(stored[field], hint)
+    except (ValueError, RecursionError, CodecError):  # JSON, depth, or data that do not fit
+        return MISS
 
 
 def _by_path(item: tuple[tuple[str, str | bytes], str]) -> tuple[str, str]:
