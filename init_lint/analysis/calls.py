@@ -73,6 +73,7 @@ from .values import (
     SubAttr,
     TensorMethod,
     TensorVal,
+    feed,
     Value,
     module_output,
 )
@@ -132,7 +133,7 @@ class Calls:
             FuncRef: self._call_funcref,  # type: ignore[dict-item]
             PartialVal: self._call_partial,  # type: ignore[dict-item]
             TensorMethod: self._call_tensor_method,  # type: ignore[dict-item]
-            ClassInst: lambda callee, node, args, frame: module_output(callee),  # type: ignore[arg-type]
+            ClassInst: self._call_module,  # type: ignore[dict-item]
             SubAttr: self._call_sub_attribute,
         }
 
@@ -225,6 +226,15 @@ class Calls:
         if callee is UNKNOWN:
             self.opaque_call(node, args.positional, args.keywords, frame)
         return UNKNOWN
+
+    def _call_module(
+        self, callee: ClassInst, node: cst.Call, args: Arguments, frame: Frame
+    ) -> Value:
+        """``self.block(x)``: x's layers feed the block; the block's output comes back."""
+        source = args.positional[0] if args.positional else None
+        if isinstance(source, TensorVal):
+            feed(source.sources, callee)
+        return module_output(callee)
 
     def _call_tensor_method(
         self, callee: TensorMethod, node: cst.Call, args: Arguments, frame: Frame

@@ -67,7 +67,9 @@ def facts_of(
     analyzer.run(requests)
     exits = _exits(analyzer)
     candidates = [
-        i for i in analyzer.instances if _is_candidate(i, options.through_norm) or id(i) in exits
+        i
+        for i in analyzer.instances
+        if _is_candidate(i, options.through_norm) or id(i) in exits or i.feeds
     ]
     prefix = _init_prefix(analyzer)
     facts = FileFacts(
@@ -163,9 +165,14 @@ def _fill(
                 container=_container(instance, analyzer, locate, loop_name, held),
                 geometry=instance.geometry,
                 exits=tuple(sorted(exits.get(id(instance), ()))),
+                feeds=_feeds(instance),
             )
         )
     facts.nodes = _node_facts(analyzer, locate, exits)
+
+
+def _feeds(instance: Instance | None) -> tuple[tuple[str, bool], ...]:
+    return tuple(sorted({(n.key, via) for n, via in instance.feeds})) if instance else ()
 
 
 class Locator:
@@ -374,6 +381,9 @@ def _node_facts(
                 opaque=node.opaque,
                 output_uses=_use_facts(output.uses, locate) if output is not None else (),
                 passes_output=tuple(sorted(exits.get(id(output), ()))),
+                output_feeds=_feeds(output),
+                input_uses=_use_facts(node.input.uses, locate) if node.input is not None else (),
+                input_feeds=_feeds(node.input),
             )
         )
     return result

@@ -110,6 +110,9 @@ class InstanceFacts:
     container: ContainerFacts | None = None
     #: Its output is its owner's output (forward returns it): through a norm (True) or not.
     exits: tuple[bool, ...] = ()
+    #: Submodules its output is passed to (their instantiation nodes' keys), through a norm or
+    #: not: what their forward applies first to its input follows this layer too.
+    feeds: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,12 @@ class NodeFacts:
     #: it, and whether that output is the holder's own output (through a norm or not).
     output_uses: tuple[UseFacts, ...] = ()
     passes_output: tuple[bool, ...] = ()
+    #: An instantiation: the submodules its module's output is passed to in the holder's code.
+    output_feeds: tuple[tuple[str, bool], ...] = ()
+    #: A class run in a context: the activations its forward applies first to its input, and
+    #: the submodules it passes that input to (see ``InstanceFacts.feeds``).
+    input_uses: tuple[UseFacts, ...] = ()
+    input_feeds: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass

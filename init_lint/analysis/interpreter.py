@@ -55,6 +55,8 @@ from .portable import FunctionSource
 from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program, Scope
 from .userlib import ProjectLibrary, project_library
 from .values import (
+    ACTIVATED,
+    MODULE_INPUT,
     NO_SOURCE,
     NORM,
     OTHER_MODULE,
@@ -77,6 +79,7 @@ from .values import (
     ParamRef,
     ParamsIter,
     SeqVal,
+    Src,
     TensorVal,
     Value,
 )
@@ -485,15 +488,23 @@ class Interpreter:
         for method in self._entry_points(info):  # what a framework calls once the model is built
             self.calls.call_function(method, [], {}, frame, bound_self=True)
         forward = info.lookup("forward")
+        node.input = Instance(MODULE_INPUT, (), _NO_SITE, node)
+        entry = frozenset({Src(node.input)})
         if forward is not None:
             forward_frame = Frame(env={}, owner=node, self_info=info, attrs=attrs, in_forward=True)
+            given = [TensorVal(entry)] if _takes_input(forward) else []
             output = self.calls.call_function(
-                forward, [], {}, forward_frame, bound_self=True, inputs=True
+                forward, given, {}, forward_frame, bound_self=True, inputs=True
             )
             node.exits = output.sources if isinstance(output, TensorVal) else frozenset()
+            if output is not ACTIVATED and not any(map(_is_submodule, attrs.values())):
+                # A module with no submodules is itself its input's consumer, unless it only
+                # wraps an activation (``return F.relu(x)``): ``x * F.relu(x)`` is no rectifier.
+                node.input.uses.clear()
+                node.input.feeds.clear()
         elif self.is_sequential(info):  # nn.Sequential's forward: its modules in order
             modules = tuple(v for v in attrs.values() if not isinstance(v, ConstVal))
-            node.exits = self.modules.chain(SeqVal(modules), frozenset(), None)
+            node.exits = self.modules.chain(SeqVal(modules), entry, None) - entry
         # policy(x), encode(x)...: code that training calls applies activations too. Only where
         # tensors go counts: what such a method does to inits and attributes is undone.
         events = len(node.events)
@@ -897,3 +908,24 @@ class Interpreter:
             label = f"{name}[{index}]" if value.exact else f"{name}[...]"
             sub_path = f"{path}.{index}" if path and value.exact else None
             self.name_values(element, label, rank + 1, sub_path, anchor)
+
+
+#: Where a class's input stand-in is "built": no code (it is never located or fixed).
+_NO_SITE = cst.Call(func=cst.Name("forward"))
+
+
+def _takes_input(forward: FunctionInfo) -> bool:
+    """``forward(self, x, ...)`` or ``forward(self, *xs)``: it is given a tensor."""
+    params = forward.node.params
+    return bool(parameter_names(params, skip_first=True)) or isinstance(params.star_arg, cst.Param)
+
+
+def _is_submodule(value: Value) -> bool:
+    """A module registered on ``self`` (what makes a module a container at run time)."""
+    if isinstance(value, (GroupVal, ListBuilder)):
+        return any(map(_is_submodule, value.items))
+    return isinstance(value, (LayerVal, ActVal, SeqVal, ClassInst)) or value in (
+        PASS,
+        NORM,
+        OTHER_MODULE,
+    )

@@ -45,6 +45,7 @@ from .geometry import geometry_of
 from .imports import torch_nn_member
 from .state import Frame
 from .values import (
+    ACTIVATED,
     NO_SOURCE,
     NORM,
     OTHER_MODULE,
@@ -66,6 +67,7 @@ from .values import (
     TensorMethod,
     TensorVal,
     Value,
+    feed,
     module_output,
 )
 
@@ -273,6 +275,7 @@ class Modules:
                 out |= self.chain(item, state, site)
             return out
         if isinstance(element, ClassInst):
+            feed(state, element)
             return module_output(element).sources
         return frozenset()
 
@@ -294,7 +297,7 @@ class Modules:
             inplace = function.endswith("_") or keyword_true(node, "inplace")
             if inplace and node.args and isinstance(node.args[0].value, cst.Name):
                 frame.env[node.args[0].value.value] = NO_SOURCE
-            return NO_SOURCE
+            return ACTIVATED
         if function in PASS_THROUGH_FUNCTIONS:
             return TensorVal(sources)
         if function in NORM_FUNCTIONS:
@@ -332,12 +335,12 @@ class Modules:
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
             if name.endswith("_") and isinstance(receiver, cst.Name):
                 frame.env[receiver.value] = NO_SOURCE
-            return NO_SOURCE
+            return ACTIVATED
         if name in ("leaky_relu", "leaky_relu_"):
             activation = activation_from_function(name, self.slope_arg(node, 0, frame))
             if activation is not None:
                 self.record_use(sources, activation, node)
-            return NO_SOURCE
+            return ACTIVATED
         if name in PASS_THROUGH_TENSOR_METHODS:
             return callee.tensor
         return NO_SOURCE

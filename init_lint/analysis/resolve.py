@@ -59,6 +59,7 @@ class Graph:
         self._idle: set[str] | None = None  # see _unused_summaries
         self._runs: dict[CallFacts, list[tuple[str, set[str]]]] = {}  # see loop_wants
         self._chains: dict[str, list[list[NodeFacts]]] = {}  # see chains
+        self._entries: dict[str, tuple[UseFacts, ...]] = {}  # see _entry_uses
         #: (path, line, column) of a layer -> what its init must be, over its contexts.
         self.requirements: dict[tuple[str, int, int], set[fix_plans.Requirement]] = {}
         self.answers: dict[str, str] = {}
@@ -100,6 +101,42 @@ class Graph:
             if key.endswith("()") and not self.parents.get(key) and _function_name(key) in called
         }
         self._built_outside: dict[str, bool] = {}
+
+    def fed_uses(
+        self, feeds: Iterable[tuple[str, bool]], home: str | None
+    ) -> list[UseFacts]:
+        """What the modules a tensor is passed to (instantiation keys, through a norm or not)
+        apply first to it; ``home``: the file of the code that passes it."""
+        found = []
+        for key, via_norm in feeds:
+            for use in self._entry_uses(key):
+                path = None if use.path == home else use.path
+                found.append(replace(use, via_norm=use.via_norm or via_norm, path=path))
+        return found
+
+    def _entry_uses(self, key: str) -> tuple[UseFacts, ...]:
+        """What the module instantiated as node ``key`` applies first to its input: its
+        class's (run in that context), then the submodules that input is passed to."""
+        known = self._entries.get(key)
+        if known is not None:
+            return known
+        self._entries[key] = ()  # a module that contains itself adds nothing more
+        found: list[UseFacts] = []
+        node = self.nodes.get(key)
+        for child in node.contains if node is not None else ():
+            context = self.nodes.get(self._canonical(child))
+            if context is None or context.placeholder:
+                continue
+            where = self.file_of.get(context.key)
+            path = where.path if where is not None else None
+            found += [replace(use, path=use.path or path) for use in context.input_uses]
+            for sub, via_norm in context.input_feeds:
+                found += [
+                    replace(use, via_norm=use.via_norm or via_norm, path=use.path or path)
+                    for use in self._entry_uses(sub)
+                ]
+        known = self._entries[key] = tuple(dict.fromkeys(found))
+        return known
 
     def _add(self, node: NodeFacts) -> None:
         known = self.nodes.get(node.key)
@@ -356,10 +393,9 @@ def _requirements(
     agree (and a call rewrite only if every layer it touches agrees)."""
     requirements: dict[tuple[int, int], set[fix_plans.Requirement]] = {}
     for instance in facts.instances:
-        uses = list(instance.uses)
-        if instance.exits:  # what its module's holders apply to it, in every context
-            for chain in graph.chains(instance.owner):
-                uses += _uses_in(instance, chain, graph)
+        # What its module's holders apply to it, in every context.
+        chains = graph.chains(instance.owner) if instance.exits else [[]]
+        uses = [use for chain in chains for use in _uses_in(instance, chain, graph)]
         requirements.setdefault((instance.line, instance.column), set()).update(
             fix_plans.Requirement.of(use.activation, instance.geometry)
             for use in uses
@@ -510,11 +546,10 @@ def _uses_in(
     """The layer's uses in one context: its own, and where its output is its module's output,
     what the code holding that module applies to that output (``self.act(self.conv_bn(x))``
     with the conv last in ConvBN), up through modules that return it in turn."""
-    if not instance.exits:
-        return instance.uses
-    uses = list(instance.uses)
-    norms = set(instance.exits)  # reaching the module's output through a norm, or not
     home = graph.file_of.get(instance.owner)
+    home_path = home.path if home is not None else None
+    uses = [*instance.uses, *graph.fed_uses(instance.feeds, home_path)]
+    norms = set(instance.exits)  # reaching the module's output through a norm, or not
     for node in chain:
         if not norms or node is _OPAQUE:
             break
@@ -524,6 +559,8 @@ def _uses_in(
         path = where.path if where is not None and where is not home else None
         for use in node.output_uses:
             uses += [replace(use, via_norm=use.via_norm or n, path=path) for n in norms]
+        fed = graph.fed_uses(node.output_feeds, home_path)
+        uses += [replace(use, via_norm=use.via_norm or n) for use in fed for n in norms]
         norms = {n or passed for n in norms for passed in node.passes_output}
     return tuple(uses)
 

@@ -11,6 +11,7 @@ value seen again through another name is the same object. That is what lets ``se
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -183,6 +184,9 @@ class Node:
     #: An instantiation: a stand-in layer for the module's output in the code that built it;
     #: the activations that output reaches there, and whether it is that code's own output.
     output: Instance | None = None
+    #: A class run in a context: a stand-in layer for its forward's (first) input; the
+    #: activations it reaches first are what a layer feeding the module feeds.
+    input: Instance | None = None
 
     def add_program(self, program: Program) -> None:
         self.events.append(ProgramEvent(program))
@@ -212,6 +216,9 @@ class Instance:
     raw_output: bool = True
     #: The node whose code built it (its owner may change: a module passed to a class).
     built_in: Node | None = None
+    #: Submodules its output is passed to (their instantiation nodes), through a norm or not:
+    #: what each module's forward applies first to its input follows this layer too.
+    feeds: set[tuple[Node, bool]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.built_in is None:
@@ -252,9 +259,22 @@ class TensorVal(Value):
 
 
 NO_SOURCE = TensorVal()
+#: An activation's output (distinct from NO_SOURCE: a module whose forward returns it as is
+#: is a wrapper of that activation, see Interpreter._evaluate_class).
+ACTIVATED = TensorVal()
 
 #: The kind of the stand-in layer for a submodule's output (see ``Node.output``).
 MODULE_OUTPUT = "<module output>"
+
+
+#: The kind of the stand-in layer for a class's forward input (see ``Node.input``).
+MODULE_INPUT = "<module input>"
+
+
+def feed(sources: Iterable[Src], module: ClassInst) -> None:
+    """Tensors of these origins are passed to ``module``: it is their next consumer."""
+    for source in sources:
+        source.instance.feeds.add((module.node, source.via_norm))
 
 
 def module_output(module: ClassInst) -> TensorVal:
