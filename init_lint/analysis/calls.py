@@ -208,6 +208,11 @@ class Calls:
         handler = self._callees.get(type(callee))
         if handler is not None:
             return handler(callee, node, args, frame)
+        built = _callables(callee)
+        if built:
+            # layer = XLayer if cond else YLayer; layer(...): either class is built (a None
+            # among them, ``get_attn(name)`` of an unknown name, raises rather than builds)
+            return union([self.call_value(item, node, args, frame) for item in built])
         if isinstance(callee, (LayerVal, ActVal, SeqVal, GroupVal, ListBuilder)) or callee in (
             PASS,
             NORM,
@@ -216,9 +221,6 @@ class Calls:
             source = args.positional[0] if args.positional else NO_SOURCE
             state = source.sources if isinstance(source, TensorVal) else frozenset()
             return TensorVal(self.host.modules.chain(callee, state, node))
-        if isinstance(callee, GroupVal) and not callee.exact and _all_callable(callee.items):
-            # layer = XLayer if cond else YLayer; layer(...): either class is built
-            return union([self.call_value(item, node, args, frame) for item in callee.items])
         if callee is UNKNOWN and frame.in_forward:
             frame.owner.opaque = True  # a module (or function) of unknown content runs here
         if callee is UNKNOWN and isinstance(node.func, cst.Attribute):
@@ -759,10 +761,14 @@ class Calls:
             host.mark_unknown(instances_in(value))
 
 
-def _all_callable(items: tuple[Value, ...]) -> bool:
-    """A union of classes or functions (not of modules, which are called on tensors)."""
+def _callables(callee: Value) -> tuple[Value, ...]:
+    """The classes or functions a union stands for, when it is one of those or None (not of
+    modules, which are called on tensors)."""
+    if not isinstance(callee, GroupVal) or callee.exact:
+        return ()
+    items = tuple(i for i in callee.items if not (isinstance(i, ConstVal) and i.value is None))
     callables = (ClassRef, QualRef, FuncRef, PartialVal)
-    return bool(items) and all(isinstance(i, callables) for i in items)
+    return items if items and all(isinstance(i, callables) for i in items) else ()
 
 
 def _spelled(

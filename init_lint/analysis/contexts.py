@@ -6,7 +6,7 @@ with its defaults (its *standalone* context, which counts only when nothing in t
 builds it) and once per distinct *signature* of the arguments it is built with.
 
 A signature is the arguments as plain data (:data:`Data`): constants, qualified names of torch
-and of classes, activations, partials and tuples of those; a module value (a layer or a block
+and of classes, activations, partials, tuples and unions of those; a module value (a layer or a block
 passed in) is only marked as one (its layers are adopted by the container, see calls.py), and
 anything else is unknown. Being data, a signature is hashable, crosses process boundaries, is
 cached, and can be sent to the file that defines a class of another file.
@@ -84,6 +84,10 @@ def freeze(value: Value, depth: int = 0) -> Data:
         return MODULE_DATA
     if isinstance(value, (GroupVal, ListBuilder)) and value.exact and len(value.items) <= MAX_ITEMS:
         return ("tuple", tuple(freeze(item, depth + 1) for item in value.items))
+    if isinstance(value, GroupVal) and not value.exact and len(value.items) <= MAX_ITEMS:
+        # One of several (``act if cond else partial(act, **dd)``): a union of known values.
+        options = tuple(dict.fromkeys(freeze(item, depth + 1) for item in value.items))
+        return UNKNOWN_DATA if UNKNOWN_DATA in options else ("union", options)
     if isinstance(value, DictVal) and len(value.items) <= MAX_ITEMS:
         items = tuple((k, freeze(v, depth + 1)) for k, v in value.items if k is not None)
         return ("dict", tuple(sorted(items)))
@@ -120,6 +124,8 @@ def thaw(data: Data, host: Host) -> Value:
         return _MARKER_VALUES[str(data[1])]
     if tag == "tuple":
         return GroupVal(tuple(thaw(item, host) for item in data[1]))
+    if tag == "union":
+        return GroupVal(tuple(thaw(item, host) for item in data[1]), exact=False)
     if tag == "dict":
         return DictVal(tuple((k, thaw(v, host)) for k, v in data[1]))
     return UNKNOWN  # unknown, or a module: its layers belong to the container's context

@@ -102,9 +102,7 @@ class Graph:
         }
         self._built_outside: dict[str, bool] = {}
 
-    def fed_uses(
-        self, feeds: Iterable[tuple[str, bool]], home: str | None
-    ) -> list[UseFacts]:
+    def fed_uses(self, feeds: Iterable[tuple[str, bool]], home: str | None) -> list[UseFacts]:
         """What the modules a tensor is passed to (instantiation keys, through a norm or not)
         apply first to it; ``home``: the file of the code that passes it."""
         found = []

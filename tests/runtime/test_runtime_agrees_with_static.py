@@ -158,6 +158,62 @@ class Model(nn.Module):
         out = F.relu(self.bn1(self.conv1(x)))
         return F.relu(self.bn2(self.conv2(out)) + out)
 """, (2, 3, 16, 16), True),
+    "modules_whose_forward_starts_with_an_activation": ("""
+class SquaredReLU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return self.scale * self.relu(x) ** 2
+
+
+class ReluOnly(nn.Module):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Gelu2(nn.Module):
+    def forward(self, x):
+        return x * F.relu(x + 1.0)
+
+
+class Inner(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(256, 256)
+
+    def forward(self, x):
+        return self.proj(F.relu(x))
+
+
+class Outer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = Inner()
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(256, 256)
+        self.act1 = SquaredReLU()
+        self.fc2 = nn.Linear(256, 256)
+        self.act2 = ReluOnly()
+        self.fc3 = nn.Linear(256, 256)
+        self.act3 = Gelu2()
+        self.fc4 = nn.Linear(256, 256)
+        self.block = Outer()
+        self.fc5 = nn.Linear(256, 256)
+
+    def forward(self, x):
+        x = self.act3(self.fc3(self.act2(self.fc2(self.act1(self.fc1(x))))))
+        return self.fc5(self.block(self.fc4(x)))
+""", (4, 256), False),
 }
 
 STATIC_NAME = re.compile(r"'(self(?:\.\w+|\[\d+\]|\[\.\.\.\])+)'")
