@@ -73,8 +73,8 @@ from .values import (
     SubAttr,
     TensorMethod,
     TensorVal,
-    feed,
     Value,
+    feed,
     module_output,
 )
 

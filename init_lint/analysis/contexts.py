@@ -6,9 +6,9 @@ with its defaults (its *standalone* context, which counts only when nothing in t
 builds it) and once per distinct *signature* of the arguments it is built with.
 
 A signature is the arguments as plain data (:data:`Data`): constants, qualified names of torch
-and of classes, activations, partials, tuples and unions of those; a module value (a layer or a block
-passed in) is only marked as one (its layers are adopted by the container, see calls.py), and
-anything else is unknown. Being data, a signature is hashable, crosses process boundaries, is
+and of classes, activations, partials, tuples and unions of those; a module value (a layer or a
+block passed in) is only marked as one (its layers are adopted by the container, see calls.py),
+and anything else is unknown. Being data, a signature is hashable, crosses process boundaries, is
 cached, and can be sent to the file that defines a class of another file.
 """
 

@@ -492,7 +492,7 @@ class Interpreter:
         entry = frozenset({Src(node.input)})
         if forward is not None:
             forward_frame = Frame(env={}, owner=node, self_info=info, attrs=attrs, in_forward=True)
-            given = [TensorVal(entry)] if _takes_input(forward) else []
+            given: list[Value] = [TensorVal(entry)] if _takes_input(forward) else []
             output = self.calls.call_function(
                 forward, given, {}, forward_frame, bound_self=True, inputs=True
             )
