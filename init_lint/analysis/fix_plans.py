@@ -366,8 +366,16 @@ class _Planner:
         instance, layer = self.instance, self.layer
         if origin.node == instance.owner and origin.handle == "self" and layer:
             return self.targeted(origin.after, layer) if layer.startswith("self.") else None
+        # ``netG.apply(...)``: the handle names one instantiation, and the layer's path is
+        # relative to the class run in it. A class's own node also contains classes passed to
+        # it (``MetaFormer(token_mixers=SepConv)``), built somewhere below at a path not known.
         container = nodes.get(origin.node)
-        if origin.handle and container is not None and instance.owner in container.contains:
+        if (
+            origin.handle
+            and container is not None
+            and not container.is_class
+            and instance.owner in container.contains
+        ):
             return self.targeted(origin.after, path_expression(origin.handle, instance.path))
         return None
 
