@@ -212,7 +212,12 @@ class Calls:
         if built:
             # layer = XLayer if cond else YLayer; layer(...): either class is built (a None
             # among them, ``get_attn(name)`` of an unknown name, raises rather than builds)
-            return union([self.call_value(item, node, args, frame) for item in built])
+            results = [self.call_value(item, node, args, frame) for item in built]
+            if isinstance(callee, GroupVal) and any(i is UNKNOWN for i in callee.items):
+                for result in results:
+                    if isinstance(result, ClassInst):
+                        result.node.speculative = True
+            return union(results)
         if isinstance(callee, (LayerVal, ActVal, SeqVal, GroupVal, ListBuilder)) or callee in (
             PASS,
             NORM,
@@ -766,7 +771,11 @@ def _callables(callee: Value) -> tuple[Value, ...]:
     modules, which are called on tensors)."""
     if not isinstance(callee, GroupVal) or callee.exact:
         return ()
-    items = tuple(i for i in callee.items if not (isinstance(i, ConstVal) and i.value is None))
+    items = tuple(
+        i
+        for i in callee.items
+        if i is not UNKNOWN and not (isinstance(i, ConstVal) and i.value is None)
+    )
     callables = (ClassRef, QualRef, FuncRef, PartialVal)
     return items if items and all(isinstance(i, callables) for i in items) else ()
 

@@ -379,6 +379,7 @@ def _node_facts(
                 class_key=node.class_key,
                 layers=tuple(owned.get(id(node), ())),
                 opaque=node.opaque,
+                speculative=node.speculative,
                 output_uses=_use_facts(output.uses, locate) if output is not None else (),
                 passes_output=tuple(sorted(exits.get(id(output), ()))),
                 output_feeds=_feeds(output),

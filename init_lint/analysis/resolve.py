@@ -86,7 +86,7 @@ class Graph:
         self.built = {
             node.class_key
             for node in self.nodes.values()
-            if node.class_key is not None and self.parents.get(node.key)
+            if node.class_key is not None and self._surely_built(node.key)
         }
         for key in self.parents.keys() - self.nodes.keys():  # built in a context never run
             suffix = _CONTEXT_SUFFIX.search(key)
@@ -296,9 +296,17 @@ class Graph:
                 for node in self.nodes.values()
                 if node.class_key == class_key and node.key != class_key
                 for builder in self.parents.get(node.key, ())
+                if not (builder in self.nodes and self.nodes[builder].speculative)
             )
             self._built_outside[class_key] = known
         return known
+
+    def _surely_built(self, key: str) -> bool:
+        """Some instantiation builds this class context, not only speculative ones."""
+        return any(
+            not (builder in self.nodes and self.nodes[builder].speculative)
+            for builder in self.parents.get(key, ())
+        )
 
     def _standalone_default_of_built_class(self, key: str) -> bool:
         node = self.nodes.get(key)
@@ -464,19 +472,23 @@ def _judge_instance(
     # The owner's own init code already ran, but for functions of other files it called.
     own = [step for step in owner.steps if step.foreign] if owner is not None else []
     per_context = [
-        _judge_all(
-            _fold(instance, chain, graph, own),
-            instance,
-            _uses_in(instance, chain, graph),
-            through_norm,
+        (
+            _judge_all(
+                _fold(instance, chain, graph, own),
+                instance,
+                _uses_in(instance, chain, graph),
+                through_norm,
+            ),
+            any(node.speculative for node in chain),
         )
         for chain in chains
     ]
     problems: dict[str, Problem] = {}
     every: dict[str, list[Problem]] = {}
-    for found in per_context:
+    for found, speculative in per_context:
         for code, problem in found.items():
-            problems.setdefault(code, problem)
+            if not speculative:  # a context that may not exist: no finding, but fixes must hold
+                problems.setdefault(code, problem)
             every.setdefault(code, []).append(problem)
     return SiteVerdict(problems, every)
 

@@ -179,6 +179,9 @@ class Node:
     #: Its forward calls a module this analysis cannot see (a factory's result): a loop over
     #: its modules would reach layers nobody knows about.
     opaque: bool = False
+    #: An instantiation of one option of a choice that may also be something unknown
+    #: (``get_attn(cfg.attn)``): perhaps never built, so it judges no layer on its own.
+    speculative: bool = False
     #: A class run in a context: the origins of its forward's output (its exits).
     exits: frozenset[Src] = frozenset()
     #: An instantiation: a stand-in layer for the module's output in the code that built it;
