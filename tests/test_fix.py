@@ -230,3 +230,54 @@ def test_a_site_built_in_contexts_that_init_it_in_different_places_gets_no_fix()
     assert finding.fix is None
     assert "no autofix: its contexts initialise it in different places" in finding.message
     assert fix_source("model.py", SHARED_BLOCK.encode(), [finding]).fixed == SHARED_BLOCK.encode()
+
+
+CHAINED_MODELS = '''
+import torch.nn as nn
+
+
+def weights_init(m):
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(40, 32)
+        self.out = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.out(nn.functional.relu(self.hidden(x)))
+'''
+
+
+@pytest.mark.parametrize(
+    ("statement", "fixed_line"),
+    [
+        ("model = Net().to(device).apply(weights_init).train()", "model.hidden"),
+        ("model: nn.Module = Net().apply(weights_init)", "model.hidden"),
+        ("state = Net().apply(weights_init).state_dict()", None),  # the module has no name
+    ],
+)
+def test_an_apply_chained_on_the_constructor_is_fixed_after_it_on_the_bound_name(
+    statement: str, fixed_line: str | None
+) -> None:
+    """apply, .to() and .train() return the module: the statement's target names it, and the
+    call after the statement is the last init (one in __init__ would be overwritten)."""
+    train = (
+        'import torch.nn as nn\nfrom models import Net, weights_init\n\ndevice = "cpu"\n'
+        f"{statement}\n"
+    )
+    findings = lint_sources([("models.py", CHAINED_MODELS), ("train.py", train)])
+    [finding] = [f for f in findings if f.code == "INI001"]
+    assert (finding.path, finding.line) == ("models.py", 13)
+    assert "normal_(m.weight, 0.0, 0.02)" in finding.message
+    if fixed_line is None:
+        assert finding.fix is None
+        return
+    assert finding.fix is not None and finding.fix.path == "train.py"
+    fixed = fix_source("train.py", train.encode(), [finding]).fixed.decode()
+    assert fixed.endswith(
+        f'{statement}\nnn.init.kaiming_normal_({fixed_line}.weight, nonlinearity="relu")\n'
+    )

@@ -154,6 +154,30 @@ def handle_of(node: cst.BaseExpression) -> str | None:
     return dotted_name(node)
 
 
+def bound_handle(call: cst.Call, statement: cst.CSTNode | None) -> str | None:
+    """'netG' for the ``apply`` in ``netG = Generator().to(device).apply(weights_init)``: a chain
+    of methods that return the module binds the module they ran on to the statement's target,
+    so a fix after the statement can name it."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+    else:
+        return None
+    name = dotted_name(target)
+    link: cst.BaseExpression = value
+    while name is not None and isinstance(link, cst.Call) and isinstance(link.func, cst.Attribute):
+        if link is call:
+            return name
+        if link.func.attr.value not in SELF_RETURNING_METHODS | {"apply"}:
+            return None
+        link = link.func.value
+    return None
+
+
 def is_self(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "self"
 

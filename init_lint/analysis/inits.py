@@ -22,7 +22,15 @@ from ..rules.ini005 import RULE as INI005
 from ..rules.ini006 import RULE as INI006
 from . import initcalls
 from .binder import bind_values, parameter_names
-from .common import block, call_name, ends_with_bias, handle_of, may_write_weights, target_names
+from .common import (
+    block,
+    bound_handle,
+    call_name,
+    ends_with_bias,
+    handle_of,
+    may_write_weights,
+    target_names,
+)
 from .state import Frame, FunctionInfo, LocalFinding, ProbeState, Program
 from .values import (
     SELF,
@@ -253,6 +261,7 @@ class Inits:
             may_write = may_write_weights(function.qualified)
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
             handle = handle_of(receiver) if receiver is not None else None
+            handle = handle or bound_handle(node, frame.statement)
             scope.node.events.append(
                 ForeignEvent(function.qualified, "apply", may_write, frame.statement, handle)
             )
@@ -287,6 +296,7 @@ class Inits:
             else (node.args[1].value if len(node.args) > 1 else None)
         )
         handle = handle_of(receiver) if receiver is not None else None
+        handle = handle or bound_handle(node, frame.statement)
         program.origin = ProgramOrigin(*frame.spelling(frame.statement, handle), scope.node)
         self.register_program(scope, program)
 
