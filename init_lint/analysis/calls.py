@@ -342,6 +342,12 @@ class Calls:
         applied = self._applying_method(owner, name, node, frame)
         if applied is not None:
             return applied
+        if name == "load_state_dict" and frame.cond_depth == 0:
+            # Loaded from a checkpoint on every path of this context (``pretrained=True``):
+            # what the init was no longer matters. A load under an unknown condition (resuming
+            # a run) leaves the init that a fresh run trains from.
+            self._may_have_initialised(owner, frame)
+            return UNKNOWN
         if name in INERT_METHODS:
             if name in ("add_module", "register_module") and len(args.positional) > 1:
                 self._add_module(owner, args.positional[0], args.positional[1], frame)
@@ -417,6 +423,11 @@ class Calls:
         if method is None and name == "__init__" and self.host.is_sequential(info):
             self._sequential_init(args, frame)
             return ConstVal(None)
+        if method is None and name != "__init__" and may_write_weights(name):
+            # super()._init_weights(module) into a base we cannot read (Hugging Face's
+            # PreTrainedModel inits every Linear from its config): it may set what it is given.
+            self.opaque_call(node, args.known_positional, args.keywords, frame, known_callee=True)
+            return UNKNOWN
         if method is None:
             return self._layer_output(name, frame)
         return self.call_function(
