@@ -152,7 +152,7 @@ class Expressions:
             return frame.attrs[attr]
         method = frame.self_info.lookup(attr) if frame.self_info is not None else None
         if method is not None:
-            return FuncRef(method, bound_self=True)
+            return FuncRef(method, bound_self=not method.is_static)
         if frame.layer is not None and attr in ("weight", "bias"):
             return ParamRef(frame.layer, attr)  # a Linear/Conv subclass's own parameters
         return UNKNOWN

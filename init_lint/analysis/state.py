@@ -38,6 +38,14 @@ class FunctionInfo:
     def key(self) -> str:
         return f"{self.cls.name}.{self.name}" if self.cls else self.name
 
+    @property
+    def is_static(self) -> bool:
+        """A ``@staticmethod``: ``self.make_block(a, b)`` binds ``a`` to its first parameter."""
+        return self.cls is not None and any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+            for d in self.node.decorators
+        )
+
 
 @dataclass(eq=False)
 class ClassInfo:

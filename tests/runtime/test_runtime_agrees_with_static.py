@@ -214,6 +214,38 @@ class Model(nn.Module):
         x = self.act3(self.fc3(self.act2(self.fc2(self.act1(self.fc1(x))))))
         return self.fc5(self.block(self.fc4(x)))
 """, (4, 256), False),
+    "static_method_helpers": ("""
+class Model(nn.Module):
+    # Blocks from a @staticmethod called through self (its first parameter is in_ch, not
+    # self), and a @staticmethod applied as self._init: the first block has no norm.
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            self._block(64, 128, norm=False),
+            self._block(128, 128),
+            self._block(128, 1, last=True),
+        )
+        self.apply(self._init)
+
+    @staticmethod
+    def _block(in_ch, out_ch, norm=True, last=False):
+        if last:
+            return nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, padding=1), nn.Sigmoid())
+        return nn.Sequential(
+            nn.Conv2d(in_ch, out_ch, 3, padding=1),
+            nn.BatchNorm2d(out_ch) if norm else nn.Identity(),
+            nn.LeakyReLU(0.2),
+        )
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def forward(self, x):
+        return self.body(x)
+""", (2, 64, 8, 8), False),
 }
 
 STATIC_NAME = re.compile(r"'(self(?:\.\w+|\[\d+\]|\[\.\.\.\])+)'")
