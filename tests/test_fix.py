@@ -281,3 +281,29 @@ def test_an_apply_chained_on_the_constructor_is_fixed_after_it_on_the_bound_name
     assert fixed.endswith(
         f'{statement}\nnn.init.kaiming_normal_({fixed_line}.weight, nonlinearity="relu")\n'
     )
+
+
+RESCALED = '''
+import torch.nn as nn
+from torch.nn import init
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(64, 64, 3)
+        init.kaiming_normal_(self.conv.weight)
+        self.conv.weight.data *= 0.1
+
+    def forward(self, x):
+        return nn.functional.relu(self.conv(x))
+'''
+
+
+def test_an_init_rescaled_after_its_call_gets_no_autofix() -> None:
+    """Rewriting the call, or a call right after it, would still be scaled ×0.1 by the next
+    line (and --fix would claim a fix that changes nothing): no autofix, and the reason."""
+    [finding] = lint_sources([("block.py", RESCALED)])
+    assert finding.code == "INI001" and "then ×0.1" in finding.message
+    assert finding.fix is None
+    assert "no autofix: the init is rescaled ×0.1 after its call" in finding.message

@@ -421,6 +421,12 @@ def _collection_attribute(base: Value, attr: str) -> Value:
         # for conv in (self.conv1, self.conv2): init...(conv.weight): each of them
         params = tuple(ParamRef(i.instance, attr) for i in base.items if isinstance(i, LayerVal))
         return GroupVal(params, False)
+    if (
+        isinstance(base, GroupVal)
+        and attr == "data"
+        and all(isinstance(i, ParamRef) for i in base.items)
+    ):
+        return base  # conv.weight.data: the same weights
     return UNKNOWN
 
 

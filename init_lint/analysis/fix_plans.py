@@ -300,6 +300,8 @@ class _Planner:
     ) -> Fix | None:
         """The init call rewritten in place when every layer it touches wants the same init;
         else a targeted call after it."""
+        if scheme.scheme.scale != 1.0:
+            return None  # w.data *= 0.1 later scales whatever the call, or a call after it, sets
         wanted = Requirement.of(self.activation, self.instance.geometry)
         if origin.rewritable and all(requirements.get(key) == {wanted} for key in origin.touched):
             rewritten = self.rewrite(origin, rule, scheme)
@@ -359,7 +361,13 @@ class _Planner:
         init (one edit, not a call per layer); else a targeted call after the program."""
         wanted = Requirement.of(self.activation, self.instance.geometry)
         call = origin.call
-        if call is not None and loop_wants is not None and loop_wants(origin, wanted):
+        rewritable = self.scheme.scheme.scale == 1.0  # else the program's own scaling stays
+        if (
+            rewritable
+            and call is not None
+            and loop_wants is not None
+            and loop_wants(origin, wanted)
+        ):
             rewritten = self.rewrite(call, rule, self.scheme)
             if rewritten is not None:
                 return rewritten

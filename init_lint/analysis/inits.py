@@ -179,6 +179,9 @@ class Inits:
             frame.probe.outcome = frame.probe.outcome.scaled(factor)
         elif isinstance(target, SubAttr) and target.path.endswith(".weight"):
             self._path_event(target, Outcome(frozenset(), True, factor), frame)
+        elif isinstance(target, GroupVal):  # a loop over known layers
+            for item in target.items:
+                self.scale_init(item, factor, frame)
 
     def apply_init(
         self, target: Value, applied: AppliedInit, fan_based: bool, node: cst.Call, frame: Frame

@@ -690,6 +690,14 @@ class Interpreter:
     def _exec_augassign(self, small: cst.AugAssign, frame: Frame) -> None:
         value = self.expressions.eval(small.value, frame)
         target = small.target
+        if isinstance(small.operator, (cst.MultiplyAssign, cst.DivideAssign)):
+            # ``m.weight.data *= 0.1`` after an init (ESRGAN's residual scaling) is mul_(0.1)
+            factor = self.expressions.numeric(small.value, frame)
+            if factor:
+                scaled = self.expressions.eval(target, frame)
+                if isinstance(small.operator, cst.DivideAssign):
+                    factor = 1.0 / factor
+                self.inits.scale_init(scaled, factor, frame)
         if isinstance(target, cst.Name):
             current = frame.env.get(target.value)
             if isinstance(current, ListBuilder) and isinstance(small.operator, cst.AddAssign):

@@ -448,6 +448,9 @@ def _finding(
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
     if fix is None:
         reason = DIVERGENT if divergent else SCATTERED if scattered else None
+        scale = problem.scheme.scheme.scale
+        if reason is None and scale != 1.0:
+            reason = f"the init is rescaled ×{scale:g} after its call"
         message += f" (no autofix: {reason})" if reason else " (no autofix)"
     return Finding(
         facts.path,

@@ -23,6 +23,8 @@ from init_lint.runtime import verify  # noqa: E402
 from init_lint.runtime.report import attribute_path  # noqa: E402
 
 HEADER = """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -245,6 +247,27 @@ class Model(nn.Module):
 
     def forward(self, x):
         return self.body(x)
+""", (2, 64, 8, 8), False),
+    "scaled_after_init": ("""
+class Model(nn.Module):
+    # ESRGAN-style residual scaling after the init call, in a loop over known layers too.
+    def __init__(self):
+        super().__init__()
+        self.branch = nn.Conv2d(64, 64, 3, padding=1)
+        self.trunk = nn.Conv2d(64, 64, 3, padding=1)
+        self.a = nn.Conv2d(64, 64, 3, padding=1)
+        self.b = nn.Conv2d(64, 64, 3, padding=1)
+        init.kaiming_normal_(self.branch.weight)
+        self.branch.weight.data *= 0.1
+        init.kaiming_normal_(self.trunk.weight, nonlinearity="linear")
+        self.trunk.weight.data /= 1 / math.sqrt(2)
+        for conv in (self.a, self.b):
+            init.kaiming_normal_(conv.weight)
+            conv.weight.data *= 0.1
+
+    def forward(self, x):
+        x = F.relu(self.trunk(F.relu(self.branch(x))))
+        return F.relu(self.b(F.relu(self.a(x))))
 """, (2, 64, 8, 8), False),
 }
 
