@@ -165,6 +165,10 @@ class Expressions:
             index = self.eval(node.slice[0].slice.value, frame)
         if isinstance(base, TensorVal):
             return base  # indexing/slicing keeps the scale
+        if isinstance(base, ListBuilder) and len(node.slice) == 1:
+            part = node.slice[0].slice
+            if isinstance(part, cst.Slice):
+                return self._list_slice(base, part, frame)
         library = self.host.library
         if isinstance(base, QualRef) and library.factory(base.qualified) is FactoryKind.MAPPING:
             return self.host.modules.from_factory(FactoryKind.MAPPING, None, [index], {}, frame)
@@ -181,6 +185,25 @@ class Expressions:
         if base is SELF and isinstance(key, int) and frame.attrs is not None:
             return frame.attrs.get(str(key), UNKNOWN)  # self[1] of an nn.Sequential subclass
         return UNKNOWN
+
+    def _list_slice(self, base: ListBuilder, part: cst.Slice, frame: Frame) -> Value:
+        """``rep[1:]`` of a list being built: the layers were chained as they were appended,
+        so the slice keeps those flows; an exact list keeps its order, and a slice that keeps
+        the end keeps the tail that later appends continue from."""
+        bounds: list[int | None] = []
+        for node in (part.lower, part.upper, part.step):
+            value = self.eval(node, frame) if node is not None else ConstVal(None)
+            given = value.value if isinstance(value, ConstVal) else UNKNOWN
+            if not (given is None or type(given) is int):
+                return ListBuilder(list(base.items), False, frozenset(), complete=False)
+            bounds.append(given)  # type: ignore[arg-type]
+        start, stop, step = bounds
+        if step not in (None, 1):
+            return ListBuilder(list(base.items), False, frozenset(), complete=False)
+        tail = base.tail if stop is None else frozenset()
+        if base.exact:
+            return ListBuilder(base.items[start:stop], True, tail, base.complete)
+        return ListBuilder(list(base.items), False, tail, base.complete and stop is None)
 
     # ------------------------------------------------------------------ literals
     def _number(self, node: cst.Integer | cst.Float, frame: Frame) -> Value:

@@ -121,7 +121,9 @@ class Modules:
             )  # type: ignore[union-attr]
             whole = items is not None and (not args or complete(args[0]))
             exact = not loose and items is not None
-            return GroupVal(tuple(items or ()), exact, registered=True, complete=whole)
+            group = GroupVal(tuple(items or ()), exact, registered=True, complete=whole)
+            group.ordered = exact
+            return group
         if member in DICT_CLASSES:
             if args and isinstance(args[0], DictVal):
                 pairs = args[0].items
@@ -209,6 +211,11 @@ class Modules:
             items = items_of(value)
             if isinstance(value, ListBuilder) and not value.exact:
                 exact, tail = False, value.tail
+            elif isinstance(value, GroupVal) and value.ordered and not value.exact:
+                # appended in a loop: each follows the one appended before it
+                exact = False
+                for item in value.items:
+                    tail = self.chain(item, tail, None)
             elif items is None or (isinstance(value, GroupVal) and not value.exact):
                 exact, tail = False, frozenset()
                 for item in items or ():
@@ -399,6 +406,9 @@ class Modules:
             grown = GroupVal(current.items + extra, exact, current.names)
             grown.complete = current.complete and whole
             grown.registered = current.registered
+            grown.ordered = (current.exact or current.ordered) and (
+                name != "insert" and frame.cond_depth == 0
+            )
             self.host.assign(target, grown, frame)
         return ConstVal(None)
 

@@ -341,6 +341,9 @@ class GroupVal(Value):
     kind: GroupKind = GroupKind.PLAIN
     registered: bool = False  # an nn.ModuleList/ModuleDict (a module), not a Python list
     complete: bool = True  # items holds every value (nothing was added from the unknown)
+    #: Not exact, but items are in the order they were appended (a loop without branches
+    #: appended them: how many is unknown, not which follows which).
+    ordered: bool = False
 
 
 @dataclass(eq=False)
