@@ -12,6 +12,14 @@ compares it layer by layer with the original build:
 - every other layer keeps its verdicts and its scale (rms·√fan_in within sampling error: the
   values differ, since the fixed code draws random numbers in a different order);
 - the forward pass still works.
+
+Where the statistical test cannot tell the fixed scale from a wrong one (a small layer), the
+worker's record of the last init call that wrote the weight decides exactly: a kaiming_*/xavier_*
+call whose std (from its arguments and the weight's shape, as torch computes it) times √fan, for a
+fan the verifier allows (forward; backward too unless only the forward fan counts) with the true
+fans, is the required gain within ``GAIN_TOLERANCE`` counts as effective (exact: final init call).
+The statistically effective layers are cross-checked against their last call, and every other
+layer's last call must be the same call as before the fix.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from accuracy_compare import (
+    NEGATIVE_STATUSES,
     SCALE_CODES,
     VIEWS,
     Layer,
@@ -39,6 +48,30 @@ from accuracy_run import Pool, ResultCache, diff_after, digest, fix_in_place, li
 #: rms ratios beyond this many standard errors count as a changed scale (see same_scale).
 SCALE_SIGMAS = 6.0
 SCALE_SLACK = 0.005
+#: The outcome of a fixed layer the statistical test leaves inconclusive but whose last init call
+#: gives exactly the required scale.
+EXACT = "effective (exact: final init call)"
+#: Relative slack when testing an exact value against the verifier's interval (float rounding).
+INTERVAL_SLACK = 1e-9
+#: compare_builds lists that repeat layers already counted under their outcome.
+CROSS_LISTS = frozenset(
+    {
+        "call contradicts",
+        "fine context, last call changed",
+        "other with a recorded call",
+        "other last call changed",
+    }
+)
+
+
+def gain_tolerance() -> float:
+    """The runtime's tolerance on std·√fan (init_lint.knowledge.GAIN_TOLERANCE of the
+    checkout under test, which accuracy.py puts first on sys.path)."""
+    try:
+        from init_lint.knowledge import GAIN_TOLERANCE
+    except ImportError:
+        return 0.01
+    return float(GAIN_TOLERANCE)
 
 
 def copy_packages(package_dirs: dict[str, Path], packages: list[str], target: Path) -> None:
@@ -109,6 +142,140 @@ def gain_text(layer: dict[str, Any], view: str = "default") -> str:
     return "; ".join(parts)
 
 
+def call_text(init: dict[str, Any] | None) -> str:
+    """The recorded last init call: "kaiming_normal_(mode='fan_in', nonlinearity='relu', a=0)
+    at timm/models/x.py:74, std·√fan_in 1.414, std·√fan_out 2.449" (torch's fans)."""
+    if not init:
+        return "no record"
+    if not init.get("function"):
+        return f"no init call ({init.get('why') or 'unknown'})"
+    args = ", ".join(f"{k}={v!r}" for k, v in (init.get("args") or {}).items())
+    text = f"{init['function']}({args})"
+    if init.get("after"):
+        text += " then " + ", ".join(init["after"])
+    if init.get("via"):
+        text += f" (via {init['via']})"
+    if init.get("at"):
+        text += f" at {init['at']}"
+    if init.get("exact"):
+        text += (
+            f", std·√fan_in {init['gain_fan_in']:.4f}, std·√fan_out {init['gain_fan_out']:.4f}"
+            " (torch's fans)"
+        )
+    elif init.get("why"):
+        text += f" [{init['why']}]"
+    return text
+
+
+def call_signature(init: dict[str, Any] | None) -> tuple | None:
+    """What a last init call did, without where (the fixed files' lines move)."""
+    if not init:
+        return None
+    return (
+        init.get("function"),
+        init.get("source"),
+        tuple(sorted((init.get("args") or {}).items())),
+        tuple(init.get("after") or ()),
+        tuple(init.get("called_shape") or ()),
+        init.get("why"),
+    )
+
+
+def exact_gains(init: dict[str, Any], row: dict[str, Any]) -> dict[str, float] | None:
+    """std·√fan of the recorded call for the fans the verifier allows (true fans: a grouped or
+    transposed conv's differ from torch's; only the forward one where the row says so)."""
+    std, fan_in, fan_out = init.get("std"), row.get("fan_in"), row.get("fan_out")
+    if std is None or not init.get("exact") or not fan_in:
+        return None
+    gains = {"fan_in": std * math.sqrt(fan_in)}
+    if fan_out and not row.get("strided"):
+        gains["fan_out"] = std * math.sqrt(fan_out)
+    return gains
+
+
+def call_contradiction(init: dict[str, Any], row: dict[str, Any], gains: dict) -> str | None:
+    """Why the call's exact value disagrees with the verifier's statistic on this row: it falls
+    outside the row's interval for std·√fan (the weights cannot have been drawn by it), or the
+    verifier called a layer before a rectifier ok that the call does not He-scale."""
+    mode, interval = row.get("gain_mode"), row.get("interval")
+    fan = row.get("fan_in") if mode == "fan_in" else row.get("fan_out")
+    if interval and fan and init.get("std") is not None:
+        value = init["std"] * math.sqrt(fan)
+        low, high = interval
+        if not low * (1 - INTERVAL_SLACK) <= value <= high * (1 + INTERVAL_SLACK):
+            return (
+                f"the call gives std·√{mode} = {value:.4f}, outside the weights' interval "
+                f"[{low:.4f}, {high:.4f}]"
+            )
+    required = row.get("expected")
+    if row.get("status") == "ok" and row.get("family") == "rectifier" and required:
+        tolerance = gain_tolerance()
+        if not any(abs(g - required) <= tolerance * required for g in gains.values()):
+            found = ", ".join(f"std·√{m} = {g:.4f}" for m, g in gains.items())
+            return f"judged ok but the call gives {found}, He needs {required:.4f}"
+    return None
+
+
+def exact_verdict(layer: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a layer the test left inconclusive is exactly He/Xavier-scaled as required by
+    its last init call (see the module docstring), and why (not)."""
+    init = layer.get("init")
+    if layer.get("note"):
+        return False, f"the verdict does not apply ({layer['note']})"
+    if not init:
+        return False, "no init call recorded"
+    function = init.get("function") or ""
+    if not function.startswith(("kaiming_", "xavier_")) or init.get("source") != "torch.nn.init":
+        return False, f"last init call is not kaiming_*/xavier_*: {call_text(init)}"
+    if not init.get("exact"):
+        return False, f"no exact scale: {call_text(init)}"
+    if init.get("mean"):
+        return False, f"mean {init['mean']:g} ≠ 0: {call_text(init)}"
+    undecided = [
+        row
+        for row in layer.get("rows", {}).get("default", [])
+        if row.get("status") not in NEGATIVE_STATUSES
+    ]
+    if not undecided:
+        return False, "no inconclusive row"
+    tolerance = gain_tolerance()
+    reasons = []
+    for row in undecided:
+        required = row.get("expected")
+        gains = exact_gains(init, row)
+        if row.get("status") != "inconclusive" or not required or gains is None:
+            return False, f"{row.get('follows')}: {row.get('status')}, no required gain or fans"
+        contradiction = call_contradiction(init, row, gains)
+        if contradiction:
+            return False, f"CONTRADICTION {row.get('follows')}: {contradiction}"
+        matching = [m for m, g in gains.items() if abs(g - required) <= tolerance * required]
+        found = ", ".join(f"std·√{m} = {g:.4f}" for m, g in gains.items())
+        if not matching:
+            return False, f"{row.get('follows')}: {found} vs required {required:.4f}"
+        reasons.append(f"{row.get('follows')}: {found} (required {required:.4f} ±{tolerance:.0%})")
+    return True, "; ".join(reasons)
+
+
+def call_check(layer: dict[str, Any]) -> tuple[str, str]:
+    """The sanity cross-check of a layer the test found effective: ("agree" | "contradict" |
+    "no exact value", detail)."""
+    init = layer.get("init")
+    if not init or not init.get("exact"):
+        return "no exact value", call_text(init)
+    checked = 0
+    for row in layer.get("rows", {}).get("default", []):
+        gains = exact_gains(init, row)
+        if row.get("status") != "ok" or gains is None:
+            continue
+        checked += 1
+        contradiction = call_contradiction(init, row, gains)
+        if contradiction:
+            return "contradict", f"{row.get('follows')}: {contradiction}; {call_text(init)}"
+    if not checked:
+        return "no exact value", f"no row judged with fans: {call_text(init)}"
+    return "agree", call_text(init)
+
+
 def compare_builds(
     model: str, before: dict[str, Any], after: dict[str, Any], fixed: set[str]
 ) -> dict[str, list[dict[str, Any]]]:
@@ -123,7 +290,9 @@ def compare_builds(
             out["missing"].append(entry)
             continue
         entry.update(before=gain_text(old), after=gain_text(current))
+        entry["last_call"] = call_text(current.get("init"))
         was, now = layer_label(old), layer_label(current)
+        call_changed = call_signature(old.get("init")) != call_signature(current.get("init"))
         if name in fixed:
             if was.label == "positive":
                 outcome = {"negative": "effective", "unknown": "inconclusive"}.get(
@@ -133,8 +302,25 @@ def compare_builds(
                 outcome = "broke a fine layer"
             else:
                 outcome = "fine context, still fine" if was.label == "negative" else "unknown"
+            if outcome == "inconclusive":
+                exact, entry["why"] = exact_verdict(current)
+                if exact:
+                    outcome = EXACT
+                elif entry["why"].startswith("CONTRADICTION"):
+                    out["call contradicts"].append(entry)
+            elif outcome == "effective":
+                entry["call_check"], entry["why"] = call_check(current)
+                if entry["call_check"] == "contradict":
+                    out["call contradicts"].append(entry)
+            elif outcome == "fine context, still fine" and call_changed:
+                out["fine context, last call changed"].append(entry)
             out[outcome].append(entry)
             continue
+        if old.get("init") is not None and current.get("init") is not None:
+            out["other with a recorded call"].append(entry)
+            if call_changed:
+                entry["last_call_before"] = call_text(old.get("init"))
+                out["other last call changed"].append(entry)
         verdicts_same = all(row_signature(old, v) == row_signature(current, v) for v in VIEWS)
         scale_same = same_scale(old, current)
         if scale_same and verdicts_same:
@@ -304,16 +490,22 @@ def _fix_check(
             if layer.get("chain")
         }
         for outcome, entries in per_model.items():
+            if outcome in CROSS_LISTS:
+                continue
             for entry in entries:
                 if entry["layer"] in fixed_layers:
                     site_layers[sites_by_layer[entry["layer"]]][outcome] += 1
 
-    wrong_before = sum(len(outcomes[k]) for k in ("effective", "inconclusive", "not effective"))
+    wrong_before = sum(
+        len(outcomes[k]) for k in ("effective", EXACT, "inconclusive", "not effective")
+    )
     effective_sites = [
         k
         for k, c in site_layers.items()
-        if c["effective"] and not (c["not effective"] or c["broke a fine layer"])
+        if (c["effective"] or c[EXACT]) and not (c["not effective"] or c["broke a fine layer"])
     ]
+    effective_total = len(outcomes["effective"]) + len(outcomes[EXACT])
+    checks = Counter(entry["call_check"] for entry in outcomes["effective"])
     report.update(
         rebuilt_forward_failed=forward_failed,
         fixed_layers_wrong_before=wrong_before,
@@ -321,7 +513,16 @@ def _fix_check(
         fixed_layers_effective_percent=(
             100.0 * len(outcomes["effective"]) / wrong_before if wrong_before else None
         ),
+        fixed_layers_effective_exact=len(outcomes[EXACT]),
+        fixed_layers_effective_exact_layers=outcomes[EXACT],
+        fixed_layers_effective_total=effective_total,
+        fixed_layers_effective_total_percent=(
+            100.0 * effective_total / wrong_before if wrong_before else None
+        ),
+        fixed_layers_effective_call_check=dict(checks),
+        fixed_layers_call_contradictions=outcomes["call contradicts"],
         fixed_layers_inconclusive=len(outcomes["inconclusive"]),
+        fixed_layers_inconclusive_layers=outcomes["inconclusive"],
         fixed_layers_not_effective=outcomes["not effective"],
         fixed_layers_broken=outcomes["broke a fine layer"],
         fixed_layers_fine_context=len(outcomes["fine context, still fine"]),
@@ -333,6 +534,11 @@ def _fix_check(
         ),
         other_layers_changed=outcomes["other changed"],
         other_layers_verdict_flips=outcomes["other verdict flip (same scale)"],
+        other_layers_with_recorded_call=len(outcomes["other with a recorded call"]),
+        other_layers_last_call_changed=outcomes["other last call changed"],
+        fixed_layers_fine_context_last_call_changed=len(
+            outcomes["fine context, last call changed"]
+        ),
         layers_missing=outcomes["missing"],
     )
     return report
@@ -360,22 +566,40 @@ def print_fix_report(report: dict[str, Any]) -> None:
     for site in report["fixed_sites_not_built"]:
         print(f"  fixed but not built by any model run: {site}")
     percent = report["fixed_layers_effective_percent"]
+    total = report["fixed_layers_effective_total_percent"]
+    exact = report["fixed_layers_effective_exact"]
     print(
         f"layers at fixed sites that were wrong: {report['fixed_layers_wrong_before']}; "
         f"now He/Xavier-scaled as required: {report['fixed_layers_effective']} "
-        f"({'n/a' if percent is None else f'{percent:.1f}%'}), inconclusive "
+        f"({'n/a' if percent is None else f'{percent:.1f}%'}) by the statistical test, "
+        f"{exact} more exactly by their final init call "
+        f"(in all {report['fixed_layers_effective_total']}, "
+        f"{'n/a' if total is None else f'{total:.1f}%'}); inconclusive "
         f"{report['fixed_layers_inconclusive']}, still wrong "
         f"{len(report['fixed_layers_not_effective'])}"
     )
     print(
+        f"effective (exact: final init call): {exact} of the "
+        f"{exact + report['fixed_layers_inconclusive']} the statistical test left inconclusive"
+    )
+    checks = report["fixed_layers_effective_call_check"]
+    print(
+        f"final init call of the {report['fixed_layers_effective']} statistically effective "
+        f"layers: {checks.get('agree', 0)} agree, {checks.get('contradict', 0)} contradict, "
+        f"{checks.get('no exact value', 0)} without an exact value"
+    )
+    print(
         f"layers at fixed sites in contexts that were fine: "
         f"{report['fixed_layers_fine_context']} still fine, "
-        f"{len(report['fixed_layers_broken'])} made wrong"
+        f"{len(report['fixed_layers_broken'])} made wrong "
+        f"({report['fixed_layers_fine_context_last_call_changed']} with another last init call)"
     )
     print(
         f"other layers compared: {report['other_layers_compared']}; changed: "
         f"{len(report['other_layers_changed'])}; verdict flips with the same scale "
-        f"(chance): {len(report['other_layers_verdict_flips'])}"
+        f"(chance): {len(report['other_layers_verdict_flips'])}; last init call changed: "
+        f"{len(report['other_layers_last_call_changed'])} "
+        f"(of {report['other_layers_with_recorded_call']} with a recorded call)"
     )
     print("per fixed site (layer outcomes):")
     for site, counts in report["fixed_sites_outcomes"].items():
@@ -384,6 +608,9 @@ def print_fix_report(report: dict[str, Any]) -> None:
         ("FIX NOT EFFECTIVE", "fixed_layers_not_effective"),
         ("FIX BROKE A FINE LAYER", "fixed_layers_broken"),
         ("OTHER LAYER CHANGED", "other_layers_changed"),
+        ("OTHER LAYER'S LAST INIT CALL CHANGED", "other_layers_last_call_changed"),
+        ("FINAL INIT CALL CONTRADICTS THE STATISTIC", "fixed_layers_call_contradictions"),
+        ("STILL INCONCLUSIVE", "fixed_layers_inconclusive_layers"),
         ("LAYER MISSING AFTER FIX", "layers_missing"),
     ):
         for entry in report[key]:
@@ -392,5 +619,11 @@ def print_fix_report(report: dict[str, Any]) -> None:
                 print(f"    before: {entry['before']}\n    after:  {entry['after']}")
             if "scale" in entry:
                 print(f"    {entry['scale']}")
+            if "last_call_before" in entry:
+                print(f"    last init call before: {entry['last_call_before']}")
+            if entry.get("last_call"):
+                print(f"    last init call: {entry['last_call']}")
+            if entry.get("why"):
+                print(f"    {entry['why']}")
     for failure in report["rebuilt_forward_failed"]:
         print(f"  REBUILD FAILED: {failure['model']}: {failure['error']}")

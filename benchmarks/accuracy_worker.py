@@ -168,6 +168,492 @@ def _is_own_init(frame: FrameType, module: Any) -> bool:
     return frame.f_locals.get(code.co_varnames[0]) is module
 
 
+# -- the last init call that wrote each weight -------------------------------------------------
+
+#: Public tensor-init functions wrapped, per module: torch's (also bound by ``from torch.nn.init
+#: import ...`` in torch's own modules) and timm's own (timm's trunc_normal_ writes through
+#: ``uniform_`` + ``erfinv_`` + ``mul_``...: the outermost known call is what the code asked for).
+INIT_FUNCTIONS = {
+    "torch.nn.init": (
+        "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+        "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+        "orthogonal_", "sparse_", "uniform", "normal", "constant", "eye", "dirac",
+        "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal",
+        "sparse",
+    ),
+    "timm.layers.weight_init": (
+        "trunc_normal_", "trunc_normal_tf_", "variance_scaling_", "lecun_normal_",
+    ),
+}  # fmt: skip
+#: In-place Tensor methods that write a tensor's values from scratch (when called on all of it).
+TENSOR_WRITES = (
+    "normal_", "uniform_", "fill_", "zero_", "copy_", "random_", "bernoulli_", "exponential_",
+    "geometric_", "log_normal_", "cauchy_",
+)  # fmt: skip
+#: In-place Tensor methods that change values already written (a scalar mul_/div_ is tracked as
+#: a factor, a scalar add_/sub_ as a shift; anything else makes the scale unknown).
+TENSOR_CHANGES = (
+    "mul_", "div_", "add_", "sub_", "__imul__", "__itruediv__", "__iadd__", "__isub__",
+    "clamp_", "clamp_min_", "clamp_max_", "clip_", "erfinv_", "neg_", "abs_", "sqrt_", "pow_",
+    "exp_", "tanh_", "sigmoid_", "sign_", "masked_fill_", "index_fill_", "fill_diagonal_",
+    "scatter_", "index_copy_", "addcmul_", "addcdiv_", "lerp_", "renorm_", "__setitem__",
+)  # fmt: skip
+#: Arguments of init calls that decide the scale.
+SCALE_ARGUMENTS = (
+    "mean", "std", "a", "b", "mode", "nonlinearity", "gain", "val", "value", "sparsity",
+    "scale", "distribution", "from", "to",
+)  # fmt: skip
+#: Std of a standard normal truncated to ±2 (timm's variance_scaling_ divides by it).
+TRUNCATED_2SIGMA_STD = 0.87962566103423978
+
+
+def storage_key(tensor: Any) -> tuple[int, bool, int] | None:
+    """(address of the tensor's storage, whether the tensor covers only part of it, the
+    storage's size); None for tensors without a real storage (meta, lazy)."""
+    try:
+        storage = tensor.untyped_storage()
+        address, size = storage.data_ptr(), storage.nbytes()
+        if not address:
+            return None
+        return address, tensor.numel() * tensor.element_size() < size, size
+    except Exception:  # noqa: BLE001 - anything odd is simply not recorded
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """An argument as JSON: numbers, strings, None; 0-d tensors as numbers; else its repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            return float(value)
+    except Exception:  # noqa: BLE001
+        pass
+    return repr(value)[:60]
+
+
+class InitRecorder:
+    """Records, keyed by storage, the last init call that wrote each tensor while enabled.
+
+    Wraps the public functions of ``torch.nn.init`` (and timm's own, when
+    ``timm.layers.weight_init`` is imported) and the in-place Tensor methods above. Only the
+    outermost call is recorded (the Tensor methods an init function uses inside are not), and
+    the wrappers only call through: the random stream is untouched. Disabled (the default), a
+    wrapper costs one attribute test."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.depth = 0
+        self.errors = 0
+        self.writes: dict[int, dict[str, Any]] = {}
+        self.originals: dict[Any, Any] = {}  # wrapper -> original
+        self._signatures: dict[str, Any] = {}
+
+    # installation
+
+    def install(self) -> None:
+        """Wrap torch.nn.init now (rebinding the names torch's own modules imported from it)
+        and timm's weight_init as soon as it is imported. Call before importing torchvision and
+        timm, which bind ``from ... import trunc_normal_`` at import time."""
+        import torch
+        import torch.nn.init as torch_init
+
+        self._wrap_module(torch_init, INIT_FUNCTIONS["torch.nn.init"], "torch.nn.init")
+        for name in TENSOR_WRITES + TENSOR_CHANGES:
+            original = getattr(torch.Tensor, name, None)
+            if original is not None:
+                setattr(torch.Tensor, name, self._method(name, original))
+        torch.Tensor.clone = self._clone(torch.Tensor.clone)  # type: ignore[method-assign]
+        sys.meta_path.insert(0, _PatchOnImport({"timm.layers.weight_init": self._patch_timm}))
+        if "timm.layers.weight_init" in sys.modules:  # imported already: patch now
+            self._patch_timm(sys.modules["timm.layers.weight_init"])
+
+    def _patch_timm(self, module: Any) -> None:
+        self._wrap_module(
+            module, INIT_FUNCTIONS["timm.layers.weight_init"], "timm.layers.weight_init"
+        )
+
+    def _wrap_module(self, module: Any, names: tuple[str, ...], source: str) -> None:
+        import inspect
+
+        replaced = {}
+        for name in names:
+            original = getattr(module, name, None)
+            if original is None or original in self.originals:
+                continue
+            try:
+                self._signatures[f"{source}.{name}"] = inspect.signature(original)
+            except (TypeError, ValueError):
+                continue
+            wrapper = self._function(name, source, original)
+            setattr(module, name, wrapper)
+            replaced[original] = wrapper
+        # Names already bound elsewhere (torch.nn.modules.transformer imports xavier_uniform_).
+        for other in list(sys.modules.values()):
+            namespace = getattr(other, "__dict__", None)
+            if other is module or not isinstance(namespace, dict):
+                continue
+            for key, value in list(namespace.items()):
+                try:
+                    wrapper = replaced.get(value)
+                except Exception:  # noqa: BLE001 - unhashable
+                    continue
+                if wrapper is not None:
+                    namespace[key] = wrapper
+
+    def _function(self, name: str, source: str, original: Callable[..., Any]) -> Callable:
+        recorder = self
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not recorder.enabled or recorder.depth:
+                return original(*args, **kwargs)
+            recorder.depth += 1
+            try:
+                result = original(*args, **kwargs)
+            finally:
+                recorder.depth -= 1
+            recorder._call(name, source, args, kwargs, sys._getframe(1))
+            return result
+
+        wrapper.__name__ = wrapper.__qualname__ = name
+        wrapper.__doc__ = original.__doc__
+        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+        self.originals[wrapper] = original
+        return wrapper
+
+    def _method(self, name: str, original: Any) -> Callable:
+        recorder = self
+        changes = name in TENSOR_CHANGES
+
+        def method(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+            if not recorder.enabled or recorder.depth:
+                return original(tensor, *args, **kwargs)
+            recorder.depth += 1
+            try:
+                result = original(tensor, *args, **kwargs)
+            finally:
+                recorder.depth -= 1
+            if changes:
+                recorder._change(name, tensor, args)
+            else:
+                recorder._tensor_write(name, tensor, args, kwargs, sys._getframe(1))
+            return result
+
+        method.__name__ = method.__qualname__ = name
+        method.__doc__ = getattr(original, "__doc__", None)
+        self.originals[method] = original
+        return method
+
+    def _clone(self, original: Any) -> Callable:
+        recorder = self
+
+        def clone(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(tensor, *args, **kwargs)
+            if recorder.enabled and not recorder.depth:
+                recorder.clone_record(tensor, result)
+            return result
+
+        clone.__name__ = clone.__qualname__ = "clone"
+        clone.__doc__ = getattr(original, "__doc__", None)
+        self.originals[clone] = original
+        return clone
+
+    # recording (never raises: a failure only loses that record)
+
+    def _call(self, name: str, source: str, args: tuple, kwargs: dict, frame: Any) -> None:
+        try:
+            bound = self._signatures[f"{source}.{name}"].bind(*args, **kwargs)
+            bound.apply_defaults()
+            values = dict(bound.arguments)
+            tensor = values.pop("tensor", None)
+            if tensor is None:
+                tensor = args[0]
+            arguments = {k: _plain(v) for k, v in values.items() if k in SCALE_ARGUMENTS}
+            self._write(name, source, tensor, arguments, frame)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+
+    def _tensor_write(self, name: str, tensor: Any, args: tuple, kwargs: dict, frame: Any) -> None:
+        try:
+            if name == "copy_" and self._inherit(args[0] if args else kwargs.get("src"), tensor):
+                return
+            positional = {
+                "normal_": ("mean", "std"),
+                "uniform_": ("from", "to"),
+                "fill_": ("value",),
+            }.get(name, ())
+            arguments = {k: _plain(v) for k, v in zip(positional, args, strict=False)}
+            arguments.update({k: _plain(v) for k, v in kwargs.items() if k in SCALE_ARGUMENTS})
+            self._write(name, "Tensor", tensor, arguments, frame)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+
+    def _write(self, name: str, source: str, tensor: Any, arguments: dict, frame: Any) -> None:
+        key = storage_key(tensor)
+        if key is None:
+            return
+        address, partial, size = key
+        if partial:  # part of a weight (a slice, a row): the scale of the rest is another's
+            self._change(f"{name} on part of it", tensor, ())
+            return
+        where = (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name) if frame else None
+        self.writes[address] = {**_record(name, source, arguments, tensor, where), "size": size}
+
+    def _change(self, name: str, tensor: Any, args: tuple) -> None:
+        try:
+            key = storage_key(tensor)
+            if key is None:
+                return
+            previous = self.writes.get(key[0])
+            if previous is not None and previous.get("size") == key[2]:
+                record = dict(previous)
+            else:  # changed with no recorded write before: its scale is unknown
+                record = {**_record(None, None, {}, tensor, None), "exact_after": False}
+                record["size"] = key[2]
+            scalar = args[0] if len(args) == 1 and isinstance(args[0], (int, float)) else None
+            if key[1] or scalar is None or name not in (
+                "mul_", "div_", "add_", "sub_", "__imul__", "__itruediv__", "__iadd__", "__isub__"
+            ):  # fmt: skip
+                record["exact_after"] = False
+                record["after"] = [*record["after"], name]
+            else:
+                scalar = float(scalar)
+                if name in ("mul_", "__imul__"):
+                    record["factor"] *= scalar
+                    record["shift"] *= scalar
+                elif name in ("div_", "__itruediv__"):
+                    record["factor"] /= scalar
+                    record["shift"] /= scalar
+                else:
+                    record["shift"] += scalar if name in ("add_", "__iadd__") else -scalar
+                record["after"] = [*record["after"], f"{name}({scalar:g})"]
+            self.writes[key[0]] = record
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+
+    def clone_record(self, source: Any, result: Any) -> None:
+        """Carry a tensor's record over to its copy (``Parameter.__deepcopy__`` clones)."""
+        try:
+            self._inherit(source, result, "clone")
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+
+    def _inherit(self, source: Any, target: Any, how: str = "copy_") -> bool:
+        """Give ``target`` the record of ``source`` when both are whole storages of one size
+        (a copy of all of it): whether it did."""
+        old, new = storage_key(source), storage_key(target)
+        if not old or not new or old[1] or new[1] or old[2] != new[2]:
+            return False
+        record = self.writes.get(old[0])
+        if record is None or record.get("size") != old[2]:
+            return False
+        self.writes[new[0]] = {**record, "via": how}
+        return True
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        self.writes.clear()
+        self.errors = 0
+        self.enabled = True
+        try:
+            yield
+        finally:
+            self.enabled = False
+
+    def last_write(self, weight: Any, where: Callable[[tuple], str | None]) -> dict[str, Any]:
+        """The weight's last recorded write, with the exact scale it gives where it is known
+        (std·√fan for torch's fans of the weight: the fix check rescales to the true fans)."""
+        import torch
+
+        key = storage_key(weight)
+        record = self.writes.get(key[0]) if key else None
+        if record is not None and record.get("size") != key[2]:  # type: ignore[index]
+            record = None  # a freed tensor's record at a reused address
+        fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(weight)
+        if record is None:
+            return {
+                "function": None,
+                "fan_in": fan_in,
+                "fan_out": fan_out,
+                "exact": False,
+                "why": "no write recorded (the weight's storage was replaced)",
+            }
+        out: dict[str, Any] = {
+            "function": record["function"],
+            "source": record["source"],
+            "args": record["args"],
+            "at": where(record["frame"]) if record["frame"] else None,
+            "fan_in": fan_in,
+            "fan_out": fan_out,
+        }
+        for key_name in ("after", "via"):
+            if record.get(key_name):
+                out[key_name] = record[key_name]
+        if record["shape"] != list(weight.shape):
+            out["called_shape"] = record["shape"]
+        why = None
+        scale = None
+        if record["function"] is None:
+            why = "changed in place with no recorded init before"
+        elif not record["exact_after"]:
+            why = f"changed after the call ({', '.join(record['after'])})"
+        elif math.prod(record["shape"]) != weight.numel():
+            why = "called on a tensor of another size"
+        else:
+            scale = intended_scale(record["function"], record["args"], record["shape"])
+            if scale is None:
+                why = f"no exact scale known for {record['function']}"
+        if scale is not None:
+            std, mean = scale
+            std, mean = std * abs(record["factor"]), mean * record["factor"] + record["shift"]
+            out.update(
+                std=std,
+                mean=mean,
+                gain_fan_in=std * math.sqrt(fan_in),
+                gain_fan_out=std * math.sqrt(fan_out),
+            )
+        out["exact"] = scale is not None
+        if why:
+            out["why"] = why
+        return out
+
+
+def _record(
+    function: str | None, source: str | None, arguments: dict, tensor: Any, frame: tuple | None
+) -> dict[str, Any]:
+    """One write: the call, its arguments, the shape it saw and where it was called; then the
+    in-place changes after it (a scalar factor and shift, or names that make the scale unknown)."""
+    return {
+        "function": function,
+        "source": source,
+        "args": arguments,
+        "shape": list(tensor.shape),
+        "frame": frame,
+        "after": [],
+        "factor": 1.0,
+        "shift": 0.0,
+        "exact_after": True,
+    }
+
+
+class _PatchOnImport:
+    """A meta path finder that runs a callback on a module right after it executes, before
+    whoever imported it reads its names (``from .weight_init import trunc_normal_``)."""
+
+    def __init__(self, callbacks: dict[str, Callable[[Any], None]]) -> None:
+        self.callbacks = callbacks
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        callback = self.callbacks.get(fullname)
+        if callback is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _PatchingLoader(spec.loader, callback)
+                return spec
+        return None
+
+
+class _PatchingLoader:
+    def __init__(self, loader: Any, callback: Callable[[Any], None]) -> None:
+        self.loader, self.callback = loader, callback
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.loader.exec_module(module)
+        try:
+            self.callback(module)
+        except Exception:  # noqa: BLE001 - unpatched, the build still works
+            traceback.print_exc()
+
+    def __getattr__(self, name: str) -> Any:  # get_source, is_package, ... for tracebacks
+        return getattr(self.loader, name)
+
+
+def _truncated_std(low: float, high: float) -> float:
+    """Std of a standard normal truncated to [low, high]."""
+    pdf = lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    cdf = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
+    mass = cdf(high) - cdf(low)
+    if mass <= 0:
+        return 0.0
+    lo = low * pdf(low) if math.isfinite(low) else 0.0
+    hi = high * pdf(high) if math.isfinite(high) else 0.0
+    shift = (pdf(low) - pdf(high)) / mass
+    return math.sqrt(max(1 + (lo - hi) / mass - shift * shift, 0.0))
+
+
+def intended_scale(function: str, args: dict[str, Any], shape: list[int]) -> tuple | None:
+    """(std, mean) an init call gives a tensor of this shape, computed from its arguments as
+    torch/timm do; None where it is not one number (eye_, dirac_, sparse_, random draws...)."""
+    from torch.nn.init import calculate_gain
+
+    name = function.rstrip("_") + "_"
+    receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
+    fan_in = shape[1] * receptive if len(shape) > 1 else None
+    fan_out = shape[0] * receptive if len(shape) > 1 else None
+    number = lambda key, default: float(args.get(key, default))  # noqa: E731
+    if name in ("kaiming_normal_", "kaiming_uniform_"):
+        fan = fan_in if args.get("mode", "fan_in") == "fan_in" else fan_out
+        gain = calculate_gain(args.get("nonlinearity", "leaky_relu"), args.get("a", 0))
+        return (gain / math.sqrt(fan), 0.0) if fan else None
+    if name in ("xavier_normal_", "xavier_uniform_"):
+        if not fan_in or not fan_out:
+            return None
+        return number("gain", 1.0) * math.sqrt(2.0 / (fan_in + fan_out)), 0.0
+    if name == "normal_":
+        return number("std", 1.0), number("mean", 0.0)
+    if name == "uniform_":
+        low = number("a" if "a" in args else "from", 0.0)
+        high = number("b" if "b" in args else "to", 1.0)
+        return (high - low) / math.sqrt(12.0), (low + high) / 2
+    if name == "trunc_normal_":  # bounds a, b in the tensor's units (torch and timm alike)
+        mean, std = number("mean", 0.0), number("std", 1.0)
+        if std <= 0:
+            return None
+        low, high = (number("a", -2.0) - mean) / std, (number("b", 2.0) - mean) / std
+        if abs(low + high) > 1e-12:  # asymmetric: the mean moves too; not needed here
+            return None
+        return std * _truncated_std(low, high), mean
+    if name == "trunc_normal_tf_":  # bounds in units of the standard normal, then scaled
+        low, high = number("a", -2.0), number("b", 2.0)
+        if abs(low + high) > 1e-12:
+            return None
+        return number("std", 1.0) * _truncated_std(low, high), number("mean", 0.0)
+    if name in ("variance_scaling_", "lecun_normal_"):
+        mode = args.get("mode", "fan_in")
+        if not fan_in or not fan_out:
+            return None
+        denominator = {"fan_in": fan_in, "fan_out": fan_out}.get(mode, (fan_in + fan_out) / 2)
+        variance = number("scale", 1.0) / denominator
+        distribution = args.get("distribution", "truncated_normal" if name == "lecun_normal_"
+                                else "normal")  # fmt: skip
+        if distribution == "truncated_normal":  # trunc_normal_tf_(std=√v/.8796..., ±2σ)
+            return (
+                math.sqrt(variance) / TRUNCATED_2SIGMA_STD * _truncated_std(-2.0, 2.0),
+                0.0,
+            )
+        return math.sqrt(variance), 0.0
+    if name in ("constant_", "fill_"):
+        return 0.0, number("val" if "val" in args else "value", 0.0)
+    if name in ("zeros_", "zero_"):
+        return 0.0, 0.0
+    if name == "ones_":
+        return 0.0, 1.0
+    if name == "orthogonal_" and fan_out:  # rows or columns of norm gain: rms gain/√max(r, c)
+        rows = shape[0]
+        columns = math.prod(shape) // rows
+        return number("gain", 1.0) / math.sqrt(max(rows, columns)), 0.0
+    return None
+
+
 # -- model builders and inputs -----------------------------------------------------------------
 
 
@@ -312,6 +798,11 @@ def row_json(row: Any) -> dict[str, Any]:
         "gain": data.get("gain"),
         "gain_mode": data.get("gain_mode"),
         "expected": data.get("expected_gain"),
+        # the true fans and whether only the forward one counts (the fix check's exact test)
+        "fan_in": data.get("fan_in"),
+        "fan_out": data.get("fan_out"),
+        "strided": bool(getattr(getattr(row, "fans", None), "strided", False)),
+        "family": getattr(getattr(getattr(row, "activation", None), "family", None), "value", None),
     }
     interval = data.get("std_interval")
     fan = data.get("fan_in") if data.get("gain_mode") == "fan_in" else data.get("fan_out")
@@ -366,7 +857,8 @@ def doubled_batch(args: tuple) -> tuple:
 
 
 class Worker:
-    def __init__(self) -> None:
+    def __init__(self, inits: InitRecorder) -> None:
+        self.inits = inits  # installed before this imports torchvision and timm
         import timm
         import torch
         import torchvision
@@ -439,11 +931,14 @@ class Worker:
         result: dict[str, Any] = {"params": None, "layers": [], "views": {}}
         start = time.perf_counter()
         try:
-            with self.recorder.recording():
+            with self.recorder.recording(), self.inits.recording():
                 model = self.builders.build(package, name)
         except Exception:  # noqa: BLE001 - reported, the run goes on
+            self.inits.writes.clear()
             return {**result, "error": _error_text(), "stage": "build"}
         result["build_seconds"] = time.perf_counter() - start
+        last_calls = self.last_init_calls(model)
+        result["init_record_errors"] = self.inits.errors
         result["params"] = sum(p.numel() for p in model.parameters() if not _is_lazy(p))
 
         reports: dict[str, Any] = {}
@@ -493,10 +988,43 @@ class Worker:
                     **site,
                     "rows": rows.get(layer_name or "<model>", {}),
                     **({"note": note} if note else {}),
+                    **({"init": last_calls[layer_name]} if layer_name in last_calls else {}),
                 }
             )
         del model, reports
         return result
+
+    def last_init_calls(self, model: Any) -> dict[str, dict[str, Any]]:
+        """Each Linear/Conv weight's last recorded write during construction (see
+        InitRecorder.last_write); the records are dropped afterwards."""
+        from torch import nn
+        from torch.nn.modules.conv import _ConvNd
+
+        out = {}
+        try:
+            for layer_name, module in model.named_modules():
+                weight = getattr(module, "weight", None)
+                if not isinstance(module, (nn.Linear, _ConvNd)) or weight is None:
+                    continue
+                if _is_lazy(weight) or weight.dim() < 2:
+                    continue
+                try:
+                    out[layer_name] = self.inits.last_write(weight, self.call_site)
+                except Exception:  # noqa: BLE001 - that layer only
+                    out[layer_name] = {"function": None, "exact": False, "why": _error_text()}
+        finally:
+            self.inits.writes.clear()
+        return out
+
+    def call_site(self, frame: tuple[str, int, str]) -> str:
+        """'timm/models/resnet.py:612' for package code, 'torch:reset_parameters' for torch's."""
+        filename, line, function = frame
+        relative = self.recorder.relative(filename)
+        if relative is not None:
+            return f"{relative}:{line}"
+        if os.path.realpath(filename).startswith(self.recorder.torch_dir):
+            return f"torch:{function}"
+        return f"{os.path.basename(filename)}:{line}"
 
 
 def training_pass(
@@ -697,7 +1225,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    worker = Worker()
+    inits = InitRecorder()
+    inits.install()  # before torchvision and timm bind torch's and timm's init functions
+    worker = Worker(inits)
     for line in sys.stdin:
         job = json.loads(line)
         start = time.perf_counter()
