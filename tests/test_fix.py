@@ -307,3 +307,19 @@ def test_an_init_rescaled_after_its_call_gets_no_autofix() -> None:
     assert finding.code == "INI001" and "then ×0.1" in finding.message
     assert finding.fix is None
     assert "no autofix: the init is rescaled ×0.1 after its call" in finding.message
+
+
+def test_fixes_that_never_settle_are_reported_by_file_not_dropped() -> None:
+    """The fix-until-stable loop is only a guard: a lint whose fix changes the file on every
+    round (as an oscillating fix would) ends with that file listed as unstable, which the CLI
+    reports as an error naming it; nothing is silently kept or lost."""
+
+    def restless(sources: dict[str, bytes]) -> list[Finding]:
+        lines = sources["model.py"].count(b"\n")
+        edit = Edit(1, 1, 1, 1, f"x{lines} = {lines}\n")
+        return [Finding("model.py", 1, 1, "INI001", "restless", fix=Fix("append", (edit,)))]
+
+    run = fix_until_stable({"model.py": b"x = 0\n"}, restless, max_rounds=3)
+    assert run.unstable == ["model.py"]
+    [result] = run.changed
+    assert result.original == b"x = 0\n" and result.fixed.count(b"\n") == 4
