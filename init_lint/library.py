@@ -104,6 +104,19 @@ def _variance_scaling(args: HelperArgs) -> InitScheme:
     return InitScheme(SchemeKind.NORMAL)  # LeCun (scale 1) and others: not He-scaled
 
 
+#: mmengine/mmcv ``init_cfg=dict(type=...)`` initialisers (BaseModule.init_weights runs them):
+#: the scheme of each type, from the config's other keys (mmengine's defaults).
+CONFIG_INITS: dict[str, Callable[[HelperArgs], InitScheme]] = {
+    "Kaiming": _mm_kaiming,
+    "Xavier": _mm_xavier,
+    "Normal": _mm_normal,
+    "TruncNormal": _mm_normal,
+    "Uniform": lambda _: InitScheme(SchemeKind.UNIFORM),
+    "Constant": lambda _: InitScheme(SchemeKind.CONSTANT),
+    "Caffe2Xavier": lambda _: _kaiming("fan_in", "leaky_relu", a=1.0, distribution="uniform"),
+}
+
+
 INIT_HELPERS: dict[str, InitHelper] = {
     # fvcore (detectron2): Caffe2's MSRAFill and XavierFill.
     "fvcore.nn.weight_init.c2_msra_fill": InitHelper(

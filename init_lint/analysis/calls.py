@@ -35,6 +35,7 @@ from .common import (
     submodules_in,
     union,
 )
+from .configinit import apply_config, config_argument
 from .contexts import DEFAULTS, digest, signature_of
 from .imports import dotted_name, init_function, is_torch, torch_function, torch_nn_member
 from .state import ClassInfo, Frame, FunctionInfo, Program
@@ -420,8 +421,15 @@ class Calls:
         defining = next((c for c in info.mro() if f"{c.name}.{name}" in running), info)
         method = defining.lookup(name, skip_self=True)
         args = self._arguments(node, frame)
+        if method is None and name == "__init__":
+            config = config_argument(node, args.known_positional, args.keywords)
+            if config is not None:
+                frame.owner.init_config = (config, node)
         if method is None and name == "__init__" and self.host.is_sequential(info):
             self._sequential_init(args, frame)
+            return ConstVal(None)
+        if method is None and name == "init_weights" and frame.owner.init_config is not None:
+            apply_config(self.host, frame.owner, *frame.owner.init_config)  # BaseModule's own
             return ConstVal(None)
         if method is None and name != "__init__" and may_write_weights(name):
             # super()._init_weights(module) into a base we cannot read (Hugging Face's

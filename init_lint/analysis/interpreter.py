@@ -35,6 +35,7 @@ from .common import (
     merge_maps,
 )
 from .conditions import Conditions
+from .configinit import CONFIG_ATTRIBUTE, apply_config, config_extended
 from .contexts import (
     DEFAULTS,
     MODULE_DATA,
@@ -485,8 +486,11 @@ class Interpreter:
                 bound_self=True,
                 open_ended=open_ended,
             )
-        for method in self._entry_points(info):  # what a framework calls once the model is built
+        entry_points = self._entry_points(info)
+        for method in entry_points:  # what a framework calls once the model is built
             self.calls.call_function(method, [], {}, frame, bound_self=True)
+        if not entry_points and node.init_config is not None:
+            apply_config(self, node, *node.init_config)  # BaseModule.init_weights()
         forward = info.lookup("forward")
         node.input = Instance(MODULE_INPUT, (), _NO_SITE, node)
         entry = frozenset({Src(node.input)})
@@ -690,6 +694,11 @@ class Interpreter:
     def _exec_augassign(self, small: cst.AugAssign, frame: Frame) -> None:
         value = self.expressions.eval(small.value, frame)
         target = small.target
+        config = frame.owner.init_config if frame.attrs is not None else None
+        if config is not None and _is_self_attribute(target, CONFIG_ATTRIBUTE):
+            if isinstance(small.operator, cst.AddAssign):
+                frame.owner.init_config = (config_extended(config[0], value), config[1])
+            return
         if isinstance(small.operator, (cst.MultiplyAssign, cst.DivideAssign)):
             # ``m.weight.data *= 0.1`` after an init (ESRGAN's residual scaling) is mul_(0.1)
             factor = self.expressions.numeric(small.value, frame)
@@ -815,6 +824,10 @@ class Interpreter:
             isinstance(target, cst.Attribute) and is_self(target.value) and frame.attrs is not None
         ):
             attribute = target.attr.value
+            config = frame.owner.init_config
+            if attribute == CONFIG_ATTRIBUTE and config is not None:
+                frame.owner.init_config = (value, config[1])  # self.init_cfg = [...]
+                return
             frame.attrs[attribute] = value
             self._naming_owner = frame.owner
             try:
@@ -936,4 +949,13 @@ def _is_submodule(value: Value) -> bool:
         PASS,
         NORM,
         OTHER_MODULE,
+    )
+
+
+def _is_self_attribute(target: cst.BaseExpression, name: str) -> bool:
+    return (
+        isinstance(target, cst.Attribute)
+        and target.attr.value == name
+        and isinstance(target.value, cst.Name)
+        and target.value.value == "self"
     )

@@ -182,6 +182,9 @@ class Node:
     #: An instantiation of one option of a choice that may also be something unknown
     #: (``get_attn(cfg.attn)``): perhaps never built, so it judges no layer on its own.
     speculative: bool = False
+    #: mmengine's ``init_cfg`` as handed to an unseen base's ``__init__``, and that call: what
+    #: ``BaseModule.init_weights()`` applies once the model is built (see configinit).
+    init_config: tuple[Value, cst.CSTNode] | None = None
     #: A class run in a context: the origins of its forward's output (its exits).
     exits: frozenset[Src] = frozenset()
     #: An instantiation: a stand-in layer for the module's output in the code that built it;
