@@ -323,3 +323,30 @@ def test_fixes_that_never_settle_are_reported_by_file_not_dropped() -> None:
     assert run.unstable == ["model.py"]
     [result] = run.changed
     assert result.original == b"x = 0\n" and result.fixed.count(b"\n") == 4
+
+
+ZERO_INIT_RESIDUAL = '''
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn import init
+
+
+class Block(nn.Module):
+    def __init__(self, features=64):
+        super().__init__()
+        self.linears = nn.ModuleList([nn.Linear(features, features) for _ in range(2)])
+        init.uniform_(self.linears[-1].weight, -1e-3, 1e-3)
+
+    def forward(self, x):
+        return x + self.linears[1](F.relu(self.linears[0](x)))
+'''
+
+
+def test_an_init_of_one_element_of_a_comprehension_is_not_rewritten_for_the_others() -> None:
+    """linears[0] keeps the default before a ReLU; linears[-1] is deliberately near zero. One
+    instance stands for both: the finding says both inits, and the uniform_ call (which only
+    the last layer gets) is never rewritten into a Kaiming call."""
+    [finding] = lint_sources([("block.py", ZERO_INIT_RESIDUAL)])
+    assert finding.code == "INI001" and finding.line == 10
+    assert "or keeps PyTorch's default init" in finding.message
+    assert finding.fix is None

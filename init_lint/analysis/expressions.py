@@ -123,7 +123,9 @@ class Expressions:
         if isinstance(base, QualRef):
             return QualRef(f"{base.qualified}.{attr}")
         if isinstance(base, LayerVal):
-            return ParamRef(base.instance, attr) if attr in ("weight", "bias") else UNKNOWN
+            if attr not in ("weight", "bias"):
+                return UNKNOWN
+            return ParamRef(base.instance, attr, base.partial)
         if isinstance(base, (ParamRef, ProbeParam)):
             return base if attr == "data" else UNKNOWN
         if isinstance(base, Probe):
@@ -179,7 +181,12 @@ class Expressions:
                 return base.elements[key] if -count <= key < count else UNKNOWN
             return union(base.elements)
         if isinstance(base, (GroupVal, ListBuilder, DictVal)):
-            return _collection_item(base, key, isinstance(index, ConstVal))
+            item = _collection_item(base, key, isinstance(index, ConstVal))
+            loose = not isinstance(base, DictVal) and not base.exact
+            if isinstance(item, LayerVal) and loose and isinstance(key, int):
+                # layers[-1] of a comprehension: one of the layers its one instance stands for
+                return LayerVal(item.instance, partial=True)
+            return item
         if isinstance(base, SubAttr) and isinstance(index, ConstVal):
             return SubAttr(base.node, f"{base.path}.{key}")
         if base is SELF and isinstance(key, int) and frame.attrs is not None:

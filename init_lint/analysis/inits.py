@@ -174,6 +174,8 @@ class Inits:
         """``w.data.mul_(factor)`` after an init: the same scheme, ``factor`` times the std."""
         if isinstance(target, ParamRef) and target.param == "weight":
             scaled = frozenset(a.scaled(factor) for a in target.instance.inits)
+            if target.partial:
+                scaled |= target.instance.inits
             self.host.set_inits(target.instance, scaled)
         elif isinstance(target, ProbeParam) and target.param == "weight" and frame.probe:
             frame.probe.outcome = frame.probe.outcome.scaled(factor)
@@ -216,7 +218,12 @@ class Inits:
             origin = self._call_origins.setdefault(id(node), CallOrigin(node, frame.statement))
             if instance not in origin.touched:
                 origin.touched.append(instance)
+            if target.partial:
+                origin.rewritable = False  # the other layers it stands for keep their init
             applied = replace(applied, origin=origin)
+        if target.partial:  # only some of the layers the instance stands for get it
+            self.host.set_inits(instance, instance.inits | {applied})
+            return
         self.host.set_inits(instance, frozenset({applied}))
 
     def _path_event(self, target: SubAttr, outcome: Outcome, frame: Frame) -> None:

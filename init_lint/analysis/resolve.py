@@ -23,7 +23,7 @@ from ..rules import Rule, for_verdict
 from . import fix_plans
 from .contexts import NOT_RUN
 from .facts import CallFacts, FileFacts, InstanceFacts, NodeFacts, ProgramFacts, Step, UseFacts
-from .values import UNKNOWN_INIT, AppliedInit
+from .values import DEFAULT_INIT, UNKNOWN_INIT, AppliedInit
 
 MAX_CONTEXTS = 32
 _OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, (), ())
@@ -39,6 +39,9 @@ class Problem:
     rule: Rule
     scheme: AppliedInit
     use: UseFacts
+    #: PyTorch's default is also among its inits (a path, or another of the layers the site
+    #: builds, that ``scheme`` does not reach): the message says so.
+    also_default: bool = False
 
 
 @dataclass
@@ -596,7 +599,9 @@ def _judge_all(
         rule = for_verdict(next(iter(verdicts)))
         if rule is None:
             continue
-        problems.setdefault(rule.code, Problem(rule, _most_telling(inits), use))
+        telling = _most_telling(inits)
+        also_default = telling.kind is not SchemeKind.DEFAULT and DEFAULT_INIT in inits
+        problems.setdefault(rule.code, Problem(rule, telling, use, also_default))
     return problems
 
 
@@ -657,7 +662,8 @@ def _message(
     advice = " then ".join(statements) if statements else None
     return problem.rule.message(
         feeds=feeds,
-        init=scheme.describe(_init_where(scheme, facts, graph)),
+        init=scheme.describe(_init_where(scheme, facts, graph))
+        + (", or keeps PyTorch's default init" if problem.also_default else ""),
         init_text=scheme.text,
         init_where=_init_where(scheme, facts, graph),
         gain=f"{scheme.gain:.3f}" if scheme.gain is not None else "a different gain",

@@ -293,6 +293,9 @@ def module_output(module: ClassInst) -> TensorVal:
 @dataclass(eq=False)
 class LayerVal(Value):
     instance: Instance
+    #: One element of several that ``instance`` stands for (``layers[-1]`` of a ModuleList
+    #: comprehension): an init through it reaches only some of them.
+    partial: bool = False
 
 
 @dataclass(eq=False)
@@ -420,6 +423,7 @@ class ParamRef(Value):
 
     instance: Instance
     param: str
+    partial: bool = False  # of one element of several the instance stands for (see LayerVal)
 
 
 @dataclass(eq=False)
