@@ -10,7 +10,7 @@ so ``conv3x3(64, 64)`` builds its layer in the caller's context.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -50,6 +50,7 @@ from .values import (
     UNKNOWN,
     UNKNOWN_INIT,
     ActVal,
+    CallOrigin,
     ClassInst,
     ClassRef,
     ConstVal,
@@ -355,6 +356,10 @@ class Calls:
             return UNKNOWN
         if owner is SELF and name not in HARMLESS_CALLS:
             self._unknown_self_method(name, frame)
+        elif isinstance(owner, ClassInst) and name != "forward" and may_write_weights(name):
+            # self.block.reset_parameters() (PyG's idiom): the block's layers are set again
+            # after their construction, as this analysis does not follow.
+            self._may_have_initialised(owner, frame)
         return UNKNOWN
 
     def _add_module(self, owner: Value, name: Value, module: Value, frame: Frame) -> None:
@@ -396,7 +401,11 @@ class Calls:
         if name in SELF_RETURNING_METHODS:
             return owner  # nn.Linear(...).to(device)
         if name == "reset_parameters" and isinstance(owner, LayerVal):
-            self.host.set_inits(owner.instance, frozenset({DEFAULT_INIT}))
+            # PyTorch's default again, from here: a fix goes after this call, not after the
+            # layer's construction (PyG's reset_parameters() runs it at the end of __init__).
+            origin = CallOrigin(node, frame.statement, rewritable=False)
+            reset = replace(DEFAULT_INIT, site=node, origin=origin)
+            self.host.set_inits(owner.instance, frozenset({reset}))
         assert isinstance(node.func, cst.Attribute)
         receiver = node.func.value
         if name in ("append", "extend", "insert", "add_module") and isinstance(

@@ -268,9 +268,9 @@ def _located(scheme: AppliedInit, locate: Locator) -> AppliedInit:
 
 def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
     call = origin.call
-    if not locate.known(call) or not call.args:
-        return None
     method = isinstance(call.func, cst.Attribute) and not _is_init_namespace(call.func.value)
+    if not locate.known(call) or not (call.args or method):  # layer.reset_parameters(): a method
+        return None
     if method:
         assert isinstance(call.func, cst.Attribute)
         func, target = call.func.attr.value, locate.text(call.func.value)

@@ -242,6 +242,9 @@ def plan(
             return replace(fix, path=home.path) if fix is not None else None
     planner = _Planner(instance, activation, facts, options, scheme)
     if scheme.kind is SchemeKind.DEFAULT:
+        if isinstance(origin, CallFacts):  # self.fc.reset_parameters(): after that call
+            reset_here = planner.layer is not None and origin.target == planner.layer
+            return planner.targeted(origin.after, planner.layer) if reset_here else None
         if planner.layer is None:
             return _container_fix(instance, activation, facts, requirements, options)
         return planner.targeted(instance.insert, planner.layer)
