@@ -350,3 +350,52 @@ def test_an_init_of_one_element_of_a_comprehension_is_not_rewritten_for_the_othe
     assert finding.code == "INI001" and finding.line == 10
     assert "or keeps PyTorch's default init" in finding.message
     assert finding.fix is None
+
+
+RESET_BY_HOLDER = '''
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, c=64):
+        super().__init__()
+        self.lin = nn.Linear(c, c)
+
+    def reset_parameters(self):
+        self.lin.reset_parameters()
+
+    def forward(self, x):
+        return x + self.lin(x).relu()
+
+
+class Pool(nn.Module):
+    def __init__(self, c=64):
+        super().__init__()
+        self.block = Block(c)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        self.block.reset_parameters()
+
+    def forward(self, x):
+        return self.block(x)
+
+
+class Stack(nn.Module):
+    def __init__(self, c=64):
+        super().__init__()
+        self.block = Block(c)
+
+    def forward(self, x):
+        return self.block(x)
+'''
+
+
+def test_no_fix_for_a_layer_that_another_context_resets_after_building_it() -> None:
+    """Stack builds Block with the default init: a finding. Pool resets the same layer through
+    Block.reset_parameters() after building it, so a call after the construction would be
+    undone there (PyG's PoolingByMultiheadAttention): no autofix, and the reason."""
+    [finding] = lint_sources([("model.py", RESET_BY_HOLDER)])
+    assert (finding.code, finding.line) == ("INI001", 8)
+    assert finding.fix is None
+    assert "another context initialises it again after building it" in finding.message

@@ -360,6 +360,7 @@ class Calls:
             # self.block.reset_parameters() (PyG's idiom): the block's layers are set again
             # after their construction, as this analysis does not follow.
             self._may_have_initialised(owner, frame)
+            owner.node.reinitialised = True
         return UNKNOWN
 
     def _add_module(self, owner: Value, name: Value, module: Value, frame: Frame) -> None:

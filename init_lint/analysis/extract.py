@@ -380,6 +380,7 @@ def _node_facts(
                 layers=tuple(owned.get(id(node), ())),
                 opaque=node.opaque,
                 speculative=node.speculative,
+                reinitialised=node.reinitialised,
                 output_uses=_use_facts(output.uses, locate) if output is not None else (),
                 passes_output=tuple(sorted(exits.get(id(output), ()))),
                 output_feeds=_feeds(output),

@@ -144,6 +144,7 @@ class NodeFacts:
     layers: tuple[Member, ...] = ()  # the weight layers it owns, for what a loop would touch
     opaque: bool = False  # it runs modules nobody can see (see values.Node.opaque)
     speculative: bool = False  # see values.Node.speculative
+    reinitialised: bool = False  # see values.Node.reinitialised
     #: An instantiation: the activations its module's output reaches in the code that holds
     #: it, and whether that output is the holder's own output (through a norm or not).
     output_uses: tuple[UseFacts, ...] = ()

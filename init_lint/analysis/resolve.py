@@ -32,6 +32,8 @@ _CONTEXT_SUFFIX = re.compile(r"\[[0-9a-f]{12}(#\d+)?\]$")
 DIVERGENT = "its contexts need different inits"
 #: Said of a finding whose contexts get their wrong init in places one edit cannot all reach.
 SCATTERED = "its contexts initialise it in different places"
+#: Said of a finding at a site whose layer another context re-initialises after building it.
+RESET_ELSEWHERE = "another context initialises it again after building it"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class SiteVerdict:
 
     problems: dict[str, Problem]
     every: dict[str, list[Problem]]
+    #: Some context re-initialises the layer after building it (see Node.reinitialised).
+    reset_elsewhere: bool = False
 
 
 class Graph:
@@ -366,6 +370,7 @@ def _layer_findings(
     findings = []
     for site, judged in sorted(sites.items()):
         divergent = len(requirements[site]) > 1
+        reset_elsewhere = any(verdict.reset_elsewhere for _, verdict in judged)
         # Every context of the site, whichever class variant builds it and whatever its code:
         # one edit there runs in all of them, so a fix must hold in each.
         everywhere = [
@@ -390,6 +395,7 @@ def _layer_findings(
                         options,
                         divergent,
                         everywhere,
+                        reset_elsewhere,
                     )
                 )
     return findings
@@ -423,10 +429,11 @@ def _finding(
     options: Options,
     divergent: bool,
     everywhere: list[tuple[InstanceFacts, Problem]],
+    reset_elsewhere: bool = False,
 ) -> Finding:
     fix = None
     scattered = False
-    if not divergent:
+    if not (divergent or reset_elsewhere):
         fixes = {
             fix_plans.plan(
                 built,
@@ -450,7 +457,15 @@ def _finding(
     if owner is not None and owner.class_key not in (None, owner.key):
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
     if fix is None:
-        reason = DIVERGENT if divergent else SCATTERED if scattered else None
+        reason = (
+            DIVERGENT
+            if divergent
+            else RESET_ELSEWHERE
+            if reset_elsewhere
+            else SCATTERED
+            if scattered
+            else None
+        )
         scale = problem.scheme.scheme.scale
         if reason is None and scale != 1.0:
             reason = f"the init is rescaled ×{scale:g} after its call"
@@ -496,7 +511,8 @@ def _judge_instance(
             if not speculative:  # a context that may not exist: no finding, but fixes must hold
                 problems.setdefault(code, problem)
             every.setdefault(code, []).append(problem)
-    return SiteVerdict(problems, every)
+    reset_elsewhere = any(node.reinitialised for chain in chains for node in chain)
+    return SiteVerdict(problems, every, reset_elsewhere)
 
 
 def _fold(

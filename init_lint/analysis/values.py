@@ -182,6 +182,10 @@ class Node:
     #: An instantiation of one option of a choice that may also be something unknown
     #: (``get_attn(cfg.attn)``): perhaps never built, so it judges no layer on its own.
     speculative: bool = False
+    #: An instantiation whose holder calls an init-named method of it after building it
+    #: (``self.block.reset_parameters()``): its layers' init there is not followed, and a fix
+    #: placed for other contexts of the same code may be undone there.
+    reinitialised: bool = False
     #: mmengine's ``init_cfg`` as handed to an unseen base's ``__init__``, and that call: what
     #: ``BaseModule.init_weights()`` applies once the model is built (see configinit).
     init_config: tuple[Value, cst.CSTNode] | None = None
