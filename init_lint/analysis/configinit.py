@@ -29,10 +29,9 @@ from .values import (
     Value,
 )
 
-#: The keyword (or parameter name) an mm BaseModule subclass passes its config as.
-CONFIG_PARAMETER = "init_cfg"
-#: The attribute BaseModule.__init__ stores it in (subclasses extend it there).
-CONFIG_ATTRIBUTE = "init_cfg"
+#: The keyword (or variable) an mm BaseModule subclass passes its config as, and the
+#: attribute BaseModule.__init__ stores it in (subclasses extend it there).
+CONFIG_NAME = "init_cfg"
 
 
 def config_argument(
@@ -40,14 +39,14 @@ def config_argument(
 ) -> Value | None:
     """The ``init_cfg`` a ``super().__init__(...)`` call hands on: by keyword, or positionally
     as a variable of that name; None when the call passes none."""
-    if CONFIG_PARAMETER in keywords:
-        return keywords[CONFIG_PARAMETER]
+    if CONFIG_NAME in keywords:
+        return keywords[CONFIG_NAME]
     index = 0
     for argument in call.args:
         if argument.keyword is not None or argument.star:
             continue
         value = argument.value
-        if isinstance(value, cst.Name) and value.value == CONFIG_PARAMETER:
+        if isinstance(value, cst.Name) and value.value == CONFIG_NAME:
             return positional[index] if index < len(positional) else None
         index += 1
     return None

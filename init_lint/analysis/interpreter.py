@@ -35,7 +35,7 @@ from .common import (
     merge_maps,
 )
 from .conditions import Conditions
-from .configinit import CONFIG_ATTRIBUTE, apply_config, config_extended
+from .configinit import CONFIG_NAME, apply_config, config_extended
 from .contexts import (
     DEFAULTS,
     MODULE_DATA,
@@ -695,7 +695,12 @@ class Interpreter:
         value = self.expressions.eval(small.value, frame)
         target = small.target
         config = frame.owner.init_config if frame.attrs is not None else None
-        if config is not None and _is_self_attribute(target, CONFIG_ATTRIBUTE):
+        if (
+            config is not None
+            and isinstance(target, cst.Attribute)
+            and is_self(target.value)
+            and target.attr.value == CONFIG_NAME
+        ):
             if isinstance(small.operator, cst.AddAssign):
                 frame.owner.init_config = (config_extended(config[0], value), config[1])
             return
@@ -825,7 +830,7 @@ class Interpreter:
         ):
             attribute = target.attr.value
             config = frame.owner.init_config
-            if attribute == CONFIG_ATTRIBUTE and config is not None:
+            if attribute == CONFIG_NAME and config is not None:
                 frame.owner.init_config = (value, config[1])  # self.init_cfg = [...]
                 return
             frame.attrs[attribute] = value
@@ -949,13 +954,4 @@ def _is_submodule(value: Value) -> bool:
         PASS,
         NORM,
         OTHER_MODULE,
-    )
-
-
-def _is_self_attribute(target: cst.BaseExpression, name: str) -> bool:
-    return (
-        isinstance(target, cst.Attribute)
-        and target.attr.value == name
-        and isinstance(target.value, cst.Name)
-        and target.value.value == "self"
     )

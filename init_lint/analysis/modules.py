@@ -121,9 +121,9 @@ class Modules:
             )  # type: ignore[union-attr]
             whole = items is not None and (not args or complete(args[0]))
             exact = not loose and items is not None
-            group = GroupVal(tuple(items or ()), exact, registered=True, complete=whole)
-            group.ordered = exact
-            return group
+            return GroupVal(
+                tuple(items or ()), exact, registered=True, complete=whole, ordered=exact
+            )
         if member in DICT_CLASSES:
             if args and isinstance(args[0], DictVal):
                 pairs = args[0].items

@@ -457,19 +457,7 @@ def _finding(
     if owner is not None and owner.class_key not in (None, owner.key):
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
     if fix is None:
-        reason = (
-            DIVERGENT
-            if divergent
-            else RESET_ELSEWHERE
-            if reset_elsewhere
-            else SCATTERED
-            if scattered
-            else None
-        )
-        scale = problem.scheme.scheme.scale
-        if reason is None and scale != 1.0:
-            reason = f"the init is rescaled ×{scale:g} after its call"
-        message += f" (no autofix: {reason})" if reason else " (no autofix)"
+        message += _no_fix_reason(problem, divergent, reset_elsewhere, scattered)
     return Finding(
         facts.path,
         instance.line,
@@ -480,6 +468,24 @@ def _finding(
         instance.end_column,
         fix,
     )
+
+
+def _no_fix_reason(
+    problem: Problem, divergent: bool, reset_elsewhere: bool, scattered: bool
+) -> str:
+    """`` (no autofix: why)`` for a finding without a fix."""
+    scale = problem.scheme.scheme.scale
+    if divergent:
+        reason = DIVERGENT
+    elif reset_elsewhere:
+        reason = RESET_ELSEWHERE
+    elif scattered:
+        reason = SCATTERED
+    elif scale != 1.0:
+        reason = f"the init is rescaled ×{scale:g} after its call"
+    else:
+        return " (no autofix)"
+    return f" (no autofix: {reason})"
 
 
 def _judge_instance(
