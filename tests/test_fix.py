@@ -283,27 +283,17 @@ def test_an_apply_chained_on_the_constructor_is_fixed_after_it_on_the_bound_name
     )
 
 
-RESCALED = '''
-import torch.nn as nn
-from torch.nn import init
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(64, 64, 3)
-        init.kaiming_normal_(self.conv.weight)
-        self.conv.weight.data *= 0.1
-
-    def forward(self, x):
-        return nn.functional.relu(self.conv(x))
-'''
+def _init_styles_finding(layer: str) -> Finding:
+    """The one finding of tests/fixtures/init_styles.py about ``layer`` ("'self.fc' (Linear)")."""
+    path = ROOT / "tests" / "fixtures" / "init_styles.py"
+    [finding] = [f for f in lint_paths([path]) if f.message.startswith(layer)]
+    return finding
 
 
 def test_an_init_rescaled_after_its_call_gets_no_autofix() -> None:
     """Rewriting the call, or a call right after it, would still be scaled ×0.1 by the next
     line (and --fix would claim a fix that changes nothing): no autofix, and the reason."""
-    [finding] = lint_sources([("block.py", RESCALED)])
+    finding = _init_styles_finding("'self.branch' (Conv2d)")
     assert finding.code == "INI001" and "then ×0.1" in finding.message
     assert finding.fix is None
     assert "no autofix: the init is rescaled ×0.1 after its call" in finding.message
@@ -325,77 +315,22 @@ def test_fixes_that_never_settle_are_reported_by_file_not_dropped() -> None:
     assert result.original == b"x = 0\n" and result.fixed.count(b"\n") == 4
 
 
-ZERO_INIT_RESIDUAL = '''
-import torch.nn as nn
-import torch.nn.functional as F
-from torch.nn import init
-
-
-class Block(nn.Module):
-    def __init__(self, features=64):
-        super().__init__()
-        self.linears = nn.ModuleList([nn.Linear(features, features) for _ in range(2)])
-        init.uniform_(self.linears[-1].weight, -1e-3, 1e-3)
-
-    def forward(self, x):
-        return x + self.linears[1](F.relu(self.linears[0](x)))
-'''
-
-
 def test_an_init_of_one_element_of_a_comprehension_is_not_rewritten_for_the_others() -> None:
     """linears[0] keeps the default before a ReLU; linears[-1] is deliberately near zero. One
     instance stands for both: the finding says both inits, and the uniform_ call (which only
     the last layer gets) is never rewritten into a Kaiming call."""
-    [finding] = lint_sources([("block.py", ZERO_INIT_RESIDUAL)])
-    assert finding.code == "INI001" and finding.line == 10
+    finding = _init_styles_finding("'self.linears[...]' (Linear)")
+    assert finding.code == "INI001"
     assert "or keeps PyTorch's default init" in finding.message
     assert finding.fix is None
 
 
-RESET_BY_HOLDER = '''
-import torch.nn as nn
-
-
-class Block(nn.Module):
-    def __init__(self, c=64):
-        super().__init__()
-        self.lin = nn.Linear(c, c)
-
-    def reset_parameters(self):
-        self.lin.reset_parameters()
-
-    def forward(self, x):
-        return x + self.lin(x).relu()
-
-
-class Pool(nn.Module):
-    def __init__(self, c=64):
-        super().__init__()
-        self.block = Block(c)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        self.block.reset_parameters()
-
-    def forward(self, x):
-        return self.block(x)
-
-
-class Stack(nn.Module):
-    def __init__(self, c=64):
-        super().__init__()
-        self.block = Block(c)
-
-    def forward(self, x):
-        return self.block(x)
-'''
-
-
 def test_no_fix_for_a_layer_that_another_context_resets_after_building_it() -> None:
-    """Stack builds Block with the default init: a finding. Pool resets the same layer through
-    Block.reset_parameters() after building it, so a call after the construction would be
-    undone there (PyG's PoolingByMultiheadAttention): no autofix, and the reason."""
-    [finding] = lint_sources([("model.py", RESET_BY_HOLDER)])
-    assert (finding.code, finding.line) == ("INI001", 8)
+    """ResetStack builds ResetBlock with the default init: a finding. ResetPool resets the same
+    layer through ResetBlock.reset_parameters() after building it, so a call after the
+    construction would be undone there (PyG's PoolingByMultiheadAttention): no autofix, and
+    the reason."""
+    finding = _init_styles_finding("'self.lin' (Linear)")
+    assert finding.code == "INI001"
     assert finding.fix is None
     assert "another context initialises it again after building it" in finding.message
