@@ -159,13 +159,15 @@ def _libcst(text: str, path: str) -> cst.Module | Finding:
     with the same columns."""
     import libcst as cst
 
+    from .cstparse import parse_module
+
     clean = parseable(text)
     try:
-        return cst.parse_module(clean)
+        return parse_module(clean)
     except cst.ParserSyntaxError as error:
         if "\t" in clean:
             try:
-                return cst.parse_module(clean.replace("\t", " "))
+                return parse_module(clean.replace("\t", " "))
             except cst.ParserSyntaxError:
                 pass
         message = split_lines(str(error.message).strip())[0] if error.message else "syntax error"

@@ -23,6 +23,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
+from .cstparse import parse_module
 from .deep import call_deep
 from .findings import Edit, Finding
 from .lines import line_starts, split_lines
@@ -125,7 +126,7 @@ def _with_imports(text: str, imports: list[tuple[str, str]]) -> str:
     taken from ``text``, so that those bytes are written back as they were.
     """
     clean = parseable(text)
-    module = cst.parse_module(clean)
+    module = parse_module(clean)
     rest = []
     for module_name, obj in imports:  # where isort would put them, when that is clear
         placed = place_import(module, module_name, obj)

@@ -119,6 +119,8 @@ def analyze_all(
             workers.recheck = recheck
         waves = _waves(functions, len(sources))
         pending, full = (waves.pop(0) if waves else []), False
+        seeds = [may_report(source) for _, source in sources]
+        builders = _builders(functions, seeds)
         asked: dict[int, Requests] = {}
         given: set[int] = set()  # files given the sources of what they import and call
         done: set[int] = set()  # files with a result
@@ -127,18 +129,19 @@ def analyze_all(
             tasks: list[_Task] = []
             for index in pending:
                 path, source = sources[index]
+                forced = full or index in builders
                 # Before a file's first analysis (a later round's, for a file the prefilter
                 # left out at first), not in one more round after it.
-                if index not in given and (full or may_report(source)):
+                if index not in given and (forced or seeds[index]):
                     given.add(index)
                     first = functions.imported_and_called(index)
                     if first:
                         asked[index] = tuple(sorted({*asked.get(index, ()), *first}, key=repr))
                 requests = asked.get(index, ())
-                key = _key(cache, index, sources, names, full, requests) if cache else ""
+                key = _key(cache, index, sources, names, forced, requests) if cache else ""
                 hit = cache.load(key, path) if cache else MISS
                 if hit is MISS:
-                    tasks.append((index, path, names[index], source, full, requests))
+                    tasks.append((index, path, names[index], source, forced, requests))
                 else:
                     results[index] = hit  # type: ignore[assignment]
                     counter.step()
@@ -147,7 +150,8 @@ def analyze_all(
             for index, result in workers.run(tasks):
                 results[index] = result
                 if cache is not None and index not in late_hits:
-                    key = _key(cache, index, sources, names, full, asked.get(index, ()))
+                    forced = full or index in builders
+                    key = _key(cache, index, sources, names, forced, asked.get(index, ()))
                     cache.store(key, result)
             done.update(pending)
             if waves:  # the rest of the first round, given what the files before asked of it
@@ -188,6 +192,24 @@ def _waves(functions: FunctionSources, count: int) -> list[list[int]]:
     for index, wave in enumerate(level):
         waves[wave].append(index)
     return [wave for wave in waves if wave]
+
+
+def _builders(functions: FunctionSources, seeds: list[bool]) -> frozenset[int]:
+    """Files the prefilter turns down that import a class from a file it lets through
+    (``from .vision_transformer import VisionTransformer`` in a file that only subclasses or
+    builds it). They are analysed in the first round, in their wave, so that the contexts they
+    build those classes in reach the defining file before its first analysis: found in a later
+    round (see _next_round), they would make it run again."""
+    found = set()
+    for index, seed in enumerate(seeds):
+        if seed:
+            continue
+        for qualified in functions.imports(index).values():
+            home = functions.class_home(qualified)
+            if home is not None and seeds[home[0]]:
+                found.add(index)
+                break
+    return frozenset(found)
 
 
 def _seed_requests(

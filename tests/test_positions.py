@@ -15,13 +15,32 @@ SOURCES = sorted((ROOT / "tests" / "fixtures").glob("*.py")) + sorted((ROOT / "e
 SOURCES += sorted((ROOT / "init_lint" / "analysis").glob("*.py"))  # plenty of compound statements
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
-def test_targeted_positions_match_position_provider(path: Path) -> None:
-    module = cst.parse_module(path.read_bytes())
+def _check(module: cst.Module, text: str) -> None:
     reference = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     nodes = [node for node in reference if isinstance(node, (cst.BaseStatement, cst.Call, cst.Name))]
     wanted = nodes[::3]  # a subset: ranges must not depend on recording everything else
-    computed = positions_of(module, wanted)
+    computed = positions_of(module, wanted, text)
     assert wanted
     for node in wanted:
         assert computed.get(id(node)) == reference[node], type(node).__name__
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_targeted_positions_match_position_provider(path: Path) -> None:
+    text = path.read_bytes().decode("utf-8")
+    _check(cst.parse_module(text), text)
+
+
+MIXED = "import torch\r\nclass A:\r    def f(self):\n        return g(\r\n  1)\r\n\r\nx = A()"
+
+
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n", "\r"])
+def test_positions_with_every_line_break_and_at_the_end(ending: str) -> None:
+    text = MIXED + ending
+    _check(cst.parse_module(text), text)
+
+
+def test_a_text_that_is_not_the_modules_falls_back_to_its_code() -> None:
+    text = SOURCES[-1].read_bytes().decode("utf-8")
+    module = cst.parse_module(text)
+    _check(module, "# another text\n" + text)

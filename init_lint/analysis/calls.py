@@ -142,7 +142,8 @@ class Calls:
     # ------------------------------------------------------------------ evaluation
     def eval_call(self, node: cst.Call, frame: Frame) -> Value:
         func = node.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+        # type() is, not isinstance(): LibCST's classes are ABCs (see common.is_node).
+        if type(func) is cst.Attribute and type(func.value) is cst.Call:
             if dotted_name(func.value.func) == "super":  # super().__init__(...)
                 return self._call_super(func.attr.value, node, frame)
         receiver: Value | None = None

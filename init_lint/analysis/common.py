@@ -493,8 +493,22 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     found: list[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        if is_node(value):
             found.append(value)
-        elif isinstance(value, Sequence) and not isinstance(value, str):
-            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+        elif type(value) is tuple or type(value) is list:  # LibCST's sequences of nodes
+            found.extend(item for item in value if is_node(item))
     return found
+
+
+_IS_NODE: dict[type, bool] = {}
+
+
+def is_node(value: object) -> bool:
+    """``isinstance(value, cst.CSTNode)``, by a lookup on the type: LibCST's node classes are
+    ABCs, and an isinstance() that fails on an ABC runs Python code (the analysis asks this
+    millions of times)."""
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known

@@ -66,14 +66,15 @@ class Conditions:
 
     def condition(self, node: cst.BaseExpression, frame: Frame) -> Truth:
         """Three-valued truth of a test (None: cannot know)."""
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        # type() is, not isinstance(): LibCST's classes are ABCs (see common.is_node).
+        if type(node) is cst.UnaryOperation and type(node.operator) is cst.Not:
             inner = self.condition(node.expression, frame)
             return None if inner is None else not inner
-        if isinstance(node, cst.BooleanOperation):
+        if type(node) is cst.BooleanOperation:
             return self._boolean(node, frame)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return self._call(node, frame)
-        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+        if type(node) is cst.Comparison and len(node.comparisons) == 1:
             return self._comparison(node, frame)
         return truth_of(self.host.expressions.eval(node, frame))
 

@@ -96,12 +96,13 @@ def facts_of(
         # may meet need them (a training script's apply: its line, where a fix goes).
         wanted = Locator(module, analyzer.source, None)
         _node_facts(analyzer, wanted, exits)
-        positions = positions_of(module, wanted.requested) if wanted.requested else {}
+        positions = positions_of(module, wanted.requested, analyzer.source)
         facts.nodes = _node_facts(analyzer, Locator(module, analyzer.source, positions), exits)
         return facts
     wanted = Locator(module, analyzer.source, None)
     _fill(facts, analyzer, candidates, wanted, exits)
-    locate = Locator(module, analyzer.source, positions_of(module, wanted.requested))
+    positions = positions_of(module, wanted.requested, analyzer.source)
+    locate = Locator(module, analyzer.source, positions)
     _fill(facts, analyzer, candidates, locate, exits)
     return facts
 

@@ -20,10 +20,10 @@ def is_torch(qualified: str) -> bool:
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """'a.b.c' for a Name/Attribute chain, else None."""
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:  # not isinstance(): LibCST's classes are ABCs
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
+from ..cstparse import parse_module
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS
 from ..options import Options
 from .binder import bind_values, parameter_names
@@ -139,13 +140,14 @@ def _initialises_argument(function: cst.FunctionDef, argument: str) -> bool:
     pending: list[cst.CSTNode] = [function.body]
     while pending and not (reads_argument and writes):
         node = pending.pop()
-        if isinstance(node, cst.Attribute):
-            if isinstance(node.value, cst.Name) and node.value.value == argument:
+        # type() is, not isinstance(): LibCST's classes are ABCs (see common.is_node).
+        if type(node) is cst.Attribute:
+            if type(node.value) is cst.Name and node.value.value == argument:
                 reads_argument = True
             writes = writes or _names_an_init(node.attr.value)
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+        elif type(node) is cst.Call and type(node.func) is cst.Name:
             called = node.func.value
-            if called == "isinstance" and node.args and isinstance(node.args[0].value, cst.Name):
+            if called == "isinstance" and node.args and type(node.args[0].value) is cst.Name:
                 reads_argument = reads_argument or node.args[0].value.value == argument
             writes = writes or _names_an_init(called)
         pending.extend(child_nodes(node))
@@ -330,7 +332,7 @@ class Interpreter:
         """Another file's portable functions, and the constants they read, in a scope of their
         own; its classes are that file's (built through requests, like any imported class)."""
         try:
-            module = cst.parse_module(source.text)
+            module = parse_module(source.text)
         except cst.ParserSyntaxError:
             return
         scope = Scope(ImportMap(source.module, source.is_package), foreign=True)
@@ -677,16 +679,17 @@ class Interpreter:
 
     def _exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
         evaluate = self.expressions.eval
-        if isinstance(small, cst.Assign):
+        # type() is, not isinstance(): LibCST's classes are ABCs (see common.is_node).
+        if type(small) is cst.Assign:
             value = evaluate(small.value, frame)
             for target in small.targets:
                 self.assign(target.target, value, frame)
-        elif isinstance(small, cst.AnnAssign):
+        elif type(small) is cst.AnnAssign:
             if small.value is not None:
                 self.assign(small.target, evaluate(small.value, frame), frame)
-        elif isinstance(small, cst.AugAssign):
+        elif type(small) is cst.AugAssign:
             self._exec_augassign(small, frame)
-        elif isinstance(small, cst.Expr):
+        elif type(small) is cst.Expr:
             evaluate(small.value, frame)
         elif isinstance(small, cst.Return):
             frame.returns.append(evaluate(small.value, frame) if small.value else UNKNOWN)

@@ -4,10 +4,15 @@ LibCST's PositionProvider records a range for every node of the module through a
 context manager per node; on timm that costs more than the analysis itself. A linter needs
 positions only for what it reports: this runs the same code generation but records ranges
 only for the requested nodes (and the children their ranges are hoisted from).
+
+The generated code is the parsed text itself (LibCST round-trips exactly), so a position is an
+offset into that text: the state only appends tokens, and sums their lengths (at C speed) when
+a position is wanted, instead of scanning every token for line breaks.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -26,37 +31,28 @@ class _TargetedState(CodegenState):
     targets: frozenset[int] = frozenset()  # ids of nodes whose syntactic range is wanted
     hoisted: frozenset[int] = frozenset()  # ids of children a wanted range ends/starts at
     computed: dict[int, CodeRange] = field(default_factory=dict)
-    line: int = 1
-    column: int = 0
+    starts: list[int] = field(default_factory=lambda: [0, 0])  # see _line_starts
+    _offset: int = 0  # length of tokens[:_counted]
+    _counted: int = 0
     _stack: list[CodePosition] = field(default_factory=list)
 
-    def add_indent_tokens(self) -> None:
-        self.tokens.extend(self.indent_tokens)
-        for token in self.indent_tokens:
-            self._advance(token)
-
-    def add_token(self, value: str) -> None:
-        self.tokens.append(value)
-        self._advance(value)
-
-    def _advance(self, value: str) -> None:
-        if "\n" not in value and "\r" not in value:
-            self.column += len(value)
-            return
-        segments = NEWLINE.split(value)
-        self.line += len(segments) - 1
-        self.column = len(segments[-1])
+    def position(self) -> CodePosition:
+        """Where the next token goes: the end of what was generated so far."""
+        tokens = self.tokens
+        if self._counted < len(tokens):
+            self._offset += sum(map(len, tokens[self._counted :]))
+            self._counted = len(tokens)
+        line = bisect_right(self.starts, self._offset) - 1
+        return CodePosition(line, self._offset - self.starts[line])
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         if id(node) in self.hoisted:
-            self._stack.append(CodePosition(self.line, self.column))
+            self._stack.append(self.position())
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         if id(node) in self.hoisted:
             start = self._stack.pop()
-            self.computed.setdefault(
-                id(node), CodeRange(start, CodePosition(self.line, self.column))
-            )
+            self.computed.setdefault(id(node), CodeRange(start, self.position()))
 
     def record_syntactic_position(  # type: ignore[override]
         self,
@@ -73,11 +69,11 @@ class _TargetedState(CodegenState):
     def _record(
         self, node: cst.CSTNode, start_node: cst.CSTNode | None, end_node: cst.CSTNode | None
     ) -> Iterator[None]:
-        start = CodePosition(self.line, self.column)
+        start = self.position()
         try:
             yield
         finally:
-            end = CodePosition(self.line, self.column)
+            end = self.position()
             if start_node is not None and id(start_node) in self.computed:
                 start = self.computed[id(start_node)].start
             if end_node is not None and id(end_node) in self.computed:
@@ -104,8 +100,18 @@ def _hoisted_children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
-def positions_of(module: cst.Module, nodes: Collection[cst.CSTNode]) -> dict[int, CodeRange]:
-    """Syntactic ranges (as PositionProvider gives them) of ``nodes``, keyed by ``id(node)``."""
+def _line_starts(text: str) -> list[int]:
+    """Offset of each 1-based line's first character (index 0 unused); a text ending with a
+    line break has one more, empty, line."""
+    return [0, 0, *(match.end() for match in NEWLINE.finditer(text))]
+
+
+def positions_of(
+    module: cst.Module, nodes: Collection[cst.CSTNode], text: str
+) -> dict[int, CodeRange]:
+    """Syntactic ranges (as PositionProvider gives them) of ``nodes``, keyed by ``id(node)``.
+    ``text``: what ``module`` was parsed from (or a text with the same line breaks at the same
+    offsets)."""
     if not nodes:
         return {}
     hoisted = {id(child) for node in nodes for child in _hoisted_children(node)}
@@ -114,6 +120,13 @@ def positions_of(module: cst.Module, nodes: Collection[cst.CSTNode]) -> dict[int
         default_newline=module.default_newline,
         targets=frozenset({id(n) for n in nodes} | hoisted),
         hoisted=frozenset(hoisted),
+        starts=_line_starts(text),
     )
     module._codegen(state)
+    if sum(map(len, state.tokens)) != len(text):  # not that text after all: read the code
+        state.computed.clear()
+        state.starts = _line_starts("".join(state.tokens))
+        state._offset = state._counted = 0
+        state.tokens = []
+        module._codegen(state)
     return state.computed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 
 import libcst as cst
 
@@ -129,21 +129,24 @@ class Frame:
 
     def child(self, **changes: object) -> Frame:
         """A frame for a called function: a fresh environment, the same context."""
-        fresh = replace(
-            self,
-            env={},
-            depth=self.depth + 1,
-            returns=[],
-            loop_depth=0,
-            statement=None,
-            loop_statement=None,
-            spelled={},
-        )
-        return replace(fresh, **changes)  # type: ignore[arg-type]
+        # A copy of the fields, not dataclasses.replace(): this runs for every call the analysis
+        # follows, and going through __init__ for every field cost a tenth of its time.
+        fresh = object.__new__(Frame)
+        fresh.__dict__.update(self.__dict__)
+        fresh.env, fresh.depth, fresh.returns, fresh.spelled = {}, self.depth + 1, [], {}
+        fresh.loop_depth, fresh.statement, fresh.loop_statement = 0, None, None
+        for name, value in changes.items():
+            if name not in _FRAME_FIELDS:
+                raise TypeError(f"Frame has no field {name!r}")
+            setattr(fresh, name, value)
+        return fresh
 
     def isolated(self) -> Frame:
         """A frame that sees neither ``self`` nor locals (to evaluate a parameter's default)."""
         return self.child(attrs=None, self_info=None)
+
+
+_FRAME_FIELDS = frozenset(f.name for f in fields(Frame))
 
 
 @dataclass(eq=False)
