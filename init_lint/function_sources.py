@@ -72,7 +72,7 @@ class FunctionSources:
         for _ in range(MAX_REEXPORTS):
             module, _, attr = name.rpartition(".")
             index = self._by_module.get(module)
-            if index is None:
+            if index is None or not self._may_define_function(index, attr):
                 return None
             found = self.module(index)
             if attr in found.functions and found.source is not None:
@@ -82,6 +82,20 @@ class FunctionSources:
                 return None
             name = target
         return None
+
+    def _may_define_function(self, index: int, name: str) -> bool:
+        """Whether a file may define or re-export a function ``name``, from its text (a cheap
+        over-approximation): a called name is most often a class (``VisionTransformer(...)``),
+        and learning that from the file's portable functions costs a full parse of it."""
+        if name in self._top_classes(index):
+            return False
+        if name in self.imports(index):
+            return True
+        source = self._sources[index][1]
+        text = source if isinstance(source, str) else source.decode("latin-1")
+        word = re.escape(name)  # a def, or a name assigned at top level (to_2tuple = ...)
+        pattern = rf"^(?:(?:async[ \t]+)?def[ \t]+{word}\b|{word}[ \t]*[:=,])"
+        return re.search(pattern, text, re.M) is not None
 
     def imported_and_called(self, index: int) -> list[FunctionSource]:
         """The sources a file needs for the functions it imports by name and calls (asked

@@ -246,7 +246,9 @@ def union(values: Sequence[Value]) -> Value:
 def merge_maps(maps: list[dict[str, Value]]) -> dict[str, Value]:
     """Variables after alternative branches: the same value, or a union of each branch's."""
     merged: dict[str, Value] = {}
-    keys = {key for mapping in maps for key in mapping}
+    # In order of first assignment (a set's order would vary with the hash seed: self's
+    # attributes are an nn.Sequential's order).
+    keys = dict.fromkeys(key for mapping in maps for key in mapping)
     for key in keys:
         values = [mapping.get(key, UNKNOWN) for mapping in maps]
         if all(v is values[0] for v in values):

@@ -358,7 +358,7 @@ def _node_facts(
         children.setdefault(parent if isinstance(parent, str) else parent.key, {})[key] = None
     result = []
     known = {node.key for node in analyzer.nodes}
-    for key in children.keys() - known:  # a class of another file that receives local modules
+    for key in sorted(children.keys() - known):  # a class of another file given local modules
         result.append(NodeFacts(key, key, True, False, (), tuple(children[key]), placeholder=True))
     owned: dict[int, list[Member]] = {}
     for instance in analyzer.instances:

@@ -95,7 +95,7 @@ class Graph:
             for node in self.nodes.values()
             if node.class_key is not None and self._surely_built(node.key)
         }
-        for key in self.parents.keys() - self.nodes.keys():  # built in a context never run
+        for key in sorted(self.parents.keys() - self.nodes.keys()):  # built in a context not run
             suffix = _CONTEXT_SUFFIX.search(key)
             if suffix is not None:
                 self.built.add(self.qualified(key[: suffix.start()]))
