@@ -91,6 +91,16 @@ def tool_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def encode_result(result: Result) -> str | None:
+    """A result as the JSON text of a cache entry's ``result`` (None: it cannot be kept).
+    Workers call this, so that the parent only writes files (see :meth:`Cache.store`)."""
+    try:
+        data = codec().encode(result, limit=MAX_ENTRY_VALUES)
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    except (CodecError, ValueError, RecursionError):
+        return None
+
+
 @functools.cache
 def codec() -> Codec:
     """The result classes: every dataclass of the facts module, and findings."""
@@ -197,6 +207,13 @@ class Cache:
         """Best effort: a cache that cannot be written only makes the next run slower."""
         self._write(self._entry(key), {"format": FORMAT, "key": key, "result": result})
 
+    def store_encoded(self, key: str, encoded: str | None) -> None:
+        """:meth:`store` of a result a worker encoded already (:func:`encode_result`; None:
+        one that cannot be kept)."""
+        if encoded is not None:
+            header = json.dumps({"format": FORMAT, "key": key}, separators=(",", ":"))
+            self._write_text(self._entry(key), f'{header[:-1]},"result":{encoded}}}')
+
     def _write(self, entry: Path, entry_data: dict[str, object]) -> None:
         try:
             encoded = {
@@ -204,6 +221,12 @@ class Cache:
                 for name, value in entry_data.items()
             }
             text = json.dumps(encoded, separators=(",", ":"), ensure_ascii=False)
+        except (CodecError, ValueError, RecursionError):
+            return
+        self._write_text(entry, text)
+
+    def _write_text(self, entry: Path, text: str) -> None:
+        try:
             self._prepare()
             entry.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
@@ -214,7 +237,7 @@ class Cache:
             except BaseException:
                 os.unlink(temporary)
                 raise
-        except (OSError, CodecError, ValueError, RecursionError):
+        except OSError:
             pass
 
     def _prepare(self) -> None:

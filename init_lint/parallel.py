@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
-from .cache import MISS, Cache, Miss, Result
+from .cache import MISS, Cache, Miss, Result, encode_result
 from .engine import Options, analyze_source, internal_error, module_name_for
 from .function_sources import FunctionSources
 from .prefilter import may_report, names_activation, wanted_names, words_of
@@ -115,6 +115,7 @@ def analyze_all(
         return hit
 
     with _Workers(options, jobs, isolate, counter) as workers:
+        workers.encode = cache is not None
         if cache is not None and order_seed is not None:
             workers.recheck = recheck
         waves = _waves(functions, len(sources))
@@ -152,7 +153,10 @@ def analyze_all(
                 if cache is not None and index not in late_hits:
                     forced = full or index in builders
                     key = _key(cache, index, sources, names, forced, asked.get(index, ()))
-                    cache.store(key, result)
+                    if index in workers.encoded:
+                        cache.store_encoded(key, workers.encoded.pop(index))
+                    else:
+                        cache.store(key, result)
             done.update(pending)
             if waves:  # the rest of the first round, given what the files before asked of it
                 _seed_requests(results, done, asked, functions)
@@ -362,6 +366,11 @@ class _Workers:
         self.workers: list[_Worker] = []
         #: Looks a task up in the cache just before this process would analyse it.
         self.recheck: Callable[[_Task], Result | Miss] | None = None
+        #: Workers encode each result for the cache, kept here by index, and the parent only
+        #: writes files: what the parent does, the workers may wait for (a cold run on timm +
+        #: torchvision: 5.6 s of the parent's CPU before, 3.9 s after).
+        self.encode = False
+        self.encoded: dict[int, str | None] = {}
 
     def __enter__(self) -> _Workers:
         return self
@@ -435,7 +444,7 @@ class _Workers:
         parent_end, child_end = multiprocessing.Pipe()
         others = [w.connection for w in self.workers] + [parent_end]
         process = _context().Process(
-            target=_serve, args=(child_end, self.options, others), daemon=True
+            target=_serve, args=(child_end, self.options, others, self.encode), daemon=True
         )
         try:
             process.start()
@@ -457,10 +466,12 @@ class _Workers:
         received = []
         try:
             while worker.chunk and worker.connection.poll():
-                index, result = worker.connection.recv()
+                index, result, encoded = worker.connection.recv()
                 if index != worker.chunk[0][0]:
                     raise EOFError("out of order")  # cannot happen; treat as a dead worker
                 worker.chunk.popleft()
+                if self.encode:
+                    self.encoded[index] = encoded
                 received.append((index, result))
         except (EOFError, OSError):
             worker.process.kill()
@@ -488,8 +499,11 @@ class _Workers:
         return index, internal_error(path, f"the process analysing it died, {how}")
 
 
-def _serve(connection: Connection, options: Options, inherited: list[Connection]) -> None:
-    """A worker: analyse each chunk it is sent, one result message per file, until EOF."""
+def _serve(
+    connection: Connection, options: Options, inherited: list[Connection], encode: bool
+) -> None:
+    """A worker: analyse each chunk it is sent, one result message per file, until EOF; with
+    ``encode``, each result comes with its cache encoding."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     faulthandler.disable()  # a crash is reported by the parent, as an INI999 for its file
     for other in inherited:  # the parent's ends: only the parent may hold them (EOF on exit)
@@ -502,7 +516,7 @@ def _serve(connection: Connection, options: Options, inherited: list[Connection]
                 result = analyze_source(
                     path, source, options, module_name, force=full, requests=requests
                 )
-                connection.send((index, result))
+                connection.send((index, result, encode_result(result) if encode else None))
     except (EOFError, OSError, KeyboardInterrupt):
         pass
 

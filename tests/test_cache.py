@@ -407,3 +407,32 @@ def test_requests_for_other_files_classes_survive_the_cache_round_trip() -> None
     assert facts.requests  # type: ignore[union-attr]
     stored = json.loads(json.dumps(codec().encode(facts)))
     assert codec().decode(stored) == facts
+
+
+def test_entries_workers_encode_are_the_entries_the_parent_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a cache and worker processes, each worker encodes its results and the parent only
+    writes them: the files are byte for byte those an in-process run writes, and read back."""
+    sources = [(str(path), path.read_bytes()) for path in EXAMPLES]
+    from_workers: list[str] = []
+    original = Cache.store_encoded
+
+    def store_encoded(self: Cache, key: str, encoded: str | None) -> None:
+        from_workers.append(key)
+        original(self, key, encoded)
+
+    monkeypatch.setattr(Cache, "store_encoded", store_encoded)
+    pooled = parallel.analyze_all(sources, Options(), jobs=2, cache_dir=tmp_path / "pooled")
+    assert len(from_workers) >= len(sources)  # every file went through a worker
+    alone = parallel.analyze_all(sources, Options(), jobs=1, cache_dir=tmp_path / "alone")
+    assert pooled == alone
+
+    def entries(root: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in (root / f"v{FORMAT}").rglob("*") if p.is_file()}
+
+    written = entries(tmp_path / "pooled")
+    assert written and written == entries(tmp_path / "alone")
+    assert set(from_workers) <= set(written)
+    again = parallel.analyze_all(sources, Options(), jobs=2, cache_dir=tmp_path / "pooled")
+    assert again == pooled
