@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 _CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 #: A top-level class statement (a cheap over-approximation: one in a string counts too).
 _TOP_CLASS = re.compile(r"^class[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+#: A top-level def, or a name assigned at top level (``to_2tuple = _ntuple(2)``): the same
+#: over-approximation.
+_TOP_DEFINED = re.compile(r"^(?:(?:async[ \t]+)?def[ \t]+(\w+)|(\w+)[ \t]*[:=,])", re.M)
 #: How many re-exports (``pkg/__init__.py`` importing from ``pkg.mod``) are followed.
 MAX_REEXPORTS = 8
 
@@ -44,6 +47,7 @@ class FunctionSources:
         self._cache = cache  # a file's portable functions are kept there between runs
         self._imports: dict[int, dict[str, str]] = {}
         self._classes: dict[int, frozenset[str]] = {}
+        self._defined: dict[int, frozenset[str]] = {}
 
     def module(self, index: int) -> PortableModule:
         known = self._modules.get(index)
@@ -91,11 +95,14 @@ class FunctionSources:
             return False
         if name in self.imports(index):
             return True
-        source = self._sources[index][1]
-        text = source if isinstance(source, str) else source.decode("latin-1")
-        word = re.escape(name)  # a def, or a name assigned at top level (to_2tuple = ...)
-        pattern = rf"^(?:(?:async[ \t]+)?def[ \t]+{word}\b|{word}[ \t]*[:=,])"
-        return re.search(pattern, text, re.M) is not None
+        known = self._defined.get(index)
+        if known is None:
+            source = self._sources[index][1]
+            text = source if isinstance(source, str) else source.decode("latin-1")
+            known = self._defined[index] = frozenset(
+                word for match in _TOP_DEFINED.finditer(text) for word in match.groups() if word
+            )
+        return name in known
 
     def imported_and_called(self, index: int) -> list[FunctionSource]:
         """The sources a file needs for the functions it imports by name and calls (asked
