@@ -5,8 +5,10 @@ something, analysed; then the files that name a class holding one of the layers 
 are analysed in full, until no new such file turns up. Most files of a big tree are only
 compiled. The first round runs in waves, importers before what they import (:func:`_waves`),
 so that the contexts a model file builds a block class in reach the file that defines the block
-before its first analysis (:func:`_seed_requests`); the request rounds run again only the files
-that still learn of a new context (an import cycle, a file analysed in a later round).
+before its first analysis (:func:`_seed_requests`); a file the prefilter turns down is analysed
+in its wave too when it imports a class of a file it lets through (:func:`_builders`). The request
+rounds run again only the files that still learn of a new context (an import cycle, a file
+analysed in a later round).
 
 Workers receive (path, module name, bytes) in chunks and stream back one plain-data result per
 file (:class:`FileFacts`, an INI999 :class:`Finding`, or None); a CST never crosses a process
