@@ -6,13 +6,13 @@ does."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from module_helpers import load_module
 
 from init_lint.analysis.common import merge_maps
 from init_lint.analysis.values import UNKNOWN, ConstVal
@@ -47,10 +47,7 @@ def test_the_conv_really_feeds_relu_with_the_default_init(wide: bool) -> None:
     torch = pytest.importorskip("torch")
     from init_lint.runtime import verify
 
-    spec = importlib.util.spec_from_file_location("branch_order", FIXTURE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(FIXTURE)
     torch.manual_seed(0)
     report = verify(module.Stack(64, wide), torch.randn(4, 64, 8, 8))
     conv = next(layer for layer in report.layers if layer.name == "0")

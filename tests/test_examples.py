@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from module_helpers import load_module
 
 from init_lint.engine import lint_paths
 
@@ -72,10 +72,7 @@ def test_message_names_the_exact_fixing_call() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_model_builds_and_runs(name: str) -> None:
     torch = pytest.importorskip("torch")
-    spec = importlib.util.spec_from_file_location(f"example_{name[:-3]}", EXAMPLES / name)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(EXAMPLES / name, f"example_{name[:-3]}")
     model = module.build()
     with torch.no_grad():
         out = model(torch.randn(*module.EXAMPLE_INPUT_SHAPE))

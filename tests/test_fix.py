@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
+from module_helpers import load_module
 
 from init_lint.engine import Options, lint_paths, lint_sources
 from init_lint.findings import Edit, Finding, Fix
@@ -50,14 +50,6 @@ def test_fix_round_trip(source: Path, tmp_path: Path) -> None:
     compile(before, str(path), "exec")
 
 
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(f"fixed_{path.stem}_{abs(hash(path))}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("source", EXAMPLES, ids=lambda p: p.name)
 def test_fixed_examples_have_he_statistics_and_nothing_else_moved(source: Path, tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
@@ -65,7 +57,8 @@ def test_fixed_examples_have_he_statistics_and_nothing_else_moved(source: Path, 
 
     (path,) = copy([source], tmp_path)
     fix_paths([path])
-    original, fixed = _load(source), _load(path)
+    original = load_module(source, f"fixed_{source.stem}_{abs(hash(source))}")
+    fixed = load_module(path, f"fixed_{path.stem}_{abs(hash(path))}")
     torch.manual_seed(0)
     before = original.build()
     torch.manual_seed(0)

@@ -5,11 +5,11 @@ holds, so a call inserted in ``Rough.__init__`` would be overwritten there."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from module_helpers import load_module
 
 from init_lint.engine import Options, lint_paths
 
@@ -27,10 +27,7 @@ def test_where_the_model_builds_the_option_its_loop_is_the_final_init() -> None:
     torch = pytest.importorskip("torch")
     from init_lint.runtime import verify
 
-    spec = importlib.util.spec_from_file_location("speculative_choices", FIXTURE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(FIXTURE)
     torch.manual_seed(0)
     built = module.Net(SimpleNamespace(kind="rough"))
     report = verify(built, torch.randn(2, 64, 6, 6))
