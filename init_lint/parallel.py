@@ -124,6 +124,10 @@ def analyze_all(
         pending, full = (waves.pop(0) if waves else []), False
         seeds = [may_report(source) for _, source in sources]
         builders = _builders(functions, seeds)
+
+        def forced(index: int) -> bool:  # analysed whether or not it can report (see _builders)
+            return full or index in builders
+
         asked: dict[int, Requests] = {}
         given: set[int] = set()  # files given the sources of what they import and call
         done: set[int] = set()  # files with a result
@@ -132,19 +136,18 @@ def analyze_all(
             tasks: list[_Task] = []
             for index in pending:
                 path, source = sources[index]
-                forced = full or index in builders
                 # Before a file's first analysis (a later round's, for a file the prefilter
                 # left out at first), not in one more round after it.
-                if index not in given and (forced or seeds[index]):
+                if index not in given and (forced(index) or seeds[index]):
                     given.add(index)
                     first = functions.imported_and_called(index)
                     if first:
                         asked[index] = tuple(sorted({*asked.get(index, ()), *first}, key=repr))
                 requests = asked.get(index, ())
-                key = _key(cache, index, sources, names, forced, requests) if cache else ""
+                key = _key(cache, index, sources, names, forced(index), requests) if cache else ""
                 hit = cache.load(key, path) if cache else MISS
                 if hit is MISS:
-                    tasks.append((index, path, names[index], source, forced, requests))
+                    tasks.append((index, path, names[index], source, forced(index), requests))
                 else:
                     results[index] = hit  # type: ignore[assignment]
                     counter.step()
@@ -153,8 +156,7 @@ def analyze_all(
             for index, result in workers.run(tasks):
                 results[index] = result
                 if cache is not None and index not in late_hits:
-                    forced = full or index in builders
-                    key = _key(cache, index, sources, names, forced, asked.get(index, ()))
+                    key = _key(cache, index, sources, names, forced(index), asked.get(index, ()))
                     if index in workers.encoded:
                         cache.store_encoded(key, workers.encoded.pop(index))
                     else:
