@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import libcst as cst
@@ -15,20 +16,32 @@ SOURCES = sorted((ROOT / "tests" / "fixtures").glob("*.py")) + sorted((ROOT / "e
 SOURCES += sorted((ROOT / "init_lint" / "analysis").glob("*.py"))  # plenty of compound statements
 
 
-def _check(module: cst.Module, text: str) -> None:
+Select = Callable[[list[cst.CSTNode]], list[cst.CSTNode]]
+
+
+def _every_third(nodes: list[cst.CSTNode]) -> list[cst.CSTNode]:
+    return nodes[::3]  # ranges must not depend on recording everything else
+
+
+def _first_half(nodes: list[cst.CSTNode]) -> list[cst.CSTNode]:
+    return nodes[: max(1, len(nodes) // 2) : 2]  # generation stops after the last wanted node
+
+
+def _check(module: cst.Module, text: str, select: Select = _every_third) -> None:
     reference = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     nodes = [node for node in reference if isinstance(node, (cst.BaseStatement, cst.Call, cst.Name))]
-    wanted = nodes[::3]  # a subset: ranges must not depend on recording everything else
+    wanted = select(nodes)
     computed = positions_of(module, wanted, text)
     assert wanted
     for node in wanted:
         assert computed.get(id(node)) == reference[node], type(node).__name__
 
 
+@pytest.mark.parametrize("select", [_every_third, _first_half])
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
-def test_targeted_positions_match_position_provider(path: Path) -> None:
+def test_targeted_positions_match_position_provider(path: Path, select: Select) -> None:
     text = path.read_bytes().decode("utf-8")
-    _check(cst.parse_module(text), text)
+    _check(cst.parse_module(text), text, select)
 
 
 MIXED = "import torch\r\nclass A:\r    def f(self):\n        return g(\r\n  1)\r\n\r\nx = A()"
@@ -44,3 +57,9 @@ def test_a_text_that_is_not_the_modules_falls_back_to_its_code() -> None:
     text = SOURCES[-1].read_bytes().decode("utf-8")
     module = cst.parse_module(text)
     _check(module, "# another text\n" + text)
+
+
+def test_a_text_that_differs_only_after_the_last_wanted_node_gives_the_same_ranges() -> None:
+    text = SOURCES[-1].read_bytes().decode("utf-8")
+    module = cst.parse_module(text)
+    _check(module, text + "# only in the text\n", _first_half)

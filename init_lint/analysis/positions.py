@@ -7,7 +7,9 @@ only for the requested nodes (and the children their ranges are hoisted from).
 
 The generated code is the parsed text itself (LibCST round-trips exactly), so a position is an
 offset into that text: the state only appends tokens, and sums their lengths (at C speed) when
-a position is wanted, instead of scanning every token for line breaks.
+a position is wanted, instead of scanning every token for line breaks. Generation stops once the
+last wanted node is done: what a model file reports on is mostly its classes, and the registry
+functions and config tables after them need not be generated (about 45% of timm's text).
 """
 
 from __future__ import annotations
@@ -26,11 +28,16 @@ from ..lines import NEWLINE
 _NULL = nullcontext()
 
 
+class _AllFound(Exception):
+    """Raised through LibCST's code generation once every wanted range is known."""
+
+
 @dataclass(frozen=False)
 class _TargetedState(CodegenState):
     targets: frozenset[int] = frozenset()  # ids of nodes whose syntactic range is wanted
     hoisted: frozenset[int] = frozenset()  # ids of children a wanted range ends/starts at
     computed: dict[int, CodeRange] = field(default_factory=dict)
+    pending: set[int] = field(default_factory=set)  # ids of wanted nodes not yet computed
     starts: list[int] = field(default_factory=lambda: [0, 0])  # see _line_starts
     _offset: int = 0  # length of tokens[:_counted]
     _counted: int = 0
@@ -79,6 +86,9 @@ class _TargetedState(CodegenState):
             if end_node is not None and id(end_node) in self.computed:
                 end = self.computed[id(end_node)].end
             self.computed[id(node)] = CodeRange(start, end)
+            self.pending.discard(id(node))
+            if not self.pending:
+                raise _AllFound
 
 
 def _hoisted_children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -114,19 +124,33 @@ def positions_of(
     offsets)."""
     if not nodes:
         return {}
+    wanted = {id(n) for n in nodes}
     hoisted = {id(child) for node in nodes for child in _hoisted_children(node)}
     state = _TargetedState(
         default_indent=module.default_indent,
         default_newline=module.default_newline,
-        targets=frozenset({id(n) for n in nodes} | hoisted),
+        targets=frozenset(wanted | hoisted),
         hoisted=frozenset(hoisted),
+        pending=set(wanted),
         starts=_line_starts(text),
     )
-    module._codegen(state)
-    if sum(map(len, state.tokens)) != len(text):  # not that text after all: read the code
+    complete = _generate(module, state)
+    generated = "".join(state.tokens)
+    if generated != text if complete else not text.startswith(generated):
+        # Not that text after all: read the code.
         state.computed.clear()
-        state.starts = _line_starts("".join(state.tokens))
+        state.pending = set(wanted)
+        state.starts = _line_starts(module.code)
         state._offset = state._counted = 0
         state.tokens = []
-        module._codegen(state)
+        _generate(module, state)
     return state.computed
+
+
+def _generate(module: cst.Module, state: _TargetedState) -> bool:
+    """Run the code generation until every wanted range is known; False if it stopped early."""
+    try:
+        module._codegen(state)
+    except _AllFound:
+        return False
+    return True
