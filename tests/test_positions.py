@@ -53,10 +53,11 @@ def test_positions_with_every_line_break_and_at_the_end(ending: str) -> None:
     _check(cst.parse_module(text), text)
 
 
-def test_a_text_that_is_not_the_modules_falls_back_to_its_code() -> None:
+@pytest.mark.parametrize("select", [_every_third, _first_half])
+def test_a_text_that_is_not_the_modules_falls_back_to_its_code(select: Select) -> None:
     text = SOURCES[-1].read_bytes().decode("utf-8")
     module = cst.parse_module(text)
-    _check(module, "# another text\n" + text)
+    _check(module, "# another text\n" + text, select)
 
 
 def test_a_text_that_differs_only_after_the_last_wanted_node_gives_the_same_ranges() -> None:

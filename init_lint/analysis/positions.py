@@ -126,24 +126,24 @@ def positions_of(
         return {}
     wanted = {id(n) for n in nodes}
     hoisted = {id(child) for node in nodes for child in _hoisted_children(node)}
-    state = _TargetedState(
-        default_indent=module.default_indent,
-        default_newline=module.default_newline,
-        targets=frozenset(wanted | hoisted),
-        hoisted=frozenset(hoisted),
-        pending=set(wanted),
-        starts=_line_starts(text),
-    )
-    complete = _generate(module, state)
+
+    def generate(code: str) -> tuple[_TargetedState, bool]:
+        state = _TargetedState(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            targets=frozenset(wanted | hoisted),
+            hoisted=frozenset(hoisted),
+            pending=set(wanted),
+            starts=_line_starts(code),
+        )
+        return state, _generate(module, state)
+
+    state, complete = generate(text)
     generated = "".join(state.tokens)
     if generated != text if complete else not text.startswith(generated):
-        # Not that text after all: read the code.
-        state.computed.clear()
-        state.pending = set(wanted)
-        state.starts = _line_starts(module.code)
-        state._offset = state._counted = 0
-        state.tokens = []
-        _generate(module, state)
+        # Not that text after all: read the code. (A new state: a stopped generation leaves
+        # its indentation pushed.)
+        state, _ = generate(module.code)
     return state.computed
 
 
