@@ -226,6 +226,19 @@ def items_of(value: Value) -> list[Value] | None:
     return None
 
 
+def known_size(value: Value) -> int | None:
+    """How many elements a collection certainly holds (a literal, or a list built without
+    loops or unknown additions); None when that is not certain."""
+    if isinstance(value, (GroupVal, ListBuilder)):
+        plain = not isinstance(value, GroupVal) or value.kind is GroupKind.PLAIN
+        return len(value.items) if plain and value.exact and value.complete else None
+    if isinstance(value, SeqVal):
+        return len(value.elements) if value.elements is not None and value.complete else None
+    if isinstance(value, ConstVal) and isinstance(value.value, (str, tuple)):
+        return len(value.value)
+    return None
+
+
 def union(values: Sequence[Value]) -> Value:
     """A value that is one of ``values`` (tensors merge their sources)."""
     distinct: list[Value] = []

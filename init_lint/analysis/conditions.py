@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from .common import bases_of, compare_numbers, is_module_value
+from .common import bases_of, compare_numbers, is_module_value, known_size
 from .imports import dotted_name, torch_nn_member
 from .initcalls import string_literal
 from .state import Frame
@@ -53,6 +53,9 @@ def truth_of(value: Value) -> Truth:
         return True
     if isinstance(value, QualRef) and torch_nn_member(value.qualified) is not None:
         return True  # a torch.nn class (norm_layer=nn.BatchNorm2d): truthy
+    size = known_size(value)
+    if size is not None:  # ``if extra_layers:`` on a list whose length is certain
+        return size > 0
     if isinstance(value, DictVal):  # ``if kwargs``: empty unless ``**`` of something unknown
         if any(isinstance(key, str) and not key.startswith("**") for key, _ in value.items):
             return True

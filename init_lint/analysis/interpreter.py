@@ -32,6 +32,7 @@ from .common import (
     instances_in,
     is_self,
     items_of,
+    known_size,
     looks_like_init,
     merge_maps,
 )
@@ -757,6 +758,10 @@ class Interpreter:
             and frame.probe is None
         ):
             self.inits.register_loop(iterable, statement, frame)
+            return
+        if known_size(iterable) == 0:  # `for m in extra_layers or []`: the body never runs
+            if statement.orelse is not None:
+                self.exec_block(block(statement.orelse.body), frame)
             return
         element = self.expressions.element_of(iterable)
         frame.loop_depth += 1
