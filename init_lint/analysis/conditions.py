@@ -16,6 +16,7 @@ from .imports import dotted_name, torch_nn_member
 from .initcalls import string_literal
 from .state import Frame
 from .values import (
+    ActVal,
     ClassInst,
     ClassName,
     ClassRef,
@@ -104,6 +105,8 @@ class Conditions:
                 return plain
             bases = bases_of(subject)
             return None if bases is None else self.type_matches(node.args[1].value, bases, frame)
+        if name in _FUNCTION_TESTS and len(node.args) == 1:
+            return _function_test(name, evaluate(node.args[0].value, frame))
         if name == "hasattr" and len(node.args) == 2:
             subject = evaluate(node.args[0].value, frame)
             attr = string_literal(node.args[1].value)
@@ -194,6 +197,11 @@ class Conditions:
         same = _identical(left, right)
         if same is None and isinstance(left, ClassName) and isinstance(right, ConstVal):
             same = left.name == right.value
+        if same is None and (
+            (_is_object(left) and isinstance(right, ConstVal))
+            or (_is_object(right) and isinstance(left, ConstVal))
+        ):
+            same = False  # ``activation == "relu"`` for a factory that was passed in
         if same is None:
             subject = self._type_of(left_node, frame)
             if subject is not None:
@@ -292,6 +300,28 @@ def _plain_isinstance(subject: Value, types: cst.BaseExpression) -> Truth:
     if name == "FunctionType":
         return isinstance(subject, FuncRef)
     return False if name in _PYTHON_TYPES else None
+
+
+#: ``callable(x)``, ``inspect.isfunction(x)``: builders that take a class, a factory or a name.
+_FUNCTION_TESTS = ("callable", "isfunction", "inspect.isfunction")
+
+
+def _function_test(name: str, subject: Value) -> Truth:
+    """Decided for a function, a class, a module instance or a constant."""
+    if isinstance(subject, ConstVal):
+        return callable(subject.value) if name == "callable" else False
+    if isinstance(subject, FuncRef):  # a method looked up on self is no plain function
+        return True if name == "callable" else not subject.bound_self
+    if _is_object(subject):
+        return name == "callable"
+    return None
+
+
+def _is_object(value: Value) -> bool:
+    """A function, class or module: never equal to a string, number or None."""
+    if isinstance(value, QualRef):
+        return torch_nn_member(value.qualified) is not None
+    return isinstance(value, (FuncRef, ClassRef, PartialVal, LayerVal, ActVal, ClassInst))
 
 
 def _names_data_types(node: cst.BaseExpression) -> bool:

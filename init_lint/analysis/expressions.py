@@ -17,7 +17,7 @@ from . import initcalls
 from .common import complete, items_of, number, param_ndim, string_value, union
 from .conditions import truth_of
 from .imports import dotted_name, init_function
-from .state import Frame
+from .state import Frame, FunctionInfo
 from .values import (
     NO_SOURCE,
     SELF,
@@ -85,6 +85,7 @@ class Expressions:
             cst.Comparison: self._opaque_children,
             cst.Await: lambda node, frame: self.eval(node.expression, frame),  # type: ignore[attr-defined]
             cst.NamedExpr: self._walrus,  # type: ignore[dict-item]
+            cst.Lambda: self._lambda,  # type: ignore[dict-item]
         }
 
     def eval(self, node: cst.BaseExpression, frame: Frame) -> Value:
@@ -338,6 +339,16 @@ class Expressions:
             if isinstance(child, cst.BaseExpression):
                 self.eval(child, frame)
         return UNKNOWN
+
+    def _lambda(self, node: cst.Lambda, frame: Frame) -> Value:
+        """``act_layer=lambda: nn.ReLU(inplace=True)``: a function of one ``return``, which sees
+        the variables where it is written (``lambda: nn.ReLU(inplace=inplace)`` in a helper)."""
+        body = cst.SimpleStatementSuite(body=[cst.Return(value=node.body)])
+        definition = cst.FunctionDef(name=cst.Name("_lambda"), params=node.params, body=body)
+        scope = self.host.scope if self.host.scope.foreign else None
+        # A name of its own: one lambda calling another is not a recursion.
+        info = FunctionInfo(definition, f"<lambda {id(node)}>", closure=frame.env, scope=scope)
+        return FuncRef(info)
 
     def _walrus(self, node: cst.NamedExpr, frame: Frame) -> Value:
         value = self.eval(node.value, frame)

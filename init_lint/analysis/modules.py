@@ -278,8 +278,10 @@ class Modules:
             return state
         if isinstance(element, (GroupVal, ListBuilder)):
             out: Sources = frozenset()
+            uncertain = _uncertain_activation(element)
             for item in element.items:
-                out |= self.chain(item, state, site)
+                if not (uncertain and isinstance(item, ActVal)):
+                    out |= self.chain(item, state, site)
             return out
         if isinstance(element, ClassInst):
             feed(state, element)
@@ -424,3 +426,12 @@ def _marker(member: str) -> Value:
     if member == "Module":
         return UNKNOWN
     return OTHER_MODULE
+
+
+def _uncertain_activation(element: GroupVal | ListBuilder) -> bool:
+    """A module that is one of several activations, or one activation or something unknown
+    (``create_act(name)`` over a registry): no activation surely follows the input."""
+    if not isinstance(element, GroupVal) or element.exact:
+        return False
+    kinds = {item.activation for item in element.items if isinstance(item, ActVal)}
+    return len(kinds) > 1 or (bool(kinds) and any(item is UNKNOWN for item in element.items))
