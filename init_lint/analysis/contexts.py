@@ -69,6 +69,8 @@ def freeze(value: Value, depth: int = 0) -> Data:
         return ("ref", value.qualified)
     if isinstance(value, ClassRef):
         return ("class", value.key)
+    if isinstance(value, FuncRef) and value.info.label is not None:
+        return ("lambda", value.info.label)  # not rebuilt in another file: unknown there
     if isinstance(value, FuncRef) and value.info.cls is None and not value.bound_self:
         return ("func", value.info.name)
     if isinstance(value, ActVal):
@@ -183,7 +185,7 @@ def _describe(data: Data) -> str:
         return str(data[1]).rsplit(".", 1)[-1]
     if tag == "act":
         return f"{data[1]}()"
-    if tag == "func":
+    if tag in ("func", "lambda"):
         return str(data[1])
     if tag == "partial":
         return f"partial({_describe(data[1])}, ...)"

@@ -347,7 +347,11 @@ class Expressions:
         definition = cst.FunctionDef(name=cst.Name("_lambda"), params=node.params, body=body)
         scope = self.host.scope if self.host.scope.foreign else None
         # A name of its own: one lambda calling another is not a recursion.
-        info = FunctionInfo(definition, f"<lambda {id(node)}>", closure=frame.env, scope=scope)
+        text = "lambda: " + _EMPTY_MODULE.code_for_node(node.body)
+        label = text if len(text) <= 40 else text[:37] + "..."
+        info = FunctionInfo(
+            definition, f"<lambda {id(node)}>", closure=frame.env, scope=scope, label=label
+        )
         return FuncRef(info)
 
     def _walrus(self, node: cst.NamedExpr, frame: Frame) -> Value:
@@ -418,6 +422,7 @@ class Expressions:
             self.host.assign(target, element, frame)
 
 
+_EMPTY_MODULE = cst.Module(body=[])  # renders a node's code
 _MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.inf": math.inf}
 
 

@@ -33,6 +33,7 @@ class FunctionInfo:
     #: ``def _ntuple(n): def parse(x): ... repeat(x, n)``); shared, as Python's cells are.
     closure: dict[str, Value] | None = None
     scope: Scope | None = None  # another file's function: the names it sees (None: this file's)
+    label: str | None = None  # a lambda's text, as a context names it (its name is an id)
 
     @property
     def key(self) -> str:
