@@ -82,7 +82,7 @@ class Expressions:
             cst.UnaryOperation: self._unary,  # type: ignore[dict-item]
             cst.IfExp: self._if_expression,  # type: ignore[dict-item]
             cst.BooleanOperation: self._boolean_operation,  # type: ignore[dict-item]
-            cst.Comparison: self._opaque_children,
+            cst.Comparison: self._comparison,  # type: ignore[dict-item]
             cst.Await: lambda node, frame: self.eval(node.expression, frame),  # type: ignore[attr-defined]
             cst.NamedExpr: self._walrus,  # type: ignore[dict-item]
             cst.Lambda: self._lambda,  # type: ignore[dict-item]
@@ -333,6 +333,13 @@ class Expressions:
             return union([left, self.eval(node.right, frame)])
         stops_at = isinstance(node.operator, cst.Or)  # `or` stops at a truthy value, `and` not
         return left if truth == stops_at else self.eval(node.right, frame)
+
+    def _comparison(self, node: cst.Comparison, frame: Frame) -> Value:
+        """``self.normalize = norm_layer is not None``: the bool when the test is decided."""
+        if len(node.comparisons) != 1:  # a chain: Conditions would ask this method again
+            return self._opaque_children(node, frame)
+        truth = self.host.conditions.condition(node, frame)
+        return UNKNOWN if truth is None else ConstVal(truth)
 
     def _opaque_children(self, node: cst.BaseExpression, frame: Frame) -> Value:
         for child in node.children:
