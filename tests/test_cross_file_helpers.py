@@ -296,3 +296,199 @@ def test_a_context_not_run_hides_what_it_holds(tmp_path: Path) -> None:
         "def variant():\n    return Net(Block, tag='variant')\n",
     )
     assert _codes(tmp_path / "many", through_norm=True) == set()
+
+
+FACTORIES = """\
+from inspect import isfunction
+
+import torch.nn as nn
+
+
+def relu_factory(inplace=True):
+    return lambda: nn.ReLU(inplace=inplace)
+
+
+def sigmoid_factory():
+    return lambda: nn.Sigmoid()
+
+
+def batchnorm_factory(eps=1e-5):
+    return lambda num_features: nn.BatchNorm2d(num_features, eps=eps)
+
+
+def make_activation(activation):
+    if isfunction(activation):
+        return activation()
+    if isinstance(activation, str):
+        return nn.Sigmoid() if activation == "sigmoid" else nn.ReLU()
+    return activation
+
+
+def make_norm(norm, **kwargs):
+    return norm(**kwargs) if isfunction(norm) else norm
+
+
+def make_swish():
+    return Swish()  # builds one of its classes: not portable
+
+
+class Swish(nn.Module):
+    def forward(self, x):
+        return x * x.sigmoid()
+"""
+
+BLOCKS = """\
+import torch.nn as nn
+
+from .factories import batchnorm_factory, make_activation, make_norm, relu_factory
+from .factories import sigmoid_factory
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, cin, cout, norm=batchnorm_factory(), act=relu_factory()):
+        super().__init__()
+        self.normalize = norm is not None
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        if self.normalize:
+            self.bn = make_norm(norm, num_features=cout)
+        self.act = make_activation(act)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.normalize:
+            x = self.bn(x)
+        return self.act(x)
+
+
+class Gate(nn.Module):
+    def __init__(self, channels, mid=relu_factory(), out=sigmoid_factory()):
+        super().__init__()
+        self.reduce = nn.Conv2d(channels, channels // 4, 1)
+        self.mid = make_activation(mid)
+        self.expand = nn.Conv2d(channels // 4, channels, 1)
+        self.out = make_activation(out)
+
+    def forward(self, x):
+        return x * self.out(self.expand(self.mid(self.reduce(x))))
+"""
+
+FACTORY_NET = """\
+import torch.nn as nn
+
+from ..layers.blocks import ConvBlock, Gate
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = ConvBlock(64, 64)
+        self.gate = Gate(64)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_uniform_(m.weight)
+
+    def forward(self, x):
+        return self.gate(self.body(x))
+"""
+
+EXPAND_LINE = 28  # Gate.expand in blocks.py
+
+
+def _factory_package(root: Path, name: str) -> Path:
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/layers/__init__.py", "")
+    write(root, f"{name}/layers/factories.py", FACTORIES)
+    write(root, f"{name}/layers/blocks.py", BLOCKS)
+    write(root, f"{name}/models/__init__.py", "")
+    write(root, f"{name}/models/net.py", FACTORY_NET)
+    return root / name
+
+
+def test_factories_in_another_file_hand_over_activations_and_norms(tmp_path: Path) -> None:
+    """Lambda factories and a helper that calls what it is given are portable: the gate's
+    expand conv feeds the Sigmoid of ``sigmoid_factory()`` and has the model's Kaiming init
+    (INI002); the block's conv reaches ReLU through the BatchNorm of ``batchnorm_factory()``
+    (silent in the default view). Without them, both activations were unknown."""
+    found = portable_module(FACTORIES, "fpkg.layers.factories", False).functions
+    assert found >= {"relu_factory", "sigmoid_factory", "make_activation", "make_norm"}
+    assert "make_swish" not in found
+    package = _factory_package(tmp_path, "fpkg")
+    assert _codes(package, through_norm=False) == {("blocks.py", EXPAND_LINE, "INI002")}
+    assert _codes(package, through_norm=True) == {("blocks.py", EXPAND_LINE, "INI002")}
+
+
+def test_factories_in_another_file_agree_with_the_runtime_verifier(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from init_lint.runtime import record_sites, verify
+    from init_lint.runtime.merge import BOTH, NEITHER, merge
+
+    package = _factory_package(tmp_path, "fpkg_rt")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with record_sites():
+            module = importlib.import_module("fpkg_rt.models.net")
+            torch.manual_seed(0)
+            model = module.Net()
+    finally:
+        sys.path.remove(str(tmp_path))
+    report = verify(model, torch.randn(2, 64, 8, 8))
+    static = lint_paths(sorted(package.rglob("*.py")), Options())
+    rows = [row for row in merge(report, static) if row.layer]
+    assert {(row.layer, row.runtime) for row in rows} >= {("gate.expand", "INI002")}, rows
+    for row in rows:
+        assert row.agreement in (BOTH, NEITHER), (row, str(report))
+
+
+BUILD_HELPER = """\
+def build(cls, **kwargs):
+    return cls(**kwargs)
+"""
+
+BUILD_NET = """\
+import torch.nn as nn
+
+from .helpers import build
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 16, 3, padding=1)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.conv(x))
+
+
+class Net(nn.Module):
+    def __init__(self, block):
+        super().__init__()
+        self.body = block()
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def net():
+    return build(Net, block=Block)
+"""
+
+
+def test_a_helper_that_builds_what_it_is_given_stays_an_opaque_call(tmp_path: Path) -> None:
+    """Calling a parameter keeps a helper portable (``make_activation(act)``), but one that
+    builds the class it is given cannot build it in the caller's analysis: that call is then
+    what it was when the helper was not portable (a decorator makes it so here): a factory
+    that builds Net with Block inside, so Net's Kaiming loop reaches Block's conv. (Had the
+    call come out merely unknown, Block would be judged alone: default init before ReLU.)"""
+    write(tmp_path, "bpkg/__init__.py", "")
+    write(tmp_path, "bpkg/helpers.py", BUILD_HELPER)
+    write(tmp_path, "bpkg/net.py", BUILD_NET)
+    assert "build" in portable_module(BUILD_HELPER, "bpkg.helpers", False).functions
+    assert _codes(tmp_path / "bpkg", through_norm=False) == set()
+    opaque = "import functools\n\n\n@functools.lru_cache\n" + BUILD_HELPER
+    assert portable_module(opaque, "bpkg.helpers", False).functions == frozenset()
+    write(tmp_path, "bpkg/helpers.py", opaque)
+    assert _codes(tmp_path / "bpkg", through_norm=False) == set()

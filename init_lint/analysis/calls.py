@@ -44,12 +44,14 @@ from .values import (
     MODULE_OUTPUT,
     NO_SOURCE,
     NORM,
+    NOT_PORTABLE,
     OTHER_MODULE,
     PASS,
     SELF,
     UNKNOWN,
     UNKNOWN_INIT,
     ActVal,
+    BuildsModules,
     CallOrigin,
     ClassInst,
     ClassRef,
@@ -490,10 +492,13 @@ class Calls:
         call: cst.Call | None = None,
         inputs: bool = False,
         open_ended: bool = False,
+        portable_entry: bool = False,
     ) -> Value:
         """Inline ``info`` with these arguments in the caller's context; its return value.
         ``inputs``: the parameters not given are tensors (``forward``'s inputs);
-        ``open_ended``: unknown ``*args``/``**kwargs`` were passed too."""
+        ``open_ended``: unknown ``*args``/``**kwargs`` were passed too;
+        ``portable_entry``: another file's portable function, called by name: NOT_PORTABLE if
+        it turns out to build a module it was given (the caller then treats it as opaque)."""
         if info.cls is None and call is not None and info.scope is None:
             self.host.called_functions.add(info.name)
         self.host.called_methods.add(id(info))
@@ -525,6 +530,14 @@ class Calls:
         self.host.scope = info.scope or self.host.home  # the names where it is defined
         try:
             self.host.exec_block(block(info.node.body), inner)
+        except BuildsModules:
+            if outer.foreign or info.scope is None:
+                raise  # not where this file's code enters the other file's
+            if portable_entry:
+                return NOT_PORTABLE
+            if call is not None:
+                self.opaque_call(call, args, kwargs, frame)
+            return UNKNOWN
         finally:
             self.host.scope = outer
         if len(inner.returns) == 1:  # as is: a union would read `(x,) * n` as "x or x"
@@ -571,7 +584,19 @@ class Calls:
         if last[:1].isupper() and not is_torch(qualified):
             return self.instantiate(ClassRef(qualified), node, args, frame)
         portable = self.host.portable.get(qualified)
-        if portable is not None:  # another file's function that only computes a value
+        if isinstance(portable, FuncRef):  # another file's function that only computes a value
+            result = self.call_function(
+                portable.info,
+                args.known_positional,
+                args.keywords,
+                frame,
+                bound_self=portable.bound_self,
+                call=node,
+                portable_entry=True,
+            )
+            if result is not NOT_PORTABLE:
+                return result
+        elif portable is not None:
             return self.call_value(portable, node, args, frame)
         if "." in qualified and not self.host.scope.foreign and not is_torch(qualified):
             self.host.calls_out.add(qualified)
@@ -634,6 +659,8 @@ class Calls:
     def instantiate(self, ref: ClassRef, node: cst.Call, args: Arguments, frame: Frame) -> Value:
         """``Block(...)``: a node for this instantiation, containing the class's own node."""
         host = self.host
+        if host.scope.foreign:  # a class given to another file's portable function
+            raise BuildsModules(ref.key)
         info = ref.info
         if info is not None and info.layer_kind is not None:
             instance = host.modules.new_instance(info.layer_kind, info.layer_bases, node, frame)

@@ -53,6 +53,7 @@ from .values import (
     UNKNOWN,
     ActivationUse,
     ActVal,
+    BuildsModules,
     ClassInst,
     ConstVal,
     DictVal,
@@ -99,6 +100,19 @@ class Modules:
         self, member: str, node: cst.Call, args: list[Value], frame: Frame, starred: list[bool]
     ) -> Value:
         """``nn.<member>(...)``: a layer, an activation, a container, or a marker."""
+        if self.host.scope.foreign:
+            # Another file's portable function stands in activations, norms and pass-through
+            # modules (its syntax has no place in this file's facts); a layer or container it
+            # is given to build makes its call opaque (see BuildsModules).
+            leaky = member in ("LeakyReLU", "PReLU", "RReLU")
+            activation = (
+                self._leaky(member, node, frame) if leaky else activation_from_module(member)
+            )
+            if activation is not None:
+                return ActVal(activation, None)
+            if member in NORM_LAYERS | PASS_THROUGH_LAYERS:
+                return _marker(member)
+            raise BuildsModules(member)
         if member in WEIGHT_LAYERS:
             if frame.uses_only:
                 return UNKNOWN

@@ -6,10 +6,14 @@ picks a norm class from a table, torchvision's ``_ovewrite_named_param(kwargs, '
 writes the ``groups`` a ResNeXt passes on. Without their bodies, those values are unknown and
 the layers they reach are judged from the wrong context. Such a function is *portable* when its
 body only computes values: it calls nothing but builtins, ``partial``/``repeat``, ``math``,
-methods of strings and containers, its own nested functions and other portable functions of its
-module, and writes no attribute. It builds, initialises and runs nothing, so running it in
-another file's analysis, with that file's argument values, is exact and has no side effect
-(another file's syntax never reaches that file's findings or fixes).
+``inspect``, methods of strings and containers, its own nested functions and lambdas, its
+parameters, torch.nn activations, norms and pass-through modules (``lambda: nn.ReLU()``) and
+other portable functions of its module, and writes no attribute. Running it in another file's
+analysis, with that file's argument values, is exact and has no side effect, and another
+file's syntax never reaches that file's findings or fixes. A parameter it calls may turn out to
+be a class or a layer (``build(cls)``): it builds none there, and that call is treated as if the
+function were not portable (see ``BuildsModules``). A function that calls one of its own
+module's classes is not portable, so that the class keeps that call as one of its contexts.
 
 This module works on CPython's ``ast`` (cheap enough for the parent process, which picks the
 files a function lives in); the interpreter runs the portable source it returns.
@@ -22,6 +26,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..knowledge import NORM_LAYERS, PASS_THROUGH_LAYERS, activation_from_module
 from ..lines import split_lines
 from ..source import decode
 
@@ -35,7 +40,7 @@ SAFE_BUILTINS = frozenset(
     }
 )  # fmt: skip
 #: Modules whose functions compute values (``math.ceil``, ``functools.partial``).
-SAFE_MODULES = frozenset({"math", "functools", "itertools", "operator", "numbers"})
+SAFE_MODULES = frozenset({"math", "functools", "itertools", "operator", "numbers", "inspect"})
 #: Methods of strings, dicts and lists: a call of one of these names writes no weight.
 SAFE_METHODS = frozenset(
     {
@@ -205,6 +210,9 @@ def _function_needs(function: ast.FunctionDef, imported: dict[str, str]) -> set[
     if any(isinstance(node, _FORBIDDEN) for node in nodes):
         return None
     nested = {node.name for node in nodes if isinstance(node, ast.FunctionDef)}
+    # Calling what it was given (``activation()``) runs the caller's value in the caller's
+    # analysis; one that builds a module is an opaque call after all (see BuildsModules).
+    nested |= _parameters(function, nodes)
     raised = {id(n) for r in nodes if isinstance(r, ast.Raise) for n in ast.walk(r)}
     needs: set[str] = set()
     for node in nodes:
@@ -218,6 +226,17 @@ def _function_needs(function: ast.FunctionDef, imported: dict[str, str]) -> set[
                 return None
             needs |= need
     return needs
+
+
+def _parameters(function: ast.FunctionDef, nodes: list[ast.AST]) -> set[str]:
+    """The names of the function's parameters, and of its nested functions' and lambdas'."""
+    signatures = [function.args]
+    signatures += [n.args for n in nodes if isinstance(n, (ast.FunctionDef, ast.Lambda))]
+    return {
+        arg.arg
+        for signature in signatures
+        for arg in [*signature.posonlyargs, *signature.args, *signature.kwonlyargs]
+    }
 
 
 def _value_needs(value: ast.expr, imported: dict[str, str]) -> set[str] | None:
@@ -246,10 +265,27 @@ def _callee_needs(func: ast.expr, nested: set[str], imported: dict[str, str]) ->
             return set()
         qualified = imported.get(func.id)
         if qualified is not None:
+            if _builds_stand_in(qualified):
+                return set()
             return set() if qualified.partition(".")[0] in SAFE_MODULES else None
         return set() if func.id in SAFE_BUILTINS else {func.id}
     if isinstance(func, ast.Attribute):
         if isinstance(func.value, ast.Name) and func.value.id in imported:
-            return set() if imported[func.value.id].partition(".")[0] in SAFE_MODULES else None
+            qualified = f"{imported[func.value.id]}.{func.attr}"
+            if _builds_stand_in(qualified):
+                return set()
+            return set() if qualified.partition(".")[0] in SAFE_MODULES else None
         return set() if func.attr in SAFE_METHODS else None
     return None
+
+
+def _builds_stand_in(qualified: str) -> bool:
+    """``torch.nn.ReLU``, ``torch.nn.BatchNorm2d``, ``torch.nn.Identity``: a module the
+    analysis stands for by what it does to the flow, with no layer of its own to judge."""
+    module, _, name = qualified.rpartition(".")
+    if module not in _TORCH_NN:
+        return False
+    return activation_from_module(name) is not None or name in NORM_LAYERS | PASS_THROUGH_LAYERS
+
+
+_TORCH_NN = frozenset({"torch.nn", "torch.nn.modules", "torch.nn.modules.activation"})

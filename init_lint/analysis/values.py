@@ -320,6 +320,15 @@ PASS = _Marker("PASS")  # Dropout, Identity, pooling...: output keeps the input'
 NORM = _Marker("NORM")  # BatchNorm & co.
 OTHER_MODULE = _Marker("OTHER_MODULE")  # a torch module that ends the flow (Embedding, LSTM...)
 SELF = _Marker("SELF")
+#: What :meth:`.calls.Calls.call_function` returns for a portable function that, called by
+#: name, turned out to build a module it was given.
+NOT_PORTABLE = _Marker("NOT_PORTABLE")
+
+
+class BuildsModules(Exception):
+    """Another file's portable function was given a class or a layer to build (``make(block)``
+    calling ``block()``): in this file's analysis it builds nothing, so the call is opaque, and
+    what it was given keeps that call as its context."""
 
 
 @dataclass(eq=False)
