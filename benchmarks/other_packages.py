@@ -1,5 +1,6 @@
 """Static findings vs the runtime verifier on packages no test names (kornia, MONAI,
-segmentation_models_pytorch), construction site by construction site.
+segmentation_models_pytorch, pytorchcv, stable-baselines3), construction site by construction
+site.
 
 The accuracy harness (``accuracy.py``) scores torchvision and timm; this script keeps the
 checker honest on code written elsewhere. It lints each installed package with the checkout
@@ -38,6 +39,11 @@ PINS = [
     "kornia==0.9.0",
     "kornia_rs",
     "segmentation_models_pytorch==0.6.0",
+    "pytorchcv==0.0.74",
+    "stable-baselines3==2.9.2",
+    "gymnasium",
+    "cloudpickle",
+    "farama-notifications",
 ]
 
 #: (package, label, builder, input shape). Builders take the imported package's modules by
@@ -61,7 +67,25 @@ MODELS: list[tuple[str, str, Callable[[], Any], tuple[int, ...]]] = [
          (2, 3, 64, 64))
         for encoder in ("resnet18", "se_resnet50", "xception", "mobileone_s0", "densenet121")
     ],
+    *[
+        ("pytorchcv", f"pytorchcv {name}",
+         lambda name=name: _obj("pytorchcv.model_provider", "get_model")(name, pretrained=False),
+         (1, 3, 224, 224))
+        for name in ("alexnet", "cbam_resnet18", "seresnet10", "efficientnet_b0",
+                     "lwopenpose2d_mobilenet_cmupan_coco")
+    ],
+    ("stable_baselines3", "NatureCNN", lambda: _obj(
+        "stable_baselines3.common.torch_layers", "NatureCNN")(_image_space()), (1, 3, 64, 64)),
+    ("stable_baselines3", "SAC actor", lambda: _obj("stable_baselines3", "SAC")(
+        "MlpPolicy", _obj("gymnasium", "make")("Pendulum-v1"), buffer_size=10).policy.actor,
+     (1, 3)),
 ]  # fmt: skip
+
+
+def _image_space() -> Any:
+    import numpy as np
+
+    return _obj("gymnasium.spaces", "Box")(0, 255, (3, 64, 64), np.uint8)
 
 
 def _obj(module: str, name: str) -> Any:

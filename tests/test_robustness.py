@@ -78,6 +78,26 @@ def test_an_unknown_leaky_slope_before_tanh_is_reported_without_a_number() -> No
     assert fc.code == "INI002" and "a rectifier gain (unknown) where Tanh wants Xavier" in fc.message
 
 
+def test_a_constant_power_with_a_complex_result_is_not_folded() -> None:
+    """``(-4) ** 0.5`` is complex: folding it crashed the analysis (float() of a complex, in
+    gymnasium's rendering wrapper). It is no size; the layer is judged all the same."""
+    source = """\
+import torch.nn as nn
+
+N = -4
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(int(N**0.5), 8)
+
+    def forward(self, x):
+        return self.fc(x).relu()
+"""
+    assert [(f.line, f.code) for f in lint_source(source, "m.py")] == [(9, "INI001")]
+
+
 @pytest.mark.slow
 def test_a_500_deep_chain_of_classes_containing_classes() -> None:
     classes = [

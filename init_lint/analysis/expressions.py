@@ -449,7 +449,7 @@ def _fold(operator: cst.BaseBinaryOp, left: object, right: object) -> float | in
         if isinstance(operator, cst.Power) and abs(float(right)) > 64:  # type: ignore[arg-type]
             return None  # 10 ** 10000: not a size, and expensive
         result = compute(left, right)  # type: ignore[arg-type]
-    except (ZeroDivisionError, OverflowError, ValueError):
+    except (ZeroDivisionError, OverflowError, ValueError, TypeError):  # TypeError: (-4) ** 0.5
         return None
     if isinstance(result, complex) or not math.isfinite(result):
         return None
