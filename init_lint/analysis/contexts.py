@@ -69,10 +69,8 @@ def freeze(value: Value, depth: int = 0) -> Data:
         return ("ref", value.qualified)
     if isinstance(value, ClassRef):
         return ("class", value.key)
-    if isinstance(value, FuncRef) and value.info.label is not None:
-        return ("lambda", value.info.label)  # not rebuilt in another file: unknown there
-    if isinstance(value, FuncRef) and value.info.cls is None and not value.bound_self:
-        return ("func", value.info.name)
+    if isinstance(value, FuncRef):
+        return _freeze_function(value)
     if isinstance(value, ActVal):
         activation = value.activation
         return ("act", activation.name, activation.family.value, activation.slope)
@@ -93,6 +91,14 @@ def freeze(value: Value, depth: int = 0) -> Data:
     if isinstance(value, DictVal) and len(value.items) <= MAX_ITEMS:
         items = tuple((k, freeze(v, depth + 1)) for k, v in value.items if k is not None)
         return ("dict", tuple(sorted(items)))
+    return UNKNOWN_DATA
+
+
+def _freeze_function(value: FuncRef) -> Data:
+    if value.info.label is not None:
+        return ("lambda", value.info.label)  # not rebuilt in another file: unknown there
+    if value.info.cls is None and not value.bound_self:
+        return ("func", value.info.name)
     return UNKNOWN_DATA
 
 

@@ -292,7 +292,8 @@ def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
     line, column, end_line, end_column = locate.span(call)
     head = locate.line_text(line)[: column - 1]
     indent = head if head and not head.strip() else None
-    tail = max(0, len(locate.line_text(end_line)) - (end_column - 1))
+    rest = locate.line_text(end_line)[end_column - 1 :]
+    tail = len(rest)
     return CallFacts(
         line,
         column,
@@ -309,7 +310,14 @@ def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
         last_end,
         indent,
         tail,
+        _operand(rest),
     )
+
+
+def _operand(rest: str) -> bool:
+    """Whether code other than closing brackets and commas follows a call on its line."""
+    code = rest.split("#", 1)[0] if "'" not in rest and '"' not in rest else rest
+    return bool(code.strip().lstrip(")]},").strip(" ,)]}"))
 
 
 def _arguments(call: cst.Call, locate: Locator) -> tuple[ArgumentFacts, ...]:

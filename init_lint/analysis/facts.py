@@ -49,6 +49,9 @@ class CallFacts:
     last_end: tuple[int, int] | None = None  # where the last argument ends
     indent: str | None = None  # the line's indentation when the call begins the line's code
     tail: int = 0  # how many characters follow the call on its last line (a comment)
+    #: Code other than closing brackets and commas follows it on that line: the call is an
+    #: operand (``init_fn(m.weight) if cond else None``), which a formatter splits first.
+    operand: bool = False
 
 
 @dataclass(frozen=True)

@@ -338,6 +338,8 @@ class _Planner:
         if replacement is None or (wanted.correction is not None and origin.after is None):
             return None
         replacement = self._laid_out(replacement, origin)
+        if replacement is None:
+            return None
         span = (origin.line, origin.column, origin.end_line, origin.end_column)
         edits = [Edit(*span, replacement)]
         if wanted.correction is not None and origin.after is not None:
@@ -345,12 +347,19 @@ class _Planner:
             edits.append(_insert(origin.after, [line], self.facts, self.options))
         return Fix(f"replace with {replacement}", tuple(edits))
 
-    def _laid_out(self, replacement: str, origin: CallFacts) -> str:
-        """A rewritten call wrapped as the formatter would, when it begins its line."""
-        if origin.indent is None:
-            return replacement
+    def _laid_out(self, replacement: str, origin: CallFacts) -> str | None:
+        """A rewritten call wrapped as the formatter would, when it begins its line. None when
+        a line that fitted would no longer fit and a formatter would split something else
+        first: the call is an operand of what follows it (``init_fn(w) if c else None``), or
+        it is written after other code on its line. The caller then offers another fix."""
         unit, limit = self.facts.indent, self.options.line_length
+        fitted = origin.line == origin.end_line and origin.end_column - 1 + origin.tail <= limit
+        if origin.indent is None:
+            width = origin.column - 1 + len(replacement) + origin.tail
+            return None if fitted and width > limit else replacement
         lines = wrap(replacement, origin.indent, unit, limit, origin.tail)
+        if len(lines) > 1 and origin.operand and fitted:
+            return None
         return (self.facts.newline + origin.indent).join(lines)
 
     def program_fix(
