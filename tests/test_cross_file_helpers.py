@@ -328,8 +328,10 @@ def make_norm(norm, **kwargs):
     return norm(**kwargs) if isfunction(norm) else norm
 
 
-def make_swish():
-    return Swish()  # builds one of its classes: not portable
+def act_by_name(name):
+    if name == "swish":
+        return Swish()  # one of its own classes: opaque only where it is reached
+    return nn.ReLU() if name == "relu" else nn.Sigmoid()
 
 
 class Swish(nn.Module):
@@ -376,6 +378,7 @@ FACTORY_NET = """\
 import torch.nn as nn
 
 from ..layers.blocks import ConvBlock, Gate
+from ..layers.factories import act_by_name
 
 
 class Net(nn.Module):
@@ -383,15 +386,19 @@ class Net(nn.Module):
         super().__init__()
         self.body = ConvBlock(64, 64)
         self.gate = Gate(64)
+        self.head = nn.Linear(64, 64)
+        self.head_act = act_by_name("relu")
+        self.tail = nn.Sequential(nn.Linear(64, 64), act_by_name("relu"))
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_uniform_(m.weight)
 
     def forward(self, x):
-        return self.gate(self.body(x))
+        return self.tail(self.head_act(self.head(self.gate(self.body(x)).mean((2, 3)))))
 """
 
 EXPAND_LINE = 28  # Gate.expand in blocks.py
+HEAD_LINE = 12  # Net.head in net.py: act_by_name("relu") gives nn.ReLU()
 
 
 def _factory_package(root: Path, name: str) -> Path:
@@ -408,13 +415,23 @@ def test_factories_in_another_file_hand_over_activations_and_norms(tmp_path: Pat
     """Lambda factories and a helper that calls what it is given are portable: the gate's
     expand conv feeds the Sigmoid of ``sigmoid_factory()`` and has the model's Kaiming init
     (INI002); the block's conv reaches ReLU through the BatchNorm of ``batchnorm_factory()``
-    (silent in the default view). Without them, both activations were unknown."""
+    (silent in the default view). A registry that builds one of its own classes for another
+    name gives ``nn.ReLU()`` for "relu": the head keeps PyTorch's default init (INI001).
+    Without them, these activations were unknown."""
     found = portable_module(FACTORIES, "fpkg.layers.factories", False).functions
     assert found >= {"relu_factory", "sigmoid_factory", "make_activation", "make_norm"}
-    assert "make_swish" not in found
+    assert "act_by_name" in found
     package = _factory_package(tmp_path, "fpkg")
-    assert _codes(package, through_norm=False) == {("blocks.py", EXPAND_LINE, "INI002")}
-    assert _codes(package, through_norm=True) == {("blocks.py", EXPAND_LINE, "INI002")}
+    expected = {
+        ("blocks.py", EXPAND_LINE, "INI002"),
+        ("net.py", HEAD_LINE, "INI001"),
+        ("net.py", HEAD_LINE + 2, "INI001"),
+    }
+    assert _codes(package, through_norm=False) == expected
+    assert _codes(package, through_norm=True) == expected
+    # The Sequential's ReLU was built by the call on that line, in this file.
+    messages = [f.message for f in lint_paths(sorted(package.rglob("*.py")), Options())]
+    assert any(f"feeds ReLU (line {HEAD_LINE + 2})" in m for m in messages), messages
 
 
 def test_factories_in_another_file_agree_with_the_runtime_verifier(tmp_path: Path) -> None:
@@ -434,7 +451,11 @@ def test_factories_in_another_file_agree_with_the_runtime_verifier(tmp_path: Pat
     report = verify(model, torch.randn(2, 64, 8, 8))
     static = lint_paths(sorted(package.rglob("*.py")), Options())
     rows = [row for row in merge(report, static) if row.layer]
-    assert {(row.layer, row.runtime) for row in rows} >= {("gate.expand", "INI002")}, rows
+    assert {(row.layer, row.runtime) for row in rows} >= {
+        ("gate.expand", "INI002"),
+        ("head", "INI001"),
+        ("tail.0", "INI001"),
+    }, rows
     for row in rows:
         assert row.agreement in (BOTH, NEITHER), (row, str(report))
 

@@ -594,6 +594,8 @@ class Calls:
                 call=node,
                 portable_entry=True,
             )
+            if isinstance(result, ActVal) and result.node is None:
+                return ActVal(result.activation, node)  # built by this call, for its line
             if result is not NOT_PORTABLE:
                 return result
         elif portable is not None:

@@ -68,6 +68,7 @@ from .values import (
     UNKNOWN_INIT,
     ActVal,
     AppliedInit,
+    BuildsModules,
     ClassInst,
     ConstVal,
     DictVal,
@@ -347,7 +348,10 @@ class Interpreter:
                     name = statement.name.value
                     scope.functions[name] = FunctionInfo(statement, name, scope=scope)
                 elif isinstance(statement, cst.SimpleStatementLine):
-                    self._load_statement(statement, frame)
+                    try:
+                        self._load_statement(statement, frame)
+                    except BuildsModules:  # a value that builds a module: unknown here
+                        continue
         finally:
             self.scope = outer
         for name, info in scope.functions.items():

@@ -12,8 +12,9 @@ other portable functions of its module, and writes no attribute. Running it in a
 analysis, with that file's argument values, is exact and has no side effect, and another
 file's syntax never reaches that file's findings or fixes. A parameter it calls may turn out to
 be a class or a layer (``build(cls)``): it builds none there, and that call is treated as if the
-function were not portable (see ``BuildsModules``). A function that calls one of its own
-module's classes is not portable, so that the class keeps that call as one of its contexts.
+function were not portable (see ``BuildsModules``); so is a call that reaches one of its own
+module's classes (``get_act('geglu')`` building ``GEGLU()``), which keeps that call as one of
+the class's contexts, while ``get_act('relu')`` gives ``nn.ReLU()``.
 
 This module works on CPython's ``ast`` (cheap enough for the parent process, which picks the
 files a function lives in); the interpreter runs the portable source it returns.
@@ -99,7 +100,7 @@ def portable_module(source: str | bytes, module_name: str, is_package: bool) -> 
     }
     needs.update({name: _value_needs(a.value, imported) for name, a in assigned.items()})
     classes = tuple(sorted(s.name for s in tree.body if isinstance(s, ast.ClassDef)))
-    portable = _closure(needs, frozenset(classes))
+    portable = _closure(needs, frozenset(classes), frozenset(functions))
     if not portable & set(functions):
         return PortableModule(imported=imported)
     try:
@@ -174,22 +175,28 @@ def _single_assignments(body: list[ast.stmt]) -> dict[str, ast.Assign]:
     return {name: found[0] for name, found in seen.items() if len(found) == 1}
 
 
-def _closure(needs: dict[str, set[str] | None], classes: frozenset[str]) -> set[str]:
+def _closure(
+    needs: dict[str, set[str] | None], classes: frozenset[str], functions: frozenset[str]
+) -> set[str]:
     """The names whose needs are met by portable names only (a value may also name one of the
-    module's classes): a fixed point, since one portable function may call another."""
+    module's classes, and a function call one): a fixed point, since one portable function may
+    call another."""
     portable = {name for name, need in needs.items() if need is not None}
 
-    def met(need: str) -> bool:
+    def met(need: str, function: bool) -> bool:
         if need.startswith("="):  # a name used as a value
             return need[1:] in portable or need[1:] in classes
-        return need in portable
+        # A function calling one of its classes: the call is opaque where that is reached
+        # (BuildsModules), and portable for the branches that do not build it. A module-level
+        # value that builds one is not (it is built when the module is read).
+        return need in portable or (function and need in classes)
 
     changed = True
     while changed:
         changed = False
         for name in sorted(portable):
             need = needs[name]
-            if need is None or not all(met(n) for n in need):
+            if need is None or not all(met(n, name in functions) for n in need):
                 portable.discard(name)
                 changed = True
     return portable

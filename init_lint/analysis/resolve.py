@@ -665,7 +665,8 @@ def _message(
     )
     use = problem.use
     where = f"{_relative(use.path, facts.path)}, " if use.path is not None else ""
-    feeds = f"'{name}' ({instance.kind}) feeds {activation.describe()} ({where}line {use.line})"
+    place = f" ({where}line {use.line})" if use.line else ""  # 0: applied where no line is known
+    feeds = f"'{name}' ({instance.kind}) feeds {activation.describe()}{place}"
     if problem.use.via_norm:
         feeds += " through a norm layer"
     scheme = problem.scheme
