@@ -40,7 +40,7 @@ from .engine import Options, lint_source, lint_sources, read_source
 from .filtering import CodeSelector, PerFileIgnores
 from .findings import Finding
 from .noqa import file_exemption, is_exempt
-from .prefilter import may_report
+from .prefilter import may_build_layer, may_report
 from .rules import ALL_CODES, PARSE_ERROR_CODE, RULES
 
 
@@ -181,11 +181,12 @@ class InitLintChecker:
         if not self.active:
             return
         source = "".join(self._lines)
-        if not may_report(source):
+        alone = may_report(source)
+        if not alone and not may_build_layer(source):
             return
         ignored = self.per_file_ignores.ignored_codes(self._filename)
         exemption: frozenset[str] | None = None
-        for finding in self._findings(source):
+        for finding in self._findings(source, alone):
             if finding.code == PARSE_ERROR_CODE:
                 continue  # flake8 already reports E999 for a file that does not parse
             if not self.selector.enabled(finding.code) or finding.code.startswith(ignored):
@@ -196,20 +197,22 @@ class InitLintChecker:
                 continue
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
-    def _findings(self, source: str) -> list[Finding]:
-        """This file's findings, judged with the rest of its package."""
+    def _findings(self, source: str, alone: bool) -> list[Finding]:
+        """This file's findings, judged with the rest of its package. ``alone``: the file may
+        report on its own; else only its package can give it a finding (it builds layers but
+        names no activation: a factory or a container in another file hands it one)."""
         from .files import context_files, program_root
 
         path = self._filename
         if not os.path.isfile(path):
-            return lint_source(source, path, self.options)
+            return lint_source(source, path, self.options) if alone else []
         root = program_root(path)[0]
         if root not in self.programs:  # the package is found and analysed once per process
             context = context_files([path], [], self.settings)
             self.programs[root] = self._analyse_program([path, *context]) if context else None
         program = self.programs[root]
         if program is None:  # a file with no package around it
-            return lint_source(source, path, self.options)
+            return lint_source(source, path, self.options) if alone else []
         sources, findings = program
         mine = os.path.realpath(path)
         if mine in sources and _same_text(sources[mine], source):

@@ -77,6 +77,13 @@ def may_report(source: str | bytes) -> bool:
     return names_layer(text) and names_activation(text) and bool(_LAYER.search(text))
 
 
+def may_build_layer(source: str | bytes) -> bool:
+    """Whether the text may build a weight layer: with no activation named in it, a finding
+    there comes from another file of its package (a factory, a container's argument)."""
+    text = _as_text(source)
+    return names_layer(text) and bool(_LAYER.search(text))
+
+
 def names_layer(source: str | bytes) -> bool:
     """Whether the text may name a weight layer (a C-speed substring test only)."""
     text = _as_text(source)

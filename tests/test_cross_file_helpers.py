@@ -513,3 +513,18 @@ def test_a_helper_that_builds_what_it_is_given_stays_an_opaque_call(tmp_path: Pa
     assert portable_module(opaque, "bpkg.helpers", False).functions == frozenset()
     write(tmp_path, "bpkg/helpers.py", opaque)
     assert _codes(tmp_path / "bpkg", through_norm=False) == set()
+
+
+def test_flake8_reports_what_init_lint_does_on_the_factories_package(tmp_path: Path) -> None:
+    """blocks.py builds layers but names no activation (its factories are in another file):
+    flake8 hands the plugin one file at a time, and that file's findings come from its
+    package's analysis all the same."""
+    _factory_package(tmp_path, "f8pkg")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    flake8 = run("flake8", "--select", "INI", "f8pkg", cwd=tmp_path, env=env)
+    init_lint = run("init-lint", "--quiet", "--no-cache", "f8pkg", cwd=tmp_path)
+    found = text_findings(init_lint.stdout)
+    assert {(f[0], f[1], f[3]) for f in found} >= {
+        ("f8pkg/layers/blocks.py", EXPAND_LINE, "INI002")
+    }
+    assert text_findings(flake8.stdout) == found
