@@ -257,7 +257,12 @@ class Calls:
         return self.instantiate(callee, node, args, frame)
 
     def _call_funcref(
-        self, callee: FuncRef, node: cst.Call, args: Arguments, frame: Frame
+        self,
+        callee: FuncRef,
+        node: cst.Call,
+        args: Arguments,
+        frame: Frame,
+        portable_entry: bool = False,
     ) -> Value:
         return self.call_function(
             callee.info,
@@ -266,6 +271,7 @@ class Calls:
             frame,
             bound_self=callee.bound_self,
             call=node,
+            portable_entry=portable_entry,
         )
 
     def _call_partial(
@@ -585,15 +591,7 @@ class Calls:
             return self.instantiate(ClassRef(qualified), node, args, frame)
         portable = self.host.portable.get(qualified)
         if isinstance(portable, FuncRef):  # another file's function that only computes a value
-            result = self.call_function(
-                portable.info,
-                args.known_positional,
-                args.keywords,
-                frame,
-                bound_self=portable.bound_self,
-                call=node,
-                portable_entry=True,
-            )
+            result = self._call_funcref(portable, node, args, frame, portable_entry=True)
             if isinstance(result, ActVal) and result.node is None:
                 return ActVal(result.activation, node)  # built by this call, for its line
             if result is not NOT_PORTABLE:

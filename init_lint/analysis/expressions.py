@@ -62,6 +62,7 @@ _ARITHMETIC: dict[type[cst.BaseBinaryOp], Callable[[float, float], float]] = {
 class Expressions:
     def __init__(self, host: Host) -> None:
         self.host = host
+        self._lambdas: dict[int, tuple[cst.FunctionDef, str]] = {}  # id(lambda) -> its def
         self._handlers: dict[type[cst.CSTNode], Callable[[cst.BaseExpression, Frame], Value]] = {
             cst.Name: self._name,  # type: ignore[dict-item]
             cst.Attribute: self._attribute,  # type: ignore[dict-item]
@@ -350,12 +351,18 @@ class Expressions:
     def _lambda(self, node: cst.Lambda, frame: Frame) -> Value:
         """``act_layer=lambda: nn.ReLU(inplace=True)``: a function of one ``return``, which sees
         the variables where it is written (``lambda: nn.ReLU(inplace=inplace)`` in a helper)."""
-        body = cst.SimpleStatementSuite(body=[cst.Return(value=node.body)])
-        definition = cst.FunctionDef(name=cst.Name("_lambda"), params=node.params, body=body)
+        known = self._lambdas.get(id(node))
+        if known is None:  # built once per lambda: contexts evaluate it again and again
+            body = cst.SimpleStatementSuite(body=[cst.Return(value=node.body)])
+            function = cst.FunctionDef(name=cst.Name("_lambda"), params=node.params, body=body)
+            text = _EMPTY_MODULE.code_for_node(node)  # its parameters too: `lambda c: ...`
+            known = self._lambdas[id(node)] = (
+                function,
+                text if len(text) <= 40 else text[:37] + "...",
+            )
+        definition, label = known
         scope = self.host.scope if self.host.scope.foreign else None
         # A name of its own: one lambda calling another is not a recursion.
-        text = "lambda: " + _EMPTY_MODULE.code_for_node(node.body)
-        label = text if len(text) <= 40 else text[:37] + "..."
         info = FunctionInfo(
             definition, f"<lambda {id(node)}>", closure=frame.env, scope=scope, label=label
         )

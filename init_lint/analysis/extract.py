@@ -317,7 +317,7 @@ def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
 def _operand(rest: str) -> bool:
     """Whether code other than closing brackets and commas follows a call on its line."""
     code = rest.split("#", 1)[0] if "'" not in rest and '"' not in rest else rest
-    return bool(code.strip().lstrip(")]},").strip(" ,)]}"))
+    return bool(code.strip(" \t\r\n,)]}"))
 
 
 def _arguments(call: cst.Call, locate: Locator) -> tuple[ArgumentFacts, ...]:

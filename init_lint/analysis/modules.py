@@ -104,10 +104,7 @@ class Modules:
             # Another file's portable function stands in activations, norms and pass-through
             # modules (its syntax has no place in this file's facts); a layer or container it
             # is given to build makes its call opaque (see BuildsModules).
-            leaky = member in ("LeakyReLU", "PReLU", "RReLU")
-            activation = (
-                self._leaky(member, node, frame) if leaky else activation_from_module(member)
-            )
+            activation = self._activation(member, node, frame)
             if activation is not None:
                 return ActVal(activation, None)
             if member in NORM_LAYERS | PASS_THROUGH_LAYERS:
@@ -120,7 +117,7 @@ class Modules:
             numeric = self.host.expressions.numeric
             instance.geometry = geometry_of(member, node, lambda n: numeric(n, frame))
             return LayerVal(instance)
-        if member in ("LeakyReLU", "PReLU", "RReLU"):
+        if member in _SLOPED:
             activation = self._leaky(member, node, frame)
             return ActVal(activation, node) if activation else UNKNOWN
         activation = activation_from_module(member)
@@ -145,6 +142,14 @@ class Modules:
                 return GroupVal(tuple(v for _, v in pairs), False, named, registered=True)
             return GroupVal((), False, registered=True)
         return _marker(member)
+
+    def _activation(self, member: str, node: cst.Call, frame: Frame) -> Activation | None:
+        """The activation ``nn.<member>(...)`` builds (its slope read from the call), if any."""
+        return (
+            self._leaky(member, node, frame)
+            if member in _SLOPED
+            else activation_from_module(member)
+        )
 
     def _leaky(self, member: str, node: cst.Call, frame: Frame) -> Activation | None:
         """A rectifier with a slope: its slope argument, or its default."""
@@ -427,6 +432,10 @@ class Modules:
             )
             self.host.assign(target, grown, frame)
         return ConstVal(None)
+
+
+#: Rectifiers whose slope is an argument of the call.
+_SLOPED = ("LeakyReLU", "PReLU", "RReLU")
 
 
 def _marker(member: str) -> Value:

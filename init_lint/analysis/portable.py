@@ -272,18 +272,19 @@ def _callee_needs(func: ast.expr, nested: set[str], imported: dict[str, str]) ->
             return set()
         qualified = imported.get(func.id)
         if qualified is not None:
-            if _builds_stand_in(qualified):
-                return set()
-            return set() if qualified.partition(".")[0] in SAFE_MODULES else None
+            return _imported_needs(qualified)
         return set() if func.id in SAFE_BUILTINS else {func.id}
     if isinstance(func, ast.Attribute):
         if isinstance(func.value, ast.Name) and func.value.id in imported:
-            qualified = f"{imported[func.value.id]}.{func.attr}"
-            if _builds_stand_in(qualified):
-                return set()
-            return set() if qualified.partition(".")[0] in SAFE_MODULES else None
+            return _imported_needs(f"{imported[func.value.id]}.{func.attr}")
         return set() if func.attr in SAFE_METHODS else None
     return None
+
+
+def _imported_needs(qualified: str) -> set[str] | None:
+    """An imported callee: a safe module's function or a torch.nn stand-in needs nothing."""
+    safe = _builds_stand_in(qualified) or qualified.partition(".")[0] in SAFE_MODULES
+    return set() if safe else None
 
 
 def _builds_stand_in(qualified: str) -> bool:
