@@ -40,7 +40,7 @@ from .engine import Options, lint_source, lint_sources, read_source
 from .filtering import CodeSelector, PerFileIgnores
 from .findings import Finding
 from .noqa import file_exemption, is_exempt
-from .prefilter import may_build_layer, may_report
+from .prefilter import may_build_layer, may_report, names_activation
 from .rules import ALL_CODES, PARSE_ERROR_CODE, RULES
 
 
@@ -182,7 +182,7 @@ class InitLintChecker:
             return
         source = "".join(self._lines)
         alone = may_report(source)
-        if not alone and not may_build_layer(source):
+        if not (alone or may_build_layer(source) or names_activation(source)):
             return
         ignored = self.per_file_ignores.ignored_codes(self._filename)
         exemption: frozenset[str] | None = None
@@ -200,7 +200,8 @@ class InitLintChecker:
     def _findings(self, source: str, alone: bool) -> list[Finding]:
         """This file's findings, judged with the rest of its package. ``alone``: the file may
         report on its own; else only its package can give it a finding (it builds layers but
-        names no activation: a factory or a container in another file hands it one)."""
+        names no activation: a factory or a container in another file hands it one; or it
+        names an activation and builds its layers with another file's function)."""
         from .files import context_files, program_root
 
         path = self._filename

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: A name called somewhere in a file (a cheap over-approximation: strings and comments too).
 _CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+#: A function called through a module (``L.conv1x1(``): the module's name and the function's.
+_ATTRIBUTE_CALLED = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(")
 #: A top-level class statement (a cheap over-approximation: one in a string counts too).
 _TOP_CLASS = re.compile(r"^class[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 #: A top-level def, or a name assigned at top level (``to_2tuple = _ntuple(2)``): the same
@@ -113,6 +115,23 @@ class FunctionSources:
         imported = self.imports(index)
         calls = [q for name, q in imported.items() if name in called and "." in q]
         return self.needed(calls, ())
+
+    def calls_builder(self, index: int) -> bool:
+        """Whether a file calls another file's layer builder (see .analysis.portable) by an
+        imported name (``conv1x1(...)``) or through an imported module (``L.conv1x1(...)``)."""
+        source = self._sources[index][1]
+        text = source if isinstance(source, str) else source.decode("latin-1")
+        called = set(_CALLED.findall(text))
+        imported = self.imports(index)
+        calls = [q for name, q in imported.items() if name in called and "." in q]
+        for module, name in _ATTRIBUTE_CALLED.findall(text):
+            if module in imported:
+                calls.append(f"{imported[module]}.{name}")
+        for call in calls:
+            found = self.home(call)
+            if found is not None and found[1].rpartition(".")[2] in found[0].builders:
+                return True
+        return False
 
     def imports(self, index: int) -> dict[str, str]:
         """What a file's top-level imports bind (local name -> qualified name)."""

@@ -123,7 +123,7 @@ def analyze_all(
         waves = _waves(functions, len(sources))
         pending, full = (waves.pop(0) if waves else []), False
         seeds = [may_report(source) for _, source in sources]
-        builders = _builders(functions, seeds)
+        builders = _builders(functions, seeds, sources)
 
         def forced(index: int) -> bool:  # analysed whether or not it can report (see _builders)
             return full or index in builders
@@ -202,15 +202,22 @@ def _waves(functions: FunctionSources, count: int) -> list[list[int]]:
     return [wave for wave in waves if wave]
 
 
-def _builders(functions: FunctionSources, seeds: list[bool]) -> frozenset[int]:
+def _builders(
+    functions: FunctionSources, seeds: list[bool], sources: Sequence[tuple[str, str | bytes]]
+) -> frozenset[int]:
     """Files the prefilter turns down that import a class from a file it lets through
     (``from .vision_transformer import VisionTransformer`` in a file that only subclasses or
     builds it). They are analysed in the first round, in their wave, so that the contexts they
     build those classes in reach the defining file before its first analysis: found in a later
-    round (see _next_round), they would make it run again."""
+    round (see _next_round), they would make it run again. So are files that name an
+    activation and build their layers with another file's function (``conv1x1(...)``): they
+    name no layer class, yet their layers are theirs (see .analysis.portable)."""
     found = set()
     for index, seed in enumerate(seeds):
         if seed:
+            continue
+        if names_activation(sources[index][1]) and functions.calls_builder(index):
+            found.add(index)  # its layers are built by another file's function (a builder)
             continue
         for qualified in functions.imports(index).values():
             home = functions.class_home(qualified)

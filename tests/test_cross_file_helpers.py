@@ -125,10 +125,6 @@ import torch.nn as nn
 from .registry import lookup
 
 
-def conv(c):
-    return nn.Conv2d(c, c, 3)  # builds a layer
-
-
 def init(m):
     m.weight.data.normal_(0, 0.02)  # writes a weight
 
@@ -142,9 +138,38 @@ def find(name):
 
 
 def fixed(m):
-    return conv(m)  # calls a function that is not portable
+    return init(m)  # calls a function that is not portable
 """
     assert portable_module(impure, "pkg.layers.impure", False).functions == frozenset()
+    builders = """\
+import torch
+import torch.nn as nn
+from torch.nn import init
+
+STEM = nn.Conv2d(3, 8, 3)  # one shared layer, built on import: not portable
+
+
+def conv(c):
+    return torch.nn.Conv2d(c, c, 3)  # builds a layer: a layer builder
+
+
+def conv_relu(c):
+    return nn.Sequential(conv(c), nn.ReLU())  # through another builder
+
+
+def width(c):
+    return c * 2  # portable, builds nothing
+
+
+def inited(c):
+    layer = conv(c)
+    init.kaiming_normal_(layer.weight)  # writes a weight: not portable
+    return layer
+"""
+    found = portable_module(builders, "pkg.layers.builders", False)
+    assert found.functions == {"conv", "conv_relu", "width"}
+    assert found.source is not None and found.source.builders == ("conv", "conv_relu")
+    assert "STEM" not in found.source.text
     assert portable_module("def broken(:\n", "pkg.x", False).functions == frozenset()
 
 

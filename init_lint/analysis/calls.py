@@ -532,8 +532,10 @@ class Calls:
             inner.env = {**info.closure, **inner.env}
         if info.cls is None and call is not None:
             inner.spelled = _spelled(info.node.params, call, frame)
-        outer = self.host.scope
+        outer, entry = self.host.scope, self.host.entry
         self.host.scope = info.scope or self.host.home  # the names where it is defined
+        if self.host.scope.foreign and not outer.foreign:
+            self.host.entry = call  # where this file's code enters the other file's
         try:
             self.host.exec_block(block(info.node.body), inner)
         except BuildsModules:
@@ -545,7 +547,9 @@ class Calls:
                 self.opaque_call(call, args, kwargs, frame)
             return UNKNOWN
         finally:
-            self.host.scope = outer
+            self.host.scope, self.host.entry = outer, entry
+        if info.scope is not None and info.scope.foreign and not outer.foreign:
+            self.host.builders_run.add(f"{info.scope.module}.{info.name}")
         if len(inner.returns) == 1:  # as is: a union would read `(x,) * n` as "x or x"
             return inner.returns[0]
         return union(inner.returns) if inner.returns else ConstVal(None)
@@ -659,8 +663,13 @@ class Calls:
     def instantiate(self, ref: ClassRef, node: cst.Call, args: Arguments, frame: Frame) -> Value:
         """``Block(...)``: a node for this instantiation, containing the class's own node."""
         host = self.host
-        if host.scope.foreign:  # a class given to another file's portable function
-            raise BuildsModules(ref.key)
+        if host.scope.foreign:
+            # A class of the other file, built by its layer builder: that file runs it with
+            # these arguments, as if this file's call built it. A class of this file given to
+            # the other file's function (``build(cls)``) makes the call opaque.
+            if host.entry is None or ref.info is not None:
+                raise BuildsModules(ref.key)
+            node = host.entry
         info = ref.info
         if info is not None and info.layer_kind is not None:
             instance = host.modules.new_instance(info.layer_kind, info.layer_bases, node, frame)

@@ -83,6 +83,7 @@ def facts_of(
         nn_prefix=_nn_prefix(analyzer),
         requests=sorted(set(analyzer.requests), key=repr),
         calls=sorted(analyzer.calls_out),
+        ran=sorted(analyzer.builders_run),
         answers=analyzer.answers,
         functions=analyzer.function_programs,
         exports={

@@ -178,6 +178,9 @@ class FileFacts:
     requests: list[tuple[str, Signature]] = field(default_factory=list)
     #: Other files' functions it calls: qualified names (run again with the portable ones).
     calls: list[str] = field(default_factory=list)
+    #: Other files' functions it ran as its own (portable): qualified names. Their layers are
+    #: built at its calls, so the functions' own runs with unknown arguments are no context.
+    ran: list[str] = field(default_factory=list)
     #: Contexts this file ran for other files: requested context key -> node key.
     answers: dict[str, str] = field(default_factory=dict)
     #: Its top-level init functions, as other files may use them: qualified name -> the key of

@@ -34,6 +34,12 @@ class Host(Protocol):
     scope: Scope  # the global names of the code running now (another file's, see .portable)
     portable: dict[str, Value]  # other files' portable functions, by qualified name
     calls_out: set[str]  # other files' functions called (they may be portable)
+    #: The call in this file that entered another file's code running now: the layers that
+    #: code builds are this call's (see Modules.construct).
+    entry: cst.Call | None
+    #: Other files' functions this file's code ran to the end (qualified): their layers are
+    #: this file's, built with its arguments.
+    builders_run: set[str]
 
     # The current scope's names.
     @property

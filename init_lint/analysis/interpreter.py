@@ -209,7 +209,9 @@ class Interpreter:
         self.scope = self.home
         #: Other files' portable functions by qualified name: called like this file's own.
         self.portable: dict[str, Value] = {}
+        self.entry: cst.Call | None = None
         self.calls_out: set[str] = set()  # other files' functions called here (not portable yet)
+        self.builders_run: set[str] = set()
         self.nodes: list[Node] = []
         self._ordinals: dict[int, int] = {}
         self._top_assignments: list[cst.Assign] = []
@@ -337,7 +339,9 @@ class Interpreter:
             module = parse_module(source.text)
         except cst.ParserSyntaxError:
             return
-        scope = Scope(ImportMap(source.module, source.is_package), foreign=True)
+        scope = Scope(
+            ImportMap(source.module, source.is_package), foreign=True, module=source.module
+        )
         for name in source.classes:
             scope.imports.aliases[name] = f"{source.module}.{name}"
         outer, self.scope = self.scope, scope

@@ -90,6 +90,10 @@ WEIGHT_OPS = frozenset(
 )
 
 
+#: torch.nn containers: a layer builder of another file may build them (values only).
+CONTAINERS = SEQUENTIAL_CLASSES | LIST_CLASSES | DICT_CLASSES
+
+
 class Modules:
     def __init__(self, host: Host) -> None:
         self.host = host
@@ -100,20 +104,24 @@ class Modules:
         self, member: str, node: cst.Call, args: list[Value], frame: Frame, starred: list[bool]
     ) -> Value:
         """``nn.<member>(...)``: a layer, an activation, a container, or a marker."""
+        site = node
         if self.host.scope.foreign:
             # Another file's portable function stands in activations, norms and pass-through
-            # modules (its syntax has no place in this file's facts); a layer or container it
-            # is given to build makes its call opaque (see BuildsModules).
+            # modules (its syntax has no place in this file's facts); the weight layers it
+            # builds are the entering call's, in this file (a layer builder, see .portable).
             activation = self._activation(member, node, frame)
             if activation is not None:
-                return ActVal(activation, None)
+                return ActVal(activation, self.host.entry)  # this file's call, for its line
             if member in NORM_LAYERS | PASS_THROUGH_LAYERS:
                 return _marker(member)
-            raise BuildsModules(member)
+            if self.host.entry is None or member not in WEIGHT_LAYERS | CONTAINERS:
+                raise BuildsModules(member)  # a module it was given to build, a constant
+            site = self.host.entry
         if member in WEIGHT_LAYERS:
             if frame.uses_only:
                 return UNKNOWN
-            instance = self.new_instance(member, (member, *LAYER_BASES[member]), node, frame)
+            bases = (member, *LAYER_BASES[member])
+            instance = self.new_instance(member, bases, site, frame, built_by=node)
             numeric = self.host.expressions.numeric
             instance.geometry = geometry_of(member, node, lambda n: numeric(n, frame))
             return LayerVal(instance)
@@ -262,10 +270,17 @@ class Modules:
         return SeqVal(tuple(elements), state, names, tuple(elements))
 
     def new_instance(
-        self, kind: str, bases: tuple[str, ...], node: cst.Call, frame: Frame
+        self,
+        kind: str,
+        bases: tuple[str, ...],
+        node: cst.Call,
+        frame: Frame,
+        built_by: cst.Call | None = None,
     ) -> Instance:
-        """The layer a constructor call builds in this context (one per inlined call path)."""
-        key = (frame.prefix, id(node), id(frame.owner))
+        """The layer a constructor call builds in this context (one per inlined call path).
+        ``built_by``: the constructor call itself, when ``node`` is the call of this file that
+        entered the other file's layer builder holding it."""
+        key = (frame.prefix, id(built_by or node), id(frame.owner))
         instance = self._instance_cache.get(key)
         if instance is None:
             instance = Instance(kind, bases, node, frame.owner)

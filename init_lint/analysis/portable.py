@@ -7,14 +7,25 @@ writes the ``groups`` a ResNeXt passes on. Without their bodies, those values ar
 the layers they reach are judged from the wrong context. Such a function is *portable* when its
 body only computes values: it calls nothing but builtins, ``partial``/``repeat``, ``math``,
 ``inspect``, methods of strings and containers, its own nested functions and lambdas, its
-parameters, torch.nn activations, norms and pass-through modules (``lambda: nn.ReLU()``) and
+parameters, torch.nn activations, norms and pass-through modules (``lambda: nn.ReLU()``), and
 other portable functions of its module, and writes no attribute. Running it in another file's
 analysis, with that file's argument values, is exact and has no side effect, and another
-file's syntax never reaches that file's findings or fixes. A parameter it calls may turn out to
-be a class or a layer (``build(cls)``): it builds none there, and that call is treated as if the
-function were not portable (see ``BuildsModules``); so is a call that reaches one of its own
-module's classes (``get_act('geglu')`` building ``GEGLU()``), which keeps that call as one of
-the class's contexts, while ``get_act('relu')`` gives ``nn.ReLU()``.
+file's syntax never reaches that file's findings or fixes.
+
+It may also build torch.nn weight layers and containers (``def conv1x1(i, o): return
+nn.Conv2d(i, o, 1)``, ``nn.Sequential(nn.Linear(a, b), nn.ReLU())``): a *layer builder*. The
+layers it builds belong to the caller's file, at the call that entered the other file (see
+``Modules.construct``): what follows them and how they are initialised is known there, and a
+fix goes after that call. One that initialises what it builds is not portable (its calls stay
+opaque).
+
+A call that reaches one of its own module's classes (``conv3x3_block(c, c, activation=
+nn.Tanh)`` returning ``ConvBlock(c, c, 3, activation=activation)``, ``get_act('geglu')``
+building ``GEGLU()``) builds that class as the caller's call would: a context of the class with
+these arguments, run by the class's file, held where the caller's call is. A parameter it
+calls may turn out to be a class of the caller's file or a layer (``build(cls)``): it builds
+none there, and that call is treated as if the function were not portable (see
+``BuildsModules``).
 
 This module works on CPython's ``ast`` (cheap enough for the parent process, which picks the
 files a function lives in); the interpreter runs the portable source it returns.
@@ -27,7 +38,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..knowledge import NORM_LAYERS, PASS_THROUGH_LAYERS, activation_from_module
+from ..knowledge import NORM_LAYERS, PASS_THROUGH_LAYERS, WEIGHT_LAYERS, activation_from_module
 from ..lines import split_lines
 from ..source import decode
 
@@ -66,6 +77,7 @@ class FunctionSource:
     is_package: bool
     text: str
     classes: tuple[str, ...] = ()  # the module's own classes (names the text may return)
+    builders: tuple[str, ...] = ()  # its functions that build a weight layer (see module doc)
     #: Other names the requesting file calls them by (a re-export): (that name, own name).
     aliases: tuple[tuple[str, str], ...] = ()
 
@@ -101,6 +113,7 @@ def portable_module(source: str | bytes, module_name: str, is_package: bool) -> 
     needs.update({name: _value_needs(a.value, imported) for name, a in assigned.items()})
     classes = tuple(sorted(s.name for s in tree.body if isinstance(s, ast.ClassDef)))
     portable = _closure(needs, frozenset(classes), frozenset(functions))
+    builders = _builders({n: functions[n] for n in portable if n in functions}, imported)
     if not portable & set(functions):
         return PortableModule(imported=imported)
     try:
@@ -117,9 +130,8 @@ def portable_module(source: str | bytes, module_name: str, is_package: bool) -> 
         for statement in kept
         for line in lines[statement.lineno - 1 : statement.end_lineno]
     )
-    return PortableModule(
-        frozenset(portable), imported, FunctionSource(module_name, is_package, body, classes)
-    )
+    source_of = FunctionSource(module_name, is_package, body, classes, tuple(sorted(builders)))
+    return PortableModule(frozenset(portable), imported, source_of)
 
 
 #: A top-level import statement: ``import a.b as c``, ``from .x import (y,\n z)``.
@@ -186,9 +198,9 @@ def _closure(
     def met(need: str, function: bool) -> bool:
         if need.startswith("="):  # a name used as a value
             return need[1:] in portable or need[1:] in classes
-        # A function calling one of its classes: the call is opaque where that is reached
-        # (BuildsModules), and portable for the branches that do not build it. A module-level
-        # value that builds one is not (it is built when the module is read).
+        # A function calling one of its classes builds that class in the caller's context
+        # (see the module's doc). A module-level value that builds one is not portable (it
+        # is built when the module is read).
         return need in portable or (function and need in classes)
 
     changed = True
@@ -255,6 +267,9 @@ def _value_needs(value: ast.expr, imported: dict[str, str]) -> set[str] | None:
         if isinstance(node, (ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield)):
             return None
         if isinstance(node, ast.Call):
+            qualified = _qualified(node.func, imported)
+            if qualified is not None and _torch_nn_name(qualified) in _BUILT_HERE:
+                return None  # a layer built when the module is read: one object, shared
             need = _callee_needs(node.func, set(), imported)
             if need is None:
                 return None
@@ -275,16 +290,67 @@ def _callee_needs(func: ast.expr, nested: set[str], imported: dict[str, str]) ->
             return _imported_needs(qualified)
         return set() if func.id in SAFE_BUILTINS else {func.id}
     if isinstance(func, ast.Attribute):
-        if isinstance(func.value, ast.Name) and func.value.id in imported:
-            return _imported_needs(f"{imported[func.value.id]}.{func.attr}")
+        qualified = _qualified(func, imported)
+        need = _imported_needs(qualified) if qualified is not None else None
+        if need is not None or (qualified is not None and isinstance(func.value, ast.Name)):
+            return need
         return set() if func.attr in SAFE_METHODS else None
     return None
 
 
+def _qualified(func: ast.expr, imported: dict[str, str]) -> str | None:
+    """The qualified name an imported name or a dotted path from one spells
+    (``nn.Conv2d``, ``torch.nn.Linear``), else None."""
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in imported:
+        return None
+    return ".".join([imported[func.id], *reversed(parts)])
+
+
 def _imported_needs(qualified: str) -> set[str] | None:
-    """An imported callee: a safe module's function or a torch.nn stand-in needs nothing."""
-    safe = _builds_stand_in(qualified) or qualified.partition(".")[0] in SAFE_MODULES
+    """An imported callee: a safe module's function, a torch.nn stand-in, weight layer or
+    container needs nothing."""
+    safe = (
+        _builds_stand_in(qualified)
+        or _torch_nn_name(qualified) in _BUILT_HERE
+        or qualified.partition(".")[0] in SAFE_MODULES
+    )
     return set() if safe else None
+
+
+def _torch_nn_name(qualified: str) -> str | None:
+    module, _, name = qualified.rpartition(".")
+    return name if module in _TORCH_NN else None
+
+
+def _builders(functions: dict[str, ast.FunctionDef], imported: dict[str, str]) -> set[str]:
+    """The portable functions that build a torch.nn weight layer, themselves or through
+    another of them (a fixed point)."""
+    called: dict[str, set[str]] = {}
+    found: set[str] = set()
+    for name, function in functions.items():
+        called[name] = set()
+        for node in _walk(function):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in functions:
+                called[name].add(func.id)
+                continue
+            qualified = _qualified(func, imported)
+            if qualified is not None and _torch_nn_name(qualified) in WEIGHT_LAYERS:
+                found.add(name)
+    changed = True
+    while changed:
+        changed = False
+        for name, callees in called.items():
+            if name not in found and callees & found:
+                found.add(name)
+                changed = True
+    return found
 
 
 def _builds_stand_in(qualified: str) -> bool:
@@ -297,3 +363,5 @@ def _builds_stand_in(qualified: str) -> bool:
 
 
 _TORCH_NN = frozenset({"torch.nn", "torch.nn.modules", "torch.nn.modules.activation"})
+#: torch.nn classes a layer builder may call besides stand-ins: weight layers, containers.
+_BUILT_HERE = WEIGHT_LAYERS | {"Sequential", "ModuleList", "ModuleDict"}

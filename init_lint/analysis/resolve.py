@@ -108,6 +108,8 @@ class Graph:
             if key.endswith("()") and not self.parents.get(key) and _function_name(key) in called
         }
         self._built_outside: dict[str, bool] = {}
+        #: Functions other files ran as their own: their layers were built there, at the call.
+        self.ran = {self.qualified(name) for facts in all_facts for name in facts.ran}
 
     def fed_uses(self, feeds: Iterable[tuple[str, bool]], home: str | None) -> list[UseFacts]:
         """What the modules a tensor is passed to (instantiation keys, through a norm or not)
@@ -197,6 +199,7 @@ class Graph:
                 if not (
                     self._standalone_default_of_built_class(current)
                     or self._copy_in_helper(current, chain)
+                    or self._run_by_callers(current)
                 ):
                     produced += 1
                     yield chain
@@ -290,6 +293,11 @@ class Graph:
             return False
         classes = {self._class_of(key) for key in chain[-2].contains}  # [-1] is the root
         return any(self._built_outside_helpers(c) for c in classes if c is not None)
+
+    def _run_by_callers(self, root: str) -> bool:
+        """A module-level function run alone (its arguments unknown) that other files ran as
+        their own with theirs: its layers are judged at their calls (see .portable)."""
+        return root.endswith("()") and _function_name(root) in self.ran
 
     def _class_of(self, context: str) -> str | None:
         node = self.nodes.get(self._canonical(context))

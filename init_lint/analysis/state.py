@@ -22,6 +22,7 @@ class Scope:
     constants: dict[str, Value] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     foreign: bool = False  # another file's: its syntax must never reach this file's facts
+    module: str = ""  # another file's: its module name
 
 
 @dataclass(eq=False)
