@@ -146,6 +146,8 @@ import torch
 import torch.nn as nn
 from torch.nn import init
 
+from .blocks import Block
+
 STEM = nn.Conv2d(3, 8, 3)  # one shared layer, built on import: not portable
 
 
@@ -161,14 +163,18 @@ def width(c):
     return c * 2  # portable, builds nothing
 
 
+def block(c):
+    return Block(c)  # builds a class of another module: a builder too
+
+
 def inited(c):
     layer = conv(c)
     init.kaiming_normal_(layer.weight)  # writes a weight: not portable
     return layer
 """
     found = portable_module(builders, "pkg.layers.builders", False)
-    assert found.functions == {"conv", "conv_relu", "width"}
-    assert found.source is not None and found.source.builders == ("conv", "conv_relu")
+    assert found.functions == {"block", "conv", "conv_relu", "width"}
+    assert found.source is not None and found.source.builders == ("block", "conv", "conv_relu")
     assert "STEM" not in found.source.text
     assert portable_module("def broken(:\n", "pkg.x", False).functions == frozenset()
 

@@ -51,8 +51,8 @@ def _rows(
         module = _import(package, module_name)
         torch.manual_seed(0)
         model = getattr(module, model_name)()
-    channels = 64 if model_name == "Gated" else 3
-    report = verify(model, torch.randn(4, channels, 16, 16))
+    shape = {"Gated": (4, 64, 16, 16), "Head": (4, 256)}.get(model_name, (4, 3, 16, 16))
+    report = verify(model, torch.randn(*shape))
     static = lint_paths(sorted(package.rglob("*.py")), Options())
     for row in merge(report, static):
         if row.layer:
@@ -80,24 +80,26 @@ def test_the_runtime_verifier_agrees_at_every_layer(package: Path, model_name: s
     )
 
 
-@pytest.mark.parametrize("model_name", ["Model", "Plain"])
+@pytest.mark.parametrize("model_name", ["Model", "Plain", "Head"])
 def test_a_class_built_by_another_files_builder_runs_with_the_calls_arguments(
     tmp_path: Path, model_name: str
 ) -> None:
     """``conv3x3_block(64, 64, activation=nn.Tanh)`` from model.py builds blocks.py's ConvBlock
-    with Tanh: the Kaiming loop is wrong there only; the builder's own run with unknown
-    arguments (default ReLU, default init) is no context. Every block is built on one line,
+    with Tanh, ``linear_block(..., activation=nn.Tanh)`` of builders.py its LinearBlock: the
+    Kaiming loop is wrong there only; the builders' own runs with unknown arguments (default
+    ReLU, default init) are no context. Every block is built on one line,
     so the one finding there (INI002, for Model's Tanh block) is that site's for each row."""
     from init_lint.runtime.merge import BOTH
 
     package = tmp_path / "class_builders_copy"
     shutil.copytree(PACKAGES / "class_builders", package)
     static = lint_paths(sorted(package.rglob("*.py")), Options())
-    assert [(Path(f.path).name, f.code) for f in static] == [("blocks.py", "INI002")]
-    assert "activation=Tanh" in static[0].message
+    assert [(Path(f.path).name, f.code) for f in static] == [("blocks.py", "INI002")] * 2
+    assert all("activation=Tanh" in f.message for f in static)
     rows = list(_rows(package, model_name, "model"))
     flagged = {layer: agreement for layer, runtime, agreement in rows if runtime.startswith("INI")}
-    assert flagged == ({"squash.conv": BOTH} if model_name == "Model" else {}), rows
+    wanted = {"Model": {"squash.conv": BOTH}, "Plain": {}, "Head": {"squash.fc": BOTH}}
+    assert flagged == wanted[model_name], rows
 
 
 def test_flake8_and_a_named_file_give_the_package_findings(package: Path) -> None:

@@ -77,7 +77,7 @@ class FunctionSource:
     is_package: bool
     text: str
     classes: tuple[str, ...] = ()  # the module's own classes (names the text may return)
-    builders: tuple[str, ...] = ()  # its functions that build a weight layer (see module doc)
+    builders: tuple[str, ...] = ()  # its functions that build a weight layer or a class
     #: Other names the requesting file calls them by (a re-export): (that name, own name).
     aliases: tuple[tuple[str, str], ...] = ()
 
@@ -113,7 +113,9 @@ def portable_module(source: str | bytes, module_name: str, is_package: bool) -> 
     needs.update({name: _value_needs(a.value, imported) for name, a in assigned.items()})
     classes = tuple(sorted(s.name for s in tree.body if isinstance(s, ast.ClassDef)))
     portable = _closure(needs, frozenset(classes), frozenset(functions))
-    builders = _builders({n: functions[n] for n in portable if n in functions}, imported)
+    builders = _builders(
+        {n: functions[n] for n in portable if n in functions}, imported, frozenset(classes)
+    )
     if not portable & set(functions):
         return PortableModule(imported=imported)
     try:
@@ -317,8 +319,16 @@ def _imported_needs(qualified: str) -> set[str] | None:
         _builds_stand_in(qualified)
         or _torch_nn_name(qualified) in _BUILT_HERE
         or qualified.partition(".")[0] in SAFE_MODULES
+        or _other_class(qualified)
     )
     return set() if safe else None
+
+
+def _other_class(qualified: str) -> bool:
+    """A class of another module (``from .mixed_conv2d import MixedConv2d``), named the way the
+    interpreter names one: built as that class's context, with the call's arguments."""
+    module, _, name = qualified.rpartition(".")
+    return bool(module) and name[:1].isupper() and module.partition(".")[0] != "torch"
 
 
 def _torch_nn_name(qualified: str) -> str | None:
@@ -326,9 +336,11 @@ def _torch_nn_name(qualified: str) -> str | None:
     return name if module in _TORCH_NN else None
 
 
-def _builders(functions: dict[str, ast.FunctionDef], imported: dict[str, str]) -> set[str]:
-    """The portable functions that build a torch.nn weight layer, themselves or through
-    another of them (a fixed point)."""
+def _builders(
+    functions: dict[str, ast.FunctionDef], imported: dict[str, str], classes: frozenset[str]
+) -> set[str]:
+    """The portable functions that build a torch.nn weight layer or a class (their module's
+    or an imported one), themselves or through another of them (a fixed point)."""
     called: dict[str, set[str]] = {}
     found: set[str] = set()
     for name, function in functions.items():
@@ -341,7 +353,10 @@ def _builders(functions: dict[str, ast.FunctionDef], imported: dict[str, str]) -
                 called[name].add(func.id)
                 continue
             qualified = _qualified(func, imported)
-            if qualified is not None and _torch_nn_name(qualified) in WEIGHT_LAYERS:
+            if (isinstance(func, ast.Name) and func.id in classes) or (
+                qualified is not None
+                and (_torch_nn_name(qualified) in WEIGHT_LAYERS or _other_class(qualified))
+            ):
                 found.add(name)
     changed = True
     while changed:
