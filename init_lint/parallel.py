@@ -31,6 +31,7 @@ import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from .cache import MISS, Cache, Miss, Result, encode_result
 from .engine import Options, analyze_source, internal_error, module_name_for
 from .function_sources import FunctionSources
-from .prefilter import may_report, names_activation, wanted_names, words_of
+from .prefilter import code_words, may_report, names_activation, wanted_names, words_of
 
 if TYPE_CHECKING:
     from .analysis.contexts import Signature
@@ -68,6 +69,19 @@ BYTES_PER_WORKER = 256 * 1024
 #: A parse allocates millions of acyclic nodes; with the facts of earlier files alive, the
 #: default makes the collector cost a sixth of a one-worker run (measured on timm+torchvision).
 GC_THRESHOLDS = (50_000, 50, 1_000)
+
+
+@contextmanager
+def _collecting_less() -> Iterator[None]:
+    """GC_THRESHOLDS while a run lasts: the parent too holds every file's facts, and receives
+    results as millions of new objects (0.6 s of collections in a one-worker run on
+    timm+torchvision with CPython's defaults)."""
+    saved = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 def default_jobs() -> int:
@@ -105,6 +119,7 @@ def analyze_all(
     counter = _Counter(progress, len(sources))
     late_hits: set[int] = set()  # found in the cache by :meth:`_Workers.run`'s recheck
     words: dict[int, frozenset[str]] = {}  # see _next_round
+    code: dict[int, frozenset[str] | None] = {}
     functions = FunctionSources(sources, names, cache)
 
     def recheck(task: _Task) -> Result | Miss:
@@ -116,7 +131,7 @@ def analyze_all(
             late_hits.add(index)
         return hit
 
-    with _Workers(options, jobs, isolate, counter) as workers:
+    with _collecting_less(), _Workers(options, jobs, isolate, counter) as workers:
         workers.encode = cache is not None
         if cache is not None and order_seed is not None:
             workers.recheck = recheck
@@ -166,7 +181,7 @@ def analyze_all(
                 _seed_requests(results, done, asked, functions)
                 pending = waves.pop(0)
                 continue
-            pending, full = _next_round(sources, results, words), True
+            pending, full = _next_round(sources, results, words, code), True
             if not pending and rounds < MAX_REQUEST_ROUNDS:
                 # Classes other files build with arguments: run again with those contexts.
                 rounds += 1
@@ -267,11 +282,12 @@ def _next_round(
     sources: Sequence[tuple[str, str | bytes]],
     results: list[Result],
     words: dict[int, frozenset[str]],
+    code: dict[int, frozenset[str] | None],
 ) -> list[int]:
     """Files not analysed yet that name a class holding a layer of the files analysed, or that
     name an activation and a class of a left-out file that builds layers (it may pass the
-    activation in: ``Mlp(act_layer=nn.ReLU)``). ``words``: each file's words, kept between
-    rounds."""
+    activation in: ``Mlp(act_layer=nn.ReLU)``). ``words`` and ``code``: each file's words and
+    the names its code uses, kept between rounds."""
     from .analysis.facts import FileFacts, Holders
 
     names = wanted_names(result for result in results if isinstance(result, FileFacts))
@@ -285,12 +301,23 @@ def _next_round(
         source = sources[index][1]
         if index not in words:
             words[index] = words_of(source)
-        mentioned = words[index]
-        if (names and not names.isdisjoint(mentioned)) or (
-            holders and not holders.isdisjoint(mentioned) and names_activation(source)
-        ):
-            pending.append(index)
+        if _names_any(words[index], names, holders, source):
+            # A mention in a comment or a docstring (``# as in EfficientNet``) is no use of
+            # the class: confirmed on the code's own names, once per file.
+            if index not in code:
+                code[index] = code_words(source)
+            used = code[index]
+            if used is None or _names_any(used, names, holders, source):
+                pending.append(index)
     return pending
+
+
+def _names_any(
+    words: frozenset[str], names: frozenset[str], holders: frozenset[str], source: str | bytes
+) -> bool:
+    return not names.isdisjoint(words) or (
+        not holders.isdisjoint(words) and names_activation(source)
+    )
 
 
 def _requested(
@@ -411,12 +438,7 @@ class _Workers:
             except OSError:  # no process to be had (limits, memory): what started will do
                 pass
         if not self.workers:
-            saved = gc.get_threshold()
-            gc.set_threshold(*GC_THRESHOLDS)
-            try:
-                yield from self._run_here(tasks)
-            finally:
-                gc.set_threshold(*saved)
+            yield from self._run_here(tasks)
             return
         while True:
             for worker in self.workers:
