@@ -50,6 +50,9 @@ class FunctionSources:
         self._imports: dict[int, dict[str, str]] = {}
         self._classes: dict[int, frozenset[str]] = {}
         self._defined: dict[int, frozenset[str]] = {}
+        self._usable: dict[str, bool] = {}  # see _is_usable
+        self._builds: dict[str, bool] = {}  # see _is_builder
+        self._for_run: dict[str, FunctionSource] = {}  # see _run_source
 
     def module(self, index: int) -> PortableModule:
         known = self._modules.get(index)
@@ -74,7 +77,69 @@ class FunctionSources:
 
     def home(self, name: str) -> tuple[FunctionSource, str] | None:
         """The portable source that defines a function, and its name there (through
-        re-exports); None for a function that is not portable or not in the run."""
+        re-exports); None for a function that is not portable or not in the run, or that
+        calls another module's function that is not (see :meth:`_is_usable`)."""
+        found = self._defining(name)
+        if found is None or not self._is_usable(found[1]):
+            return None
+        return self._run_source(found[0]), found[1]
+
+    def _external(self, defined: str) -> tuple[str, ...]:
+        """The other modules' functions a portable function calls (through its module's)."""
+        found = self._defining(defined)
+        if found is None:
+            return ()
+        return dict(found[0].external).get(defined.rpartition(".")[2], ())
+
+    def _is_usable(self, defined: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether every other module's function a portable function calls is portable too
+        (and so on, across modules): only then does running it write no weight. A cycle of
+        calls across modules counts as usable, as a cycle within one module does."""
+        known = self._usable.get(defined)
+        if known is not None:
+            return known
+        usable = True
+        for called in self._external(defined):
+            found = self._defining(called)
+            if found is None or (
+                found[1] not in seen and not self._is_usable(found[1], seen | {defined})
+            ):
+                usable = False
+                break
+        self._usable[defined] = usable
+        return usable
+
+    def _is_builder(self, defined: str, seen: frozenset[str] = frozenset()) -> bool:
+        """A layer builder (see .analysis.portable), itself or through another module's."""
+        known = self._builds.get(defined)
+        if known is not None:
+            return known
+        found = self._defining(defined)
+        builds = found is not None and defined.rpartition(".")[2] in found[0].builders
+        for called in () if builds else self._external(defined):
+            home = self._defining(called)
+            if home is not None and home[1] not in seen:
+                if self._is_builder(home[1], seen | {defined}):
+                    builds = True
+                    break
+        self._builds[defined] = builds
+        return builds
+
+    def _run_source(self, source: FunctionSource) -> FunctionSource:
+        """``source`` as this run gives it: without its functions that call another module's
+        non-portable function, and with its builders through other modules' builders."""
+        known = self._for_run.get(source.module)
+        if known is None or known.text != source.text:
+            own = [name for name, _ in source.external]
+            qualified = {name: f"{source.module}.{name}" for name in own}
+            unusable = tuple(n for n in own if not self._is_usable(qualified[n]))
+            builders = {*source.builders, *(n for n in own if self._is_builder(qualified[n]))}
+            known = replace(source, builders=tuple(sorted(builders)), unusable=unusable)
+            self._for_run[source.module] = known
+        return known
+
+    def _defining(self, name: str) -> tuple[FunctionSource, str] | None:
+        """:meth:`home`, whether or not the function is usable in this run."""
         for _ in range(MAX_REEXPORTS):
             module, _, attr = name.rpartition(".")
             index = self._by_module.get(module)
@@ -129,7 +194,7 @@ class FunctionSources:
                 calls.append(f"{imported[module]}.{name}")
         for call in calls:
             found = self.home(call)
-            if found is not None and found[1].rpartition(".")[2] in found[0].builders:
+            if found is not None and self._is_builder(found[1]):
                 return True
         return False
 
@@ -185,14 +250,19 @@ class FunctionSources:
         calls its functions by; only those that add something to what it was given."""
         given = {r.module: r for r in asked if not isinstance(r, tuple)}
         wanted: dict[str, tuple[FunctionSource, set[tuple[str, str]]]] = {}
-        for call in calls:
+        pending = list(calls)
+        reached: set[str] = set()
+        while pending:
+            call = pending.pop()
             found = self.home(call)
-            if found is None:
+            if found is None or call in reached:
                 continue
+            reached.add(call)
             source, defined = found
             names = wanted.setdefault(source.module, (source, set()))[1]
             if call != defined:
                 names.add((call, defined))
+            pending.extend(self._external(defined))  # what it calls in other modules
         needed = []
         for module, (source, names) in wanted.items():
             before = given.get(module)

@@ -675,3 +675,42 @@ def test_an_init_helper_over_a_list_of_our_modules_reaches_their_layers() -> Non
     findings = lint_source(textwrap.dedent(source), "m.py")
     assert [(f.line, f.code) for f in findings] == [(8, "INI001")]
     assert "normal_(layer.weight, std=0.03)" in findings[0].message, findings[0].message
+
+
+SCRIPT_INIT = """
+    import torch.nn as nn
+
+    class Critic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(nn.Conv2d(3, 64, 4, 2, 1), nn.LeakyReLU(0.2))
+
+        def forward(self, x):
+            return self.main(x)
+
+    def weights_init(m):
+        if m.__class__.__name__.find("Conv") != -1:
+            m.weight.data.normal_(0.0, 0.02)
+
+    if __name__ == "__main__":
+        net = Critic()
+        {init}
+"""
+
+
+@pytest.mark.parametrize(
+    ("init", "kept"),
+    [
+        ("net.apply(weights_init)", False),  # built in the branch: always initialised there
+        ("for m in net.modules(): weights_init(m)", False),
+        ("if args.init: net.apply(weights_init)", True),  # a further condition: maybe not
+    ],
+)
+def test_an_init_in_the_branch_that_builds_the_model_is_not_conditional(
+    init: str, kept: bool
+) -> None:
+    source = textwrap.dedent(SCRIPT_INIT).replace("{init}", init)
+    findings = lint_source(source, "m.py")
+    assert [(f.line, f.code) for f in findings] == [(7, "INI001")]
+    assert "normal_(0.0, 0.02)" in findings[0].message
+    assert ("or keeps PyTorch's default init" in findings[0].message) is kept

@@ -116,6 +116,37 @@ def _codes(package: Path, through_norm: bool) -> set[tuple[str, int, str]]:
     return {(Path(f.path).name, f.line, f.code) for f in findings}
 
 
+def test_another_modules_function_must_be_portable_in_the_run() -> None:
+    """A function calling another module's function is run only when that one is portable
+    too, across modules (``create_conv`` → ``conv_same`` → ``same_padding``), and a caller is
+    given every module the chain reaches; a builder through another module's is a builder."""
+    from init_lint.function_sources import FunctionSources
+
+    factory = "from .convs import conv_same\n\n\ndef create(c):\n    return conv_same(c)\n"
+    convs = (
+        "import torch.nn as nn\nfrom .padding import pad\n\n\n"
+        "def conv_same(c):\n    return nn.Conv2d(c, c, 3, padding=pad(3))\n"
+    )
+    for padding, usable in (
+        ("def pad(k):\n    return k // 2\n", True),
+        ("def pad(k):\n    return open(k)  # not a value computation\n", False),
+    ):
+        sources = [
+            ("pkg/factory.py", factory),
+            ("pkg/convs.py", convs),
+            ("pkg/padding.py", padding),
+        ]
+        functions = FunctionSources(sources, ["pkg.factory", "pkg.convs", "pkg.padding"])
+        found = functions.home("pkg.factory.create")
+        assert (found is not None) is usable
+        given = functions.needed(["pkg.factory.create"], ())
+        assert sorted(s.module for s in given) == (
+            ["pkg.convs", "pkg.factory", "pkg.padding"] if usable else []
+        )
+        if found is not None:
+            assert found[0].builders == ("create",)  # through convs.py's builder
+
+
 def test_portable_functions_are_the_ones_that_only_compute_values() -> None:
     found = portable_module(HELPERS, "pkg.layers.helpers", False)
     assert found.functions >= {"_ntuple", "to_ntuple", "pick_norm", "overwrite", "width"}
@@ -140,7 +171,11 @@ def find(name):
 def fixed(m):
     return init(m)  # calls a function that is not portable
 """
-    assert portable_module(impure, "pkg.layers.impure", False).functions == frozenset()
+    found = portable_module(impure, "pkg.layers.impure", False)
+    # ``find`` is portable only if the run finds ``lookup`` portable (see the next test).
+    assert found.functions == {"find"}
+    assert found.source is not None
+    assert found.source.external == (("find", ("pkg.layers.registry.lookup",)),)
     builders = """\
 import torch
 import torch.nn as nn

@@ -140,3 +140,46 @@ def test_fixes_at_the_calls_give_he_init_for_real(package: Path) -> None:
         weight = layer.weight.detach()
         fan_in = weight[0].numel()
         assert float(weight.std()) * fan_in**0.5 == pytest.approx(gain, rel=0.1), layer
+
+
+@pytest.fixture()
+def chained(tmp_path: Path) -> Path:
+    """A copy of the chained_builders package: builders that call other modules' builders."""
+    target = tmp_path / "chained_copy"
+    shutil.copytree(PACKAGES / "chained_builders", target)
+    return target
+
+
+@pytest.mark.parametrize("model_name", ["Net", "HeNet", "SquashNet"])
+def test_builders_calling_other_modules_builders_agree_with_torch(
+    chained: Path, model_name: str
+) -> None:
+    """``create_conv`` (factory.py) returns convs.py's ``conv_same``, which asks padding.py for
+    its padding: the conv is the caller's, judged where net.py calls ``create_conv``; a builder
+    that calls weights.py's init helper is opaque (its He init is right, and silent)."""
+    from init_lint.runtime.merge import BOTH, NEITHER
+
+    rows = list(_rows(chained, model_name))
+    assert rows
+    assert all(agreement in (BOTH, NEITHER) for _, _, agreement in rows), rows
+    flagged = {layer for layer, runtime, _ in rows if runtime.startswith("INI")}
+    wanted = {"Net": {"stem", "depthwise"}, "HeNet": set(), "SquashNet": {"stem"}}
+    assert flagged == wanted[model_name], rows
+
+
+def test_fixes_after_builders_of_builders_work_for_real(chained: Path) -> None:
+    torch = pytest.importorskip("torch")
+    cwd = chained.parent
+    before = {p.name: p.read_text() for p in chained.glob("*.py") if p.name != "net.py"}
+    run("init-lint", "--fix", "--no-cache", chained.name, cwd=cwd)
+    assert text_findings(run("init-lint", "--no-cache", chained.name, cwd=cwd).stdout) == set()
+    assert {p.name: p.read_text() for p in chained.glob("*.py") if p.name != "net.py"} == before
+    module = _import(chained, "net")
+    torch.manual_seed(0)
+    net, squash = module.Net(), module.SquashNet()  # type: ignore[attr-defined]
+    # std · √fan_in: √2 for He init (ReLU); Xavier with Tanh's gain 5/3 on 3 → 64, 3×3.
+    xavier = 5 / 3 * (2 * 27 / (27 + 576)) ** 0.5
+    for layer, gain in ((net.stem, 2**0.5), (squash.stem, xavier)):
+        weight = layer.weight.detach()
+        fan_in = weight[0].numel()
+        assert float(weight.std()) * fan_in**0.5 == pytest.approx(gain, rel=0.1), layer

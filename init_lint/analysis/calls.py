@@ -418,7 +418,7 @@ class Calls:
             self.host.set_inits(owner.instance, frozenset({reset}))
         assert isinstance(node.func, cst.Attribute)
         receiver = node.func.value
-        if name in ("append", "extend", "insert", "add_module") and isinstance(
+        if name in ("append", "extend", "insert", "add_module", "register_module") and isinstance(
             receiver, (cst.Name, cst.Attribute)
         ):
             return self.host.modules.mutate_collection(receiver, name, args.positional, frame)
@@ -548,7 +548,7 @@ class Calls:
             return UNKNOWN
         finally:
             self.host.scope, self.host.entry = outer, entry
-        if info.scope is not None and info.scope.foreign and not outer.foreign:
+        if info.scope is not None and info.scope.foreign:  # the builders it ran run too
             self.host.builders_run.add(f"{info.scope.module}.{info.name}")
         if len(inner.returns) == 1:  # as is: a union would read `(x,) * n` as "x or x"
             return inner.returns[0]
@@ -690,6 +690,7 @@ class Calls:
         label = f"{ref.key.rsplit('.', 1)[-1]}(...)"
         inst_node = host.new_node(f"{frame.owner.key}/{ref.key}@{host.ordinal(node)}", label)
         inst_node.output = Instance(MODULE_OUTPUT, (), node, inst_node)
+        inst_node.branches = frame.branches
         host.contains.append((inst_node, context))
         host.contains.append((frame.owner, inst_node))
         # Whatever is passed to the constructor ends up inside it (ResNet(BasicBlock, ...),

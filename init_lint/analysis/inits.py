@@ -45,6 +45,7 @@ from .values import (
     GroupVal,
     Instance,
     ModulesIter,
+    Node,
     Outcome,
     ParamRef,
     ParamsIter,
@@ -228,7 +229,7 @@ class Inits:
 
     def _path_event(self, target: SubAttr, outcome: Outcome, frame: Frame) -> None:
         path = target.path[: -len(".weight")]
-        conditional = outcome.merge(UNTOUCHED) if frame.cond_depth else outcome
+        conditional = outcome.merge(UNTOUCHED) if _conditional(frame, target.node) else outcome
         target.node.events.append(PathEvent(path, conditional))
 
     def _report_one_d(self, node: cst.Call, what: str) -> None:
@@ -253,7 +254,11 @@ class Inits:
         named = scope.named and len(names) == 2
         targets = (names[0], names[1]) if named else (None, names[0] if names else None)
         program = Program(
-            block(loop.body), targets, frame, frame.cond_depth > 0, isinstance(scope, ParamsIter)
+            block(loop.body),
+            targets,
+            frame,
+            _conditional(frame, scope.node),
+            isinstance(scope, ParamsIter),
         )
         program.origin = ProgramOrigin(*frame.spelling(loop, handle_of(loop.iter)), scope.node)
         self.register_program(scope, program)
@@ -299,7 +304,9 @@ class Inits:
         if not function.bound_self:
             program_frame = replace(program_frame, attrs=None, self_info=None)
         targets = (name_param, module_param)
-        program = Program(block(info.node.body), targets, program_frame, frame.cond_depth > 0)
+        program = Program(
+            block(info.node.body), targets, program_frame, _conditional(frame, scope.node)
+        )
         receiver = (
             node.func.value
             if isinstance(node.func, cst.Attribute)
@@ -408,3 +415,10 @@ def _probe_frame(program: Program, state: ProbeState, probe: Value, name: Value)
     if name_target:
         frame.env[name_target] = name
     return frame
+
+
+def _conditional(frame: Frame, node: Node) -> bool:
+    """Whether code running in ``frame`` may not run for ``node``: it is in a branch whose
+    truth is unknown, which is not one of those the node was built in."""
+    depth = len(frame.branches)
+    return frame.cond_depth > 0 and node.branches[:depth] != frame.branches

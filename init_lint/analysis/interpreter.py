@@ -350,7 +350,8 @@ class Interpreter:
             for statement in module.body:
                 if isinstance(statement, cst.FunctionDef):
                     name = statement.name.value
-                    scope.functions[name] = FunctionInfo(statement, name, scope=scope)
+                    if name not in source.unusable:  # its calls stay opaque
+                        scope.functions[name] = FunctionInfo(statement, name, scope=scope)
                 elif isinstance(statement, cst.SimpleStatementLine):
                     try:
                         self._load_statement(statement, frame)
@@ -793,8 +794,11 @@ class Interpreter:
         attrs_list: list[dict[str, Value]] = []
         probes: list[Outcome] = []
         changes: list[Journal] = []
+        built_before = len(self.instances)
         frame.cond_depth += 1
+        outer_branches = frame.branches
         for branch in branches:
+            frame.branches = (*outer_branches, id(branch))
             frame.env.clear()
             frame.env.update(start_env)
             if frame.attrs is not None and start_attrs is not None:
@@ -809,8 +813,18 @@ class Interpreter:
             if frame.probe is not None:
                 probes.append(frame.probe.outcome)
         frame.cond_depth -= 1
+        frame.branches = outer_branches
+        # A layer built in one branch exists in no other: only the branches that built it tell
+        # its init (``if __name__ == "__main__": net = Net(); net.apply(init_fn)``).
+        fresh = set(self.instances[built_before:])
         for instance in {inst for change in changes for inst in change}:
-            merged = frozenset().union(*(c.get(instance, instance.inits) for c in changes))
+            merged = frozenset().union(
+                *(
+                    c[instance] if instance in c else instance.inits
+                    for c in changes
+                    if instance in c or instance not in fresh
+                )
+            )
             self.set_inits(instance, merged)
         frame.env.clear()
         frame.env.update(merge_maps(envs))

@@ -346,10 +346,9 @@ class Modules:
         if function in NORM_FUNCTIONS:
             return TensorVal(frozenset(Src(s.instance, True) for s in sources))
         if function in ("cat", "concat", "stack"):
-            parts = items_of(first) or ()
-            return TensorVal(
-                frozenset().union(*(p.sources for p in parts if isinstance(p, TensorVal)))
-            )
+            # A concatenation ends a layer's flow, as in the runtime verifier (see
+            # runtime.trace): what follows it is judged for the joined tensor, not per layer.
+            return NO_SOURCE
         if function in ("no_grad", "enable_grad", "inference_mode"):
             return UNKNOWN
         return NO_SOURCE
@@ -409,7 +408,8 @@ class Modules:
     def mutate_collection(
         self, target: cst.BaseExpression, name: str, args: list[Value], frame: Frame
     ) -> Value:
-        """``layers.append(m)``, ``.extend(...)``, ``.insert(i, m)`` on a list being built."""
+        """``layers.append(m)``, ``.extend(...)``, ``.insert(i, m)`` on a list being built,
+        ``blocks.add_module(name, m)`` on a container."""
         current = self.host.expressions.eval(target, frame)
         if isinstance(current, ListBuilder):
             new_items: list[Value] | None
@@ -424,14 +424,15 @@ class Modules:
                 current = ListBuilder(list(current.items), False, current.tail, current.complete)
             extended = self.extend_builder(current, new_items, frame, whole=whole)
             self.host.assign(target, extended, frame)
-        elif isinstance(current, GroupVal):
-            whole = True
-            if name == "append":
-                extra = tuple(args[:1])
-            else:
-                found = items_of(args[0]) if args else []
-                extra = tuple(found or ())
-                whole = found is not None and (not args or complete(args[0]))
+        elif isinstance(current, (GroupVal, SeqVal)):
+            extra, whole = _added(name, args)
+            if isinstance(current, SeqVal):
+                sequence = self._grown(current, name, extra, whole, frame)
+                label = args[0].value if args and isinstance(args[0], ConstVal) else None
+                if name == "add_module" and isinstance(label, str) and sequence.elements:
+                    sequence.names = {**(current.names or {}), label: sequence.elements[-1]}
+                self.host.assign(target, sequence, frame)
+                return ConstVal(None)
             # In a loop or a branch, how many were added and where is not known.
             exact = (
                 current.exact
@@ -447,6 +448,37 @@ class Modules:
             )
             self.host.assign(target, grown, frame)
         return ConstVal(None)
+
+    def _grown(
+        self, current: SeqVal, name: str, extra: tuple[Value, ...], whole: bool, frame: Frame
+    ) -> SeqVal:
+        """An nn.Sequential after ``append``/``add_module``/``extend``/``insert``: in order
+        outside loops and branches; in a loop each module follows the one added before it
+        (what reaches the first is then unknown, as for ``nn.Sequential(*blocks)``)."""
+        if (
+            current.elements is not None
+            and name != "insert"
+            and frame.loop_depth == 0
+            and frame.cond_depth == 0
+            and whole
+        ):
+            return self._ordered([*current.elements, *extra], current.names)
+        tail = current.tail
+        for item in extra:
+            tail = self.chain(item, tail, None)
+        members = current.members + extra
+        return SeqVal(None, tail, current.names, members, complete=current.complete and whole)
+
+
+def _added(name: str, args: list[Value]) -> tuple[tuple[Value, ...], bool]:
+    """What a container method adds, and whether that is all of it (not unpacked from an
+    unknown)."""
+    if name == "append":
+        return tuple(args[:1]), True
+    if name in ("add_module", "register_module", "insert"):  # (name or index, module)
+        return tuple(args[1:2]), True
+    found = items_of(args[0]) if args else []
+    return tuple(found or ()), found is not None and (not args or complete(args[0]))
 
 
 #: Rectifiers whose slope is an argument of the call.

@@ -8,9 +8,11 @@ the layers they reach are judged from the wrong context. Such a function is *por
 body only computes values: it calls nothing but builtins, ``partial``/``repeat``, ``math``,
 ``inspect``, methods of strings and containers, its own nested functions and lambdas, its
 parameters, torch.nn activations, norms and pass-through modules (``lambda: nn.ReLU()``), and
-other portable functions of its module, and writes no attribute. Running it in another file's
-analysis, with that file's argument values, is exact and has no side effect, and another
-file's syntax never reaches that file's findings or fixes.
+other portable functions of its module or of other modules of the run (``create_conv2d``
+calling ``conv2d_same.create_conv2d_pad``, which calls ``padding.get_padding_value``: the run
+checks the chain across modules, see ``function_sources.FunctionSources.home``), and writes no
+attribute. Running it in another file's analysis, with that file's argument values, is exact
+and has no side effect, and another file's syntax never reaches that file's findings or fixes.
 
 It may also build torch.nn weight layers and containers (``def conv1x1(i, o): return
 nn.Conv2d(i, o, 1)``, ``nn.Sequential(nn.Linear(a, b), nn.ReLU())``): a *layer builder*. The
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -78,6 +81,12 @@ class FunctionSource:
     text: str
     classes: tuple[str, ...] = ()  # the module's own classes (names the text may return)
     builders: tuple[str, ...] = ()  # its functions that build a weight layer or a class
+    #: Other modules' functions each of its functions calls, itself or through another of its
+    #: functions (qualified as imported): it is portable only if they are too, which only the
+    #: run knows (see function_sources.FunctionSources.home).
+    external: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Its functions not to run: they call another module's function that is not portable.
+    unusable: tuple[str, ...] = ()
     #: Other names the requesting file calls them by (a re-export): (that name, own name).
     aliases: tuple[tuple[str, str], ...] = ()
 
@@ -113,6 +122,7 @@ def portable_module(source: str | bytes, module_name: str, is_package: bool) -> 
     needs.update({name: _value_needs(a.value, imported) for name, a in assigned.items()})
     classes = tuple(sorted(s.name for s in tree.body if isinstance(s, ast.ClassDef)))
     portable = _closure(needs, frozenset(classes), frozenset(functions))
+    external = _external({n: needs[n] or set() for n in portable if n in functions})
     builders = _builders(
         {n: functions[n] for n in portable if n in functions}, imported, frozenset(classes)
     )
@@ -132,7 +142,9 @@ def portable_module(source: str | bytes, module_name: str, is_package: bool) -> 
         for statement in kept
         for line in lines[statement.lineno - 1 : statement.end_lineno]
     )
-    source_of = FunctionSource(module_name, is_package, body, classes, tuple(sorted(builders)))
+    source_of = FunctionSource(
+        module_name, is_package, body, classes, tuple(sorted(builders)), external
+    )
     return PortableModule(frozenset(portable), imported, source_of)
 
 
@@ -198,6 +210,8 @@ def _closure(
     portable = {name for name, need in needs.items() if need is not None}
 
     def met(need: str, function: bool) -> bool:
+        if need.startswith("@"):  # another module's function: checked by the run
+            return function
         if need.startswith("="):  # a name used as a value
             return need[1:] in portable or need[1:] in classes
         # A function calling one of its classes builds that class in the caller's context
@@ -214,6 +228,22 @@ def _closure(
                 portable.discard(name)
                 changed = True
     return portable
+
+
+def _external(needs: dict[str, set[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """For each portable function, the other modules' functions it calls itself or through
+    the module's functions it calls (a fixed point)."""
+    reached = {name: {n[1:] for n in need if n.startswith("@")} for name, need in needs.items()}
+    changed = True
+    while changed:
+        changed = False
+        for name, need in needs.items():
+            for callee in need:
+                more = reached.get(callee, set()) - reached[name]
+                if more:
+                    reached[name] |= more
+                    changed = True
+    return tuple((name, tuple(sorted(found))) for name, found in sorted(reached.items()) if found)
 
 
 def _walk(function: ast.FunctionDef) -> Iterator[ast.AST]:
@@ -321,7 +351,26 @@ def _imported_needs(qualified: str) -> set[str] | None:
         or qualified.partition(".")[0] in SAFE_MODULES
         or _other_class(qualified)
     )
-    return set() if safe else None
+    if safe:
+        return set()
+    return {f"@{qualified}"} if _other_function(qualified) else None
+
+
+def _other_function(qualified: str) -> bool:
+    """A function of another module of the run, maybe (``from .padding import
+    get_padding_value``): portable if it is portable in its own module."""
+    module, _, name = qualified.rpartition(".")
+    root = module.partition(".")[0]
+    return (
+        bool(module)
+        and name[:1].islower()
+        and root not in _NOT_IN_RUN
+        and root not in sys.stdlib_module_names
+    )
+
+
+#: Libraries whose functions are never a portable function of the run (torch's may write).
+_NOT_IN_RUN = frozenset({"torch", "numpy", "scipy"})
 
 
 def _other_class(qualified: str) -> bool:

@@ -104,6 +104,7 @@ class Frame:
     returns: list[Value] = field(default_factory=list)
     probe: ProbeState | None = None  # set while an init program is simulated
     cond_depth: int = 0  # inside how many branches whose truth is unknown
+    branches: tuple[int, ...] = ()  # those branches (their ids), outermost first
     loop_depth: int = 0
     in_forward: bool = False
     statement: cst.CSTNode | None = None  # the statement of this function being executed

@@ -186,6 +186,9 @@ class Node:
     #: (``self.block.reset_parameters()``): its layers' init there is not followed, and a fix
     #: placed for other contexts of the same code may be undone there.
     reinitialised: bool = False
+    #: The branches its instantiation ran in (Frame.branches): a program registered in them
+    #: runs whenever it exists (``if __name__ == "__main__": net = Net(); net.apply(f)``).
+    branches: tuple[int, ...] = ()
     #: mmengine's ``init_cfg`` as handed to an unseen base's ``__init__``, and that call: what
     #: ``BaseModule.init_weights()`` applies once the model is built (see configinit).
     init_config: tuple[Value, cst.CSTNode] | None = None
