@@ -327,3 +327,63 @@ def test_no_fix_for_a_layer_that_another_context_resets_after_building_it() -> N
     assert finding.code == "INI001"
     assert finding.fix is None
     assert "another context initialises it again after building it" in finding.message
+
+
+HELPER_INIT = '''\
+import math
+
+import torch.nn as nn
+
+
+def ortho_layer(layer, gain=math.sqrt(2)):
+    nn.init.orthogonal_(layer.weight, gain)
+    return layer
+
+
+def small_init(fc):
+    nn.init.normal_(fc.weight, 0.0, 0.01)
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            ortho_layer(nn.Linear(256, 256)),
+            nn.ReLU(),
+            ortho_layer(nn.Linear(256, 256), gain=0.01),
+            nn.ReLU(),
+            ortho_layer(nn.Linear(256, 256), gain=1.0),
+        )
+        self.head = nn.Linear(256, 256)
+        small_init(self.head)
+
+    def forward(self, x):
+        return self.body(x) + self.head(x).relu()
+'''
+
+
+def test_a_fix_for_a_layer_initialised_by_a_helper_goes_after_the_callers_statement(
+    tmp_path: Path,
+) -> None:
+    """The init runs inside ortho_layer(), where ``self`` does not exist: the call that
+    fixes the one layer it initialises wrongly (its other layers are right) goes after the
+    statement of the caller that handed it over, never into the helper; small_init()'s
+    call, whose one layer wants He init, is rewritten in place. A second run changes
+    nothing."""
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "policy.py"
+    path.write_text(HELPER_INIT)
+    assert [(f.line, f.code) for f in lint_paths([path])] == [(21, "INI001"), (25, "INI001")]
+    fix_paths([path])
+    fixed = path.read_text()
+    helpers, model = fixed.split("class Policy")
+    assert "self" not in helpers and "orthogonal_(layer.weight, gain)" in helpers
+    assert 'self.head = nn.Linear(256, 256)\n        small_init(self.head)\n' in model
+    assert ')\n        nn.init.kaiming_normal_(self.body[2].weight, nonlinearity="relu")\n' in model
+    assert lint_paths([path]) == []
+    assert fix_paths([path]) == 0
+    torch.manual_seed(0)
+    policy = load_module(path, "fixed_policy").Policy()
+    for layer in (policy.body[0], policy.body[2], policy.head):  # He: std·√fan_in = √2
+        weight = layer.weight.detach()
+        assert float(weight.std()) * weight.shape[1] ** 0.5 == pytest.approx(2**0.5, rel=0.1)

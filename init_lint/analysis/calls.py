@@ -9,6 +9,7 @@ so ``conv3x3(64, 64)`` builds its layer in the caller's context.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -413,7 +414,7 @@ class Calls:
         if name == "reset_parameters" and isinstance(owner, LayerVal):
             # PyTorch's default again, from here: a fix goes after this call, not after the
             # layer's construction (PyG's reset_parameters() runs it at the end of __init__).
-            origin = CallOrigin(node, frame.statement, rewritable=False)
+            origin = CallOrigin(node, frame.insertion_point(), rewritable=False)
             reset = replace(DEFAULT_INIT, site=node, origin=origin)
             self.host.set_inits(owner.instance, frozenset({reset}))
         assert isinstance(node.func, cst.Attribute)
@@ -530,8 +531,10 @@ class Calls:
         )
         if info.closure is not None:
             inner.env = {**info.closure, **inner.env}
+        inner.caller_statement = None
         if info.cls is None and call is not None:
             inner.spelled = _spelled(info.node.params, call, frame)
+            inner.caller_statement = frame.insertion_point()
         outer, entry = self.host.scope, self.host.entry
         self.host.scope = info.scope or self.host.home  # the names where it is defined
         if self.host.scope.foreign and not outer.foreign:
@@ -586,6 +589,8 @@ class Calls:
             if scope is not None:
                 self.host.inits.register_apply(scope, positional[0], node, frame)
                 return UNKNOWN
+        if qualified in NUMERIC_FUNCTIONS:  # std=math.sqrt(2) as a helper's default
+            return _numeric_call(NUMERIC_FUNCTIONS[qualified], positional)
         library = self._library_call(qualified, node, args, frame)
         if library is not None:
             return library
@@ -865,3 +870,28 @@ def _spelled(
         if statement is not None and spelling is not None:
             spelled[name] = (statement, spelling)
     return spelled
+
+
+#: Functions of numbers that an init's gain or std is often computed with.
+NUMERIC_FUNCTIONS: dict[str, Callable[..., float]] = {
+    f"{module}.{name}": function
+    for module in ("math", "numpy")
+    for name, function in (("sqrt", math.sqrt), ("exp", math.exp), ("log", math.log))
+} | {"math.pow": math.pow, "numpy.power": math.pow}
+
+
+def _numeric_call(function: Callable[..., float], positional: list[Value]) -> Value:
+    """``math.sqrt(2)``'s value when every argument is a known real number."""
+    numbers = [
+        arg.value
+        for arg in positional
+        if isinstance(arg, ConstVal)
+        and isinstance(arg.value, (int, float))
+        and not isinstance(arg.value, bool)
+    ]
+    if not numbers or len(numbers) != len(positional):
+        return UNKNOWN
+    try:
+        return ConstVal(float(function(*numbers)))
+    except (ValueError, OverflowError, TypeError, ZeroDivisionError):
+        return UNKNOWN

@@ -123,6 +123,8 @@ def scheme_for(name: str, bound: dict[str, cst.BaseExpression], read: Reader) ->
         return InitScheme(SchemeKind.KAIMING, gain, nonlinearity, a, mode, name.split("_")[1])
     if name in ("xavier_normal_", "xavier_uniform_", "orthogonal_"):
         gain = numeric(bound["gain"]) if "gain" in bound else 1.0
+        if gain is None:  # a gain it cannot read: a known scheme of unknown scale
+            return InitScheme(SchemeKind.OTHER)
         kind = SchemeKind.ORTHOGONAL if name == "orthogonal_" else SchemeKind.XAVIER
         return InitScheme(kind, gain, distribution=name.split("_")[1])
     if name in ("normal_", "trunc_normal_", "sparse_"):

@@ -138,7 +138,7 @@ class Inits:
         scheme = helper.scheme(HelperArgs(number, text))
         module = helper.target == "module"
         weight = self.host.expressions.member(target, "weight", frame) if module else target
-        origin = self._call_origins.setdefault(id(node), CallOrigin(node, frame.statement))
+        origin = self._call_origins.setdefault(id(node), CallOrigin(node, frame.insertion_point()))
         origin.rewritable = False  # its own signature: a fix goes after it, never into it
         self.apply_init(weight, AppliedInit(scheme), False, node, frame)
 
@@ -216,7 +216,9 @@ class Inits:
                 self._report_one_d(node, f"{instance.name or instance.kind}.bias")
             return
         if frame.probe is None:  # a call aimed at known layers: the autofix may rewrite it
-            origin = self._call_origins.setdefault(id(node), CallOrigin(node, frame.statement))
+            origin = self._call_origins.setdefault(
+                id(node), CallOrigin(node, frame.insertion_point())
+            )
             if instance not in origin.touched:
                 origin.touched.append(instance)
             if target.partial:

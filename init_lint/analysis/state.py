@@ -116,6 +116,9 @@ class Frame:
     #: A plain function's parameters that received a module: the statement of the outermost
     #: caller in this file and how it spells that module (a fix goes after that call).
     spelled: dict[str, tuple[cst.CSTNode, str]] = field(default_factory=dict)
+    #: In a plain function: the statement of its outermost caller in this file, where the
+    #: names of the layers it was handed are valid (a call inserted for one goes after it).
+    caller_statement: cst.CSTNode | None = None
 
     def spelling(
         self, statement: cst.CSTNode | None, handle: str | None
@@ -129,6 +132,10 @@ class Frame:
             return statement, handle
         outer_statement, outer = self.spelled[root]
         return outer_statement, f"{outer}{dot}{rest}"
+
+    def insertion_point(self) -> cst.CSTNode | None:
+        """The statement after which a call naming a layer as its context does can go."""
+        return self.caller_statement or self.statement
 
     def child(self, **changes: object) -> Frame:
         """A frame for a called function: a fresh environment, the same context."""
