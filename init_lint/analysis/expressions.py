@@ -169,10 +169,12 @@ class Expressions:
             index = self.eval(node.slice[0].slice.value, frame)
         if isinstance(base, TensorVal):
             return base  # indexing/slicing keeps the scale
-        if isinstance(base, ListBuilder) and len(node.slice) == 1:
-            part = node.slice[0].slice
-            if isinstance(part, cst.Slice):
+        part = node.slice[0].slice if len(node.slice) == 1 else None
+        if isinstance(part, cst.Slice):
+            if isinstance(base, ListBuilder):
                 return self._list_slice(base, part, frame)
+            if isinstance(base, (GroupVal, SeqVal)):
+                return self._module_slice(base, self._slice_bounds(part, frame))
         library = self.host.library
         if isinstance(base, QualRef) and library.factory(base.qualified) is FactoryKind.MAPPING:
             return self.host.modules.from_factory(FactoryKind.MAPPING, None, [index], {}, frame)
@@ -195,20 +197,47 @@ class Expressions:
             return frame.attrs.get(str(key), UNKNOWN)  # self[1] of an nn.Sequential subclass
         return UNKNOWN
 
-    def _list_slice(self, base: ListBuilder, part: cst.Slice, frame: Frame) -> Value:
-        """``rep[1:]`` of a list being built: the layers were chained as they were appended,
-        so the slice keeps those flows; an exact list keeps its order, and a slice that keeps
-        the end keeps the tail that later appends continue from."""
+    def _slice_bounds(
+        self, part: cst.Slice, frame: Frame
+    ) -> tuple[int | None, int | None, int | None] | None:
+        """A slice's start, stop and step when each is absent or a known int."""
         bounds: list[int | None] = []
         for node in (part.lower, part.upper, part.step):
             value = self.eval(node, frame) if node is not None else ConstVal(None)
             given = value.value if isinstance(value, ConstVal) else UNKNOWN
             if not (given is None or type(given) is int):
-                return ListBuilder(list(base.items), False, frozenset(), complete=False)
+                return None
             bounds.append(given)  # type: ignore[arg-type]
-        start, stop, step = bounds
-        if step not in (None, 1):
+        return bounds[0], bounds[1], bounds[2]
+
+    def _module_slice(
+        self, base: GroupVal | SeqVal, bounds: tuple[int | None, int | None, int | None] | None
+    ) -> Value:
+        """``self.layers[:-1]``, ``vgg.features[:16]``: the modules in the slice, in order when
+        known; else any of them, each layer standing for some of those it stands for."""
+        if isinstance(base, SeqVal):
+            if base.elements is None or bounds is None or bounds[2] == 0:
+                return SeqVal(None, frozenset(), None, base.members, complete=base.complete)
+            elements = list(base.elements[slice(*bounds)])
+            return self.host.modules.make_sequential(elements, [False] * len(elements))
+        if base.exact and bounds is not None and bounds[2] != 0:
+            return GroupVal(base.items[slice(*bounds)], True, registered=base.registered)
+        items = tuple(
+            LayerVal(item.instance, partial=True) if isinstance(item, LayerVal) else item
+            for item in base.items
+        )
+        sliced = GroupVal(items, False, registered=base.registered, complete=base.complete)
+        sliced.ordered = base.ordered
+        return sliced
+
+    def _list_slice(self, base: ListBuilder, part: cst.Slice, frame: Frame) -> Value:
+        """``rep[1:]`` of a list being built: the layers were chained as they were appended,
+        so the slice keeps those flows; an exact list keeps its order, and a slice that keeps
+        the end keeps the tail that later appends continue from."""
+        bounds = self._slice_bounds(part, frame)
+        if bounds is None or bounds[2] not in (None, 1):
             return ListBuilder(list(base.items), False, frozenset(), complete=False)
+        start, stop, _ = bounds
         tail = base.tail if stop is None else frozenset()
         if base.exact:
             return ListBuilder(base.items[start:stop], True, tail, base.complete)
