@@ -570,7 +570,9 @@ class Calls:
         positional = args.positional
         member = torch_nn_member(qualified)
         if member is not None:
-            return self.host.modules.construct(member, node, positional, frame, args.starred)
+            return self.host.modules.construct(
+                member, node, positional, frame, args.starred, args.keywords
+            )
         init_name = init_function(qualified)
         if init_name is not None:
             return self.host.inits.init_call(init_name, node, positional, frame)

@@ -116,16 +116,29 @@ def _is_name_assignment(statement: cst.BaseSmallStatement) -> bool:
 
 def _is_constant_definition(value: cst.BaseExpression) -> bool:
     """What a module-level constant may be, evaluated before any class runs: a name, a dotted
-    name, a literal, or a ``partial(...)`` of those (timm's ``_SE_LAYER = partial(SqueezeExcite,
+    name, a literal, a tuple, list or dict of those (an activation registry: ``ACTS = {"relu":
+    nn.ReLU, "lrelu": partial(nn.LeakyReLU, 0.2)}``, ``dict(relu=nn.ReLU)``), or a
+    ``partial(...)`` of those (timm's ``_SE_LAYER = partial(SqueezeExcite,
     gate_layer='hard_sigmoid')``). Never another call: it could build a model."""
     if isinstance(value, (cst.Name, cst.Attribute, cst.SimpleString, cst.Integer, cst.Float)):
         return True
     if isinstance(value, (cst.Tuple, cst.List)):
         return all(_is_constant_definition(element.value) for element in value.elements)
+    if isinstance(value, cst.Dict):
+        return all(
+            isinstance(element, cst.DictElement)
+            and _is_constant_definition(element.key)
+            and _is_constant_definition(element.value)
+            for element in value.elements
+        )
     if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
         return _is_constant_definition(value.expression)
-    if isinstance(value, cst.Call) and dotted_name(value.func) in ("partial", "functools.partial"):
-        return all(_is_constant_definition(arg.value) for arg in value.args)
+    if isinstance(value, cst.Call) and dotted_name(value.func) in (
+        "partial",
+        "functools.partial",
+        "dict",
+    ):
+        return all(not arg.star and _is_constant_definition(arg.value) for arg in value.args)
     return False
 
 

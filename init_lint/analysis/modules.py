@@ -9,6 +9,7 @@ flow. Containers (``Sequential``, lists being built) chain their elements the sa
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -101,15 +102,23 @@ class Modules:
 
     # ------------------------------------------------------------------ construction
     def construct(
-        self, member: str, node: cst.Call, args: list[Value], frame: Frame, starred: list[bool]
+        self,
+        member: str,
+        node: cst.Call,
+        args: list[Value],
+        frame: Frame,
+        starred: list[bool],
+        keywords: dict[str, Value] | None = None,
     ) -> Value:
-        """``nn.<member>(...)``: a layer, an activation, a container, or a marker."""
+        """``nn.<member>(...)``: a layer, an activation, a container, or a marker. ``args``
+        and ``keywords`` are the values it is called with (a ``partial``'s included)."""
+        given = None if any(starred) else _Given(args, keywords or {})
         site = node
         if self.host.scope.foreign:
             # Another file's portable function stands in activations, norms and pass-through
             # modules (its syntax has no place in this file's facts); the weight layers it
             # builds are the entering call's, in this file (a layer builder, see .portable).
-            activation = self._activation(member, node, frame)
+            activation = self._activation(member, node, frame, given)
             if activation is not None:
                 return ActVal(activation, self.host.entry)  # this file's call, for its line
             if member in NORM_LAYERS | PASS_THROUGH_LAYERS:
@@ -126,7 +135,7 @@ class Modules:
             instance.geometry = geometry_of(member, node, lambda n: numeric(n, frame))
             return LayerVal(instance)
         if member in _SLOPED:
-            activation = self._leaky(member, node, frame)
+            activation = self._leaky(member, node, frame, given)
             return ActVal(activation, node) if activation else UNKNOWN
         activation = activation_from_module(member)
         if activation is not None:
@@ -151,26 +160,41 @@ class Modules:
             return GroupVal((), False, registered=True)
         return _marker(member)
 
-    def _activation(self, member: str, node: cst.Call, frame: Frame) -> Activation | None:
+    def _activation(
+        self, member: str, node: cst.Call, frame: Frame, given: _Given | None
+    ) -> Activation | None:
         """The activation ``nn.<member>(...)`` builds (its slope read from the call), if any."""
         return (
-            self._leaky(member, node, frame)
+            self._leaky(member, node, frame, given)
             if member in _SLOPED
             else activation_from_module(member)
         )
 
-    def _leaky(self, member: str, node: cst.Call, frame: Frame) -> Activation | None:
-        """A rectifier with a slope: its slope argument, or its default."""
+    def _leaky(
+        self, member: str, node: cst.Call, frame: Frame, given: _Given | None
+    ) -> Activation | None:
+        """A rectifier with a slope: its slope argument, or its default. From the values it is
+        called with (``partial(nn.LeakyReLU, 0.2)()``), else, when some were unpacked from
+        the unknown, from the call's own arguments."""
+
+        def slope(index: int, keyword: str) -> float | None | _Absent:
+            if given is not None:
+                return given.number(index, keyword)
+            if keyword not in bind(node.args, (keyword,), skip=index):
+                return ABSENT
+            return self.slope_arg(node, index, frame, keyword=keyword)
+
         if member == "LeakyReLU":
-            slope = self.slope_arg(node, 0, frame)
-            given = "negative_slope" in bind(node.args, ("negative_slope",), skip=0)
-            if given and slope is None:  # a slope we cannot read: the gain is unknown
+            negative = slope(0, "negative_slope")
+            if negative is None:  # a slope we cannot read: the gain is unknown
                 return Activation("LeakyReLU", activation_from_module(member).family, None)  # type: ignore[union-attr]
-            return activation_from_module(member, slope)
+            return activation_from_module(member, negative if isinstance(negative, float) else None)
         if member == "PReLU":
-            return activation_from_module(member, self.slope_arg(node, 1, frame, keyword="init"))
-        low = self.slope_arg(node, 0, frame, keyword="lower")
-        high = self.slope_arg(node, 1, frame, keyword="upper")
+            init = slope(1, "init")
+            return activation_from_module(member, init if isinstance(init, float) else None)
+        low_given, high_given = slope(0, "lower"), slope(1, "upper")
+        low = low_given if isinstance(low_given, float) else None
+        high = high_given if isinstance(high_given, float) else None
         lower, upper = RRELU_DEFAULT_BOUNDS
         return activation_from_module(
             member, rrelu_slope(lower if low is None else low, upper if high is None else high)
@@ -479,6 +503,34 @@ def _added(name: str, args: list[Value]) -> tuple[tuple[Value, ...], bool]:
         return tuple(args[1:2]), True
     found = items_of(args[0]) if args else []
     return tuple(found or ()), found is not None and (not args or complete(args[0]))
+
+
+class _Absent:
+    """An argument the call does not give (its default applies)."""
+
+
+ABSENT = _Absent()
+
+
+@dataclass(frozen=True)
+class _Given:
+    """The values a module constructor is called with."""
+
+    positional: list[Value]
+    keywords: dict[str, Value]
+
+    def number(self, index: int, keyword: str) -> float | None | _Absent:
+        """The argument as a real number; None when given but unknown; ABSENT if not given."""
+        if keyword in self.keywords:
+            value: Value = self.keywords[keyword]
+        elif index < len(self.positional):
+            value = self.positional[index]
+        else:
+            return ABSENT
+        known = value.value if isinstance(value, ConstVal) else None
+        if isinstance(known, (int, float)) and not isinstance(known, bool):
+            return float(known)
+        return None
 
 
 #: Rectifiers whose slope is an argument of the call.
