@@ -387,3 +387,63 @@ def test_a_fix_for_a_layer_initialised_by_a_helper_goes_after_the_callers_statem
     for layer in (policy.body[0], policy.body[2], policy.head):  # He: std·√fan_in = √2
         weight = layer.weight.detach()
         assert float(weight.std()) * weight.shape[1] ** 0.5 == pytest.approx(2**0.5, rel=0.1)
+
+
+SHARED_INIT = '''\
+import torch.nn as nn
+
+
+def init_net(net, gain=0.02):
+    def init_func(m):
+        if m.__class__.__name__.find("Conv") != -1:
+            nn.init.normal_(m.weight, 0.0, gain)
+
+    net.apply(init_func)
+    return net
+
+
+class G(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(nn.Conv2d(64, 64, 3), nn.ReLU())
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class D(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(nn.Conv2d(64, 64, 3), nn.LeakyReLU(0.2))
+
+    def forward(self, x):
+        return self.model(x)
+
+
+def build():
+    g = G()
+    init_net(g)
+    return g, init_net(D())
+'''
+
+
+def test_a_shared_init_helper_gets_no_call_naming_one_callers_module(tmp_path: Path) -> None:
+    """init_net()'s nested function reads its maker's ``gain`` (N(0, 0.02): both convs are
+    reported). G's is fixed after ``init_net(g)``, where ``g`` names it; D's, handed over as an
+    expression, gets no autofix: a call in init_net would name a module its other callers do
+    not have."""
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "gan.py"
+    path.write_text(SHARED_INIT)
+    found = {(f.line, f.code, f.fix is not None) for f in lint_paths([path])}
+    assert found == {(16, "INI001", True), (25, "INI001", False)}
+    fix_paths([path])
+    fixed = path.read_text()
+    assert fixed.split("class G")[0] == SHARED_INIT.split("class G")[0]  # the helper as it was
+    assert '    init_net(g)\n    nn.init.kaiming_normal_(g.model[0].weight, nonlinearity="relu")\n' in fixed
+    assert fix_paths([path]) == 0
+    torch.manual_seed(0)
+    g, d = load_module(path, "fixed_gan").build()
+    for layer, gain in ((g.model[0], 2**0.5), (d.model[0], 0.02 * (64 * 9) ** 0.5)):
+        weight = layer.weight.detach()
+        assert float(weight.std()) * weight[0].numel() ** 0.5 == pytest.approx(gain, rel=0.1)

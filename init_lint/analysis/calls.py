@@ -856,21 +856,24 @@ def _callables(callee: Value) -> tuple[Value, ...]:
 
 def _spelled(
     params: cst.Parameters, call: cst.Call, frame: Frame
-) -> dict[str, tuple[cst.CSTNode, str]]:
+) -> dict[str, tuple[cst.CSTNode, str] | None]:
     """The parameters of a plain function called with modules: the caller's statement and its
-    spelling of each (through the caller's own parameters, when it is itself such a function)."""
+    spelling of each (through the caller's own parameters, when it is itself such a function);
+    None for one given an expression with no name (``init_network(Critic())``): a call naming
+    the module cannot go in the function, which other callers share, nor after the caller's."""
     names = parameter_names(params)
     positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
     given = [(names[i] if i < len(names) else None, arg) for i, arg in enumerate(positional)]
     given += [(arg.keyword.value, arg) for arg in call.args if arg.keyword is not None]
-    spelled: dict[str, tuple[cst.CSTNode, str]] = {}
+    spelled: dict[str, tuple[cst.CSTNode, str] | None] = {}
     for name, arg in given:
-        handle = handle_of(arg.value) if name is not None else None
-        if name is None or handle is None:
+        if name is None:
             continue
-        statement, spelling = frame.spelling(frame.statement, handle)
-        if statement is not None and spelling is not None:
-            spelled[name] = (statement, spelling)
+        handle = handle_of(arg.value)
+        statement, spelling = (
+            frame.spelling(frame.statement, handle) if handle is not None else (None, None)
+        )
+        spelled[name] = (statement, spelling) if statement and spelling else None
     return spelled
 
 

@@ -317,6 +317,8 @@ def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
 
 def _operand(rest: str) -> bool:
     """Whether code other than closing brackets and commas follows a call on its line."""
+    if rest.lstrip(" \t").startswith("#"):
+        return False  # only a comment, whatever it quotes
     code = rest.split("#", 1)[0] if "'" not in rest and '"' not in rest else rest
     return bool(code.strip(" \t\r\n,)]}"))
 

@@ -322,7 +322,7 @@ class _Planner:
         forced = required_mode(instance.geometry, activation)
         if rule.verdict is Verdict.WRONG_KAIMING_GAIN and wanted.correction is None:
             changes = _argument_edits(origin, activation, forced, self.facts.quote)
-            if changes:
+            if changes and not self._outgrows_its_line(origin, changes):
                 return Fix(f"change the arguments of {origin.func}", changes)
         replacement = _rewrite(
             origin,
@@ -346,6 +346,19 @@ class _Planner:
             line = correction_line(origin.target, wanted.correction)
             edits.append(_insert(origin.after, [line], self.facts, self.options))
         return Fix(f"replace with {replacement}", tuple(edits))
+
+    def _outgrows_its_line(self, origin: CallFacts, edits: tuple[Edit, ...]) -> bool:
+        """Whether argument edits push a one-line call (and what follows it, a comment say)
+        past the line length: the call is then rewritten and laid out as a formatter would."""
+        if origin.line != origin.end_line:
+            return False
+        growth = sum(len(e.content) - (e.end_column - e.column) for e in edits)
+        limit = self.options.line_length
+        return (
+            origin.end_column - 1 + origin.tail
+            <= limit
+            < (origin.end_column - 1 + origin.tail + growth)
+        )
 
     def _laid_out(self, replacement: str, origin: CallFacts) -> str | None:
         """A rewritten call wrapped as the formatter would, when it begins its line. None when

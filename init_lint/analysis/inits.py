@@ -302,6 +302,8 @@ class Inits:
             skip_first=function.bound_self,
             default=lambda param: self.host.calls.default_value(param, frame),
         )
+        if info.closure is not None:  # a nested init_func reading its maker's init_gain
+            env = {**info.closure, **env}
         program_frame = frame.child(env=env, stack=(*frame.stack, info.key), depth=frame.depth)
         if not function.bound_self:
             program_frame = replace(program_frame, attrs=None, self_info=None)

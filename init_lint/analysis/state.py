@@ -115,7 +115,7 @@ class Frame:
     uses_only: bool = False
     #: A plain function's parameters that received a module: the statement of the outermost
     #: caller in this file and how it spells that module (a fix goes after that call).
-    spelled: dict[str, tuple[cst.CSTNode, str]] = field(default_factory=dict)
+    spelled: dict[str, tuple[cst.CSTNode, str] | None] = field(default_factory=dict)
     #: In a plain function: the statement of its outermost caller in this file, where the
     #: names of the layers it was handed are valid (a call inserted for one goes after it).
     caller_statement: cst.CSTNode | None = None
@@ -130,7 +130,10 @@ class Frame:
         root, dot, rest = handle.partition(".")
         if root not in self.spelled:
             return statement, handle
-        outer_statement, outer = self.spelled[root]
+        spelled = self.spelled[root]
+        if spelled is None:  # a parameter given an expression (``init(Net())``): nowhere
+            return None, None
+        outer_statement, outer = spelled
         return outer_statement, f"{outer}{dot}{rest}"
 
     def insertion_point(self) -> cst.CSTNode | None:
