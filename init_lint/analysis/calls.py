@@ -37,7 +37,7 @@ from .common import (
     union,
 )
 from .configinit import apply_config, config_argument
-from .contexts import DEFAULTS, digest, signature_of
+from .contexts import DEFAULTS, Data, digest, freeze, signature_of, thaw
 from .imports import dotted_name, init_function, is_torch, torch_function, torch_nn_member
 from .state import ClassInfo, Frame, FunctionInfo, Program
 from .values import (
@@ -60,6 +60,7 @@ from .values import (
     DictVal,
     ForeignEvent,
     FuncRef,
+    GroupKind,
     GroupVal,
     Instance,
     LayerVal,
@@ -132,6 +133,8 @@ class Arguments:
 class Calls:
     def __init__(self, host: Host) -> None:
         self.host = host
+        #: Results of portable functions by their arguments (see call_function).
+        self._pure: dict[tuple[int, Data, Data], Data] = {}
         self._callees: dict[type[Value], Callable[[Value, cst.Call, Arguments, Frame], Value]] = {
             QualRef: self._call_qualified,  # type: ignore[dict-item]
             ClassRef: self._call_class,  # type: ignore[dict-item]
@@ -490,6 +493,45 @@ class Calls:
 
     # ------------------------------------------------------------------ functions
     def call_function(
+        self,
+        info: FunctionInfo,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+        bound_self: bool = False,
+        call: cst.Call | None = None,
+        inputs: bool = False,
+        open_ended: bool = False,
+        portable_entry: bool = False,
+    ) -> Value:
+        """:meth:`_inline`, remembered for another file's portable function called with plain
+        values that computed a plain value and built nothing (timm's ``to_2tuple(k)``,
+        ``get_padding(k, stride)``: thousands of identical calls once layer builders are
+        followed into them): the same arguments give the same result there."""
+        key = None
+        if info.scope is not None and info.scope.foreign and not inputs:
+            key = _pure_key(info, args, kwargs, open_ended)
+            known = self._pure.get(key) if key is not None else None
+            if known is not None:
+                self.host.called_methods.add(id(info))
+                return thaw(known, self.host)
+        built = (len(self.host.instances), len(self.host.nodes))
+        result = self._inline(
+            info, args, kwargs, frame, bound_self, call, inputs, open_ended, portable_entry
+        )
+        if (
+            key is not None
+            and _is_plain(result, results=True)
+            and built
+            == (
+                len(self.host.instances),
+                len(self.host.nodes),
+            )
+        ):
+            self._pure[key] = freeze(result)
+        return result
+
+    def _inline(
         self,
         info: FunctionInfo,
         args: list[Value],
@@ -900,3 +942,55 @@ def _numeric_call(function: Callable[..., float], positional: list[Value]) -> Va
         return ConstVal(float(function(*numbers)))
     except (ValueError, OverflowError, TypeError, ZeroDivisionError):
         return UNKNOWN
+
+
+def _is_plain(value: Value, results: bool = False) -> bool:
+    """A value that :func:`.contexts.freeze` turns into data and back exactly, and that no
+    later statement can change: a scalar, unknown, a tuple of those (and, as an argument, a
+    class or library name)."""
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, ConstVal):
+        return value.value is None or isinstance(value.value, (bool, int, float, str))
+    if isinstance(value, (QualRef, ClassRef)) and not results:
+        return True
+    if not (
+        isinstance(value, GroupVal)
+        and not value.registered
+        and value.kind is GroupKind.PLAIN
+        and value.names is None
+        and len(value.items) <= MAX_PURE_ITEMS
+        and all(_is_plain(item, results) for item in value.items)
+    ):
+        return False
+    # A tuple, or one of several known values (freeze() spells a union with an unknown
+    # option, or a list of unknown length, as unknown: not the same value).
+    return value.exact or (
+        value.complete and not value.ordered and all(item is not UNKNOWN for item in value.items)
+    )
+
+
+#: Longer tuples are not remembered (freeze() stops spelling collections out before this).
+MAX_PURE_ITEMS = 16
+
+
+def _pure_key(
+    info: FunctionInfo, args: list[Value], kwargs: dict[str, Value], open_ended: bool
+) -> tuple[int, Data, Data] | None:
+    """The function, its arguments (and whether unknown ones came too) and what it closes
+    over (``n`` of timm's ``_ntuple(n)``'s ``parse``), as data; None when one of them is not
+    plain."""
+    closure = info.closure or {}
+    if not all(
+        _is_plain(v) or isinstance(v, FuncRef) for v in (*args, *kwargs.values(), *closure.values())
+    ) or any(isinstance(v, FuncRef) for v in (*args, *kwargs.values())):
+        return None
+    frozen = tuple(freeze(a) for a in args)
+    named = tuple(sorted((k, freeze(v)) for k, v in kwargs.items()))
+    closed = tuple(
+        sorted(
+            (k, ("fn", id(v.info)) if isinstance(v, FuncRef) else freeze(v))
+            for k, v in closure.items()
+        )
+    )
+    return id(info), (open_ended, *frozen), (*named, *closed)
