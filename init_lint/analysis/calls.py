@@ -268,15 +268,32 @@ class Calls:
         frame: Frame,
         portable_entry: bool = False,
     ) -> Value:
-        return self.call_function(
-            callee.info,
-            args.known_positional,
-            args.keywords,
+        """A function value called. Another file's portable function called with plain
+        values that computed a plain value and built nothing gives the same result again
+        (timm's ``to_2tuple(k)``, ``get_padding(k, stride)``: thousands of identical calls
+        once layer builders are followed into them); it is remembered, never re-run."""
+        info, positional, keywords = callee.info, args.known_positional, args.keywords
+        key = None
+        if info.scope is not None and info.scope.foreign and not callee.bound_self:
+            key = _pure_key(info, positional, keywords)
+            known = self._pure.get(key) if key is not None else None
+            if known is not None:
+                self.host.called_methods.add(id(info))
+                return thaw(known, self.host)
+        built = (len(self.host.instances), len(self.host.nodes))
+        result = self.call_function(
+            info,
+            positional,
+            keywords,
             frame,
             bound_self=callee.bound_self,
             call=node,
             portable_entry=portable_entry,
         )
+        after = (len(self.host.instances), len(self.host.nodes))
+        if key is not None and after == built and _is_plain(result, results=True):
+            self._pure[key] = freeze(result)
+        return result
 
     def _call_partial(
         self, callee: PartialVal, node: cst.Call, args: Arguments, frame: Frame
@@ -493,45 +510,6 @@ class Calls:
 
     # ------------------------------------------------------------------ functions
     def call_function(
-        self,
-        info: FunctionInfo,
-        args: list[Value],
-        kwargs: dict[str, Value],
-        frame: Frame,
-        bound_self: bool = False,
-        call: cst.Call | None = None,
-        inputs: bool = False,
-        open_ended: bool = False,
-        portable_entry: bool = False,
-    ) -> Value:
-        """:meth:`_inline`, remembered for another file's portable function called with plain
-        values that computed a plain value and built nothing (timm's ``to_2tuple(k)``,
-        ``get_padding(k, stride)``: thousands of identical calls once layer builders are
-        followed into them): the same arguments give the same result there."""
-        key = None
-        if info.scope is not None and info.scope.foreign and not inputs:
-            key = _pure_key(info, args, kwargs, open_ended)
-            known = self._pure.get(key) if key is not None else None
-            if known is not None:
-                self.host.called_methods.add(id(info))
-                return thaw(known, self.host)
-        built = (len(self.host.instances), len(self.host.nodes))
-        result = self._inline(
-            info, args, kwargs, frame, bound_self, call, inputs, open_ended, portable_entry
-        )
-        if (
-            key is not None
-            and _is_plain(result, results=True)
-            and built
-            == (
-                len(self.host.instances),
-                len(self.host.nodes),
-            )
-        ):
-            self._pure[key] = freeze(result)
-        return result
-
-    def _inline(
         self,
         info: FunctionInfo,
         args: list[Value],
@@ -975,11 +953,10 @@ MAX_PURE_ITEMS = 16
 
 
 def _pure_key(
-    info: FunctionInfo, args: list[Value], kwargs: dict[str, Value], open_ended: bool
+    info: FunctionInfo, args: list[Value], kwargs: dict[str, Value]
 ) -> tuple[int, Data, Data] | None:
-    """The function, its arguments (and whether unknown ones came too) and what it closes
-    over (``n`` of timm's ``_ntuple(n)``'s ``parse``), as data; None when one of them is not
-    plain."""
+    """The function, its arguments and what it closes over (``n`` of timm's ``_ntuple(n)``'s
+    ``parse``), as data; None when one of them is not plain."""
     closure = info.closure or {}
     if not all(
         _is_plain(v) or isinstance(v, FuncRef) for v in (*args, *kwargs.values(), *closure.values())
@@ -993,4 +970,4 @@ def _pure_key(
             for k, v in closure.items()
         )
     )
-    return id(info), (open_ended, *frozen), (*named, *closed)
+    return id(info), frozen, (*named, *closed)
