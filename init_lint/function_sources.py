@@ -254,10 +254,12 @@ class FunctionSources:
         reached: set[str] = set()
         while pending:
             call = pending.pop()
-            found = self.home(call)
-            if found is None or call in reached:
+            if call in reached:
                 continue
             reached.add(call)
+            found = self.home(call)
+            if found is None:
+                continue
             source, defined = found
             names = wanted.setdefault(source.module, (source, set()))[1]
             if call != defined:

@@ -22,6 +22,7 @@ depend on ``jobs``. A second worker starts only when there is enough work to pay
 
 from __future__ import annotations
 
+import ast
 import faulthandler
 import gc
 import multiprocessing
@@ -38,7 +39,7 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from .cache import MISS, Cache, Miss, Result, encode_result
-from .engine import Options, analyze_source, internal_error, module_name_for
+from .engine import Options, analyze_source, internal_error, module_name_for, referee
 from .function_sources import FunctionSources
 from .prefilter import code_words, may_report, names_activation, wanted_names, words_of
 
@@ -304,8 +305,9 @@ def _next_round(
         if _names_any(words[index], names, holders, source):
             # A mention in a comment or a docstring (``# as in EfficientNet``) is no use of
             # the class: confirmed on the code's own names, once per file.
-            if index not in code:
-                code[index] = code_words(source)
+            if index not in code:  # None: CPython cannot compile it (its analysis says so)
+                tree = referee(source, sources[index][0])
+                code[index] = code_words(tree) if isinstance(tree, ast.Module) else None
             used = code[index]
             if used is None or _names_any(used, names, holders, source):
                 pending.append(index)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -190,16 +189,9 @@ def words_of(source: str | bytes) -> frozenset[str]:
     return frozenset(_WORD.findall(_as_text(source)))
 
 
-def code_words(source: str | bytes) -> frozenset[str] | None:
-    """The names the code of ``source`` uses or defines (not its comments nor its strings), or
-    None when CPython cannot compile it (its analysis reports that). Dearer than
+def code_words(tree: ast.AST) -> frozenset[str]:
+    """The names the code uses or defines (not its comments nor its strings). Dearer than
     :func:`words_of`: asked only of the files whose words already match."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = compile(source, "<words>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
     words = _identifiers(tree)
     for node in ast.walk(tree):  # what _identifiers leaves out: the names a file defines
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -9,7 +9,6 @@ so ``conv3x3(64, 64)`` builds its layer in the caller's context.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -38,6 +37,7 @@ from .common import (
 )
 from .configinit import apply_config, config_argument
 from .contexts import DEFAULTS, Data, digest, freeze, signature_of, thaw
+from .expressions import NUMERIC_FUNCTIONS, apply_numeric
 from .imports import dotted_name, init_function, is_torch, torch_function, torch_nn_member
 from .state import ClassInfo, Frame, FunctionInfo, Program
 from .values import (
@@ -280,7 +280,7 @@ class Calls:
             if known is not None:
                 self.host.called_methods.add(id(info))
                 return thaw(known, self.host)
-        built = (len(self.host.instances), len(self.host.nodes))
+        built = (len(self.host.instances), len(self.host.nodes)) if key is not None else None
         result = self.call_function(
             info,
             positional,
@@ -290,9 +290,9 @@ class Calls:
             call=node,
             portable_entry=portable_entry,
         )
-        after = (len(self.host.instances), len(self.host.nodes))
-        if key is not None and after == built and _is_plain(result, results=True):
-            self._pure[key] = freeze(result)
+        if key is not None and _is_plain(result, results=True):
+            if built == (len(self.host.instances), len(self.host.nodes)):  # it built nothing
+                self._pure[key] = freeze(result)
         return result
 
     def _call_partial(
@@ -612,7 +612,9 @@ class Calls:
                 self.host.inits.register_apply(scope, positional[0], node, frame)
                 return UNKNOWN
         if qualified in NUMERIC_FUNCTIONS:  # std=math.sqrt(2) as a helper's default
-            return _numeric_call(NUMERIC_FUNCTIONS[qualified], positional)
+            numbers = [_number(arg) for arg in positional]
+            value = apply_numeric(NUMERIC_FUNCTIONS[qualified], numbers)
+            return ConstVal(value) if value is not None else UNKNOWN
         library = self._library_call(qualified, node, args, frame)
         if library is not None:
             return library
@@ -893,33 +895,15 @@ def _spelled(
         statement, spelling = (
             frame.spelling(frame.statement, handle) if handle is not None else (None, None)
         )
-        spelled[name] = (statement, spelling) if statement and spelling else None
+        spelled[name] = (
+            (statement, spelling) if statement is not None and spelling is not None else None
+        )
     return spelled
 
 
-#: Functions of numbers that an init's gain or std is often computed with.
-NUMERIC_FUNCTIONS: dict[str, Callable[..., float]] = {
-    f"{module}.{name}": function
-    for module in ("math", "numpy")
-    for name, function in (("sqrt", math.sqrt), ("exp", math.exp), ("log", math.log))
-} | {"math.pow": math.pow, "numpy.power": math.pow}
-
-
-def _numeric_call(function: Callable[..., float], positional: list[Value]) -> Value:
-    """``math.sqrt(2)``'s value when every argument is a known real number."""
-    numbers = [
-        arg.value
-        for arg in positional
-        if isinstance(arg, ConstVal)
-        and isinstance(arg.value, (int, float))
-        and not isinstance(arg.value, bool)
-    ]
-    if not numbers or len(numbers) != len(positional):
-        return UNKNOWN
-    try:
-        return ConstVal(float(function(*numbers)))
-    except (ValueError, OverflowError, TypeError, ZeroDivisionError):
-        return UNKNOWN
+def _number(value: Value) -> float | None:
+    known = value.value if isinstance(value, ConstVal) else None
+    return float(known) if isinstance(known, (int, float)) and not isinstance(known, bool) else None
 
 
 def _is_plain(value: Value, results: bool = False) -> bool:
@@ -958,10 +942,10 @@ def _pure_key(
     """The function, its arguments and what it closes over (``n`` of timm's ``_ntuple(n)``'s
     ``parse``), as data; None when one of them is not plain."""
     closure = info.closure or {}
-    if not all(
-        _is_plain(v) or isinstance(v, FuncRef) for v in (*args, *kwargs.values(), *closure.values())
-    ) or any(isinstance(v, FuncRef) for v in (*args, *kwargs.values())):
+    if not all(_is_plain(v) for v in (*args, *kwargs.values())):
         return None
+    if not all(_is_plain(v) or isinstance(v, FuncRef) for v in closure.values()):
+        return None  # its own nested functions are code: the same for every call
     frozen = tuple(freeze(a) for a in args)
     named = tuple(sorted((k, freeze(v)) for k, v in kwargs.items()))
     closed = tuple(

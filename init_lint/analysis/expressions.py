@@ -425,10 +425,15 @@ class Expressions:
 
     def _numeric_call(self, node: cst.Call, frame: Frame) -> float | None:
         name = dotted_name(node.func) or ""
-        if name.rsplit(".", 1)[-1] == "sqrt" and len(node.args) == 1:
-            inner = self.numeric(node.args[0].value, frame)
-            return math.sqrt(inner) if inner is not None and inner >= 0 else None
         qualified = self.host.imports.resolve(node.func) or name
+        function = NUMERIC_FUNCTIONS.get(qualified)
+        if function is None and name.rsplit(".", 1)[-1] == "sqrt":
+            function = math.sqrt  # ``sqrt(2. / n)`` however it was imported
+        if function is not None:
+            if any(arg.keyword is not None or arg.star for arg in node.args):
+                return None
+            numbers = [self.numeric(arg.value, frame) for arg in node.args]
+            return apply_numeric(function, numbers)
         if init_function(qualified) == "calculate_gain" or name.endswith("calculate_gain"):
             gain, _problem = initcalls.calculate_gain_value(node, self.host.inits.reader(frame))
             return gain
@@ -467,6 +472,22 @@ class Expressions:
 
 _EMPTY_MODULE = cst.Module(body=[])  # renders a node's code
 _MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.inf": math.inf}
+#: Functions of numbers that an init's gain or std is computed with (``std=np.sqrt(2)``).
+NUMERIC_FUNCTIONS: dict[str, Callable[..., float]] = {
+    f"{module}.{name}": function
+    for module in ("math", "numpy")
+    for name, function in (("sqrt", math.sqrt), ("exp", math.exp), ("log", math.log))
+} | {"math.pow": math.pow, "numpy.power": math.pow}
+
+
+def apply_numeric(function: Callable[..., float], numbers: Sequence[float | None]) -> float | None:
+    """``function(*numbers)`` when every number is known and the result is a real number."""
+    if not numbers or any(number is None for number in numbers):
+        return None
+    try:
+        return float(function(*numbers))
+    except (ValueError, OverflowError, TypeError, ZeroDivisionError):
+        return None
 
 
 def _may_be_count(value: Value) -> bool:

@@ -353,7 +353,7 @@ class Modules:
             source.instance.uses.add(ActivationUse(activation, node, source.via_norm))
 
     def functional(self, function: str, node: cst.Call, args: list[Value], frame: Frame) -> Value:
-        """``F.relu(x)``, ``torch.cat([...])``, ``F.dropout(x)``...: what the output carries."""
+        """``F.relu(x)``, ``F.dropout(x)``, ``torch.cat([...])``...: what the output carries."""
         first = args[0] if args else NO_SOURCE
         sources = first.sources if isinstance(first, TensorVal) else frozenset()
         if function in WEIGHT_OPS and len(args) > 1 and isinstance(args[1], ParamRef):
@@ -369,12 +369,10 @@ class Modules:
             return TensorVal(sources)
         if function in NORM_FUNCTIONS:
             return TensorVal(frozenset(Src(s.instance, True) for s in sources))
-        if function in ("cat", "concat", "stack"):
-            # A concatenation ends a layer's flow, as in the runtime verifier (see
-            # runtime.trace): what follows it is judged for the joined tensor, not per layer.
-            return NO_SOURCE
         if function in ("no_grad", "enable_grad", "inference_mode"):
             return UNKNOWN
+        # Anything else, torch.cat included, makes a new tensor: a concatenation ends a
+        # layer's flow, as in the runtime verifier (see runtime.trace).
         return NO_SOURCE
 
     def _functional_activation(
