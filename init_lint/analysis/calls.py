@@ -37,7 +37,7 @@ from .common import (
 )
 from .configinit import apply_config, config_argument
 from .contexts import DEFAULTS, Data, digest, freeze, signature_of, thaw
-from .expressions import NUMERIC_FUNCTIONS, apply_numeric
+from .expressions import NUMERIC_FUNCTIONS, apply_numeric, code_of
 from .imports import dotted_name, init_function, is_torch, torch_function, torch_nn_member
 from .state import ClassInfo, Frame, FunctionInfo, Program
 from .values import (
@@ -162,6 +162,8 @@ class Calls:
         args.receiver = receiver
         if isinstance(func, cst.Name) and func.value not in frame.env:
             builtin = builtin_result(func.value, args.positional, args.keywords)
+            if builtin is None and func.value in ("getattr", "setattr"):
+                builtin = self._named_attribute(func.value, node, args, frame)
             if builtin is not None:
                 return builtin
         if isinstance(func, cst.Attribute) and receiver is not None and not args.keywords:
@@ -382,7 +384,7 @@ class Calls:
             return UNKNOWN
         if name in INERT_METHODS:
             if name in ("add_module", "register_module") and len(args.positional) > 1:
-                self._add_module(owner, args.positional[0], args.positional[1], frame)
+                self._add_module(owner, node.args[0].value, args, frame)
             return UNKNOWN
         if owner is SELF and name not in HARMLESS_CALLS:
             self._unknown_self_method(name, frame)
@@ -393,14 +395,25 @@ class Calls:
             owner.node.reinitialised = True
         return UNKNOWN
 
-    def _add_module(self, owner: Value, name: Value, module: Value, frame: Frame) -> None:
-        """``self.add_module('conv', layer)`` is ``self.conv = layer`` (in registration order,
-        which an nn.Sequential subclass runs); under a computed name only the layer is named."""
+    def _add_module(
+        self, owner: Value, spelled: cst.BaseExpression, args: Arguments, frame: Frame
+    ) -> None:
+        """``self.add_module('conv', layer)`` / ``setattr(self, 'conv', layer)`` is ``self.conv =
+        layer`` (in registration order, which an nn.Sequential subclass runs). A name built in
+        a loop (``f"fc{i}"``) is one key for all it may be; another computed name only names."""
+        name, module = args.positional[0], args.positional[1]
         attribute = name.value if isinstance(name, ConstVal) else None
         if owner is SELF and isinstance(attribute, str) and attribute.isidentifier():
             self._set_self_attribute(attribute, module, frame)
-        else:
+            return
+        pattern = self._pattern_of(owner, spelled, frame) if attribute is None else None
+        if pattern is None or frame.attrs is None:
             self.host.name_values(module, "self.<added>", 3)
+            return
+        # No autofix: no expression names one of them.
+        earlier = frame.attrs.get(pattern)
+        frame.attrs[pattern] = module if earlier is None else union((earlier, module))
+        self.host.name_values(module, f"getattr(self, {code_of(spelled)})", 3)
 
     def _applying_method(
         self, owner: Value, name: str, node: cst.Call, frame: Frame
@@ -482,9 +495,42 @@ class Calls:
             method, args.known_positional, args.keywords, frame, bound_self=True, call=node
         )
 
+    def _named_attribute(
+        self, builtin: str, node: cst.Call, args: Arguments, frame: Frame
+    ) -> Value | None:
+        """``getattr(self, f"fc{i}")`` and ``setattr(self, f"fc{i}", layer)`` under a known
+        name are ``self.fc0`` and ``self.fc0 = layer``."""
+        given = args.positional
+        if args.keywords or len(given) < 2 or any(args.starred):
+            return None
+        name = given[1].value if isinstance(given[1], ConstVal) else None
+        if builtin == "getattr":
+            if len(given) > 3:
+                return None
+            if isinstance(name, str):
+                return self.host.expressions.member(given[0], name, frame)
+            pattern = self._pattern_of(given[0], node.args[1].value, frame)
+            return frame.attrs.get(pattern, UNKNOWN) if pattern and frame.attrs else None
+        if len(given) != 3 or given[0] is not SELF:
+            return None
+        self._add_module(SELF, node.args[1].value, Arguments(given[1:]), frame)
+        return ConstVal(None)
+
+    def _pattern_of(self, owner: Value, name: cst.BaseExpression, frame: Frame) -> str | None:
+        if owner is not SELF or frame.attrs is None:
+            return None
+        return self.host.expressions.name_pattern(name, frame)
+
     def _set_self_attribute(self, name: str, module: Value, frame: Frame) -> None:
-        """What ``self.<name> = module`` does (naming, registration order, containers)."""
-        self.host.assign(cst.Attribute(cst.Name("self"), cst.Name(name)), module, frame)
+        """What ``self.<name> = module`` does (naming, registration order, containers).
+        Registered in a loop (``add_module(f"fc{i}", ...)``), a layer is named for code after
+        the loop: ``self.fc1`` does not exist yet in the loop's first pass."""
+        statement = frame.statement
+        frame.statement = frame.loop_statement or statement
+        try:
+            self.host.assign(cst.Attribute(cst.Name("self"), cst.Name(name)), module, frame)
+        finally:
+            frame.statement = statement
 
     def _sequential_init(self, args: Arguments, frame: Frame) -> None:
         """``super().__init__(conv, norm, act)`` in an nn.Sequential subclass: its modules, in

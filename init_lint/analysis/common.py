@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
@@ -318,6 +318,8 @@ def builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Va
         return GroupVal(tuple(args), exact=True, kind=GroupKind.ZIP)
     if name in ("list", "tuple", "reversed", "sorted", "iter") and len(args) == 1:
         return args[0]
+    if name == "str" and len(args) == 1 and not kwargs:
+        return _as_text(args[0])
     if name == "getattr" and len(args) >= 2 and isinstance(args[0], QualRef):
         attribute = args[1]  # getattr(nn, "ReLU"): the class of that name
         if isinstance(attribute, ConstVal) and isinstance(attribute.value, str):
@@ -333,10 +335,80 @@ _STRING_METHODS = frozenset(
 )  # fmt: skip
 
 
+#: Longest string built from known parts: names of attributes and activations are short.
+MAX_BUILT_TEXT = 200
+_FORMAT_FIELD = re.compile(r"\{(\w*)\}")
+_PERCENT_FIELD = re.compile(r"%[sd]")
+
+
+def _as_text(value: Value) -> ConstVal | None:
+    """``str(value)`` of a known string or number (a layer's name built as ``f"fc{i}"``)."""
+    if not isinstance(value, ConstVal) or not isinstance(value.value, (str, int, float)):
+        return None
+    if isinstance(value.value, int) and abs(value.value) > 10**MAX_BUILT_TEXT:
+        return None  # str() of a huge int is slow (and refused past 4300 digits)
+    text = str(value.value)
+    return ConstVal(text) if len(text) <= MAX_BUILT_TEXT else None
+
+
+def join_texts(parts: Iterable[Value]) -> ConstVal | None:
+    """Known strings and numbers put together, or None when one is unknown or it grows long."""
+    texts: list[str] = []
+    for part in parts:
+        text = _as_text(part)
+        if text is None:
+            return None
+        texts.append(str(text.value))
+    joined = "".join(texts)
+    return ConstVal(joined) if len(joined) <= MAX_BUILT_TEXT else None
+
+
+def format_text(template: str, args: Sequence[Value]) -> ConstVal | None:
+    """``'fc{}'.format(i)`` / ``'fc{0}'``: plain fields only (no spec, no conversion, no
+    names), so that nothing but ``str()`` of a known value is ever computed."""
+    escaped = template.replace("{{", "\x01").replace("}}", "\x02")
+    pieces = _FORMAT_FIELD.split(escaped)
+    literal = pieces[::2]
+    if any("{" in piece or "}" in piece for piece in literal):
+        return None  # a field with a spec, a conversion or an attribute
+    values: list[Value] = []
+    for index, field in enumerate(pieces[1::2]):
+        position = int(field) if field.isdigit() else index if not field else -1
+        if not 0 <= position < len(args):
+            return None
+        values.append(args[position])
+    texts = [ConstVal(piece.replace("\x01", "{").replace("\x02", "}")) for piece in literal]
+    return _interleave(texts, values)
+
+
+def percent_text(template: str, args: Value) -> ConstVal | None:
+    """``'fc%d' % i``: ``%s``/``%d`` fields only; the values must be known."""
+    values = list(args.items) if isinstance(args, GroupVal) and args.exact else [args]
+    escaped = template.replace("%%", "\x01")
+    fields = _PERCENT_FIELD.findall(escaped)
+    literal = _PERCENT_FIELD.split(escaped)
+    if any("%" in piece for piece in literal) or len(fields) != len(values):
+        return None
+    if any(f == "%d" and not _is_whole(v) for f, v in zip(fields, values, strict=True)):
+        return None
+    return _interleave([ConstVal(piece.replace("\x01", "%")) for piece in literal], values)
+
+
+def _interleave(texts: list[ConstVal], values: list[Value]) -> ConstVal | None:
+    """text0 value0 text1 value1 ... textN, joined."""
+    return join_texts(v for pair in zip(texts, [*values, ConstVal("")], strict=True) for v in pair)
+
+
+def _is_whole(value: Value) -> bool:
+    return isinstance(value, ConstVal) and type(value.value) is int
+
+
 def string_method(receiver: Value, name: str, args: list[Value]) -> Value | None:
     """``'Batch_Norm'.replace('_', '').lower()`` when the string and the arguments are known."""
     if not (isinstance(receiver, ConstVal) and isinstance(receiver.value, str)):
         return None
+    if name == "format":
+        return format_text(receiver.value, args)
     if name not in _STRING_METHODS or len(args) > 2:
         return None
     if not all(isinstance(a, ConstVal) and isinstance(a.value, str) for a in args):

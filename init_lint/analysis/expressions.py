@@ -7,6 +7,7 @@ expression is one small method. Calls are :mod:`.calls`'s; conditions are :mod:`
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,16 @@ import libcst as cst
 
 from ..library import FactoryKind
 from . import initcalls
-from .common import complete, items_of, number, param_ndim, string_value, union
+from .common import (
+    complete,
+    items_of,
+    join_texts,
+    number,
+    param_ndim,
+    percent_text,
+    string_value,
+    union,
+)
 from .conditions import truth_of
 from .imports import dotted_name, init_function
 from .state import Frame, FunctionInfo
@@ -59,6 +69,31 @@ _ARITHMETIC: dict[type[cst.BaseBinaryOp], Callable[[float, float], float]] = {
 }
 
 
+#: How an unknown part of a name built in a loop shows (``self.fc{…}``).
+PATTERN_PART = "{…}"
+#: The fields of ``%`` and ``str.format`` templates (anything else: no pattern).
+_FIELD = re.compile(r"(%[sd]|\{\d*\})")
+
+
+def _template(node: cst.BaseExpression) -> str | None:
+    """The literal template of ``"fc%d" % i`` or ``"fc{}".format(i)`` (plain fields only)."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        literal = node.left
+    elif (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "format"
+    ):
+        literal = node.func.value
+    else:
+        return None
+    text = string_value(literal) if isinstance(literal, cst.SimpleString) else None
+    if not isinstance(text, str) or "%%" in text or "{{" in text or "}}" in text:
+        return None
+    rest = _FIELD.sub("", text)
+    return text if "%" not in rest and "{" not in rest and "}" not in rest else None
+
+
 class Expressions:
     def __init__(self, host: Host) -> None:
         self.host = host
@@ -72,6 +107,7 @@ class Expressions:
             cst.Float: self._number,  # type: ignore[dict-item]
             cst.SimpleString: self._string,  # type: ignore[dict-item]
             cst.ConcatenatedString: self._string,  # type: ignore[dict-item]
+            cst.FormattedString: self._formatted,  # type: ignore[dict-item]
             cst.List: self._list,  # type: ignore[dict-item]
             cst.Tuple: self._tuple,  # type: ignore[dict-item]
             cst.Set: self._tuple,  # type: ignore[dict-item]
@@ -254,6 +290,66 @@ class Expressions:
         value = string_value(node)
         return ConstVal(value) if value is not None else UNKNOWN
 
+    def _formatted(self, node: cst.FormattedString, frame: Frame) -> Value:
+        """``f"fc{i}"`` with known values: plain fields only (no conversion, no format spec);
+        literal text with escapes or braces is left unknown rather than decoded here."""
+        parts: list[Value] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                if "\\" in part.value or "{" in part.value or "}" in part.value:
+                    return UNKNOWN
+                parts.append(ConstVal(part.value))
+            elif (
+                not isinstance(part, cst.FormattedStringExpression)
+                or part.conversion is not None
+                or part.format_spec is not None
+                or part.equal
+            ):
+                return UNKNOWN
+            else:
+                parts.append(self.eval(part.expression, frame))
+        text = join_texts(parts)
+        return text if text is not None else UNKNOWN
+
+    def name_pattern(self, node: cst.BaseExpression, frame: Frame) -> str | None:
+        """A name built in a loop from an unknown part, ``f"fc{i}"`` → ``'fc{…}'``: every
+        name it may be, as one key (the loop runs abstractly, so ``i`` is not known)."""
+        pieces = self._pattern_pieces(node, frame)
+        if pieces is None or None not in pieces:
+            return None
+        if not any(piece for piece in pieces):
+            return None  # nothing known: any attribute at all
+        return "".join(PATTERN_PART if piece is None else piece for piece in pieces)
+
+    def _pattern_pieces(self, node: cst.BaseExpression, frame: Frame) -> list[str | None] | None:
+        """Known texts and unknown parts (None) of a string expression; None when it is no
+        string built from parts."""
+        if isinstance(node, cst.FormattedString):
+            pieces: list[str | None] = []
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    pieces.append(part.value)
+                elif isinstance(part, cst.FormattedStringExpression):
+                    value = self.eval(part.expression, frame)
+                    plain = part.conversion is None and part.format_spec is None
+                    known = join_texts((value,)) if plain else None
+                    pieces.append(None if known is None else str(known.value))
+                else:
+                    return None
+            return pieces
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            left = self._pattern_pieces(node.left, frame)
+            right = self._pattern_pieces(node.right, frame)
+            return None if left is None or right is None else left + right
+        template = _template(node)
+        if template is not None:  # "fc%d" % i, "fc{}".format(i): each field unknown
+            fields = _FIELD.split(template)
+            return [piece if index % 2 == 0 else None for index, piece in enumerate(fields)]
+        value = self.eval(node, frame)
+        if isinstance(value, ConstVal) and isinstance(value.value, str):
+            return [value.value]
+        return [None] if isinstance(node, cst.Call) and dotted_name(node.func) == "str" else None
+
     def _list(self, node: cst.List, frame: Frame) -> Value:
         group = self.sequence(node.elements, frame)
         return self.host.modules.extend_builder(
@@ -332,6 +428,13 @@ class Expressions:
             for group, count in ((left, right), (right, left)):
                 if isinstance(group, (GroupVal, ListBuilder)) and _may_be_count(count):
                     return GroupVal(tuple(group.items), exact=False)
+        if isinstance(left, ConstVal) and isinstance(left.value, str):
+            text: Value | None = None
+            if isinstance(node.operator, cst.Add) and isinstance(right, ConstVal):
+                text = join_texts((left, right)) if isinstance(right.value, str) else None
+            elif isinstance(node.operator, cst.Modulo):
+                text = percent_text(left.value, right)
+            return text if text is not None else UNKNOWN
         if isinstance(left, ConstVal) and isinstance(right, ConstVal):
             folded = _fold(node.operator, left.value, right.value)
             if folded is not None:
@@ -471,6 +574,13 @@ class Expressions:
 
 
 _EMPTY_MODULE = cst.Module(body=[])  # renders a node's code
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """A node's source text (as LibCST renders it, without the file's context)."""
+    return _EMPTY_MODULE.code_for_node(node)
+
+
 _MATH_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.inf": math.inf}
 #: Functions of numbers that an init's gain or std is computed with (``std=np.sqrt(2)``).
 NUMERIC_FUNCTIONS: dict[str, Callable[..., float]] = {
