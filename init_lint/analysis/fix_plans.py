@@ -433,6 +433,8 @@ def _container_fix(
     touched = [m for m in box.members if m.kind == kind or kind in LAYER_BASES.get(m.kind, ())]
     if not touched or any(requirements.get((m.line, m.column)) != {wanted} for m in touched):
         return None
+    if any(m.kind.startswith("Lazy") for m in touched):
+        return None  # isinstance(m, nn.Linear) holds for a LazyLinear, whose weight has no shape
     variable = box.loop_name
     lines = advice(
         activation,

@@ -34,6 +34,8 @@ DIVERGENT = "its contexts need different inits"
 SCATTERED = "its contexts initialise it in different places"
 #: Said of a finding at a site whose layer another context re-initialises after building it.
 RESET_ELSEWHERE = "another context initialises it again after building it"
+#: Said of a lazy layer (nn.LazyLinear...): its weight exists only after the first forward.
+LAZY = "a lazy layer's weight exists only after its first forward; initialise it then"
 
 
 @dataclass(frozen=True)
@@ -441,7 +443,8 @@ def _finding(
 ) -> Finding:
     fix = None
     scattered = False
-    if not (divergent or reset_elsewhere):
+    lazy = instance.kind.startswith("Lazy")
+    if not (divergent or reset_elsewhere or lazy):
         fixes = {
             fix_plans.plan(
                 built,
@@ -465,7 +468,7 @@ def _finding(
     if owner is not None and owner.class_key not in (None, owner.key):
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
     if fix is None:
-        message += _no_fix_reason(problem, divergent, reset_elsewhere, scattered)
+        message += _no_fix_reason(problem, divergent, reset_elsewhere, scattered, lazy)
     return Finding(
         facts.path,
         instance.line,
@@ -479,11 +482,13 @@ def _finding(
 
 
 def _no_fix_reason(
-    problem: Problem, divergent: bool, reset_elsewhere: bool, scattered: bool
+    problem: Problem, divergent: bool, reset_elsewhere: bool, scattered: bool, lazy: bool
 ) -> str:
     """`` (no autofix: why)`` for a finding without a fix."""
     scale = problem.scheme.scheme.scale
-    if divergent:
+    if lazy:  # an init call where it is built raises: its weight has no shape yet
+        reason = LAZY
+    elif divergent:
         reason = DIVERGENT
     elif reset_elsewhere:
         reason = RESET_ELSEWHERE
