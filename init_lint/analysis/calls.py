@@ -166,30 +166,36 @@ class Calls:
                 builtin = self._named_attribute(func.value, node, args, frame)
             if builtin is not None:
                 return builtin
-        if isinstance(func, cst.Attribute) and receiver is not None and not args.keywords:
-            text = string_method(receiver, func.attr.value, args.positional)
+        if isinstance(func, cst.Attribute) and receiver is not None:
+            known = self._known_method(receiver, func.attr.value, node, args, frame)
+            if known is not None:
+                return known
+        return self.call_value(callee, node, args, frame)
+
+    def _known_method(
+        self, receiver: Value, name: str, node: cst.Call, args: Arguments, frame: Frame
+    ) -> Value | None:
+        """Methods of strings and dicts the interpreter knows: a name normalised before a
+        table lookup, a config dict updated, a registry's items."""
+        if not args.keywords:
+            text = string_method(receiver, name, args.positional)
             if text is not None:
                 return text
-        if isinstance(receiver, DictVal) and isinstance(func, cst.Attribute):
-            if func.attr.value == "update" and frame.cond_depth == 0:  # see Interpreter.assign
-                added = args.positional[0] if len(args.positional) == 1 else DictVal(())
-                if isinstance(added, DictVal):
-                    written = (*added.items, *args.keywords.items())
-                    keys = {key for key, _ in written if key is not None}
-                    kept = [item for item in receiver.items if item[0] not in keys]
-                    receiver.items = (*kept, *written)
-                    return ConstVal(None)
-        if (
-            isinstance(func, cst.Attribute)
-            and func.attr.value in ("items", "values")
-            and not node.args
-        ):
-            pairs = self._mapping_items(receiver if receiver is not None else UNKNOWN)
+        if isinstance(receiver, DictVal) and name == "update" and frame.cond_depth == 0:
+            added = args.positional[0] if len(args.positional) == 1 else DictVal(())
+            if isinstance(added, DictVal):  # see Interpreter.assign for the condition
+                written = (*added.items, *args.keywords.items())
+                keys = {key for key, _ in written if key is not None}
+                kept = [item for item in receiver.items if item[0] not in keys]
+                receiver.items = (*kept, *written)
+                return ConstVal(None)
+        if name in ("items", "values") and not node.args:
+            pairs = self._mapping_items(receiver)
             if pairs is not None:
-                if func.attr.value == "values":
+                if name == "values":
                     return GroupVal(tuple(v for _, v in pairs), exact=False)
                 return GroupVal(tuple(GroupVal((ConstVal(k), v)) for k, v in pairs), exact=False)
-        return self.call_value(callee, node, args, frame)
+        return None
 
     def _arguments(self, node: cst.Call, frame: Frame) -> Arguments:
         arguments = Arguments()

@@ -223,6 +223,8 @@ def plan(
         # The program may run in another file (a training script's netG.apply(weights_init)):
         # the call goes there, in that file's spelling.
         home = file_of.get(origin.node)
+        if home is None and origin.node == instance.owner:
+            home = facts  # a function's or a script's own code: no node of the graph
         if home is None:
             return None
         if home.path != facts.path:
@@ -397,8 +399,11 @@ class _Planner:
             if rewritten is not None:
                 return rewritten
         instance, layer = self.instance, self.layer
-        if origin.node == instance.owner and origin.handle == "self" and layer:
-            return self.targeted(origin.after, layer) if layer.startswith("self.") else None
+        if origin.node == instance.owner and origin.handle and layer:
+            # ``self.apply(f)``, ``self.net.apply(f)``, ``net.apply(f)`` in the code that built
+            # the layer: its name there (``self.net[0]``, ``net[0]``) still holds after it.
+            same_root = _root(origin.handle) == _root(layer)
+            return self.targeted(origin.after, layer) if same_root else None
         # ``netG.apply(...)``: the handle names one instantiation, and the layer's path is
         # relative to the class run in it. A class's own node also contains classes passed to
         # it (``MetaFormer(token_mixers=SepConv)``), built somewhere below at a path not known.
@@ -411,6 +416,11 @@ class _Planner:
         ):
             return self.targeted(origin.after, path_expression(origin.handle, instance.path))
         return None
+
+
+def _root(expression: str) -> str:
+    """The variable an expression starts from: 'self' of 'self.net[0]', 'net' of 'net[0]'."""
+    return re.split(r"[.\[]", expression, maxsplit=1)[0]
 
 
 def _container_fix(

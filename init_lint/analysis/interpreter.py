@@ -956,7 +956,7 @@ class Interpreter:
                 instance.anchor = anchor if "..." not in name and not foreign else None
                 if path is not None:
                     instance.path = path
-        elif isinstance(value, SeqVal) and value.elements is not None and rank <= 1:
+        elif isinstance(value, SeqVal) and value.elements is not None and rank <= 5:
             self._name_sequential(value, name, rank, path, anchor)
         elif isinstance(value, (GroupVal, ListBuilder)) and rank <= 5:
             self._name_group(value, name, rank, path, anchor)
