@@ -74,6 +74,7 @@ from .values import (
     Probe,
     ProbeParam,
     QualRef,
+    RecordVal,
     SeqVal,
     Src,
     SubAttr,
@@ -652,21 +653,14 @@ class Calls:
         if function is not None:
             return self.host.modules.functional(function, node, positional, frame)
         last = qualified.rsplit(".", 1)[-1]
-        if qualified == "functools.partial" and positional:
-            return PartialVal(positional[0], tuple(positional[1:]), args.keywords)
-        if qualified == "itertools.repeat" and positional:  # repeat(block, n): n times one
-            return GroupVal((positional[0],), exact=False)
-        if qualified in ("collections.OrderedDict", "typing.OrderedDict") and positional:
-            return as_dict(positional[0])
+        standard = _standard_call(qualified, args)
+        if standard is not None:
+            return standard
         if last == "named_apply" and len(positional) >= 2:
             scope = self._scope_of(positional[1], frame)
             if scope is not None:
                 self.host.inits.register_apply(scope, positional[0], node, frame)
                 return UNKNOWN
-        if qualified in NUMERIC_FUNCTIONS:  # std=math.sqrt(2) as a helper's default
-            numbers = [_number(arg) for arg in positional]
-            value = apply_numeric(NUMERIC_FUNCTIONS[qualified], numbers)
-            return ConstVal(value) if value is not None else UNKNOWN
         library = self._library_call(qualified, node, args, frame)
         if library is not None:
             return library
@@ -752,6 +746,8 @@ class Calls:
                 raise BuildsModules(ref.key)
             node = host.entry
         info = ref.info
+        if info is not None and info.record_fields is not None:
+            return self._record(info, args, frame)
         if info is not None and info.layer_kind is not None:
             instance = host.modules.new_instance(info.layer_kind, info.layer_bases, node, frame)
             reset = info.lookup("reset_parameters")
@@ -780,6 +776,27 @@ class Calls:
         for value in args.values:
             self._adopt(value, context, frame, seen)
         return ClassInst(ref.key, inst_node)
+
+    def _record(self, info: ClassInfo, args: Arguments, frame: Frame) -> Value:
+        """``Config(act="tanh")``: the fields' values, from the arguments or the defaults
+        written in the class body (evaluated where the class is defined)."""
+        assert info.record_fields is not None
+        if args.open_ended:
+            return UNKNOWN
+        given = args.known_positional
+        if len(given) > len(info.record_fields):
+            return UNKNOWN
+        defaults = Frame(env={}, owner=frame.owner)  # module-level names only
+        fields: dict[str, Value] = {}
+        for index, (name, default) in enumerate(info.record_fields):
+            if index < len(given):
+                fields[name] = given[index]
+            elif name in args.keywords:
+                fields[name] = args.keywords[name]
+            else:
+                evaluated = self.host.expressions.eval(default, defaults) if default else UNKNOWN
+                fields[name] = evaluated
+        return RecordVal(info.key, fields)
 
     def _run_layer_subclass(
         self, info: ClassInfo, instance: Instance, args: Arguments, frame: Frame
@@ -951,6 +968,27 @@ def _spelled(
             (statement, spelling) if statement is not None and spelling is not None else None
         )
     return spelled
+
+
+def _standard_call(qualified: str, args: Arguments) -> Value | None:
+    """Standard-library calls whose result the analysis knows (None: not one of them)."""
+    positional = args.positional
+    if qualified == "functools.partial" and positional:
+        return PartialVal(positional[0], tuple(positional[1:]), args.keywords)
+    if qualified == "dataclasses.replace" and len(positional) == 1:
+        original = positional[0]  # replace(cfg, act="tanh"): a copy with those fields
+        if isinstance(original, RecordVal) and set(args.keywords) <= set(original.fields):
+            return RecordVal(original.key, {**original.fields, **args.keywords})
+        return UNKNOWN
+    if qualified == "itertools.repeat" and positional:  # repeat(block, n): n times one
+        return GroupVal((positional[0],), exact=False)
+    if qualified in ("collections.OrderedDict", "typing.OrderedDict") and positional:
+        return as_dict(positional[0])
+    if qualified in NUMERIC_FUNCTIONS:  # std=math.sqrt(2) as a helper's default
+        numbers = [_number(arg) for arg in positional]
+        value = apply_numeric(NUMERIC_FUNCTIONS[qualified], numbers)
+        return ConstVal(value) if value is not None else UNKNOWN
+    return None
 
 
 def _number(value: Value) -> float | None:

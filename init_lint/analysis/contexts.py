@@ -35,6 +35,7 @@ from .values import (
     ListBuilder,
     PartialVal,
     QualRef,
+    RecordVal,
     SeqVal,
     Value,
 )
@@ -88,6 +89,9 @@ def freeze(value: Value, depth: int = 0) -> Data:
         # One of several (``act if cond else partial(act, **dd)``): a union of known values.
         options = tuple(dict.fromkeys(freeze(item, depth + 1) for item in value.items))
         return UNKNOWN_DATA if UNKNOWN_DATA in options else ("union", options)
+    if isinstance(value, RecordVal) and len(value.fields) <= MAX_ITEMS:
+        fields = tuple((k, freeze(v, depth + 1)) for k, v in value.fields.items())
+        return ("record", value.key, fields)
     if isinstance(value, DictVal) and len(value.items) <= MAX_ITEMS:
         items = tuple((k, freeze(v, depth + 1)) for k, v in value.items if k is not None)
         return ("dict", tuple(sorted(items)))
@@ -136,6 +140,9 @@ def thaw(data: Data, host: Host) -> Value:
         return GroupVal(tuple(thaw(item, host) for item in data[1]), exact=False)
     if tag == "dict":
         return DictVal(tuple((k, thaw(v, host)) for k, v in data[1]))
+    if tag == "record":
+        _, key, fields = data
+        return RecordVal(str(key), {str(k): thaw(v, host) for k, v in fields})
     return UNKNOWN  # unknown, or a module: its layers belong to the container's context
 
 
@@ -164,6 +171,8 @@ def without_numbers(signature: Signature) -> Signature:
             return UNKNOWN_DATA
         if data[0] == "tuple":
             return ("tuple", tuple(widen(item) for item in data[1]))
+        if data[0] == "record":
+            return ("record", data[1], tuple((k, widen(d)) for k, d in data[2]))
         return data
 
     positional, keywords = signature
@@ -199,6 +208,9 @@ def _describe(data: Data) -> str:
         return "(" + ", ".join(_describe(d) for d in data[1]) + ")"
     if tag == "module":
         return "<module>"
+    if tag == "record":  # Config(hidden=32, act='relu')
+        fields = ", ".join(f"{k}={_describe(d)}" for k, d in data[2] if d != UNKNOWN_DATA)
+        return f"{str(data[1]).rsplit('.', 1)[-1]}({fields})"
     return "?"
 
 

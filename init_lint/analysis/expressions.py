@@ -47,6 +47,7 @@ from .values import (
     Probe,
     ProbeParam,
     QualRef,
+    RecordVal,
     SeqVal,
     SubAttr,
     TensorMethod,
@@ -174,6 +175,8 @@ class Expressions:
             return TensorMethod(base, attr)
         if isinstance(base, ClassInst):
             return SubAttr(base.node, attr)
+        if isinstance(base, RecordVal):
+            return base.fields.get(attr, UNKNOWN)
         if isinstance(base, SubAttr):
             return SubAttr(base.node, f"{base.path}.{attr}")
         if isinstance(base, PartialVal):  # partial(Norm, eps=1e-5).func / .keywords / .args

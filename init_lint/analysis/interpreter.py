@@ -36,6 +36,7 @@ from .common import (
     known_size,
     looks_like_init,
     merge_maps,
+    union,
 )
 from .conditions import Conditions
 from .configinit import CONFIG_NAME, apply_config, config_extended
@@ -56,6 +57,7 @@ from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
 from .portable import FunctionSource
+from .records import record_fields
 from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program, Scope
 from .userlib import ProjectLibrary, project_library
 from .values import (
@@ -83,6 +85,7 @@ from .values import (
     Outcome,
     ParamRef,
     ParamsIter,
+    RecordVal,
     SeqVal,
     Src,
     TensorVal,
@@ -300,11 +303,13 @@ class Interpreter:
             if isinstance(source, FunctionSource):
                 self._load_portable(source)
         self._collect(self.module.body, top=True)
+        for info in self.classes.values():
+            info.record_fields = record_fields(info.node, self.imports)
         self._module_constants()
         for info in self.classes.values():
             self._classify_class(info, frozenset())
         for info in self.classes.values():
-            if info.layer_kind is None:
+            if info.layer_kind is None and info.record_fields is None:
                 self._evaluating[info.key] += 1
                 self._evaluate_class(info, info.graph_node)
                 self._evaluating[info.key] -= 1
@@ -673,6 +678,8 @@ class Interpreter:
     def exec_block(self, statements: Sequence[cst.CSTNode], frame: Frame) -> None:
         outer = frame.statement
         for statement in statements:
+            if frame.done:  # after a return or raise on every path here
+                break
             frame.statement = statement
             self._exec_statement(statement, frame)
         frame.statement = outer
@@ -690,6 +697,7 @@ class Interpreter:
             if outermost:
                 frame.loop_statement = statement
             self.exec_block(block(statement.body), frame)
+            frame.done = False  # the body may not run at all
             if outermost:
                 frame.loop_statement = None
         elif isinstance(statement, cst.With):
@@ -702,8 +710,10 @@ class Interpreter:
             self.exec_block(block(statement.body), frame)
             if statement.orelse is not None:
                 self.exec_block(block(statement.orelse.body), frame)
-            if statement.finalbody is not None:
+            if statement.finalbody is not None:  # runs after a return too
+                done, frame.done = frame.done, False
                 self.exec_block(block(statement.finalbody.body), frame)
+                frame.done = frame.done or done
         elif isinstance(statement, cst.FunctionDef):
             name = statement.name.value
             scope = self.scope if self.scope.foreign else None
@@ -725,6 +735,9 @@ class Interpreter:
             evaluate(small.value, frame)
         elif isinstance(small, cst.Return):
             frame.returns.append(evaluate(small.value, frame) if small.value else UNKNOWN)
+            frame.done = True
+        elif isinstance(small, cst.Raise):
+            frame.done = True
 
     def _exec_augassign(self, small: cst.AugAssign, frame: Frame) -> None:
         value = self.expressions.eval(small.value, frame)
@@ -803,6 +816,7 @@ class Interpreter:
         for _ in range(repeats):
             self.expressions.bind_target(statement.target, element, frame)
             self.exec_block(body, frame)
+            frame.done = False  # the body may not run (again)
         frame.loop_depth -= 1
         if outermost:
             frame.loop_statement = None
@@ -819,7 +833,9 @@ class Interpreter:
         built_before = len(self.instances)
         frame.cond_depth += 1
         outer_branches = frame.branches
+        finished: list[bool] = []  # per branch: it returned or raised
         for branch in branches:
+            frame.done = False
             frame.branches = (*outer_branches, id(branch))
             frame.env.clear()
             frame.env.update(start_env)
@@ -829,6 +845,7 @@ class Interpreter:
             if frame.probe is not None and start_probe is not None:
                 frame.probe.outcome = start_probe
             changes.append(self._run_branch(branch, frame))
+            finished.append(frame.done)
             envs.append(dict(frame.env))
             if frame.attrs is not None:
                 attrs_list.append(dict(frame.attrs))
@@ -848,8 +865,12 @@ class Interpreter:
                 )
             )
             self.set_inits(instance, merged)
+        # Variables after the chain come from the branches that go on; attributes are the
+        # object's, set on every branch, whether it then returned or not.
+        frame.done = all(finished)
+        going_on = [env for env, done in zip(envs, finished, strict=True) if not done]
         frame.env.clear()
-        frame.env.update(merge_maps(envs))
+        frame.env.update(merge_maps(going_on or envs))
         if frame.attrs is not None and attrs_list:
             frame.attrs.clear()
             frame.attrs.update(merge_maps(attrs_list))
@@ -897,6 +918,13 @@ class Interpreter:
                 # In a loop, after the whole loop: the holder is complete only then.
                 statement = frame.loop_statement or frame.statement
                 self._record_container(value, f"self.{attribute}", statement, frame.owner)
+        elif isinstance(target, cst.Attribute):
+            record = self.expressions.eval(target.value, frame)
+            if isinstance(record, RecordVal):  # cfg.act = "tanh" on a config the code holds
+                old = record.fields.get(target.attr.value, UNKNOWN)
+                record.fields[target.attr.value] = (
+                    value if frame.cond_depth == 0 else union((old, value))
+                )
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = value.items if isinstance(value, GroupVal) and value.exact else None
             for index, element in enumerate(target.elements):

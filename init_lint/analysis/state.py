@@ -62,6 +62,9 @@ class ClassInfo:
     layer_bases: tuple[str, ...] = ()
     subclassed: bool = False
     instantiated: bool = False
+    #: A dataclass or NamedTuple: its fields in order, with their default's expression (None:
+    #: none, or a default_factory); None for any other class.
+    record_fields: tuple[tuple[str, cst.BaseExpression | None], ...] | None = None
 
     def mro(self) -> list[ClassInfo]:
         """This class, then its bases defined in the same file (breadth first, no repeats)."""
@@ -119,6 +122,8 @@ class Frame:
     #: In a plain function: the statement of its outermost caller in this file, where the
     #: names of the layers it was handed are valid (a call inserted for one goes after it).
     caller_statement: cst.CSTNode | None = None
+    #: This path certainly returned or raised: the statements after it do not run on it.
+    done: bool = False
 
     def spelling(
         self, statement: cst.CSTNode | None, handle: str | None
@@ -148,6 +153,7 @@ class Frame:
         fresh.__dict__.update(self.__dict__)
         fresh.env, fresh.depth, fresh.returns, fresh.spelled = {}, self.depth + 1, [], {}
         fresh.loop_depth, fresh.statement, fresh.loop_statement = 0, None, None
+        fresh.done = False
         for name, value in changes.items():
             if name not in _FRAME_FIELDS:
                 raise TypeError(f"Frame has no field {name!r}")

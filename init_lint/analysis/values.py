@@ -384,6 +384,15 @@ class ConstVal(Value):
 
 
 @dataclass(eq=False)
+class RecordVal(Value):
+    """An instance of a dataclass or NamedTuple of this file (a model's config): its fields'
+    values, read as ``cfg.act``."""
+
+    key: str  # the class's module-qualified name
+    fields: dict[str, Value]
+
+
+@dataclass(eq=False)
 class QualRef(Value):
     """An imported name, fully qualified: 'torch.nn.Linear', 'timm.layers.Mlp'."""
 

@@ -1,0 +1,88 @@
+"""Config records: dataclasses, attrs classes and NamedTuples that model code reads settings from.
+
+``@dataclass class Config: act: str = "relu"`` then ``ACTS[cfg.act]()`` chooses the activation
+from a field. Such a class builds no module: an instance is its fields' values (a
+:class:`~.values.RecordVal`), given by the constructor's arguments in field order or by the
+defaults written in the class body. What the class computes itself (``__post_init__``, a
+custom ``__init__``) is not followed: a class with its own ``__init__`` is no record.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from .imports import ImportMap, dotted_name
+
+#: Decorators that generate ``__init__`` from the annotated fields, as resolved names.
+_RECORD_DECORATORS = frozenset(
+    {
+        "dataclasses.dataclass",
+        "attr.s",
+        "attr.attrs",
+        "attr.define",
+        "attr.frozen",
+        "attrs.define",
+        "attrs.frozen",
+    }
+)
+_NAMED_TUPLES = frozenset({"typing.NamedTuple"})
+#: Calls that stand for a field's default in the class body: their ``default=`` is the value.
+_FIELD_CALLS = frozenset({"dataclasses.field", "attr.ib", "attr.attrib", "attrs.field"})
+
+Fields = tuple[tuple[str, cst.BaseExpression | None], ...]
+
+
+def record_fields(node: cst.ClassDef, imports: ImportMap) -> Fields | None:
+    """The fields of a record class, in order, with their default's expression; None when the
+    class is no record (or defines its own ``__init__``)."""
+    if not (_decorated(node, imports) or _named_tuple(node, imports)):
+        return None
+    fields: list[tuple[str, cst.BaseExpression | None]] = []
+    for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
+            return None
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, cst.AnnAssign) or not isinstance(small.target, cst.Name):
+                continue
+            if "ClassVar" in (dotted_name(_outer(small.annotation.annotation)) or ""):
+                continue  # a class constant, not a field
+            fields.append((small.target.value, _default(small.value, imports)))
+    return tuple(fields)
+
+
+def _decorated(node: cst.ClassDef, imports: ImportMap) -> bool:
+    for decorator in node.decorators:
+        expression = decorator.decorator
+        if isinstance(expression, cst.Call):
+            expression = expression.func
+        if _resolved(expression, imports) in _RECORD_DECORATORS:
+            return True
+    return False
+
+
+def _named_tuple(node: cst.ClassDef, imports: ImportMap) -> bool:
+    return any(_resolved(base.value, imports) in _NAMED_TUPLES for base in node.bases)
+
+
+def _resolved(expression: cst.BaseExpression, imports: ImportMap) -> str | None:
+    return imports.resolve(expression)
+
+
+def _outer(annotation: cst.BaseExpression) -> cst.BaseExpression:
+    """``ClassVar`` of ``ClassVar[int]``."""
+    return annotation.value if isinstance(annotation, cst.Subscript) else annotation
+
+
+def _default(value: cst.BaseExpression | None, imports: ImportMap) -> cst.BaseExpression | None:
+    """A field's default expression: ``x = 1`` → ``1``; ``field(default=1)`` → ``1``;
+    ``field(default_factory=list)`` or no default → None."""
+    if value is None:
+        return None
+    if isinstance(value, cst.Call) and _resolved(value.func, imports) in _FIELD_CALLS:
+        for argument in value.args:
+            if argument.keyword is not None and argument.keyword.value == "default":
+                return argument.value
+        return None
+    return value

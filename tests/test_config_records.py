@@ -1,0 +1,102 @@
+"""Config records and early-returning factories (fixture config_records.py): a dataclass or
+NamedTuple instance carries its fields into the class built with it, one context per config,
+and ``if name == "relu": return nn.ReLU()`` ends the factory there. Checked statically and,
+with real torch, against the runtime verifier layer by layer."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from module_helpers import load_module
+
+from init_lint.engine import Options, lint_paths, lint_source
+
+FIXTURE = Path(__file__).parent / "fixtures" / "config_records.py"
+
+
+def test_each_context_is_judged_with_its_own_config() -> None:
+    findings = {f.line: f for f in lint_paths([FIXTURE], Options())}
+    block, head = findings[39], findings[49]
+    assert block.code == "INI001" and "LeakyReLU(0.2)" in block.message
+    assert "activation='leaky'" in block.message  # the context shown is the leaky config
+    assert block.fix is None and "contexts need different inits" in block.message
+    assert head.code == "INI002" and "HeadSpec(width=512, activation='tanh')" in head.message
+    assert sorted(findings) == [39, 49]
+
+
+def test_the_runtime_verifier_agrees() -> None:
+    torch = pytest.importorskip("torch")
+    from init_lint.runtime import verify
+
+    module = load_module(FIXTURE)
+    torch.manual_seed(0)
+    report = verify(module.Model(), torch.randn(512, 32))
+    codes = {layer.name: layer.code for layer in report.layers}
+    assert codes == {"block.fc": "INI001", "gate.fc": None, "head.fc": "INI002"}, str(report)
+    twin = verify(module.TanhHead(), torch.randn(512, 32))
+    assert all(layer.code is None for layer in twin.layers), str(twin)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # a config changed before it is used
+        ("cfg = Cfg()\n    cfg.act = 'relu'\n    return Net(cfg)", [(12, "INI001")]),
+        # changed only on one path: ReLU or Tanh, not certain
+        ("cfg = Cfg()\n    if flag:\n        cfg.act = 'relu'\n    return Net(cfg)", []),
+        ("return Net(Cfg())", []),  # Tanh: default init is no finding
+        ("return Net(Cfg('relu'))", [(12, "INI001")]),  # positional, in field order
+        ("return Net(Cfg(**opts))", []),  # unknown fields: nothing certain
+    ],
+)
+def test_config_values_follow_the_code(body: str, expected: list[tuple[int, str]]) -> None:
+    source = textwrap.dedent(
+        """\
+        from dataclasses import dataclass
+        import torch.nn as nn
+
+        @dataclass
+        class Cfg:
+            act: str = "tanh"
+
+        class Net(nn.Module):
+            def __init__(self, cfg):
+                super().__init__()
+                self.act = nn.ReLU() if cfg.act == "relu" else nn.Tanh()
+                self.fc = nn.Linear(8, 8)
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+
+        def main(flag, opts):
+        """
+    )
+    findings = lint_source(source + "    " + body + "\n", "m.py")
+    assert [(f.line, f.code) for f in findings] == expected, findings
+
+
+def test_a_raise_ends_its_path() -> None:
+    """With the name unknown, the only way past the check is ReLU: certain."""
+    source = """
+        import torch.nn as nn
+
+        def make(name):
+            if name == "relu":
+                act = nn.ReLU()
+            else:
+                raise ValueError(name)
+            return act
+
+        class Net(nn.Module):
+            def __init__(self, name):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                self.act = make(name)
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+    """
+    findings = lint_source(textwrap.dedent(source), "m.py")
+    assert [(f.line, f.code) for f in findings] == [(14, "INI001")], findings
