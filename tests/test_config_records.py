@@ -23,7 +23,7 @@ def test_each_context_is_judged_with_its_own_config() -> None:
     assert "activation='leaky'" in block.message  # the context shown is the leaky config
     assert block.fix is None and "contexts need different inits" in block.message
     assert head.code == "INI002" and "HeadSpec(width=512, activation='tanh')" in head.message
-    assert sorted(findings) == [39, 49]
+    assert sorted(findings) == [39, 49, 95]
 
 
 def test_the_runtime_verifier_agrees() -> None:
@@ -37,6 +37,8 @@ def test_the_runtime_verifier_agrees() -> None:
     assert codes == {"block.fc": "INI001", "gate.fc": None, "head.fc": "INI002"}, str(report)
     twin = verify(module.TanhHead(), torch.randn(512, 32))
     assert all(layer.code is None for layer in twin.layers), str(twin)
+    script = verify(module.ScriptNet(), torch.randn(512, 32))
+    assert [layer.code for layer in script.layers] == ["INI001"], str(script)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +102,28 @@ def test_a_raise_ends_its_path() -> None:
     """
     findings = lint_source(textwrap.dedent(source), "m.py")
     assert [(f.line, f.code) for f in findings] == [(14, "INI001")], findings
+
+
+def test_a_namespace_the_file_reassigns_is_not_read() -> None:
+    source = """
+        import sys
+        import torch.nn as nn
+
+        class Args:
+            act = "relu"
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                self.act = nn.ReLU() if Args.act == "relu" else nn.Tanh()
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+
+        if __name__ == "__main__":
+            Args.act = sys.argv[1]
+    """
+    assert lint_source(textwrap.dedent(source), "m.py") == []
+    kept = textwrap.dedent(source).replace("Args.act = sys.argv[1]", "print(Args.act)")
+    assert [(f.line, f.code) for f in lint_source(kept, "m.py")] == [(11, "INI001")]

@@ -171,6 +171,9 @@ class Expressions:
             return _probe_attribute(base, attr)
         if isinstance(base, ClassRef) and attr == "__name__":
             return ClassName(base.key) if base.info is None and "." not in base.key else UNKNOWN
+        if isinstance(base, ClassRef) and base.info is not None and base.info.record_fields:
+            default = dict(base.info.record_fields).get(attr)  # Args.act: the class's value
+            return self.eval(default, Frame(env={}, owner=frame.owner)) if default else UNKNOWN
         if isinstance(base, TensorVal):
             return TensorMethod(base, attr)
         if isinstance(base, ClassInst):

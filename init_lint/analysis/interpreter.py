@@ -304,7 +304,7 @@ class Interpreter:
                 self._load_portable(source)
         self._collect(self.module.body, top=True)
         for info in self.classes.values():
-            info.record_fields = record_fields(info.node, self.imports)
+            info.record_fields = record_fields(info.node, self.imports, self.source)
         self._module_constants()
         for info in self.classes.values():
             self._classify_class(info, frozenset())

@@ -9,6 +9,8 @@ custom ``__init__``) is not followed: a class with its own ``__init__`` is no re
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from .imports import ImportMap, dotted_name
@@ -32,10 +34,12 @@ _FIELD_CALLS = frozenset({"dataclasses.field", "attr.ib", "attr.attrib", "attrs.
 Fields = tuple[tuple[str, cst.BaseExpression | None], ...]
 
 
-def record_fields(node: cst.ClassDef, imports: ImportMap) -> Fields | None:
+def record_fields(node: cst.ClassDef, imports: ImportMap, source: str) -> Fields | None:
     """The fields of a record class, in order, with their default's expression; None when the
-    class is no record (or defines its own ``__init__``)."""
-    if not (_decorated(node, imports) or _named_tuple(node, imports)):
+    class is no record (or defines its own ``__init__``). ``source``: the file's text, where
+    a plain namespace's values may be reassigned (``Args.act = sys.argv[1]``)."""
+    plain = _plain_namespace(node) and not _reassigned(node.name.value, source)
+    if not (plain or _decorated(node, imports) or _named_tuple(node, imports)):
         return None
     fields: list[tuple[str, cst.BaseExpression | None]] = []
     for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
@@ -44,12 +48,42 @@ def record_fields(node: cst.ClassDef, imports: ImportMap) -> Fields | None:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
+            if isinstance(small, cst.Assign) and plain and len(small.targets) == 1:
+                target = small.targets[0].target  # class Args: act = "relu"
+                if isinstance(target, cst.Name):
+                    fields.append((target.value, small.value))
+                continue
             if not isinstance(small, cst.AnnAssign) or not isinstance(small.target, cst.Name):
                 continue
             if "ClassVar" in (dotted_name(_outer(small.annotation.annotation)) or ""):
                 continue  # a class constant, not a field
             fields.append((small.target.value, _default(small.value, imports)))
     return tuple(fields)
+
+
+def _reassigned(name: str, source: str) -> bool:
+    """Whether the file writes an attribute of the class (``Args.act = ...``, ``+=``)."""
+    return (
+        re.search(rf"\b{re.escape(name)}\.\w+\s*(?:[-+*/%@&|^]|//|\*\*)?=(?!=)", source) is not None
+    )
+
+
+def _plain_namespace(node: cst.ClassDef) -> bool:
+    """``class Args: lr = 1e-3; act = "relu"``: no base, no decorator, nothing but names
+    bound to values (a script's settings, read as ``Args.act`` or ``Args().act``)."""
+    if node.decorators or any(dotted_name(b.value) != "object" for b in node.bases):
+        return False
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    bound = False
+    for statement in body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for small in statement.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                bound = True
+            elif not (isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString)):
+                return False  # only a docstring besides the names
+    return bound
 
 
 def _decorated(node: cst.ClassDef, imports: ImportMap) -> bool:
