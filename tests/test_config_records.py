@@ -127,3 +127,27 @@ def test_a_namespace_the_file_reassigns_is_not_read() -> None:
     assert lint_source(textwrap.dedent(source), "m.py") == []
     kept = textwrap.dedent(source).replace("Args.act = sys.argv[1]", "print(Args.act)")
     assert [(f.line, f.code) for f in lint_source(kept, "m.py")] == [(11, "INI001")]
+
+
+def test_a_module_level_config_is_a_constant() -> None:
+    source = """
+        from dataclasses import dataclass
+        import torch.nn as nn
+
+        @dataclass
+        class Cfg:
+            act: str = "tanh"
+
+        RELU = Cfg(act="relu")
+
+        class Net(nn.Module):
+            def __init__(self, cfg=RELU):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                self.act = nn.ReLU() if cfg.act == "relu" else nn.Tanh()
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+    """
+    findings = lint_source(textwrap.dedent(source), "m.py")
+    assert [(f.line, f.code) for f in findings] == [(14, "INI001")], findings

@@ -126,32 +126,38 @@ def _portable_tree(text: str) -> cst.Module:
     return parse_module(text)
 
 
-def _is_constant_definition(value: cst.BaseExpression) -> bool:
+def _is_constant_definition(
+    value: cst.BaseExpression, records: frozenset[str] = frozenset()
+) -> bool:
     """What a module-level constant may be, evaluated before any class runs: a name, a dotted
     name, a literal, a tuple, list or dict of those (an activation registry: ``ACTS = {"relu":
     nn.ReLU, "lrelu": partial(nn.LeakyReLU, 0.2)}``, ``dict(relu=nn.ReLU)``), or a
     ``partial(...)`` of those (timm's ``_SE_LAYER = partial(SqueezeExcite,
-    gate_layer='hard_sigmoid')``). Never another call: it could build a model."""
-    if isinstance(value, (cst.Name, cst.Attribute, cst.SimpleString, cst.Integer, cst.Float)):
-        return True
-    if isinstance(value, (cst.Tuple, cst.List)):
-        return all(_is_constant_definition(element.value) for element in value.elements)
-    if isinstance(value, cst.Dict):
-        return all(
-            isinstance(element, cst.DictElement)
-            and _is_constant_definition(element.key)
-            and _is_constant_definition(element.value)
-            for element in value.elements
-        )
-    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
-        return _is_constant_definition(value.expression)
-    if isinstance(value, cst.Call) and dotted_name(value.func) in (
-        "partial",
-        "functools.partial",
-        "dict",
-    ):
-        return all(not arg.star and _is_constant_definition(arg.value) for arg in value.args)
-    return False
+    gate_layer='hard_sigmoid')``), or a config record of this file (``records``: their class
+    names) built from those. Never another call: it could build a model."""
+
+    def constant(node: cst.BaseExpression) -> bool:
+        if isinstance(node, (cst.Name, cst.Attribute, cst.SimpleString, cst.Integer, cst.Float)):
+            return True
+        if isinstance(node, (cst.Tuple, cst.List)):
+            return all(constant(element.value) for element in node.elements)
+        if isinstance(node, cst.Dict):
+            return all(
+                isinstance(element, cst.DictElement)
+                and constant(element.key)
+                and constant(element.value)
+                for element in node.elements
+            )
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            return constant(node.expression)
+        if isinstance(node, cst.Call) and (
+            dotted_name(node.func) in ("partial", "functools.partial", "dict")
+            or (isinstance(node.func, cst.Name) and node.func.value in records)
+        ):
+            return all(not arg.star and constant(arg.value) for arg in node.args)
+        return False
+
+    return constant(value)
 
 
 def _names_an_init(name: str) -> bool:
@@ -446,6 +452,9 @@ class Interpreter:
             cst.ensure_type(a.targets[0].target, cst.Name).value for a in self._top_assignments
         )
         frame = Frame(env={}, owner=self.module_node)
+        records = frozenset(
+            name for name, info in self.classes.items() if info.record_fields is not None
+        )
         for assign in self._top_assignments:
             name = cst.ensure_type(assign.targets[0].target, cst.Name).value
             if counts[name] > 1 or name in self.classes or name in self.functions:
@@ -455,7 +464,7 @@ class Interpreter:
                 if target in self.classes:
                     self.class_aliases[name] = target
                     continue
-            if _is_constant_definition(assign.value):
+            if _is_constant_definition(assign.value, records):
                 self.constants[name] = self.expressions.eval(assign.value, frame)
 
     def _add_class(self, node: cst.ClassDef) -> None:
