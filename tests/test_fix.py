@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from module_helpers import load_module
 
+from init_lint.analysis.resolve import MAX_CONTEXTS
 from init_lint.engine import Options, lint_paths, lint_sources
 from init_lint.findings import Edit, Finding, Fix
 from init_lint.fixer import fix_source, fix_until_stable, write_fixed
@@ -447,3 +448,34 @@ def test_a_shared_init_helper_gets_no_call_naming_one_callers_module(tmp_path: P
     for layer, gain in ((g.model[0], 2**0.5), (d.model[0], 0.02 * (64 * 9) ** 0.5)):
         weight = layer.weight.detach()
         assert float(weight.std()) * weight[0].numel() ** 0.5 == pytest.approx(gain, rel=0.1)
+
+
+def test_a_site_in_more_contexts_than_are_walked_gets_no_fix() -> None:
+    """One edit must hold in every context of a site; when there are more contexts than the
+    analysis walks, the ones left out may initialise it again: no autofix (the finding stays,
+    true in the contexts walked)."""
+    holders = "\n".join(
+        f"class Holder{i}(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.block = Block()\n\n"
+        "    def forward(self, x):\n"
+        "        return self.block(x)\n"
+        for i in range(MAX_CONTEXTS + 8)
+    )
+    source = (
+        "import torch.nn as nn\n\n\n"
+        "class Block(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n\n"
+        "    def forward(self, x):\n"
+        "        return nn.functional.relu(self.fc(x))\n\n\n"
+        f"{holders}\n"
+    )
+    [finding] = lint_sources([("m.py", source)])
+    assert finding.code == "INI001" and finding.fix is None, finding
+    assert f"built in more than {MAX_CONTEXTS} contexts" in finding.message
+    few = source.split("class Holder3(")[0]
+    [fixable] = lint_sources([("m.py", few)])
+    assert fixable.fix is not None, fixable

@@ -25,7 +25,9 @@ from .contexts import NOT_RUN
 from .facts import CallFacts, FileFacts, InstanceFacts, NodeFacts, ProgramFacts, Step, UseFacts
 from .values import DEFAULT_INIT, UNKNOWN_INIT, AppliedInit
 
-MAX_CONTEXTS = 32
+#: Chains of containers walked per layer owner. A site built in more gets no autofix: a context
+#: left out may initialise it again (timm's SEModule has over 32 once its configs are read).
+MAX_CONTEXTS = 256
 _OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, (), ())
 _CONTEXT_SUFFIX = re.compile(r"\[[0-9a-f]{12}(#\d+)?\]$")
 #: Said of a finding whose site needs different inits in different contexts.
@@ -67,6 +69,8 @@ class Graph:
         self.file_of: dict[str, FileFacts] = {}  # node key -> the file that defines the node
         self._idle: set[str] | None = None  # see _unused_summaries
         self._runs: dict[CallFacts, list[tuple[str, set[str]]]] = {}  # see loop_wants
+        #: Owners with more contexts than are walked: a fix there cannot be checked in all.
+        self.truncated: set[str] = set()
         self._chains: dict[str, list[list[NodeFacts]]] = {}  # see chains
         self._entries: dict[str, tuple[UseFacts, ...]] = {}  # see _entry_uses
         #: (path, line, column) of a layer -> what its init must be, over its contexts.
@@ -223,6 +227,8 @@ class Graph:
         known = self._chains.get(key)
         if known is None:
             known = self._chains[key] = list(self.contexts(key))
+            if len(known) >= MAX_CONTEXTS:  # some may be left out: none may block a fix
+                self.truncated.add(key)
         return known
 
     def loop_wants(self, program: ProgramFacts, wanted: fix_plans.Requirement) -> bool:
@@ -444,6 +450,7 @@ def _finding(
     fix = None
     scattered = False
     lazy = instance.kind.startswith("Lazy")
+    unchecked = instance.owner in graph.truncated
     if not (divergent or reset_elsewhere or lazy):
         fixes = {
             fix_plans.plan(
@@ -462,13 +469,13 @@ def _finding(
         }
         # A fix must work in every context: one edit that each context's wrong init meets.
         scattered = len(fixes) > 1
-        fix = next(iter(fixes)) if not scattered else None
+        fix = next(iter(fixes)) if not (scattered or unchecked) else None
     message = _message(instance, problem, facts, graph, options)
     owner = graph.nodes.get(instance.owner)
     if owner is not None and owner.class_key not in (None, owner.key):
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
     if fix is None:
-        message += _no_fix_reason(problem, divergent, reset_elsewhere, scattered, lazy)
+        message += _no_fix_reason(problem, divergent, reset_elsewhere, scattered, lazy, unchecked)
     return Finding(
         facts.path,
         instance.line,
@@ -482,7 +489,12 @@ def _finding(
 
 
 def _no_fix_reason(
-    problem: Problem, divergent: bool, reset_elsewhere: bool, scattered: bool, lazy: bool
+    problem: Problem,
+    divergent: bool,
+    reset_elsewhere: bool,
+    scattered: bool,
+    lazy: bool,
+    unchecked: bool,
 ) -> str:
     """`` (no autofix: why)`` for a finding without a fix."""
     scale = problem.scheme.scheme.scale
@@ -494,6 +506,8 @@ def _no_fix_reason(
         reason = RESET_ELSEWHERE
     elif scattered:
         reason = SCATTERED
+    elif unchecked:  # what holds in the contexts walked says nothing of the others
+        reason = f"built in more than {MAX_CONTEXTS} contexts, too many to check one edit in all"
     elif scale != 1.0:
         reason = f"the init is rescaled ×{scale:g} after its call"
     else:
