@@ -178,8 +178,13 @@ class Expressions:
             return TensorMethod(base, attr)
         if isinstance(base, ClassInst):
             return SubAttr(base.node, attr)
-        if isinstance(base, RecordVal):
-            return base.fields.get(attr, UNKNOWN)
+        if isinstance(base, RecordVal) or (
+            isinstance(base, GroupVal)
+            and not base.exact
+            and base.items
+            and all(isinstance(item, RecordVal) for item in base.items)
+        ):
+            return _record_field(base, attr)
         if isinstance(base, SubAttr):
             return SubAttr(base.node, f"{base.path}.{attr}")
         if isinstance(base, PartialVal):  # partial(Norm, eps=1e-5).func / .keywords / .args
@@ -638,6 +643,21 @@ def _probe_attribute(base: Probe, attr: str) -> Value:
     if attr == "__class__":
         return ClassRef(base.kind)
     return UNKNOWN
+
+
+def _record_field(base: Value, attr: str) -> Value:
+    """``cfg.act`` of a config record; of one of several (``for cfg in configs``), one of
+    their values: that value when they all agree."""
+    if isinstance(base, RecordVal):
+        return base.fields.get(attr, UNKNOWN)
+    values = [_record_field(item, attr) for item in items_of(base) or ()]
+    first = values[0] if values else UNKNOWN
+    if isinstance(first, ConstVal) and all(
+        isinstance(v, ConstVal) and type(v.value) is type(first.value) and v.value == first.value
+        for v in values
+    ):
+        return first
+    return union(values)
 
 
 def _collection_attribute(base: Value, attr: str) -> Value:
