@@ -463,16 +463,15 @@ def test_a_site_in_more_contexts_than_are_walked_gets_no_fix() -> None:
         "        return self.block(x)\n"
         for i in range(MAX_CONTEXTS + 8)
     )
-    source = (
-        "import torch.nn as nn\n\n\n"
+    block = (  # a building block every holder builds: one context per holder
         "class Block(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
-        "        self.fc = nn.Linear(8, 8)\n\n"
+        "        self.net = nn.Sequential(nn.Linear(8, 8), nn.ReLU())\n\n"
         "    def forward(self, x):\n"
-        "        return nn.functional.relu(self.fc(x))\n\n\n"
-        f"{holders}\n"
+        "        return self.net(x)\n"
     )
+    source = f"import torch.nn as nn\n\n\n{block}\n\n{holders}\n"
     [finding] = lint_sources([("m.py", source)])
     assert finding.code == "INI001" and finding.fix is None, finding
     assert f"built in more than {MAX_CONTEXTS} contexts" in finding.message
