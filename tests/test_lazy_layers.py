@@ -21,10 +21,14 @@ def _lazy_head_findings(path: Path) -> list[tuple[str, bool]]:
     """(layer class, has a fix) of each finding in LazyHead, in order."""
     lines = path.read_text().splitlines()
     start = next(i for i, text in enumerate(lines, 1) if text.startswith("class LazyHead("))
+    end = next(
+        (i for i, text in enumerate(lines, 1) if i > start and text.startswith("class ")),
+        len(lines) + 1,
+    )
     return [
         (f.message.split("' (")[1].split(")")[0], f.fix is not None)
         for f in lint_paths([path], Options())
-        if f.line > start
+        if start < f.line < end
     ]
 
 

@@ -114,3 +114,30 @@ def test_the_runtime_verifier_agrees_on_the_numbered_layers() -> None:
         report = verify(getattr(module, name)(), example)
         found = {layer.name for layer in report.layers if layer.code == "INI001"}
         assert found == flagged, (name, str(report))
+
+
+def test_names_from_a_tuple_and_class_body_values_agree_with_the_runtime() -> None:
+    """``for name in ("fc1", "fc2"): setattr(self, name, ...)``, activations chosen in the class
+    body (``act_layer = nn.ReLU``) and overridden in a subclass's body."""
+    torch = pytest.importorskip("torch")
+    from init_lint.runtime import verify
+
+    static = {(f.line, f.code) for f in lint_paths([FIXTURE], Options())}
+    lines = FIXTURE.read_text().splitlines()
+
+    def line_of(text: str) -> int:
+        return next(i for i, line in enumerate(lines, 1) if text in line)
+
+    assert (line_of("setattr(self, name, nn.Linear(64, 64))"), "INI001") in static
+    base = line_of("class HeBase(")
+    assert {code for line, code in static if base < line < base + 12} == {"INI002"}
+    module = load_module(FIXTURE)
+    torch.manual_seed(0)
+    expected = {
+        "NamedInALoop": {"fc1": "INI001", "fc2": "INI001"},
+        "ClassLevelActivation": {"fc": "INI001", "fc2": "INI001"},
+        "TanhChild": {"fc": "INI002"},
+    }
+    for name, codes in expected.items():
+        report = verify(getattr(module, name)(), torch.randn(512, 64))
+        assert {layer.name: layer.code for layer in report.layers} == codes, str(report)

@@ -413,13 +413,18 @@ class Calls:
         if owner is SELF and isinstance(attribute, str) and attribute.isidentifier():
             self._set_self_attribute(attribute, module, frame)
             return
-        pattern = self._pattern_of(owner, spelled, frame) if attribute is None else None
-        if pattern is None or frame.attrs is None:
+        keys = _one_of_names(name) if attribute is None and owner is SELF else None
+        if keys is None:  # a name built in a loop: one key for all it may be
+            pattern = self._pattern_of(owner, spelled, frame) if attribute is None else None
+            keys = [pattern] if pattern is not None else None
+        if keys is None or frame.attrs is None:
             self.host.name_values(module, "self.<added>", 3)
             return
-        # No autofix: no expression names one of them.
-        earlier = frame.attrs.get(pattern)
-        frame.attrs[pattern] = module if earlier is None else union((earlier, module))
+        # Each name it may be holds it (or what an earlier pass put there). No autofix: no
+        # expression names one of them.
+        for key in keys:
+            earlier = frame.attrs.get(key)
+            frame.attrs[key] = module if earlier is None else union((earlier, module))
         self.host.name_values(module, f"getattr(self, {code_of(spelled)})", 3)
 
     def _applying_method(
@@ -516,6 +521,9 @@ class Calls:
                 return None
             if isinstance(name, str):
                 return self.host.expressions.member(given[0], name, frame)
+            names = _one_of_names(given[1])
+            if names is not None:  # for name in ("fc1", "fc2"): getattr(self, name)(x)
+                return union([self.host.expressions.member(given[0], n, frame) for n in names])
             pattern = self._pattern_of(given[0], node.args[1].value, frame)
             return frame.attrs.get(pattern, UNKNOWN) if pattern and frame.attrs else None
         if len(given) != 3 or given[0] is not SELF:
@@ -968,6 +976,18 @@ def _spelled(
             (statement, spelling) if statement is not None and spelling is not None else None
         )
     return spelled
+
+
+def _one_of_names(name: Value) -> list[str] | None:
+    """``for name in ("fc1", "fc2"): setattr(self, name, ...)``: the names it may be."""
+    if not isinstance(name, GroupVal) or name.exact or not name.items:
+        return None
+    names = [item.value for item in name.items if isinstance(item, ConstVal)]
+    if len(names) != len(name.items) or not all(
+        isinstance(n, str) and n.isidentifier() for n in names
+    ):
+        return None
+    return [str(n) for n in names]
 
 
 def _standard_call(qualified: str, args: Arguments) -> Value | None:

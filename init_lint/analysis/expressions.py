@@ -204,6 +204,9 @@ class Expressions:
         method = frame.self_info.lookup(attr) if frame.self_info is not None else None
         if method is not None:
             return FuncRef(method, bound_self=not method.is_static)
+        for cls in frame.self_info.mro() if frame.self_info is not None else ():
+            if attr in cls.class_values:  # act_layer = nn.ReLU in the class body
+                return self.eval(cls.class_values[attr], Frame(env={}, owner=frame.owner))
         if frame.layer is not None and attr in ("weight", "bias"):
             return ParamRef(frame.layer, attr)  # a Linear/Conv subclass's own parameters
         return UNKNOWN

@@ -477,6 +477,15 @@ class Interpreter:
             if isinstance(statement, cst.FunctionDef):
                 method = statement.name.value
                 info.methods[method] = FunctionInfo(statement, method, info)
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if (
+                        isinstance(small, cst.Assign)
+                        and len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)
+                        and _is_constant_definition(small.value)
+                    ):
+                        info.class_values[small.targets[0].target.value] = small.value
         self.classes[name] = info
 
     def _classify_class(self, info: ClassInfo, seen: frozenset[str]) -> None:

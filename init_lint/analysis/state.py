@@ -62,6 +62,9 @@ class ClassInfo:
     layer_bases: tuple[str, ...] = ()
     subclassed: bool = False
     instantiated: bool = False
+    #: Names bound to constant definitions in the class body (``act_layer = nn.ReLU``): what
+    #: ``self.act_layer`` is when no instance attribute of that name is set.
+    class_values: dict[str, cst.BaseExpression] = field(default_factory=dict)
     #: A dataclass or NamedTuple: its fields in order, with their default's expression (None:
     #: none, or a default_factory); None for any other class.
     record_fields: tuple[tuple[str, cst.BaseExpression | None], ...] | None = None
