@@ -137,6 +137,8 @@ def test_names_from_a_tuple_and_class_body_values_agree_with_the_runtime() -> No
         "NamedInALoop": {"fc1": "INI001", "fc2": "INI001"},
         "ClassLevelActivation": {"fc": "INI001", "fc2": "INI001"},
         "TanhChild": {"fc": "INI002"},
+        "KeyedLayers": {"layers.fc0": "INI001", "layers.fc1": "INI001"},
+        "KeyedLayersInitialised": {"layers.fc0": None, "layers.fc1": None},
     }
     for name, codes in expected.items():
         report = verify(getattr(module, name)(), torch.randn(512, 64))

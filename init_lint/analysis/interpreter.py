@@ -52,7 +52,7 @@ from .contexts import (
     thaw,
     without_numbers,
 )
-from .expressions import Expressions
+from .expressions import Expressions, code_of
 from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
@@ -956,6 +956,8 @@ class Interpreter:
                 # cfg['block'] = Block: the dict holds it now. Not under a condition: the dict
                 # is one object, and the branch not taken must not see the write.
                 self._set_item(base, target, value, frame)
+            elif isinstance(base, GroupVal) and base.registered and not base.exact:
+                self._add_to_module_dict(base, target, value, frame)
 
     def _set_item(
         self, mapping: DictVal, target: cst.Subscript, value: Value, frame: Frame
@@ -969,6 +971,23 @@ class Interpreter:
                 key = evaluated.value
         kept = tuple(item for item in mapping.items if key is None or item[0] != key)
         mapping.items = (*kept, (key, value))
+
+    def _add_to_module_dict(
+        self, holder: GroupVal, target: cst.Subscript, value: Value, frame: Frame
+    ) -> None:
+        """``self.layers[f"fc{i}"] = layer`` on an nn.ModuleDict: it holds the layer now (a
+        lookup by an unknown key is one of its modules). A known key names it, outside a
+        branch; an int key (a ModuleList's item replaced) is not followed."""
+        key: Value = UNKNOWN
+        if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+            key = self.expressions.eval(target.slice[0].slice.value, frame)
+        if isinstance(key, ConstVal) and not isinstance(key.value, str):
+            return
+        holder.items = (*holder.items, value)
+        if isinstance(key, ConstVal) and frame.cond_depth == 0:
+            holder.names = {**(holder.names or {}), str(key.value): value}
+        label = repr(key.value) if isinstance(key, ConstVal) else "..."
+        self.name_values(value, f"{code_of(target.value)}[{label}]", 3)  # no anchor: no fix
 
     def _record_container(
         self, value: SeqVal | GroupVal, expression: str, statement: cst.CSTNode, owner: Node
