@@ -172,3 +172,55 @@ def test_configs_that_agree_in_a_loop_are_certain_and_fixed(tmp_path: Path) -> N
     main(["--quiet", "--no-cache", "--fix", str(fixed)])
     after = verify(load_module(fixed).Stages(), torch.randn(512, 64))
     assert [layer.code for layer in after.layers] == [None, None], str(after)
+
+
+def test_activations_read_from_kwargs_agree_with_the_runtime() -> None:
+    """``kwargs.pop("act_layer", nn.ReLU)`` / ``kwargs.get(...)``: the given value, else the
+    default (fixture contexts.py KwargsModel)."""
+    torch = pytest.importorskip("torch")
+    from init_lint.runtime import verify
+
+    fixture = FIXTURE.parent / "contexts.py"
+    lines = fixture.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines, 1) if line.startswith("class KwargsBlock("))
+    static = [(f.line - start, f.code) for f in lint_paths([fixture], Options()) if f.line > start]
+    assert static == [(6, "INI001")], static  # the fc line
+    torch.manual_seed(0)
+    report = verify(load_module(fixture).KwargsModel(), torch.randn(512, 64))
+    assert {layer.name: layer.code for layer in report.layers} == {
+        "a.fc": None,
+        "b.fc": "INI001",
+    }, str(report)
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        ("Block(8)", [(7, "INI001")]),  # the default: ReLU
+        ("Block(8, act_layer=nn.Tanh)", []),
+        ("Block(8, **opts)", []),  # a key of unknown name may be act_layer
+    ],
+)
+def test_kwargs_lookups(call: str, expected: list[tuple[int, str]]) -> None:
+    source = f"""
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, dim, **kwargs):
+                super().__init__()
+                self.fc = nn.Linear(dim, dim)
+                self.act = kwargs.get("act_layer", nn.ReLU)()
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+
+        class Model(nn.Module):
+            def __init__(self, opts):
+                super().__init__()
+                self.block = {call}
+
+            def forward(self, x):
+                return self.block(x)
+    """
+    findings = lint_source(textwrap.dedent(source), "m.py")
+    assert [(f.line, f.code) for f in findings] == expected, findings

@@ -190,6 +190,8 @@ class Calls:
                 kept = [item for item in receiver.items if item[0] not in keys]
                 receiver.items = (*kept, *written)
                 return ConstVal(None)
+        if isinstance(receiver, DictVal) and name in ("get", "pop") and not args.keywords:
+            return _dict_lookup(receiver, name, args.positional, frame.cond_depth == 0)
         if name in ("items", "values") and not node.args:
             pairs = self._mapping_items(receiver)
             if pairs is not None:
@@ -988,6 +990,25 @@ def _one_of_names(name: Value) -> list[str] | None:
     ):
         return None
     return [str(n) for n in names]
+
+
+def _dict_lookup(mapping: DictVal, method: str, given: list[Value], certain: bool) -> Value | None:
+    """``kwargs.get("act_layer", nn.ReLU)`` / ``kwargs.pop(...)`` on a dict whose keys are all
+    known (``**kwargs`` bound from a call): the value, else the default. ``pop`` removes the key
+    where it certainly runs."""
+    if not 1 <= len(given) <= 2 or not isinstance(given[0], ConstVal):
+        return None
+    key = given[0].value
+    for index, (name, value) in enumerate(mapping.items):
+        if name == key:
+            if method == "pop" and certain:
+                mapping.items = mapping.items[:index] + mapping.items[index + 1 :]
+            return value
+    if any(name is None or name.startswith("**") for name, _ in mapping.items):
+        return UNKNOWN  # a key of unknown name may be this one
+    if len(given) == 2:
+        return given[1]
+    return ConstVal(None) if method == "get" else UNKNOWN  # pop of a missing key raises
 
 
 def _standard_call(qualified: str, args: Arguments) -> Value | None:
