@@ -196,7 +196,7 @@ def test_activations_read_from_kwargs_agree_with_the_runtime() -> None:
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        ("Block(8)", [(7, "INI001")]),  # the default: ReLU
+        ("Block(8)", [(8, "INI001")]),  # the default: ReLU
         ("Block(8, act_layer=nn.Tanh)", []),
         ("Block(8, **opts)", []),  # a key of unknown name may be act_layer
     ],
@@ -208,11 +208,11 @@ def test_kwargs_lookups(call: str, expected: list[tuple[int, str]]) -> None:
         class Block(nn.Module):
             def __init__(self, dim, **kwargs):
                 super().__init__()
-                self.fc = nn.Linear(dim, dim)
-                self.act = kwargs.get("act_layer", nn.ReLU)()
+                act_layer = kwargs.get("act_layer", nn.ReLU)
+                self.body = nn.Sequential(nn.Linear(dim, dim), act_layer())
 
             def forward(self, x):
-                return self.act(self.fc(x))
+                return self.body(x)
 
         class Model(nn.Module):
             def __init__(self, opts):
