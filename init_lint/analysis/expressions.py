@@ -413,12 +413,21 @@ class Expressions:
     ) -> Value:
         inner = frame.child(env=dict(frame.env), depth=frame.depth)
         clause: cst.CompFor | None = node.for_in
+        last: cst.CompFor = node.for_in
+        iterable: Value = UNKNOWN
         while clause is not None:
-            iterable = self.eval(clause.iter, inner)
-            self.bind_target(clause.target, self.element_of(iterable), inner)
+            last, iterable = clause, self.eval(clause.iter, inner)
+            element = self.element_of(iterable)
+            if isinstance(clause.target, cst.Name):  # a comprehension's variable names nothing
+                inner.env[clause.target.value] = element
+            else:
+                self.bind_target(clause.target, element, inner)
             for condition in clause.ifs:
                 self.eval(condition.test, inner)
             clause = clause.inner_for_in
+        flattened = _flattened(node.elt, last, iterable)
+        if flattened is not None:
+            return flattened
         return GroupVal((self.eval(node.elt, inner),), exact=False)
 
     # ------------------------------------------------------------------ operators
@@ -646,6 +655,19 @@ def _probe_attribute(base: Probe, attr: str) -> Value:
     if attr == "__class__":
         return ClassRef(base.kind)
     return UNKNOWN
+
+
+def _flattened(element: cst.BaseExpression, last: cst.CompFor, iterable: Value) -> Value | None:
+    """``[m for d in dims for m in (nn.Linear(d, d), nn.ReLU())]``: the inner tuple's items
+    repeated in order, how many times unknown (as a loop appending them would give)."""
+    target = last.target
+    if not (isinstance(element, cst.Name) and isinstance(target, cst.Name)):
+        return None
+    if element.value != target.value or last.ifs:
+        return None
+    if isinstance(iterable, (GroupVal, ListBuilder)) and iterable.exact and iterable.items:
+        return GroupVal(tuple(iterable.items), exact=False, ordered=True)
+    return None
 
 
 def _record_field(base: Value, attr: str) -> Value:
