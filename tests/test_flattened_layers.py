@@ -35,3 +35,24 @@ def test_flattened_pairs_agree_with_the_runtime_and_are_fixed(tmp_path: Path) ->
     main(["--quiet", "--no-cache", "--fix", str(fixed)])
     for name in CLASSES:
         assert _codes(fixed, name) == [None] * 3, name
+
+
+def test_shared_activation_instances_agree_with_the_runtime() -> None:
+    """``RELU = nn.ReLU()`` at module level, bound in a class body, layers imported as
+    ``Linear as Dense`` (fixture shared_activations.py)."""
+    torch = pytest.importorskip("torch")
+    from init_lint.engine import Options, lint_paths
+    from init_lint.runtime import verify
+
+    fixture = FIXTURE.parent / "shared_activations.py"
+    assert [f.code for f in lint_paths([fixture], Options())] == ["INI001"] * 3
+    module = load_module(fixture)
+    expected = {
+        "SharedReLU": {"d1": "INI001", "d2": "INI001"},
+        "ClassBoundLeaky": {"d": "INI001"},
+        "SharedLeakyInitialised": {"d": None},
+    }
+    for name, codes in expected.items():
+        torch.manual_seed(0)
+        report = verify(getattr(module, name)(), torch.randn(512, 64))
+        assert {layer.name: layer.code for layer in report.layers} == codes, str(report)

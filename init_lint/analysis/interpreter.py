@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 
 from ..cstparse import parse_module
-from ..knowledge import LAYER_BASES, WEIGHT_LAYERS
+from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, activation_from_module
 from ..options import Options
 from .binder import bind_values, parameter_names
 from .calls import Calls
@@ -127,14 +127,17 @@ def _portable_tree(text: str) -> cst.Module:
 
 
 def _is_constant_definition(
-    value: cst.BaseExpression, records: frozenset[str] = frozenset()
+    value: cst.BaseExpression,
+    records: frozenset[str] = frozenset(),
+    imports: ImportMap | None = None,
 ) -> bool:
     """What a module-level constant may be, evaluated before any class runs: a name, a dotted
     name, a literal, a tuple, list or dict of those (an activation registry: ``ACTS = {"relu":
     nn.ReLU, "lrelu": partial(nn.LeakyReLU, 0.2)}``, ``dict(relu=nn.ReLU)``), or a
     ``partial(...)`` of those (timm's ``_SE_LAYER = partial(SqueezeExcite,
     gate_layer='hard_sigmoid')``), or a config record of this file (``records``: their class
-    names) built from those. Never another call: it could build a model."""
+    names) or a torch activation module (``RELU = nn.ReLU()``, resolved with ``imports``)
+    built from those. Never another call: it could build a model."""
 
     def constant(node: cst.BaseExpression) -> bool:
         if isinstance(node, (cst.Name, cst.Attribute, cst.SimpleString, cst.Integer, cst.Float)):
@@ -153,11 +156,18 @@ def _is_constant_definition(
         if isinstance(node, cst.Call) and (
             dotted_name(node.func) in ("partial", "functools.partial", "dict")
             or (isinstance(node.func, cst.Name) and node.func.value in records)
+            or _is_activation_class(node.func, imports)
         ):
             return all(not arg.star and constant(arg.value) for arg in node.args)
         return False
 
     return constant(value)
+
+
+def _is_activation_class(func: cst.BaseExpression, imports: ImportMap | None) -> bool:
+    """``nn.ReLU`` / ``torch.nn.LeakyReLU``: building one builds no weights."""
+    member = torch_nn_member(imports.resolve(func) or "") if imports is not None else None
+    return member is not None and activation_from_module(member) is not None
 
 
 def _names_an_init(name: str) -> bool:
@@ -464,7 +474,7 @@ class Interpreter:
                 if target in self.classes:
                     self.class_aliases[name] = target
                     continue
-            if _is_constant_definition(assign.value, records):
+            if _is_constant_definition(assign.value, records, self.imports):
                 self.constants[name] = self.expressions.eval(assign.value, frame)
 
     def _add_class(self, node: cst.ClassDef) -> None:
@@ -483,7 +493,7 @@ class Interpreter:
                         isinstance(small, cst.Assign)
                         and len(small.targets) == 1
                         and isinstance(small.targets[0].target, cst.Name)
-                        and _is_constant_definition(small.value)
+                        and _is_constant_definition(small.value, imports=self.imports)
                     ):
                         info.class_values[small.targets[0].target.value] = small.value
         self.classes[name] = info
