@@ -26,6 +26,7 @@ from .common import (
     as_dict,
     block,
     builtin_result,
+    flattened,
     handle_of,
     instances_in,
     items_of,
@@ -1022,12 +1023,7 @@ def _standard_call(qualified: str, args: Arguments) -> Value | None:
             return RecordVal(original.key, {**original.fields, **args.keywords})
         return UNKNOWN
     if qualified == "itertools.chain.from_iterable" and len(positional) == 1:
-        groups = positional[0]  # chain.from_iterable((conv, act) for ...): each group in order
-        if isinstance(groups, GroupVal) and not groups.exact and len(groups.items) == 1:
-            group = groups.items[0]
-            if isinstance(group, (GroupVal, ListBuilder)) and group.exact and group.items:
-                return GroupVal(tuple(group.items), exact=False, ordered=True)
-        return None
+        return flattened(positional[0])  # chain.from_iterable((conv, act) for ...)
     if qualified == "itertools.repeat" and positional:  # repeat(block, n): n times one
         return GroupVal((positional[0],), exact=False)
     if qualified in ("collections.OrderedDict", "typing.OrderedDict") and positional:

@@ -320,10 +320,22 @@ def builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Va
         return args[0]
     if name == "str" and len(args) == 1 and not kwargs:
         return _as_text(args[0])
+    if name == "sum" and len(args) == 2 and items_of(args[1]) == [] and not kwargs:
+        return flattened(args[0])  # sum(([conv, act] for ...), []): the pairs in order
     if name == "getattr" and len(args) >= 2 and isinstance(args[0], QualRef):
         attribute = args[1]  # getattr(nn, "ReLU"): the class of that name
         if isinstance(attribute, ConstVal) and isinstance(attribute.value, str):
             return QualRef(f"{args[0].qualified}.{attribute.value}")
+    return None
+
+
+def flattened(groups: Value) -> Value | None:
+    """The items of ``(conv, act)`` groups made in a loop or comprehension, concatenated:
+    those items in order, repeated an unknown number of times (as a loop appending them)."""
+    if isinstance(groups, GroupVal) and not groups.exact and len(groups.items) == 1:
+        group = groups.items[0]
+        if isinstance(group, (GroupVal, ListBuilder)) and group.exact and group.items:
+            return GroupVal(tuple(group.items), exact=False, ordered=True)
     return None
 
 
