@@ -70,6 +70,7 @@ def test_known_names_built_from_strings_resolve() -> None:
     [
         ('f"fc{n!r}"', False),  # a conversion: not evaluated
         ('f"fc{n:>3}"', False),  # a format spec: not evaluated
+        ('f"fc{n=}"', False),  # "fcn=1", not "fc1"
         ('"fc%5d" % n', False),  # a width: not evaluated
         ('"fc{0.real}".format(n)', False),  # an attribute: not evaluated
         ('"fc" + "x" * 300', False),  # not a short name

@@ -329,13 +329,18 @@ def builtin_result(name: str, args: list[Value], kwargs: dict[str, Value]) -> Va
     return None
 
 
+def repeated(group: Value) -> Value | None:
+    """A literal ``(conv, act)`` made in a loop or comprehension, its items concatenated: those
+    items in order, repeated an unknown number of times (as a loop appending them)."""
+    if isinstance(group, (GroupVal, ListBuilder)) and group.exact and group.items:
+        return GroupVal(tuple(group.items), exact=False, ordered=True)
+    return None
+
+
 def flattened(groups: Value) -> Value | None:
-    """The items of ``(conv, act)`` groups made in a loop or comprehension, concatenated:
-    those items in order, repeated an unknown number of times (as a loop appending them)."""
+    """``chain.from_iterable(...)``/``sum(..., [])`` of such groups (one made per pass)."""
     if isinstance(groups, GroupVal) and not groups.exact and len(groups.items) == 1:
-        group = groups.items[0]
-        if isinstance(group, (GroupVal, ListBuilder)) and group.exact and group.items:
-            return GroupVal(tuple(group.items), exact=False, ordered=True)
+        return repeated(groups.items[0])
     return None
 
 
@@ -351,13 +356,14 @@ _STRING_METHODS = frozenset(
 MAX_BUILT_TEXT = 200
 _FORMAT_FIELD = re.compile(r"\{(\w*)\}")
 _PERCENT_FIELD = re.compile(r"%[sd]")
+_LONGEST_INT = 10**MAX_BUILT_TEXT
 
 
 def _as_text(value: Value) -> ConstVal | None:
     """``str(value)`` of a known string or number (a layer's name built as ``f"fc{i}"``)."""
     if not isinstance(value, ConstVal) or not isinstance(value.value, (str, int, float)):
         return None
-    if isinstance(value.value, int) and abs(value.value) > 10**MAX_BUILT_TEXT:
+    if isinstance(value.value, int) and abs(value.value) > _LONGEST_INT:
         return None  # str() of a huge int is slow (and refused past 4300 digits)
     text = str(value.value)
     return ConstVal(text) if len(text) <= MAX_BUILT_TEXT else None
@@ -375,35 +381,64 @@ def join_texts(parts: Iterable[Value]) -> ConstVal | None:
     return ConstVal(joined) if len(joined) <= MAX_BUILT_TEXT else None
 
 
-def format_text(template: str, args: Sequence[Value]) -> ConstVal | None:
-    """``'fc{}'.format(i)`` / ``'fc{0}'``: plain fields only (no spec, no conversion, no
-    names), so that nothing but ``str()`` of a known value is ever computed."""
+def _format_fields(template: str) -> tuple[list[str], list[str]] | None:
+    """The literal pieces and plain fields (``{}``, ``{0}``, ``{name}``) of a ``str.format``
+    template; None when a field has a spec, a conversion or an attribute."""
     escaped = template.replace("{{", "\x01").replace("}}", "\x02")
     pieces = _FORMAT_FIELD.split(escaped)
     literal = pieces[::2]
     if any("{" in piece or "}" in piece for piece in literal):
-        return None  # a field with a spec, a conversion or an attribute
+        return None
+    return [p.replace("\x01", "{").replace("\x02", "}") for p in literal], pieces[1::2]
+
+
+def _percent_fields(template: str) -> tuple[list[str], list[str]] | None:
+    """The literal pieces and ``%s``/``%d`` fields of a ``%`` template; None for others."""
+    escaped = template.replace("%%", "\x01")
+    literal = _PERCENT_FIELD.split(escaped)
+    if any("%" in piece for piece in literal):
+        return None
+    return [p.replace("\x01", "%") for p in literal], _PERCENT_FIELD.findall(escaped)
+
+
+def template_pieces(template: str, percent: bool) -> list[str | None] | None:
+    """A template's literal text with None for each field (a name built from unknown
+    values), by the same grammar :func:`format_text` and :func:`percent_text` compute."""
+    split = _percent_fields(template) if percent else _format_fields(template)
+    if split is None:
+        return None
+    literal, fields = split
+    return [
+        piece for pair in zip(literal, [*[None] * len(fields), ""], strict=True) for piece in pair
+    ]
+
+
+def format_text(template: str, args: Sequence[Value]) -> ConstVal | None:
+    """``'fc{}'.format(i)`` / ``'fc{0}'``: plain fields only (no spec, no conversion, no
+    names), so that nothing but ``str()`` of a known value is ever computed."""
+    split = _format_fields(template)
+    if split is None:
+        return None
+    literal, fields = split
     values: list[Value] = []
-    for index, field in enumerate(pieces[1::2]):
+    for index, field in enumerate(fields):
         position = int(field) if field.isdigit() else index if not field else -1
         if not 0 <= position < len(args):
             return None
         values.append(args[position])
-    texts = [ConstVal(piece.replace("\x01", "{").replace("\x02", "}")) for piece in literal]
-    return _interleave(texts, values)
+    return _interleave([ConstVal(piece) for piece in literal], values)
 
 
 def percent_text(template: str, args: Value) -> ConstVal | None:
     """``'fc%d' % i``: ``%s``/``%d`` fields only; the values must be known."""
     values = list(args.items) if isinstance(args, GroupVal) and args.exact else [args]
-    escaped = template.replace("%%", "\x01")
-    fields = _PERCENT_FIELD.findall(escaped)
-    literal = _PERCENT_FIELD.split(escaped)
-    if any("%" in piece for piece in literal) or len(fields) != len(values):
+    split = _percent_fields(template)
+    if split is None or len(split[1]) != len(values):
         return None
+    literal, fields = split
     if any(f == "%d" and not _is_whole(v) for f, v in zip(fields, values, strict=True)):
         return None
-    return _interleave([ConstVal(piece.replace("\x01", "%")) for piece in literal], values)
+    return _interleave([ConstVal(piece) for piece in literal], values)
 
 
 def _interleave(texts: list[ConstVal], values: list[Value]) -> ConstVal | None:

@@ -7,7 +7,6 @@ expression is one small method. Calls are :mod:`.calls`'s; conditions are :mod:`
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,9 @@ from .common import (
     number,
     param_ndim,
     percent_text,
+    repeated,
     string_value,
+    template_pieces,
     union,
 )
 from .conditions import truth_of
@@ -72,27 +73,23 @@ _ARITHMETIC: dict[type[cst.BaseBinaryOp], Callable[[float, float], float]] = {
 
 #: How an unknown part of a name built in a loop shows (``self.fc{…}``).
 PATTERN_PART = "{…}"
-#: The fields of ``%`` and ``str.format`` templates (anything else: no pattern).
-_FIELD = re.compile(r"(%[sd]|\{\d*\})")
 
 
-def _template(node: cst.BaseExpression) -> str | None:
-    """The literal template of ``"fc%d" % i`` or ``"fc{}".format(i)`` (plain fields only)."""
+def _template(node: cst.BaseExpression) -> list[str | None] | None:
+    """The pieces of ``"fc%d" % i`` or ``"fc{}".format(i)``: its literal text, None for each
+    field (see :func:`.common.template_pieces`)."""
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
-        literal = node.left
+        literal, percent = node.left, True
     elif (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
         and node.func.attr.value == "format"
     ):
-        literal = node.func.value
+        literal, percent = node.func.value, False
     else:
         return None
     text = string_value(literal) if isinstance(literal, cst.SimpleString) else None
-    if not isinstance(text, str) or "%%" in text or "{{" in text or "}}" in text:
-        return None
-    rest = _FIELD.sub("", text)
-    return text if "%" not in rest and "{" not in rest and "}" not in rest else None
+    return template_pieces(text, percent) if isinstance(text, str) else None
 
 
 class Expressions:
@@ -305,25 +302,30 @@ class Expressions:
         return ConstVal(value) if value is not None else UNKNOWN
 
     def _formatted(self, node: cst.FormattedString, frame: Frame) -> Value:
-        """``f"fc{i}"`` with known values: plain fields only (no conversion, no format spec);
-        literal text with escapes or braces is left unknown rather than decoded here."""
-        parts: list[Value] = []
+        """``f"fc{i}"`` with every field known (see :meth:`_fstring_pieces`)."""
+        pieces = self._fstring_pieces(node, frame)
+        if pieces is None or None in pieces:
+            return UNKNOWN
+        text = join_texts(ConstVal(piece) for piece in pieces)
+        return text if text is not None else UNKNOWN
+
+    def _fstring_pieces(self, node: cst.FormattedString, frame: Frame) -> list[str | None] | None:
+        """An f-string's literal text and the text of each field, None for a field that is not
+        a plain known value (a conversion, a format spec, ``=``); None for the whole when its
+        literal text has escapes or braces, left undecoded here."""
+        pieces: list[str | None] = []
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 if "\\" in part.value or "{" in part.value or "}" in part.value:
-                    return UNKNOWN
-                parts.append(ConstVal(part.value))
-            elif (
-                not isinstance(part, cst.FormattedStringExpression)
-                or part.conversion is not None
-                or part.format_spec is not None
-                or part.equal
-            ):
-                return UNKNOWN
+                    return None
+                pieces.append(part.value)
+            elif isinstance(part, cst.FormattedStringExpression):
+                plain = part.conversion is None and part.format_spec is None and not part.equal
+                known = join_texts((self.eval(part.expression, frame),)) if plain else None
+                pieces.append(None if known is None else str(known.value))
             else:
-                parts.append(self.eval(part.expression, frame))
-        text = join_texts(parts)
-        return text if text is not None else UNKNOWN
+                return None
+        return pieces
 
     def name_pattern(self, node: cst.BaseExpression, frame: Frame) -> str | None:
         """A name built in a loop from an unknown part, ``f"fc{i}"`` → ``'fc{…}'``: every
@@ -339,26 +341,14 @@ class Expressions:
         """Known texts and unknown parts (None) of a string expression; None when it is no
         string built from parts."""
         if isinstance(node, cst.FormattedString):
-            pieces: list[str | None] = []
-            for part in node.parts:
-                if isinstance(part, cst.FormattedStringText):
-                    pieces.append(part.value)
-                elif isinstance(part, cst.FormattedStringExpression):
-                    value = self.eval(part.expression, frame)
-                    plain = part.conversion is None and part.format_spec is None
-                    known = join_texts((value,)) if plain else None
-                    pieces.append(None if known is None else str(known.value))
-                else:
-                    return None
-            return pieces
+            return self._fstring_pieces(node, frame)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
             left = self._pattern_pieces(node.left, frame)
             right = self._pattern_pieces(node.right, frame)
             return None if left is None or right is None else left + right
         template = _template(node)
         if template is not None:  # "fc%d" % i, "fc{}".format(i): each field unknown
-            fields = _FIELD.split(template)
-            return [piece if index % 2 == 0 else None for index, piece in enumerate(fields)]
+            return template
         value = self.eval(node, frame)
         if isinstance(value, ConstVal) and isinstance(value.value, str):
             return [value.value]
@@ -665,9 +655,7 @@ def _flattened(element: cst.BaseExpression, last: cst.CompFor, iterable: Value) 
         return None
     if element.value != target.value or last.ifs:
         return None
-    if isinstance(iterable, (GroupVal, ListBuilder)) and iterable.exact and iterable.items:
-        return GroupVal(tuple(iterable.items), exact=False, ordered=True)
-    return None
+    return repeated(iterable)
 
 
 def _record_field(base: Value, attr: str) -> Value:
