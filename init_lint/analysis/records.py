@@ -91,17 +91,13 @@ def _decorated(node: cst.ClassDef, imports: ImportMap) -> bool:
         expression = decorator.decorator
         if isinstance(expression, cst.Call):
             expression = expression.func
-        if _resolved(expression, imports) in _RECORD_DECORATORS:
+        if imports.resolve(expression) in _RECORD_DECORATORS:
             return True
     return False
 
 
 def _named_tuple(node: cst.ClassDef, imports: ImportMap) -> bool:
-    return any(_resolved(base.value, imports) in _NAMED_TUPLES for base in node.bases)
-
-
-def _resolved(expression: cst.BaseExpression, imports: ImportMap) -> str | None:
-    return imports.resolve(expression)
+    return any(imports.resolve(base.value) in _NAMED_TUPLES for base in node.bases)
 
 
 def _outer(annotation: cst.BaseExpression) -> cst.BaseExpression:
@@ -114,7 +110,7 @@ def _default(value: cst.BaseExpression | None, imports: ImportMap) -> cst.BaseEx
     ``field(default_factory=list)`` or no default → None."""
     if value is None:
         return None
-    if isinstance(value, cst.Call) and _resolved(value.func, imports) in _FIELD_CALLS:
+    if isinstance(value, cst.Call) and imports.resolve(value.func) in _FIELD_CALLS:
         for argument in value.args:
             if argument.keyword is not None and argument.keyword.value == "default":
                 return argument.value
