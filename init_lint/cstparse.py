@@ -24,7 +24,7 @@ def _skip_validation(self: cst.CSTNode) -> None:
 
 
 @contextmanager
-def _unvalidated() -> Iterator[None]:
+def unvalidated() -> Iterator[None]:
     # The lock keeps two parses (the language server analyses in threads) from restoring each
     # other's original. A node another thread builds meanwhile skips its checks too: they only
     # ever raise on a tree built wrong, and init-lint builds none.
@@ -39,5 +39,5 @@ def _unvalidated() -> Iterator[None]:
 
 def parse_module(source: str) -> cst.Module:
     """``libcst.parse_module(source)``, without validating the nodes the parser builds."""
-    with _unvalidated():
+    with unvalidated():
         return cst.parse_module(source)

@@ -21,7 +21,7 @@ import stat
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -208,7 +208,7 @@ def analyze_source(
     for what it adds to other files' findings. Runs in worker processes (see
     :mod:`init_lint.parallel`): arguments and result pickle. Never raises.
     """
-    from .shape import MAX_DEPTH, TooDeep, shape
+    from .shape import MAX_DEPTH, TooDeep, blank, elided_literals
 
     try:
         tree = referee(source, path)
@@ -219,7 +219,8 @@ def analyze_source(
         if not forced and not (may_report(source) and names_report(tree)):
             return _holders(source, tree)
         try:
-            text = shape(decode(source), tree)
+            text = decode(source)
+            shaped, elided = blank(text, elided_literals(text, tree))
         except TooDeep as error:
             return parse_error(
                 path,
@@ -228,8 +229,8 @@ def analyze_source(
                 f"not analysed: an expression nested more than {MAX_DEPTH} levels deep, "
                 "beyond what LibCST parses in reasonable time",
             )
-        del tree  # one syntax tree in memory at a time: the CST replaces it
-        return _analyze(path, text, options, module_name or module_name_for(path), requests)
+        parsed = _Parsed(tree, text, shaped, elided)
+        return _analyze(path, parsed, options, module_name or module_name_for(path), requests)
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
         return internal_error(path, summary(error))
 
@@ -246,9 +247,20 @@ def _holders(source: str | bytes, tree: ast.Module) -> Holders | None:
     return Holders(classes) if classes else None
 
 
+@dataclass
+class _Parsed:
+    """A file the analysis is to read: CPython's AST of its text, and the text LibCST is
+    given (big data literals blanked out, see :mod:`init_lint.shape`)."""
+
+    tree: ast.Module
+    text: str
+    shaped: str
+    elided: list[ast.expr]
+
+
 def _analyze(
     path: str,
-    text: str,
+    parsed: _Parsed,
     options: Options,
     module_name: str,
     requests: Sequence[tuple[str, Signature] | FunctionSource] = (),
@@ -257,11 +269,16 @@ def _analyze(
 
     def work() -> FileFacts | Finding:
         from .analysis import analyze_module
+        from .analysis.fromast import module_from_ast
 
-        module = _libcst(text, path)
+        built = module_from_ast(parsed.tree, parsed.text, parsed.elided)
+        if built is not None:  # LibCST's tree without LibCST's parse (see analysis.fromast)
+            tree, spans = built
+            return analyze_module(tree, path, module_name, options, parsed.shaped, requests, spans)
+        module = _libcst(parsed.shaped, path)
         if isinstance(module, Finding):
             return module
-        return analyze_module(module, path, module_name, options, text, requests)
+        return analyze_module(module, path, module_name, options, parsed.shaped, requests)
 
     try:
         return call_deep(work)

@@ -62,6 +62,11 @@ class _Walk:
 
 def shape(text: str, tree: ast.Module) -> str:
     """``text`` as LibCST should see it; raises :class:`TooDeep` for an over-deep expression."""
+    return blank(text, elided_literals(text, tree))[0]
+
+
+def elided_literals(text: str, tree: ast.Module) -> list[ast.expr]:
+    """The literals :func:`shape` blanks out; raises :class:`TooDeep` as it does."""
     walk = _Walk(line_starts(text))
     small = min(ELIDE_SMALL_CHARS, MAX_DEPTH)
     literals: list[tuple[ast.expr, int]] = []
@@ -83,11 +88,8 @@ def shape(text: str, tree: ast.Module) -> str:
         stack.extend(
             (child, depth) for child in ast.iter_child_nodes(node) if not isinstance(child, _LEAVES)
         )
-    if not literals:
-        return text
     everything = sum(span for _, span in literals) > ELIDE_TOTAL_CHARS
-    chosen = [node for node, span in literals if everything or span >= ELIDE_CHARS]
-    return _blank(text, chosen) if chosen else text
+    return [node for node, span in literals if everything or span >= ELIDE_CHARS]
 
 
 def _constant(node: ast.expr) -> bool:
@@ -110,18 +112,22 @@ def _constant(node: ast.expr) -> bool:
     return True
 
 
-def _blank(text: str, nodes: list[ast.expr]) -> str:
-    """``text`` with each node's source replaced by ``(...)``: same length, same line breaks."""
+def blank(text: str, nodes: list[ast.expr]) -> tuple[str, list[ast.expr]]:
+    """``text`` with each node's source replaced by ``(...)`` (same length, same line breaks),
+    and the nodes replaced (those it fits in)."""
+    if not nodes:
+        return text, []
     lines = split_lines(text, keepends=True)
     starts = line_starts(text)
     spans = []
+    done: list[ast.expr] = []
     for node in nodes:
         last, end_column = node.end_lineno or node.lineno, node.end_col_offset or 0
         start = starts[node.lineno] + _chars(lines[node.lineno - 1], node.col_offset)
-        spans.append((start, starts[last] + _chars(lines[last - 1], end_column)))
+        spans.append((start, starts[last] + _chars(lines[last - 1], end_column), node))
     pieces = []
     position = 0
-    for start, end in sorted(spans):
+    for start, end, node in sorted(spans, key=lambda span: span[:2]):
         if start < position:
             continue  # inside a literal already blanked (cannot happen: they are not nested)
         replacement = _placeholder(text[start:end])
@@ -129,8 +135,9 @@ def _blank(text: str, nodes: list[ast.expr]) -> str:
             continue
         pieces += [text[position:start], replacement]
         position = end
+        done.append(node)
     pieces.append(text[position:])
-    return "".join(pieces)
+    return "".join(pieces), done
 
 
 def _chars(line: str, byte_offset: int) -> int:

@@ -38,7 +38,7 @@ from .common import (
 )
 from .configinit import apply_config, config_argument
 from .contexts import DEFAULTS, Data, digest, freeze, signature_of, thaw
-from .expressions import NUMERIC_FUNCTIONS, apply_numeric, code_of
+from .expressions import NUMERIC_FUNCTIONS, apply_numeric
 from .imports import dotted_name, init_function, is_torch, torch_function, torch_nn_member
 from .state import ClassInfo, Frame, FunctionInfo, Program
 from .values import (
@@ -428,7 +428,7 @@ class Calls:
         for key in keys:
             earlier = frame.attrs.get(key)
             frame.attrs[key] = module if earlier is None else union((earlier, module))
-        self.host.name_values(module, f"getattr(self, {code_of(spelled)})", 3)
+        self.host.name_values(module, f"getattr(self, {self.host.code_of(spelled)})", 3)
 
     def _applying_method(
         self, owner: Value, name: str, node: cst.Call, frame: Frame

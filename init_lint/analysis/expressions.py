@@ -500,7 +500,7 @@ class Expressions:
         if known is None:  # built once per lambda: contexts evaluate it again and again
             body = cst.SimpleStatementSuite(body=[cst.Return(value=node.body)])
             function = cst.FunctionDef(name=cst.Name("_lambda"), params=node.params, body=body)
-            text = _EMPTY_MODULE.code_for_node(node)  # its parameters too: `lambda c: ...`
+            text = self.host.code_of(node)  # its parameters too: `lambda c: ...`
             known = self._lambdas[id(node)] = (
                 function,
                 text if len(text) <= 40 else text[:37] + "...",

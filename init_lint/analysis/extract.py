@@ -33,6 +33,7 @@ from .facts import (
     UseFacts,
 )
 from .fix_plans import EXPRESSION
+from .fromast import Spans
 from .interpreter import Interpreter
 from .portable import FunctionSource
 from .positions import positions_of
@@ -58,12 +59,16 @@ def facts_of(
     options: Options,
     source: str | None = None,
     requests: Sequence[tuple[str, Signature] | FunctionSource] = (),
+    spans: Spans | None = None,
 ) -> FileFacts:
     """Per-file facts. ``source`` is the decoded text when the caller has it (saves a codegen);
     ``requests`` are contexts other files build this file's classes in, and other files'
-    portable functions this file calls."""
+    portable functions this file calls; ``spans``: where the nodes of a tree built from the
+    AST stand (else positions cost a code-generation pass)."""
     library = project_library(options)
-    analyzer = Interpreter(module, module_name, path.endswith("__init__.py"), source, library)
+    analyzer = Interpreter(
+        module, module_name, path.endswith("__init__.py"), source, library, spans
+    )
     analyzer.run(requests)
     exits = _exits(analyzer)
     candidates = [
@@ -92,6 +97,13 @@ def facts_of(
             **{alias: analyzer.classes[name].key for alias, name in analyzer.class_aliases.items()},
         },
     )
+    if spans is not None:
+        locate = Locator(module, analyzer.source, spans)
+        if candidates or analyzer.findings:
+            _fill(facts, analyzer, candidates, locate, exits)
+        else:
+            facts.nodes = _node_facts(analyzer, locate, exits)
+        return facts
     if not candidates and not analyzer.findings:
         # Positions cost a code-generation pass: here only the init programs other files' layers
         # may meet need them (a training script's apply: its line, where a fix goes).
@@ -185,7 +197,7 @@ class Locator:
     """
 
     def __init__(
-        self, module: cst.Module, source: str, positions: dict[int, CodeRange] | None
+        self, module: cst.Module, source: str, positions: dict[int, CodeRange] | Spans | None
     ) -> None:
         self.module = module
         self.source = source
@@ -212,7 +224,13 @@ class Locator:
         return where.start.line, where.start.column + 1, where.end.line, where.end.column + 1
 
     def text(self, node: cst.CSTNode) -> str:
-        return "" if self.positions is None else self.module.code_for_node(node)
+        if self.positions is None:
+            return ""
+        if isinstance(self.positions, Spans):
+            text = self.positions.source(node)
+            if text is not None:
+                return text
+        return self.module.code_for_node(node)
 
     def line_text(self, number: int) -> str:
         """The text of a 1-based line (empty in a dry run or past the end)."""

@@ -53,6 +53,7 @@ from .contexts import (
     without_numbers,
 )
 from .expressions import Expressions, code_of
+from .fromast import Spans
 from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
@@ -239,8 +240,11 @@ class Interpreter:
         is_package: bool = False,
         source: str | None = None,
         library: ProjectLibrary | None = None,
+        spans: Spans | None = None,
     ) -> None:
         self.module = module
+        #: Where each node stands in ``source`` (a tree built from the AST), if known.
+        self.spans = spans
         self.library = library or project_library(Options())
         self.source = source if source is not None else module.code
         self.module_name = module_name
@@ -306,6 +310,11 @@ class Interpreter:
         node = Node(key, label, is_class)
         self.nodes.append(node)
         return node
+
+    def code_of(self, node: cst.CSTNode) -> str:
+        """A node's source text: the file's own, else as LibCST renders it."""
+        text = self.spans.source(node) if self.spans is not None else None
+        return text if text is not None else code_of(node)
 
     def ordinal(self, node: cst.CSTNode) -> int:
         """A number for a syntax node, the same in every run over the same source (unlike its
@@ -997,7 +1006,7 @@ class Interpreter:
         if isinstance(key, ConstVal) and frame.cond_depth == 0:
             holder.names = {**(holder.names or {}), str(key.value): value}
         label = repr(key.value) if isinstance(key, ConstVal) else "..."
-        self.name_values(value, f"{code_of(target.value)}[{label}]", 3)  # no anchor: no fix
+        self.name_values(value, f"{self.code_of(target.value)}[{label}]", 3)  # no anchor: no fix
 
     def _record_container(
         self, value: SeqVal | GroupVal, expression: str, statement: cst.CSTNode, owner: Node

@@ -1,0 +1,961 @@
+"""The LibCST tree the analysis reads, built from CPython's AST instead of by LibCST's parser.
+
+LibCST's parser builds a Python object for every token, whitespace run and comment; the
+analysis reads none of them (they are layout), and on timm + torchvision the parse cost as much
+as the whole analysis after it. CPython's AST of the file, which the referee compile has built
+anyway, holds the same code: this builds LibCST's nodes from it with default layout, and keeps
+each node's source span, so that positions need no code-generation pass either.
+
+The tree equals what ``libcst.parse_module`` gives for the same text, up to layout fields
+(``tests/test_fromast.py`` checks nodes and positions on every fixture, and on timm and
+torchvision when they are at hand). What it does not build returns None and the caller parses
+with LibCST: syntax this module does not know (``match``, type parameters). String literals
+made of several tokens and f-strings are parsed by LibCST alone (an expression each: few).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import libcst as cst
+from libcst.metadata import CodePosition, CodeRange
+
+from ..cstparse import unvalidated
+from ..lines import line_starts, split_lines
+
+#: A node's span: an AST node (its own position) or (line, column, end line, end column), with
+#: 1-based lines and columns in UTF-8 bytes, as the AST gives them.
+_Span = "ast.AST | tuple[int, int, int, int]"
+
+
+class Unsupported(Exception):
+    """Syntax this module does not build: parse the file with LibCST."""
+
+
+class Spans:
+    """Source ranges of the built nodes (as LibCST's PositionProvider gives them), by id."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = split_lines(text)
+        self.raw: dict[int, Any] = {}
+        #: Ranges computed in characters already (brackets taken off a tuple's span).
+        self.exact: dict[int, CodeRange] = {}
+        self._starts: list[int] | None = None
+
+    def get(self, key: int, default: CodeRange | None = None) -> CodeRange | None:
+        raw = self.raw.get(key)
+        if raw is None:
+            return self.exact.get(key, default)
+        return self.range_of(raw)
+
+    def range_of(self, raw: Any) -> CodeRange:
+        """The range of an AST node or of a span in bytes."""
+        line, column, end_line, end_column = _bytes_span(raw)
+        return CodeRange(
+            CodePosition(line, self._chars(line, column)),
+            CodePosition(end_line, self._chars(end_line, end_column)),
+        )
+
+    def source(self, node: cst.CSTNode) -> str | None:
+        """The node's text in the file, or None when its span is not known."""
+        where = self.get(id(node))
+        if where is None:
+            return None
+        return self.text[self.offset(where.start) : self.offset(where.end)]
+
+    def offset(self, position: CodePosition) -> int:
+        if self._starts is None:
+            self._starts = line_starts(self.text)
+        return self._starts[min(position.line, len(self._starts) - 1)] + position.column
+
+    def position(self, offset: int) -> CodePosition:
+        if self._starts is None:
+            self._starts = line_starts(self.text)
+        line = bisect_right(self._starts, offset, 1) - 1
+        return CodePosition(line, offset - self._starts[line])
+
+    def slice(self, line: int, column: int, end_line: int, end_column: int) -> str:
+        """The text between two positions (columns in UTF-8 bytes)."""
+        if self._starts is None:
+            self._starts = line_starts(self.text)
+        starts = self._starts
+        last = len(starts) - 1
+        start = starts[min(line, last)] + self._chars(line, column)
+        return self.text[start : starts[min(end_line, last)] + self._chars(end_line, end_column)]
+
+    def _chars(self, line: int, byte_column: int) -> int:
+        """A column in UTF-8 bytes as a column in characters."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return byte_column
+        encoded = text.encode("utf-8", "surrogatepass")
+        return len(encoded[:byte_column].decode("utf-8", "ignore"))
+
+
+def _bytes_span(raw: Any) -> tuple[int, int, int, int]:
+    if type(raw) is tuple:
+        return raw
+    return raw.lineno, raw.col_offset, raw.end_lineno, raw.end_col_offset
+
+
+def module_from_ast(
+    tree: ast.Module, text: str, elided: Sequence[ast.expr] = ()
+) -> tuple[cst.Module, Spans] | None:
+    """LibCST's tree of ``text`` (whose AST is ``tree``) and its spans; None for syntax this
+    module does not build. ``elided``: container literals the analysis is to see as
+    ``(...)`` (see :mod:`init_lint.shape`)."""
+    if not text.isascii() and _normalized_names(text, tree):
+        return None
+    spans = Spans(text)
+    builder = _Builder(spans, {id(node) for node in elided})
+    try:
+        with unvalidated():
+            body = builder.block(tree.body)
+            module = cst.Module(
+                body=cast(Sequence[cst.SimpleStatementLine | cst.BaseCompoundStatement], body),
+                default_indent=builder.indent or "    ",
+                default_newline=_first_newline(text),
+                has_trailing_newline=bool(text) and text[-1] in "\r\n",
+            )
+    except (Unsupported, cst.ParserSyntaxError, KeyError):
+        return None
+    return module, spans
+
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+_NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*")
+
+
+def _normalized_names(text: str, tree: ast.Module) -> bool:
+    """Whether an identifier is written otherwise than CPython's AST spells it (in NFKC: a
+    name with a superscript or full-width letter); LibCST keeps what is written."""
+    changed = {
+        unicodedata.normalize("NFKC", word)
+        for word in _NON_ASCII_WORD.findall(text)
+        if unicodedata.normalize("NFKC", word) != word
+    }
+    if not changed:  # the usual case: no such word, even in comments and strings
+        return False
+    for node in ast.walk(tree):
+        for field in ("id", "attr", "arg", "name", "asname", "module"):
+            value = getattr(node, field, None)
+            if isinstance(value, str) and not changed.isdisjoint(value.split(".")):
+                return True
+        names = getattr(node, "names", None)
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and not changed.isdisjoint(names or ()):
+            return True
+    return False
+
+
+def _first_newline(text: str) -> str:
+    found = _NEWLINE.search(text)
+    return found.group(0) if found is not None else "\n"
+
+
+#: One string literal token (a prefix, then one quoted part): anything else is several.
+_ONE_STRING = re.compile(
+    r"""[rRbBuU]{0,2}(?:'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\""""
+    r"""|'(?:[^'\\\n\r]|\\.|\\\r\n)*'|"(?:[^"\\\n\r]|\\.|\\\r\n)*")""",
+    re.DOTALL,
+)
+
+_BINARY: dict[type, Callable[[], cst.BaseBinaryOp]] = {
+    ast.Add: cst.Add, ast.Sub: cst.Subtract, ast.Mult: cst.Multiply,
+    ast.MatMult: cst.MatrixMultiply, ast.Div: cst.Divide, ast.FloorDiv: cst.FloorDivide,
+    ast.Mod: cst.Modulo, ast.Pow: cst.Power, ast.LShift: cst.LeftShift,
+    ast.RShift: cst.RightShift, ast.BitOr: cst.BitOr, ast.BitXor: cst.BitXor,
+    ast.BitAnd: cst.BitAnd,
+}  # fmt: skip
+_AUGMENTED: dict[type, Callable[[], cst.BaseAugOp]] = {
+    ast.Add: cst.AddAssign, ast.Sub: cst.SubtractAssign, ast.Mult: cst.MultiplyAssign,
+    ast.MatMult: cst.MatrixMultiplyAssign, ast.Div: cst.DivideAssign,
+    ast.FloorDiv: cst.FloorDivideAssign, ast.Mod: cst.ModuloAssign, ast.Pow: cst.PowerAssign,
+    ast.LShift: cst.LeftShiftAssign, ast.RShift: cst.RightShiftAssign,
+    ast.BitOr: cst.BitOrAssign, ast.BitXor: cst.BitXorAssign, ast.BitAnd: cst.BitAndAssign,
+}  # fmt: skip
+_UNARY: dict[type, Callable[[], cst.BaseUnaryOp]] = {
+    ast.UAdd: cst.Plus, ast.USub: cst.Minus, ast.Not: cst.Not, ast.Invert: cst.BitInvert,
+}  # fmt: skip
+_COMPARE: dict[type, Callable[[], cst.BaseCompOp]] = {
+    ast.Eq: cst.Equal, ast.NotEq: cst.NotEqual, ast.Lt: cst.LessThan,
+    ast.LtE: cst.LessThanEqual, ast.Gt: cst.GreaterThan, ast.GtE: cst.GreaterThanEqual,
+    ast.Is: cst.Is, ast.IsNot: cst.IsNot, ast.In: cst.In, ast.NotIn: cst.NotIn,
+}  # fmt: skip
+_SMALL = (
+    ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Raise, ast.Assert,
+    ast.Pass, ast.Break, ast.Continue, ast.Delete, ast.Global, ast.Nonlocal, ast.Import,
+    ast.ImportFrom,
+)  # fmt: skip
+
+
+class _Builder:
+    def __init__(self, spans: Spans, elided: set[int]) -> None:
+        self.spans = spans
+        self.raw = spans.raw
+        self.lines = spans.lines
+        self.elided = elided
+        self.indent: str | None = None  # of the file's first indented block
+        self._indent_line: int | None = None
+
+    # ------------------------------------------------------------------ text
+    def _line(self, number: int) -> str:
+        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+
+    def _text(self, node: Any) -> str:
+        """The source of an AST node."""
+        return self.spans.slice(*_bytes_span(node))
+
+    def _on_header_line(self, statement: ast.stmt) -> bool:
+        """Whether a block's first statement follows its header on the same logical line
+        (``if x: y = 1``, also after a backslash continuation)."""
+        spans = self.spans
+        text = spans.text
+        offset = spans.offset(CodePosition(statement.lineno, 0)) + spans._chars(
+            statement.lineno, statement.col_offset
+        )
+        while offset > 0:
+            char = text[offset - 1]
+            if char in " \t\f":
+                offset -= 1
+            elif char in "\r\n":
+                offset -= 2 if text[offset - 2 : offset] == "\r\n" else 1
+                if offset == 0 or text[offset - 1] != "\\":
+                    return False
+                offset -= 1  # a continued line: go on before the backslash
+            else:
+                return True
+        return False
+
+    # ------------------------------------------------------------------ statements
+    def block(self, statements: list[ast.stmt]) -> tuple[cst.BaseStatement, ...]:
+        """Statements as LibCST groups them: small ones that share a line (``a = 1; b = 2``)
+        are one SimpleStatementLine."""
+        built: list[cst.BaseStatement] = []
+        group: list[cst.BaseSmallStatement] = []
+        first: ast.stmt | None = None
+        last: ast.stmt | None = None
+        for statement in statements:
+            if isinstance(statement, _SMALL):
+                if group and last is not None and statement.lineno != last.end_lineno:
+                    built.append(self._line_of(group, first, last))
+                    group = []
+                if not group:
+                    first = statement
+                group.append(self.small(statement))
+                last = statement
+                continue
+            if group:
+                built.append(self._line_of(group, first, last))
+                group = []
+            built.append(self.compound(statement))
+        if group:
+            built.append(self._line_of(group, first, last))
+        return tuple(built)
+
+    def _line_of(
+        self, body: list[cst.BaseSmallStatement], first: Any, last: Any
+    ) -> cst.SimpleStatementLine:
+        line = cst.SimpleStatementLine(body=tuple(body))
+        self.raw[id(line)] = (first.lineno, first.col_offset, last.end_lineno, last.end_col_offset)
+        return line
+
+    def suite(self, statements: list[ast.stmt]) -> cst.BaseSuite:
+        first = statements[0]
+        if isinstance(first, _SMALL) and self._on_header_line(first):
+            suite: cst.BaseSuite = cst.SimpleStatementSuite(
+                body=tuple(self.small(cast(ast.stmt, s)) for s in statements)
+            )
+            last = statements[-1]
+            self.raw[id(suite)] = (
+                first.lineno, first.col_offset, last.end_lineno, last.end_col_offset
+            )  # fmt: skip
+            return suite
+        if self._indent_line is None or first.lineno < self._indent_line:
+            # The first indented block of the file (blocks are not built in file order).
+            line = self._line(first.lineno)
+            self._indent_line = first.lineno
+            self.indent = line[: len(line) - len(line.lstrip())] or None
+        block = cst.IndentedBlock(body=self.block(statements))
+        last = statements[-1]
+        self.raw[id(block)] = (first.lineno, first.col_offset, last.end_lineno, last.end_col_offset)
+        return block
+
+    def small(self, node: ast.stmt) -> cst.BaseSmallStatement:
+        built = _SMALL_BUILDERS[type(node)](self, node)
+        self.raw[id(built)] = node
+        return built
+
+    def compound(self, node: ast.stmt) -> cst.BaseCompoundStatement:
+        builder = _COMPOUND_BUILDERS.get(type(node))
+        if builder is None:
+            raise Unsupported(type(node).__name__)
+        built = builder(self, node)
+        self.raw[id(built)] = node
+        return built
+
+    def _else(self, statements: list[ast.stmt]) -> cst.Else | None:
+        return cst.Else(body=self.suite(statements)) if statements else None
+
+    # small statements
+    def _expr_statement(self, node: ast.Expr) -> cst.BaseSmallStatement:
+        return cst.Expr(value=self.expr(node.value))
+
+    def _assign(self, node: ast.Assign) -> cst.BaseSmallStatement:
+        targets = tuple(self._target(t) for t in node.targets)
+        return cst.Assign(targets=targets, value=self.expr(node.value))
+
+    def _target(self, node: ast.expr) -> cst.AssignTarget:
+        target = cst.AssignTarget(target=cast(cst.BaseAssignTargetExpression, self.expr(node)))
+        self.raw[id(target)] = node
+        return target
+
+    def _aug_assign(self, node: ast.AugAssign) -> cst.BaseSmallStatement:
+        return cst.AugAssign(
+            target=cast(cst.BaseAssignTargetExpression, self.expr(node.target)),
+            operator=_AUGMENTED[type(node.op)](),
+            value=self.expr(node.value),
+        )
+
+    def _ann_assign(self, node: ast.AnnAssign) -> cst.BaseSmallStatement:
+        return cst.AnnAssign(
+            target=cast(cst.BaseAssignTargetExpression, self.expr(node.target)),
+            annotation=self._annotation(node.annotation),
+            value=self.optional(node.value),
+        )
+
+    def _annotation(self, node: ast.expr) -> cst.Annotation:
+        return cst.Annotation(annotation=self.expr(node))
+
+    def _return(self, node: ast.Return) -> cst.BaseSmallStatement:
+        return cst.Return(value=self.optional(node.value))
+
+    def _raise(self, node: ast.Raise) -> cst.BaseSmallStatement:
+        cause = cst.From(item=self.expr(node.cause)) if node.cause is not None else None
+        return cst.Raise(exc=self.optional(node.exc), cause=cause)
+
+    def _assert(self, node: ast.Assert) -> cst.BaseSmallStatement:
+        return cst.Assert(test=self.expr(node.test), msg=self.optional(node.msg))
+
+    def _delete(self, node: ast.Delete) -> cst.BaseSmallStatement:
+        if len(node.targets) == 1:
+            target = self.expr(node.targets[0])
+        else:
+            target = cst.Tuple(elements=tuple(cst.Element(self.expr(t)) for t in node.targets))
+        return cst.Del(target=cast(cst.BaseDelTargetExpression, target))
+
+    def _global(self, node: ast.Global) -> cst.BaseSmallStatement:
+        return cst.Global(names=tuple(cst.NameItem(cst.Name(n)) for n in node.names))
+
+    def _nonlocal(self, node: ast.Nonlocal) -> cst.BaseSmallStatement:
+        return cst.Nonlocal(names=tuple(cst.NameItem(cst.Name(n)) for n in node.names))
+
+    def _import(self, node: ast.Import) -> cst.BaseSmallStatement:
+        return cst.Import(names=tuple(self._alias(a) for a in node.names))
+
+    def _import_from(self, node: ast.ImportFrom) -> cst.BaseSmallStatement:
+        names: Sequence[cst.ImportAlias] | cst.ImportStar
+        if len(node.names) == 1 and node.names[0].name == "*":
+            names = cst.ImportStar()
+        else:
+            names = tuple(self._alias(a) for a in node.names)
+        module = _dotted(node.module) if node.module else None
+        return cst.ImportFrom(
+            module=module, names=names, relative=tuple(cst.Dot() for _ in range(node.level or 0))
+        )
+
+    def _alias(self, node: ast.alias) -> cst.ImportAlias:
+        asname = cst.AsName(name=cst.Name(node.asname)) if node.asname else None
+        alias = cst.ImportAlias(name=_dotted(node.name), asname=asname)
+        if hasattr(node, "lineno"):
+            self.raw[id(alias)] = node
+        return alias
+
+    # compound statements
+    def _if(self, node: ast.If) -> cst.BaseCompoundStatement:
+        orelse: cst.If | cst.Else | None = None
+        if node.orelse:
+            chained = node.orelse[0]
+            elif_ = (
+                len(node.orelse) == 1
+                and isinstance(chained, ast.If)
+                and self._line(chained.lineno)[
+                    self.spans._chars(chained.lineno, chained.col_offset) :
+                ].startswith("elif")
+            )
+            if elif_:
+                orelse = cast(cst.If, self.compound(chained))
+            else:
+                orelse = self._else(node.orelse)
+        return cst.If(test=self.expr(node.test), body=self.suite(node.body), orelse=orelse)
+
+    def _for(self, node: ast.For | ast.AsyncFor) -> cst.BaseCompoundStatement:
+        return cst.For(
+            target=cast(cst.BaseAssignTargetExpression, self.expr(node.target)),
+            iter=self.expr(node.iter),
+            body=self.suite(node.body),
+            orelse=self._else(node.orelse),
+            asynchronous=cst.Asynchronous() if isinstance(node, ast.AsyncFor) else None,
+        )
+
+    def _while(self, node: ast.While) -> cst.BaseCompoundStatement:
+        return cst.While(
+            test=self.expr(node.test), body=self.suite(node.body), orelse=self._else(node.orelse)
+        )
+
+    def _try(self, node: Any) -> cst.BaseCompoundStatement:
+        star = type(node).__name__ == "TryStar"
+        handler_class: Any = cst.ExceptStarHandler if star else cst.ExceptHandler
+        handlers = []
+        for handler in node.handlers:
+            name = cst.AsName(name=cst.Name(handler.name)) if handler.name else None
+            built = handler_class(
+                body=self.suite(handler.body), type=self.optional(handler.type), name=name
+            )
+            self.raw[id(built)] = handler
+            handlers.append(built)
+        finalbody = cst.Finally(body=self.suite(node.finalbody)) if node.finalbody else None
+        try_class: Any = cst.TryStar if star else cst.Try
+        return cast(
+            cst.BaseCompoundStatement,
+            try_class(
+                body=self.suite(node.body),
+                handlers=tuple(handlers),
+                orelse=self._else(node.orelse),
+                finalbody=finalbody,
+            ),
+        )
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> cst.BaseCompoundStatement:
+        items = []
+        for item in node.items:
+            target = item.optional_vars
+            asname = (
+                cst.AsName(name=cast(cst.Name, self.expr(target))) if target is not None else None
+            )
+            items.append(cst.WithItem(item=self.expr(item.context_expr), asname=asname))
+        return cst.With(
+            items=tuple(items),
+            body=self.suite(node.body),
+            asynchronous=cst.Asynchronous() if isinstance(node, ast.AsyncWith) else None,
+        )
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> cst.BaseCompoundStatement:
+        if getattr(node, "type_params", None):
+            raise Unsupported("type parameters")
+        returns = self._annotation(node.returns) if node.returns is not None else None
+        return cst.FunctionDef(
+            name=self._defined_name(node, node.name),
+            params=self.parameters(node.args),
+            body=self.suite(node.body),
+            decorators=self._decorators(node.decorator_list),
+            returns=returns,
+            asynchronous=(cst.Asynchronous() if isinstance(node, ast.AsyncFunctionDef) else None),
+        )
+
+    def _class(self, node: ast.ClassDef) -> cst.BaseCompoundStatement:
+        if getattr(node, "type_params", None):
+            raise Unsupported("type parameters")
+        bases = tuple(self._positional(b) for b in node.bases)
+        keywords = tuple(self._keyword(k) for k in node.keywords)
+        return cst.ClassDef(
+            name=self._defined_name(node, node.name),
+            body=self.suite(node.body),
+            bases=bases,
+            keywords=keywords,
+            decorators=self._decorators(node.decorator_list),
+        )
+
+    def _defined_name(self, node: Any, name: str) -> cst.Name:
+        """The name after ``def``/``class``: found on the statement's first line."""
+        built = cst.Name(name)
+        line = self._line(node.lineno)
+        head = self.spans._chars(node.lineno, node.col_offset)
+        found = _DEFINES.match(line, head)
+        if found is not None and line.startswith(name, found.end()):
+            start = len(line[: found.end()].encode("utf-8", "surrogatepass"))
+            size = len(name.encode("utf-8", "surrogatepass"))
+            self.raw[id(built)] = (node.lineno, start, node.lineno, start + size)
+        return built
+
+    def _decorators(self, nodes: list[ast.expr]) -> tuple[cst.Decorator, ...]:
+        return tuple(cst.Decorator(decorator=self.expr(d)) for d in nodes)
+
+    # ------------------------------------------------------------------ parameters
+    def parameters(self, node: ast.arguments) -> cst.Parameters:
+        positional = [*node.posonlyargs, *node.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(node.defaults))
+        defaults += node.defaults
+        built = [self._param(a, d) for a, d in zip(positional, defaults, strict=True)]
+        only = len(node.posonlyargs)
+        star_arg: cst.Param | cst.ParamStar | cst.MaybeSentinel = cst.MaybeSentinel.DEFAULT
+        if node.vararg is not None:
+            star_arg = self._param(node.vararg, None, "*")
+        elif node.kwonlyargs:
+            star_arg = cst.ParamStar()
+        kwonly = [self._param(a, d) for a, d in zip(node.kwonlyargs, node.kw_defaults, strict=True)]
+        star_kwarg = self._param(node.kwarg, None, "**") if node.kwarg is not None else None
+        return cst.Parameters(
+            params=tuple(built[only:]),
+            star_arg=star_arg,
+            kwonly_params=tuple(kwonly),
+            star_kwarg=star_kwarg,
+            posonly_params=tuple(built[:only]),
+            posonly_ind=cst.ParamSlash() if only else cst.MaybeSentinel.DEFAULT,
+        )
+
+    def _param(self, node: ast.arg, default: ast.expr | None, star: str = "") -> cst.Param:
+        annotation = self._annotation(node.annotation) if node.annotation is not None else None
+        name = cst.Name(node.arg)
+        self.raw[id(name)] = (
+            node.lineno,
+            node.col_offset,
+            node.lineno,
+            node.col_offset + len(node.arg.encode("utf-8", "surrogatepass")),
+        )
+        return cst.Param(
+            name=name, annotation=annotation, default=self.optional(default), star=star
+        )
+
+    # ------------------------------------------------------------------ expressions
+    def optional(self, node: ast.expr | None) -> Any:
+        return self.expr(node) if node is not None else None
+
+    def expr(self, node: ast.expr) -> cst.BaseExpression:
+        if id(node) in self.elided:
+            built: cst.BaseExpression = cst.Ellipsis()
+        else:
+            builder = _EXPRESSION_BUILDERS.get(type(node))
+            if builder is None:
+                raise Unsupported(type(node).__name__)
+            built = builder(self, node)
+        if id(built) not in self.raw and id(built) not in self.spans.exact:
+            self.raw[id(built)] = node
+        return built
+
+    def _name(self, node: ast.Name) -> cst.BaseExpression:
+        return cst.Name(node.id)
+
+    def _attribute(self, node: ast.Attribute) -> cst.BaseExpression:
+        attr = cst.Name(node.attr)
+        end_line, end = node.end_lineno or node.lineno, node.end_col_offset or 0
+        self.raw[id(attr)] = (
+            end_line, end - len(node.attr.encode("utf-8", "surrogatepass")), end_line, end
+        )  # fmt: skip
+        return cst.Attribute(value=self.expr(node.value), attr=attr)
+
+    def _constant(self, node: ast.Constant) -> cst.BaseExpression:
+        value = node.value
+        if value is None or value is True or value is False:
+            return cst.Name(repr(value))
+        if value is Ellipsis:
+            return cst.Ellipsis()
+        text = self._text(node)
+        if isinstance(value, (str, bytes)):
+            if _ONE_STRING.fullmatch(text):
+                return cst.SimpleString(text)
+            return self._reparsed(text)
+        if isinstance(value, complex):
+            return cst.Imaginary(text)
+        if isinstance(value, float):
+            return cst.Float(text)
+        if isinstance(value, int):
+            return cst.Integer(text)
+        raise Unsupported(type(value).__name__)
+
+    def _reparsed(self, text: str) -> cst.BaseExpression:
+        """Several string tokens or an f-string: LibCST's own parse of that expression (its
+        parts get no spans)."""
+        parsed = cst.parse_expression(f"({text}\n)")
+        return parsed.with_changes(lpar=(), rpar=())
+
+    def _joined(self, node: ast.JoinedStr) -> cst.BaseExpression:
+        return self._reparsed(self._text(node))
+
+    def _call(self, node: ast.Call) -> cst.BaseExpression:
+        arguments: list[tuple[tuple[int, int], cst.Arg]] = []
+        for value in node.args:
+            arguments.append(((value.lineno, value.col_offset), self._positional(value)))
+        for keyword in node.keywords:
+            arguments.append(((keyword.lineno, keyword.col_offset), self._keyword(keyword)))
+        if node.keywords and node.args:
+            arguments.sort(key=lambda pair: pair[0])
+        func = self.expr(node.func)
+        args = tuple(arg for _, arg in arguments)
+        if self._bracketed_argument(node):
+            self._widen_arguments(node, args)
+        sole = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        if isinstance(sole, ast.GeneratorExp) and (sole.lineno, sole.col_offset) == (
+            node.func.end_lineno,
+            node.func.end_col_offset,
+        ):  # ``f(x for x in y)``: the call's brackets are the generator's, not the argument's
+            self.raw.pop(id(args[0]), None)
+            self.spans.exact[id(args[0])] = self.spans.exact[id(args[0].value)]
+        return cst.Call(func=func, args=args)
+
+    def _bracketed_argument(self, node: ast.Call) -> bool:
+        """Whether a positional argument stands in brackets of its own (``f((a))``): a bracket
+        just before its value that is not the call's."""
+        func = node.func
+        for index, value in enumerate(node.args):
+            line = self._line(value.lineno)
+            column = self.spans._chars(value.lineno, value.col_offset)
+            if column == 0 or line[column - 1] != "(":
+                continue
+            calls = value.lineno == func.end_lineno and value.col_offset - 1 == func.end_col_offset
+            if not (index == 0 and calls):
+                return True
+        return False
+
+    def _widen_arguments(self, node: ast.Call, args: tuple[cst.Arg, ...]) -> None:
+        """LibCST's range of an argument holds the brackets around its value."""
+        spans, text = self.spans, self.spans.text
+        low = spans.offset(spans.range_of(node.func).end)
+        low = text.index("(", low) + 1 if "(" in text[low:] else low
+        for arg in args:
+            where = spans.get(id(arg))
+            if where is None:
+                continue
+            start, end = spans.offset(where.start), spans.offset(where.end)
+            if arg.keyword is None and not arg.star:
+                opened, before = 0, start
+                while before > low and text[before - 1] in " \t\f\r\n\\(":
+                    before -= 1
+                    if text[before] == "(":
+                        opened, start = opened + 1, before
+                closed, after = 0, _skip_layout(text, end, len(text))
+                while closed < opened and after < len(text) and text[after] == ")":
+                    closed, end = closed + 1, after + 1
+                    after = _skip_layout(text, end, len(text))
+                if closed < opened:  # not brackets of its own after all
+                    start = spans.offset(where.start)
+                elif opened:
+                    self.raw.pop(id(arg), None)
+                    spans.exact[id(arg)] = CodeRange(spans.position(start), spans.position(end))
+            low = end
+
+    def _positional(self, node: ast.expr) -> cst.Arg:
+        if isinstance(node, ast.Starred):
+            arg = cst.Arg(value=self.expr(node.value), star="*")
+        else:
+            arg = cst.Arg(value=self.expr(node))
+        self.raw[id(arg)] = node
+        return arg
+
+    def _keyword(self, node: ast.keyword) -> cst.Arg:
+        if node.arg is None:
+            arg = cst.Arg(value=self.expr(node.value), star="**")
+        else:
+            name = cst.Name(node.arg)
+            self.raw[id(name)] = (
+                node.lineno,
+                node.col_offset,
+                node.lineno,
+                node.col_offset + len(node.arg.encode("utf-8", "surrogatepass")),
+            )
+            arg = cst.Arg(value=self.expr(node.value), keyword=name)
+        self.raw[id(arg)] = node
+        return arg
+
+    def _binary(self, node: ast.BinOp) -> cst.BaseExpression:
+        return cst.BinaryOperation(
+            left=self.expr(node.left),
+            operator=_BINARY[type(node.op)](),
+            right=self.expr(node.right),
+        )
+
+    def _unary(self, node: ast.UnaryOp) -> cst.BaseExpression:
+        return cst.UnaryOperation(
+            operator=_UNARY[type(node.op)](), expression=self.expr(node.operand)
+        )
+
+    def _boolean(self, node: ast.BoolOp) -> cst.BaseExpression:
+        operator: Callable[[], cst.BaseBooleanOp] = (
+            cst.And if isinstance(node.op, ast.And) else cst.Or
+        )
+        values = node.values
+        built = self.expr(values[0])
+        for index, value in enumerate(values[1:], start=1):
+            built = cst.BooleanOperation(left=built, operator=operator(), right=self.expr(value))
+            if index < len(values) - 1:  # the outermost gets the node's own span
+                self._left_part(built, node, values[index])
+        return built
+
+    def _left_part(self, built: cst.CSTNode, node: Any, last: Any) -> None:
+        """The span of ``a or b`` in ``a or b or c``: to ``b``'s end with its brackets (a
+        bracket after ``b`` is its own: another operand follows)."""
+        spans, text = self.spans, self.spans.text
+        outer, tail = spans.range_of(node), spans.range_of(last)
+        end = spans.offset(tail.end)
+        after = _skip_layout(text, end, len(text))
+        while after < len(text) and text[after] == ")":
+            end = after + 1
+            after = _skip_layout(text, end, len(text))
+        spans.exact[id(built)] = CodeRange(outer.start, spans.position(end))
+
+    def _compare(self, node: ast.Compare) -> cst.BaseExpression:
+        targets = tuple(
+            cst.ComparisonTarget(operator=_COMPARE[type(op)](), comparator=self.expr(right))
+            for op, right in zip(node.ops, node.comparators, strict=True)
+        )
+        return cst.Comparison(left=self.expr(node.left), comparisons=targets)
+
+    def _if_expression(self, node: ast.IfExp) -> cst.BaseExpression:
+        return cst.IfExp(
+            test=self.expr(node.test), body=self.expr(node.body), orelse=self.expr(node.orelse)
+        )
+
+    def _lambda(self, node: ast.Lambda) -> cst.BaseExpression:
+        return cst.Lambda(params=self.parameters(node.args), body=self.expr(node.body))
+
+    def _named(self, node: ast.NamedExpr) -> cst.BaseExpression:
+        return cst.NamedExpr(target=self.expr(node.target), value=self.expr(node.value))
+
+    def _await(self, node: ast.Await) -> cst.BaseExpression:
+        return cst.Await(expression=self.expr(node.value))
+
+    def _yield(self, node: ast.Yield) -> cst.BaseExpression:
+        return cst.Yield(value=self.optional(node.value))
+
+    def _yield_from(self, node: ast.YieldFrom) -> cst.BaseExpression:
+        return cst.Yield(value=cst.From(item=self.expr(node.value)))
+
+    def _elements(self, nodes: list[ast.expr]) -> tuple[cst.BaseElement, ...]:
+        return tuple(
+            cst.StarredElement(value=self.expr(n.value))
+            if isinstance(n, ast.Starred)
+            else cst.Element(value=self.expr(n))
+            for n in nodes
+        )
+
+    def _tuple(self, node: ast.Tuple) -> cst.BaseExpression:
+        built = cst.Tuple(elements=self._elements(node.elts))
+        if node.elts and self._parenthesized(node):
+            self._inside_brackets(built, node, node.elts[0], node.elts[-1])
+        elif not node.elts:  # ``()``: an empty range just inside the brackets
+            inside = self.spans.range_of(node).start
+            inside = CodePosition(inside.line, inside.column + 1)
+            self.spans.exact[id(built)] = CodeRange(inside, inside)
+        return built
+
+    def _inside_brackets(self, built: cst.CSTNode, node: Any, first: Any, last: Any) -> None:
+        """LibCST's range of a bracketed tuple or generator leaves its brackets out: from
+        its first part (with that part's own brackets) to its last (and a trailing comma)."""
+        spans, text = self.spans, self.spans.text
+        outer, head, tail = spans.range_of(node), spans.range_of(first), spans.range_of(last)
+        low, high = spans.offset(outer.start) + 1, spans.offset(outer.end) - 1
+        start, end = spans.offset(head.start), spans.offset(tail.end)
+        before = start
+        while before > low and text[before - 1] in " \t\f\r\n\\(":
+            before -= 1
+            if text[before] == "(":
+                start = before
+        after = _skip_layout(text, end, high)
+        while after < high and text[after] in "),":
+            end = after + 1
+            after = _skip_layout(text, end, high)
+        self.raw.pop(id(built), None)
+        spans.exact[id(built)] = CodeRange(spans.position(start), spans.position(end))
+
+    def _list(self, node: ast.List) -> cst.BaseExpression:
+        return cst.List(elements=self._elements(node.elts))
+
+    def _set(self, node: ast.Set) -> cst.BaseExpression:
+        return cst.Set(elements=self._elements(node.elts))
+
+    def _dict(self, node: ast.Dict) -> cst.BaseExpression:
+        elements: tuple[cst.BaseDictElement, ...] = tuple(
+            cst.StarredDictElement(value=self.expr(value))
+            if key is None
+            else cst.DictElement(key=self.expr(key), value=self.expr(value))
+            for key, value in zip(node.keys, node.values, strict=True)
+        )
+        return cst.Dict(elements=elements)
+
+    def _comprehension(self, generators: list[ast.comprehension]) -> cst.CompFor:
+        inner: cst.CompFor | None = None
+        for generator in reversed(generators):
+            inner = cst.CompFor(
+                target=cast(cst.BaseAssignTargetExpression, self.expr(generator.target)),
+                iter=self.expr(generator.iter),
+                ifs=tuple(cst.CompIf(test=self.expr(test)) for test in generator.ifs),
+                inner_for_in=inner,
+                asynchronous=cst.Asynchronous() if generator.is_async else None,
+            )
+        assert inner is not None
+        return inner
+
+    def _list_comp(self, node: ast.ListComp) -> cst.BaseExpression:
+        for_in = self._comprehension(node.generators)
+        return cst.ListComp(elt=self.expr(node.elt), for_in=for_in)
+
+    def _set_comp(self, node: ast.SetComp) -> cst.BaseExpression:
+        for_in = self._comprehension(node.generators)
+        return cst.SetComp(elt=self.expr(node.elt), for_in=for_in)
+
+    def _generator(self, node: ast.GeneratorExp) -> cst.BaseExpression:
+        for_in = self._comprehension(node.generators)
+        built = cst.GeneratorExp(elt=self.expr(node.elt), for_in=for_in)
+        last = node.generators[-1]
+        self._inside_brackets(built, node, node.elt, last.ifs[-1] if last.ifs else last.iter)
+        return built
+
+    def _dict_comp(self, node: ast.DictComp) -> cst.BaseExpression:
+        for_in = self._comprehension(node.generators)
+        return cst.DictComp(key=self.expr(node.key), value=self.expr(node.value), for_in=for_in)
+
+    def _subscript(self, node: ast.Subscript) -> cst.BaseExpression:
+        index = node.slice
+        if isinstance(index, ast.Tuple) and index.elts and not self._parenthesized(index):
+            elements = tuple(self._subscript_element(e) for e in index.elts)
+        else:
+            elements = (self._subscript_element(index),)
+        return cst.Subscript(value=self.expr(node.value), slice=elements)
+
+    def _subscript_element(self, node: ast.expr) -> cst.SubscriptElement:
+        if isinstance(node, ast.Slice):
+            two_colons = node.step is not None or _depth_zero(self._text(node)).count(":") > 1
+            part: cst.BaseSlice = cst.Slice(
+                lower=self.optional(node.lower),
+                upper=self.optional(node.upper),
+                step=self.optional(node.step),
+                second_colon=cst.Colon() if two_colons else cst.MaybeSentinel.DEFAULT,
+            )
+        elif isinstance(node, ast.Starred):
+            part = cst.Index(value=self.expr(node.value), star="*")
+        else:
+            part = cst.Index(value=self.expr(node))
+        return cst.SubscriptElement(slice=part)
+
+    def _parenthesized(self, node: ast.Tuple) -> bool:
+        """Whether a tuple's own brackets enclose it (``x[(a, b)]``, not ``x[(a), b]``)."""
+        text = self._text(node)
+        if not (text.startswith("(") and text.endswith(")")):
+            return False
+        depth = 0
+        for position, char in _code_characters(text):
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+                if depth == 0:
+                    return position == len(text) - 1
+        return False
+
+
+def _dotted(name: str) -> cst.Name | cst.Attribute:
+    parts = name.split(".")
+    built: cst.Name | cst.Attribute = cst.Name(parts[0])
+    for part in parts[1:]:
+        built = cst.Attribute(value=built, attr=cst.Name(part))
+    return built
+
+
+_SMALL_BUILDERS: dict[type, Callable[[_Builder, Any], cst.BaseSmallStatement]] = {
+    ast.Expr: _Builder._expr_statement,
+    ast.Assign: _Builder._assign,
+    ast.AugAssign: _Builder._aug_assign,
+    ast.AnnAssign: _Builder._ann_assign,
+    ast.Return: _Builder._return,
+    ast.Raise: _Builder._raise,
+    ast.Assert: _Builder._assert,
+    ast.Pass: lambda _builder, _node: cst.Pass(),
+    ast.Break: lambda _builder, _node: cst.Break(),
+    ast.Continue: lambda _builder, _node: cst.Continue(),
+    ast.Delete: _Builder._delete,
+    ast.Global: _Builder._global,
+    ast.Nonlocal: _Builder._nonlocal,
+    ast.Import: _Builder._import,
+    ast.ImportFrom: _Builder._import_from,
+}
+_COMPOUND_BUILDERS: dict[type, Callable[[_Builder, Any], cst.BaseCompoundStatement]] = {
+    ast.If: _Builder._if,
+    ast.For: _Builder._for,
+    ast.AsyncFor: _Builder._for,
+    ast.While: _Builder._while,
+    ast.Try: _Builder._try,
+    ast.With: _Builder._with,
+    ast.AsyncWith: _Builder._with,
+    ast.FunctionDef: _Builder._function,
+    ast.AsyncFunctionDef: _Builder._function,
+    ast.ClassDef: _Builder._class,
+}
+if hasattr(ast, "TryStar"):
+    _COMPOUND_BUILDERS[ast.TryStar] = _Builder._try
+_EXPRESSION_BUILDERS: dict[type, Callable[[_Builder, Any], cst.BaseExpression]] = {
+    ast.Name: _Builder._name,
+    ast.Attribute: _Builder._attribute,
+    ast.Constant: _Builder._constant,
+    ast.JoinedStr: _Builder._joined,
+    ast.Call: _Builder._call,
+    ast.BinOp: _Builder._binary,
+    ast.UnaryOp: _Builder._unary,
+    ast.BoolOp: _Builder._boolean,
+    ast.Compare: _Builder._compare,
+    ast.IfExp: _Builder._if_expression,
+    ast.Lambda: _Builder._lambda,
+    ast.NamedExpr: _Builder._named,
+    ast.Await: _Builder._await,
+    ast.Yield: _Builder._yield,
+    ast.YieldFrom: _Builder._yield_from,
+    ast.Tuple: _Builder._tuple,
+    ast.List: _Builder._list,
+    ast.Set: _Builder._set,
+    ast.Dict: _Builder._dict,
+    ast.ListComp: _Builder._list_comp,
+    ast.SetComp: _Builder._set_comp,
+    ast.GeneratorExp: _Builder._generator,
+    ast.DictComp: _Builder._dict_comp,
+    ast.Subscript: _Builder._subscript,
+}
+
+
+_COMMENT = re.compile(r"#[^\r\n]*")
+_DEFINES = re.compile(r"(?:async\s+)?(?:def|class)\s+")
+
+
+def _skip_layout(text: str, offset: int, limit: int) -> int:
+    """The offset of the next code character (past spaces, line breaks, comments)."""
+    while offset < limit:
+        char = text[offset]
+        if char in " \t\f\r\n\\":
+            offset += 1
+        elif char == "#":
+            found = _COMMENT.match(text, offset)
+            offset = found.end() if found is not None else offset + 1
+        else:
+            break
+    return offset
+
+
+def _depth_zero(text: str) -> str:
+    """The characters of an expression outside its brackets, strings and comments."""
+    kept = []
+    depth = 0
+    for _, char in _code_characters(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0:
+            kept.append(char)
+    return "".join(kept)
+
+
+_STRING_OR_COMMENT = re.compile(r"#[^\r\n]*|" + _ONE_STRING.pattern, re.DOTALL)
+
+
+def _code_characters(text: str) -> list[tuple[int, str]]:
+    """(offset, character) of the code of an expression's text: not in strings or comments."""
+    found: list[tuple[int, str]] = []
+    position = 0
+    for match in _STRING_OR_COMMENT.finditer(text):
+        found.extend((index, text[index]) for index in range(position, match.start()))
+        position = match.end()
+    found.extend((index, text[index]) for index in range(position, len(text)))
+    return found
