@@ -1,4 +1,4 @@
-"""What LibCST is given to parse: big data literals blanked out, over-deep expressions refused.
+"""What the analysis reads of a file: big data literals as ``(...)``, over-deep expressions refused.
 
 LibCST builds a Python object per token and per whitespace run: about 70 µs and 4 KB for each
 element of a list of numbers, so a 1 MB data table beside a model takes seconds and gigabytes
@@ -9,7 +9,8 @@ minute). CPython's AST, which the referee compile has built anyway, shows both c
 * a list/tuple/set/dict made only of constants and at least :data:`ELIDE_CHARS` long (or
   :data:`ELIDE_SMALL_CHARS` when such literals add up to more than :data:`ELIDE_TOTAL_CHARS`) is
   replaced by ``(...)``, padded with spaces and keeping every line break where it was, so that
-  every other position in the file stays the same; to the analysis it is an unknown value;
+  every other position in the file stays the same; to the analysis it is an unknown value
+  (the tree built from the AST has ``...`` there, see :mod:`init_lint.analysis.fromast`);
 * an expression nested deeper than :data:`MAX_DEPTH` levels is refused (:class:`TooDeep`).
 
 Only nodes whose source span is long enough to matter are visited: a short span can hold
@@ -60,13 +61,9 @@ class _Walk:
         return end - start
 
 
-def shape(text: str, tree: ast.Module) -> str:
-    """``text`` as LibCST should see it; raises :class:`TooDeep` for an over-deep expression."""
-    return blank(text, elided_literals(text, tree))[0]
-
-
 def elided_literals(text: str, tree: ast.Module) -> list[ast.expr]:
-    """The literals :func:`shape` blanks out; raises :class:`TooDeep` as it does."""
+    """The data literals the analysis reads as ``(...)`` (:func:`blank` gives the text LibCST is
+    to parse); raises :class:`TooDeep` for an over-deep expression."""
     walk = _Walk(line_starts(text))
     small = min(ELIDE_SMALL_CHARS, MAX_DEPTH)
     literals: list[tuple[ast.expr, int]] = []

@@ -2,6 +2,10 @@
 
 How it works, in a screenful:
 
+* **The tree** is LibCST's, built from CPython's AST by :mod:`.fromast` (no token, whitespace
+  or comment nodes, each node's source span kept), or LibCST's parse for the syntax that
+  module leaves out.
+
 * **Abstract values** (:mod:`.values`). Model code is run abstractly, once per file: an
   expression evaluates to "the Conv2d built at this call", "ReLU", "a tensor that is the output
   of these layers through scale-keeping ops", "a Sequential of these", or ``UNKNOWN``. Values

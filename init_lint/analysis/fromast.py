@@ -28,17 +28,18 @@ from libcst.metadata import CodePosition, CodeRange
 from ..cstparse import unvalidated
 from ..lines import line_starts, split_lines
 
-#: A node's span: an AST node (its own position) or (line, column, end line, end column), with
-#: 1-based lines and columns in UTF-8 bytes, as the AST gives them.
-_Span = "ast.AST | tuple[int, int, int, int]"
-
 
 class Unsupported(Exception):
     """Syntax this module does not build: parse the file with LibCST."""
 
 
 class Spans:
-    """Source ranges of the built nodes (as LibCST's PositionProvider gives them), by id."""
+    """Source ranges of the built nodes (as LibCST's PositionProvider gives them), by id.
+
+    A node's span is kept as the AST gives it: its AST node, or (line, column, end line, end
+    column) with 1-based lines and columns in UTF-8 bytes; it becomes a range in characters
+    only when asked for (few are).
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -80,14 +81,10 @@ class Spans:
         line = bisect_right(self._starts, offset, 1) - 1
         return CodePosition(line, offset - self._starts[line])
 
-    def slice(self, line: int, column: int, end_line: int, end_column: int) -> str:
-        """The text between two positions (columns in UTF-8 bytes)."""
-        if self._starts is None:
-            self._starts = line_starts(self.text)
-        starts = self._starts
-        last = len(starts) - 1
-        start = starts[min(line, last)] + self._chars(line, column)
-        return self.text[start : starts[min(end_line, last)] + self._chars(end_line, end_column)]
+    def slice(self, raw: Any) -> str:
+        """The text of an AST node or of a span in bytes."""
+        where = self.range_of(raw)
+        return self.text[self.offset(where.start) : self.offset(where.end)]
 
     def _chars(self, line: int, byte_column: int) -> int:
         """A column in UTF-8 bytes as a column in characters."""
@@ -209,7 +206,7 @@ class _Builder:
 
     def _text(self, node: Any) -> str:
         """The source of an AST node."""
-        return self.spans.slice(*_bytes_span(node))
+        return self.spans.slice(node)
 
     def _on_header_line(self, statement: ast.stmt) -> bool:
         """Whether a block's first statement follows its header on the same logical line
