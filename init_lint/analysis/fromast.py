@@ -16,6 +16,7 @@ made of several tokens and f-strings are parsed by LibCST alone (an expression e
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import unicodedata
 from bisect import bisect_right
@@ -27,6 +28,31 @@ from libcst.metadata import CodePosition, CodeRange
 
 from ..cstparse import unvalidated
 from ..lines import line_starts, split_lines
+
+
+class _Constructors:
+    """``_new.Call(func=..., args=...)`` is ``cst.Call(...)``, without building a new default
+    whitespace node for each field that has one. LibCST's default factories build a node per
+    field per node: more than half the cost of building the tree. Here each class's defaults
+    are built once and shared (nodes are immutable, and the analysis reads no layout)."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        cls = getattr(cst, name)
+        shared = {
+            f.name: f.default_factory()
+            for f in dataclasses.fields(cls)
+            if f.default_factory is not dataclasses.MISSING
+        }
+
+        def build(*args: Any, **fields: Any) -> Any:
+            return cls(*args, **{**shared, **fields})
+
+        made = build if shared else cls
+        setattr(self, name, made)  # the next lookup finds it without __getattr__
+        return made
+
+
+_new = _Constructors()
 
 
 class Unsupported(Exception):
@@ -44,6 +70,7 @@ class Spans:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lines = split_lines(text)
+        self.ascii = text.isascii()  # then a column in bytes is one in characters
         self.raw: dict[int, Any] = {}
         #: Ranges computed in characters already (brackets taken off a tuple's span).
         self.exact: dict[int, CodeRange] = {}
@@ -83,11 +110,17 @@ class Spans:
 
     def slice(self, raw: Any) -> str:
         """The text of an AST node or of a span in bytes."""
-        where = self.range_of(raw)
-        return self.text[self.offset(where.start) : self.offset(where.end)]
+        line, column, end_line, end_column = _bytes_span(raw)
+        if self._starts is None:
+            self._starts = line_starts(self.text)
+        starts, last = self._starts, len(self._starts) - 1
+        start = starts[min(line, last)] + self._chars(line, column)
+        return self.text[start : starts[min(end_line, last)] + self._chars(end_line, end_column)]
 
     def _chars(self, line: int, byte_column: int) -> int:
         """A column in UTF-8 bytes as a column in characters."""
+        if self.ascii:
+            return byte_column
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         if text.isascii():
             return byte_column
@@ -114,7 +147,7 @@ def module_from_ast(
     try:
         with unvalidated():
             body = builder.block(tree.body)
-            module = cst.Module(
+            module = _new.Module(
                 body=cast(Sequence[cst.SimpleStatementLine | cst.BaseCompoundStatement], body),
                 default_indent=builder.indent or "    ",
                 default_newline=_first_newline(text),
@@ -162,28 +195,34 @@ _ONE_STRING = re.compile(
     re.DOTALL,
 )
 
-_BINARY: dict[type, Callable[[], cst.BaseBinaryOp]] = {
-    ast.Add: cst.Add, ast.Sub: cst.Subtract, ast.Mult: cst.Multiply,
-    ast.MatMult: cst.MatrixMultiply, ast.Div: cst.Divide, ast.FloorDiv: cst.FloorDivide,
-    ast.Mod: cst.Modulo, ast.Pow: cst.Power, ast.LShift: cst.LeftShift,
-    ast.RShift: cst.RightShift, ast.BitOr: cst.BitOr, ast.BitXor: cst.BitXor,
-    ast.BitAnd: cst.BitAnd,
+# Operators are leaves without layout the analysis reads: one node of each, shared.
+_BINARY: dict[type, cst.BaseBinaryOp] = {
+    ast.Add: _new.Add(), ast.Sub: _new.Subtract(), ast.Mult: _new.Multiply(),
+    ast.MatMult: _new.MatrixMultiply(), ast.Div: _new.Divide(),
+    ast.FloorDiv: _new.FloorDivide(), ast.Mod: _new.Modulo(), ast.Pow: _new.Power(),
+    ast.LShift: _new.LeftShift(), ast.RShift: _new.RightShift(), ast.BitOr: _new.BitOr(),
+    ast.BitXor: _new.BitXor(), ast.BitAnd: _new.BitAnd(),
 }  # fmt: skip
-_AUGMENTED: dict[type, Callable[[], cst.BaseAugOp]] = {
-    ast.Add: cst.AddAssign, ast.Sub: cst.SubtractAssign, ast.Mult: cst.MultiplyAssign,
-    ast.MatMult: cst.MatrixMultiplyAssign, ast.Div: cst.DivideAssign,
-    ast.FloorDiv: cst.FloorDivideAssign, ast.Mod: cst.ModuloAssign, ast.Pow: cst.PowerAssign,
-    ast.LShift: cst.LeftShiftAssign, ast.RShift: cst.RightShiftAssign,
-    ast.BitOr: cst.BitOrAssign, ast.BitXor: cst.BitXorAssign, ast.BitAnd: cst.BitAndAssign,
+_AUGMENTED: dict[type, cst.BaseAugOp] = {
+    ast.Add: _new.AddAssign(), ast.Sub: _new.SubtractAssign(),
+    ast.Mult: _new.MultiplyAssign(), ast.MatMult: _new.MatrixMultiplyAssign(),
+    ast.Div: _new.DivideAssign(), ast.FloorDiv: _new.FloorDivideAssign(),
+    ast.Mod: _new.ModuloAssign(), ast.Pow: _new.PowerAssign(),
+    ast.LShift: _new.LeftShiftAssign(), ast.RShift: _new.RightShiftAssign(),
+    ast.BitOr: _new.BitOrAssign(), ast.BitXor: _new.BitXorAssign(),
+    ast.BitAnd: _new.BitAndAssign(),
 }  # fmt: skip
-_UNARY: dict[type, Callable[[], cst.BaseUnaryOp]] = {
-    ast.UAdd: cst.Plus, ast.USub: cst.Minus, ast.Not: cst.Not, ast.Invert: cst.BitInvert,
+_UNARY: dict[type, cst.BaseUnaryOp] = {
+    ast.UAdd: _new.Plus(), ast.USub: _new.Minus(), ast.Not: _new.Not(),
+    ast.Invert: _new.BitInvert(),
 }  # fmt: skip
-_COMPARE: dict[type, Callable[[], cst.BaseCompOp]] = {
-    ast.Eq: cst.Equal, ast.NotEq: cst.NotEqual, ast.Lt: cst.LessThan,
-    ast.LtE: cst.LessThanEqual, ast.Gt: cst.GreaterThan, ast.GtE: cst.GreaterThanEqual,
-    ast.Is: cst.Is, ast.IsNot: cst.IsNot, ast.In: cst.In, ast.NotIn: cst.NotIn,
+_COMPARE: dict[type, cst.BaseCompOp] = {
+    ast.Eq: _new.Equal(), ast.NotEq: _new.NotEqual(), ast.Lt: _new.LessThan(),
+    ast.LtE: _new.LessThanEqual(), ast.Gt: _new.GreaterThan(),
+    ast.GtE: _new.GreaterThanEqual(), ast.Is: _new.Is(), ast.IsNot: _new.IsNot(),
+    ast.In: _new.In(), ast.NotIn: _new.NotIn(),
 }  # fmt: skip
+_BOOLEAN: dict[type, cst.BaseBooleanOp] = {ast.And: _new.And(), ast.Or: _new.Or()}
 _SMALL = (
     ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Raise, ast.Assert,
     ast.Pass, ast.Break, ast.Continue, ast.Delete, ast.Global, ast.Nonlocal, ast.Import,
@@ -195,6 +234,7 @@ class _Builder:
     def __init__(self, spans: Spans, elided: set[int]) -> None:
         self.spans = spans
         self.raw = spans.raw
+        self.exact = spans.exact
         self.lines = spans.lines
         self.elided = elided
         self.indent: str | None = None  # of the file's first indented block
@@ -206,6 +246,9 @@ class _Builder:
 
     def _text(self, node: Any) -> str:
         """The source of an AST node."""
+        line = node.lineno
+        if self.spans.ascii and line == node.end_lineno:  # most: a number, a short string
+            return self.lines[line - 1][node.col_offset : node.end_col_offset]
         return self.spans.slice(node)
 
     def _on_header_line(self, statement: ast.stmt) -> bool:
@@ -258,14 +301,14 @@ class _Builder:
     def _line_of(
         self, body: list[cst.BaseSmallStatement], first: Any, last: Any
     ) -> cst.SimpleStatementLine:
-        line = cst.SimpleStatementLine(body=tuple(body))
+        line = _new.SimpleStatementLine(body=tuple(body))
         self.raw[id(line)] = (first.lineno, first.col_offset, last.end_lineno, last.end_col_offset)
         return line
 
     def suite(self, statements: list[ast.stmt]) -> cst.BaseSuite:
         first = statements[0]
         if isinstance(first, _SMALL) and self._on_header_line(first):
-            suite: cst.BaseSuite = cst.SimpleStatementSuite(
+            suite: cst.BaseSuite = _new.SimpleStatementSuite(
                 body=tuple(self.small(cast(ast.stmt, s)) for s in statements)
             )
             last = statements[-1]
@@ -278,7 +321,7 @@ class _Builder:
             line = self._line(first.lineno)
             self._indent_line = first.lineno
             self.indent = line[: len(line) - len(line.lstrip())] or None
-        block = cst.IndentedBlock(body=self.block(statements))
+        block = _new.IndentedBlock(body=self.block(statements))
         last = statements[-1]
         self.raw[id(block)] = (first.lineno, first.col_offset, last.end_lineno, last.end_col_offset)
         return block
@@ -297,78 +340,78 @@ class _Builder:
         return built
 
     def _else(self, statements: list[ast.stmt]) -> cst.Else | None:
-        return cst.Else(body=self.suite(statements)) if statements else None
+        return _new.Else(body=self.suite(statements)) if statements else None
 
     # small statements
     def _expr_statement(self, node: ast.Expr) -> cst.BaseSmallStatement:
-        return cst.Expr(value=self.expr(node.value))
+        return _new.Expr(value=self.expr(node.value))
 
     def _assign(self, node: ast.Assign) -> cst.BaseSmallStatement:
         targets = tuple(self._target(t) for t in node.targets)
-        return cst.Assign(targets=targets, value=self.expr(node.value))
+        return _new.Assign(targets=targets, value=self.expr(node.value))
 
     def _target(self, node: ast.expr) -> cst.AssignTarget:
-        target = cst.AssignTarget(target=cast(cst.BaseAssignTargetExpression, self.expr(node)))
+        target = _new.AssignTarget(target=cast(cst.BaseAssignTargetExpression, self.expr(node)))
         self.raw[id(target)] = node
         return target
 
     def _aug_assign(self, node: ast.AugAssign) -> cst.BaseSmallStatement:
-        return cst.AugAssign(
+        return _new.AugAssign(
             target=cast(cst.BaseAssignTargetExpression, self.expr(node.target)),
-            operator=_AUGMENTED[type(node.op)](),
+            operator=_AUGMENTED[type(node.op)],
             value=self.expr(node.value),
         )
 
     def _ann_assign(self, node: ast.AnnAssign) -> cst.BaseSmallStatement:
-        return cst.AnnAssign(
+        return _new.AnnAssign(
             target=cast(cst.BaseAssignTargetExpression, self.expr(node.target)),
             annotation=self._annotation(node.annotation),
             value=self.optional(node.value),
         )
 
     def _annotation(self, node: ast.expr) -> cst.Annotation:
-        return cst.Annotation(annotation=self.expr(node))
+        return _new.Annotation(annotation=self.expr(node))
 
     def _return(self, node: ast.Return) -> cst.BaseSmallStatement:
-        return cst.Return(value=self.optional(node.value))
+        return _new.Return(value=self.optional(node.value))
 
     def _raise(self, node: ast.Raise) -> cst.BaseSmallStatement:
-        cause = cst.From(item=self.expr(node.cause)) if node.cause is not None else None
-        return cst.Raise(exc=self.optional(node.exc), cause=cause)
+        cause = _new.From(item=self.expr(node.cause)) if node.cause is not None else None
+        return _new.Raise(exc=self.optional(node.exc), cause=cause)
 
     def _assert(self, node: ast.Assert) -> cst.BaseSmallStatement:
-        return cst.Assert(test=self.expr(node.test), msg=self.optional(node.msg))
+        return _new.Assert(test=self.expr(node.test), msg=self.optional(node.msg))
 
     def _delete(self, node: ast.Delete) -> cst.BaseSmallStatement:
         if len(node.targets) == 1:
             target = self.expr(node.targets[0])
         else:
-            target = cst.Tuple(elements=tuple(cst.Element(self.expr(t)) for t in node.targets))
-        return cst.Del(target=cast(cst.BaseDelTargetExpression, target))
+            target = _new.Tuple(elements=tuple(_new.Element(self.expr(t)) for t in node.targets))
+        return _new.Del(target=cast(cst.BaseDelTargetExpression, target))
 
     def _global(self, node: ast.Global) -> cst.BaseSmallStatement:
-        return cst.Global(names=tuple(cst.NameItem(cst.Name(n)) for n in node.names))
+        return _new.Global(names=tuple(_new.NameItem(_new.Name(n)) for n in node.names))
 
     def _nonlocal(self, node: ast.Nonlocal) -> cst.BaseSmallStatement:
-        return cst.Nonlocal(names=tuple(cst.NameItem(cst.Name(n)) for n in node.names))
+        return _new.Nonlocal(names=tuple(_new.NameItem(_new.Name(n)) for n in node.names))
 
     def _import(self, node: ast.Import) -> cst.BaseSmallStatement:
-        return cst.Import(names=tuple(self._alias(a) for a in node.names))
+        return _new.Import(names=tuple(self._alias(a) for a in node.names))
 
     def _import_from(self, node: ast.ImportFrom) -> cst.BaseSmallStatement:
         names: Sequence[cst.ImportAlias] | cst.ImportStar
         if len(node.names) == 1 and node.names[0].name == "*":
-            names = cst.ImportStar()
+            names = _new.ImportStar()
         else:
             names = tuple(self._alias(a) for a in node.names)
         module = _dotted(node.module) if node.module else None
-        return cst.ImportFrom(
-            module=module, names=names, relative=tuple(cst.Dot() for _ in range(node.level or 0))
+        return _new.ImportFrom(
+            module=module, names=names, relative=tuple(_new.Dot() for _ in range(node.level or 0))
         )
 
     def _alias(self, node: ast.alias) -> cst.ImportAlias:
-        asname = cst.AsName(name=cst.Name(node.asname)) if node.asname else None
-        alias = cst.ImportAlias(name=_dotted(node.name), asname=asname)
+        asname = _new.AsName(name=_new.Name(node.asname)) if node.asname else None
+        alias = _new.ImportAlias(name=_dotted(node.name), asname=asname)
         if hasattr(node, "lineno"):
             self.raw[id(alias)] = node
         return alias
@@ -389,35 +432,35 @@ class _Builder:
                 orelse = cast(cst.If, self.compound(chained))
             else:
                 orelse = self._else(node.orelse)
-        return cst.If(test=self.expr(node.test), body=self.suite(node.body), orelse=orelse)
+        return _new.If(test=self.expr(node.test), body=self.suite(node.body), orelse=orelse)
 
     def _for(self, node: ast.For | ast.AsyncFor) -> cst.BaseCompoundStatement:
-        return cst.For(
+        return _new.For(
             target=cast(cst.BaseAssignTargetExpression, self.expr(node.target)),
             iter=self.expr(node.iter),
             body=self.suite(node.body),
             orelse=self._else(node.orelse),
-            asynchronous=cst.Asynchronous() if isinstance(node, ast.AsyncFor) else None,
+            asynchronous=_new.Asynchronous() if isinstance(node, ast.AsyncFor) else None,
         )
 
     def _while(self, node: ast.While) -> cst.BaseCompoundStatement:
-        return cst.While(
+        return _new.While(
             test=self.expr(node.test), body=self.suite(node.body), orelse=self._else(node.orelse)
         )
 
     def _try(self, node: Any) -> cst.BaseCompoundStatement:
         star = type(node).__name__ == "TryStar"
-        handler_class: Any = cst.ExceptStarHandler if star else cst.ExceptHandler
+        handler_class: Any = _new.ExceptStarHandler if star else _new.ExceptHandler
         handlers = []
         for handler in node.handlers:
-            name = cst.AsName(name=cst.Name(handler.name)) if handler.name else None
+            name = _new.AsName(name=_new.Name(handler.name)) if handler.name else None
             built = handler_class(
                 body=self.suite(handler.body), type=self.optional(handler.type), name=name
             )
             self.raw[id(built)] = handler
             handlers.append(built)
-        finalbody = cst.Finally(body=self.suite(node.finalbody)) if node.finalbody else None
-        try_class: Any = cst.TryStar if star else cst.Try
+        finalbody = _new.Finally(body=self.suite(node.finalbody)) if node.finalbody else None
+        try_class: Any = _new.TryStar if star else _new.Try
         return cast(
             cst.BaseCompoundStatement,
             try_class(
@@ -433,26 +476,26 @@ class _Builder:
         for item in node.items:
             target = item.optional_vars
             asname = (
-                cst.AsName(name=cast(cst.Name, self.expr(target))) if target is not None else None
+                _new.AsName(name=cast(cst.Name, self.expr(target))) if target is not None else None
             )
-            items.append(cst.WithItem(item=self.expr(item.context_expr), asname=asname))
-        return cst.With(
+            items.append(_new.WithItem(item=self.expr(item.context_expr), asname=asname))
+        return _new.With(
             items=tuple(items),
             body=self.suite(node.body),
-            asynchronous=cst.Asynchronous() if isinstance(node, ast.AsyncWith) else None,
+            asynchronous=_new.Asynchronous() if isinstance(node, ast.AsyncWith) else None,
         )
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> cst.BaseCompoundStatement:
         if getattr(node, "type_params", None):
             raise Unsupported("type parameters")
         returns = self._annotation(node.returns) if node.returns is not None else None
-        return cst.FunctionDef(
+        return _new.FunctionDef(
             name=self._defined_name(node, node.name),
             params=self.parameters(node.args),
             body=self.suite(node.body),
             decorators=self._decorators(node.decorator_list),
             returns=returns,
-            asynchronous=(cst.Asynchronous() if isinstance(node, ast.AsyncFunctionDef) else None),
+            asynchronous=(_new.Asynchronous() if isinstance(node, ast.AsyncFunctionDef) else None),
         )
 
     def _class(self, node: ast.ClassDef) -> cst.BaseCompoundStatement:
@@ -460,7 +503,7 @@ class _Builder:
             raise Unsupported("type parameters")
         bases = tuple(self._positional(b) for b in node.bases)
         keywords = tuple(self._keyword(k) for k in node.keywords)
-        return cst.ClassDef(
+        return _new.ClassDef(
             name=self._defined_name(node, node.name),
             body=self.suite(node.body),
             bases=bases,
@@ -470,7 +513,7 @@ class _Builder:
 
     def _defined_name(self, node: Any, name: str) -> cst.Name:
         """The name after ``def``/``class``: found on the statement's first line."""
-        built = cst.Name(name)
+        built = _new.Name(name)
         line = self._line(node.lineno)
         head = self.spans._chars(node.lineno, node.col_offset)
         found = _DEFINES.match(line, head)
@@ -481,7 +524,7 @@ class _Builder:
         return built
 
     def _decorators(self, nodes: list[ast.expr]) -> tuple[cst.Decorator, ...]:
-        return tuple(cst.Decorator(decorator=self.expr(d)) for d in nodes)
+        return tuple(_new.Decorator(decorator=self.expr(d)) for d in nodes)
 
     # ------------------------------------------------------------------ parameters
     def parameters(self, node: ast.arguments) -> cst.Parameters:
@@ -494,28 +537,28 @@ class _Builder:
         if node.vararg is not None:
             star_arg = self._param(node.vararg, None, "*")
         elif node.kwonlyargs:
-            star_arg = cst.ParamStar()
+            star_arg = _new.ParamStar()
         kwonly = [self._param(a, d) for a, d in zip(node.kwonlyargs, node.kw_defaults, strict=True)]
         star_kwarg = self._param(node.kwarg, None, "**") if node.kwarg is not None else None
-        return cst.Parameters(
+        return _new.Parameters(
             params=tuple(built[only:]),
             star_arg=star_arg,
             kwonly_params=tuple(kwonly),
             star_kwarg=star_kwarg,
             posonly_params=tuple(built[:only]),
-            posonly_ind=cst.ParamSlash() if only else cst.MaybeSentinel.DEFAULT,
+            posonly_ind=_new.ParamSlash() if only else cst.MaybeSentinel.DEFAULT,
         )
 
     def _param(self, node: ast.arg, default: ast.expr | None, star: str = "") -> cst.Param:
         annotation = self._annotation(node.annotation) if node.annotation is not None else None
-        name = cst.Name(node.arg)
+        name = _new.Name(node.arg)
         self.raw[id(name)] = (
             node.lineno,
             node.col_offset,
             node.lineno,
             node.col_offset + len(node.arg.encode("utf-8", "surrogatepass")),
         )
-        return cst.Param(
+        return _new.Param(
             name=name, annotation=annotation, default=self.optional(default), star=star
         )
 
@@ -524,45 +567,46 @@ class _Builder:
         return self.expr(node) if node is not None else None
 
     def expr(self, node: ast.expr) -> cst.BaseExpression:
-        if id(node) in self.elided:
-            built: cst.BaseExpression = cst.Ellipsis()
+        builder = _EXPRESSION_BUILDERS.get(type(node))
+        if self.elided and id(node) in self.elided:
+            built: cst.BaseExpression = _new.Ellipsis()
+        elif builder is None:
+            raise Unsupported(type(node).__name__)
         else:
-            builder = _EXPRESSION_BUILDERS.get(type(node))
-            if builder is None:
-                raise Unsupported(type(node).__name__)
             built = builder(self, node)
-        if id(built) not in self.raw and id(built) not in self.spans.exact:
-            self.raw[id(built)] = node
+        key = id(built)
+        if key not in self.exact:  # a tuple's or generator's own range, without brackets
+            self.raw[key] = node
         return built
 
     def _name(self, node: ast.Name) -> cst.BaseExpression:
-        return cst.Name(node.id)
+        return _new.Name(node.id)
 
     def _attribute(self, node: ast.Attribute) -> cst.BaseExpression:
-        attr = cst.Name(node.attr)
+        attr = _new.Name(node.attr)
         end_line, end = node.end_lineno or node.lineno, node.end_col_offset or 0
         self.raw[id(attr)] = (
             end_line, end - len(node.attr.encode("utf-8", "surrogatepass")), end_line, end
         )  # fmt: skip
-        return cst.Attribute(value=self.expr(node.value), attr=attr)
+        return _new.Attribute(value=self.expr(node.value), attr=attr)
 
     def _constant(self, node: ast.Constant) -> cst.BaseExpression:
         value = node.value
         if value is None or value is True or value is False:
-            return cst.Name(repr(value))
+            return _new.Name(repr(value))
         if value is Ellipsis:
-            return cst.Ellipsis()
+            return _new.Ellipsis()
         text = self._text(node)
         if isinstance(value, (str, bytes)):
             if _ONE_STRING.fullmatch(text):
-                return cst.SimpleString(text)
+                return _new.SimpleString(text)
             return self._reparsed(text)
         if isinstance(value, complex):
-            return cst.Imaginary(text)
+            return _new.Imaginary(text)
         if isinstance(value, float):
-            return cst.Float(text)
+            return _new.Float(text)
         if isinstance(value, int):
-            return cst.Integer(text)
+            return _new.Integer(text)
         raise Unsupported(type(value).__name__)
 
     def _reparsed(self, text: str) -> cst.BaseExpression:
@@ -593,7 +637,7 @@ class _Builder:
         ):  # ``f(x for x in y)``: the call's brackets are the generator's, not the argument's
             self.raw.pop(id(args[0]), None)
             self.spans.exact[id(args[0])] = self.spans.exact[id(args[0].value)]
-        return cst.Call(func=func, args=args)
+        return _new.Call(func=func, args=args)
 
     def _bracketed_argument(self, node: ast.Call) -> bool:
         """Whether a positional argument stands in brackets of its own (``f((a))``): a bracket
@@ -638,47 +682,45 @@ class _Builder:
 
     def _positional(self, node: ast.expr) -> cst.Arg:
         if isinstance(node, ast.Starred):
-            arg = cst.Arg(value=self.expr(node.value), star="*")
+            arg = _new.Arg(value=self.expr(node.value), star="*")
         else:
-            arg = cst.Arg(value=self.expr(node))
+            arg = _new.Arg(value=self.expr(node))
         self.raw[id(arg)] = node
         return arg
 
     def _keyword(self, node: ast.keyword) -> cst.Arg:
         if node.arg is None:
-            arg = cst.Arg(value=self.expr(node.value), star="**")
+            arg = _new.Arg(value=self.expr(node.value), star="**")
         else:
-            name = cst.Name(node.arg)
+            name = _new.Name(node.arg)
             self.raw[id(name)] = (
                 node.lineno,
                 node.col_offset,
                 node.lineno,
                 node.col_offset + len(node.arg.encode("utf-8", "surrogatepass")),
             )
-            arg = cst.Arg(value=self.expr(node.value), keyword=name)
+            arg = _new.Arg(value=self.expr(node.value), keyword=name)
         self.raw[id(arg)] = node
         return arg
 
     def _binary(self, node: ast.BinOp) -> cst.BaseExpression:
-        return cst.BinaryOperation(
+        return _new.BinaryOperation(
             left=self.expr(node.left),
-            operator=_BINARY[type(node.op)](),
+            operator=_BINARY[type(node.op)],
             right=self.expr(node.right),
         )
 
     def _unary(self, node: ast.UnaryOp) -> cst.BaseExpression:
-        return cst.UnaryOperation(
-            operator=_UNARY[type(node.op)](), expression=self.expr(node.operand)
+        return _new.UnaryOperation(
+            operator=_UNARY[type(node.op)], expression=self.expr(node.operand)
         )
 
     def _boolean(self, node: ast.BoolOp) -> cst.BaseExpression:
-        operator: Callable[[], cst.BaseBooleanOp] = (
-            cst.And if isinstance(node.op, ast.And) else cst.Or
-        )
+        operator = _BOOLEAN[type(node.op)]
         values = node.values
         built = self.expr(values[0])
         for index, value in enumerate(values[1:], start=1):
-            built = cst.BooleanOperation(left=built, operator=operator(), right=self.expr(value))
+            built = _new.BooleanOperation(left=built, operator=operator, right=self.expr(value))
             if index < len(values) - 1:  # the outermost gets the node's own span
                 self._left_part(built, node, values[index])
         return built
@@ -697,41 +739,41 @@ class _Builder:
 
     def _compare(self, node: ast.Compare) -> cst.BaseExpression:
         targets = tuple(
-            cst.ComparisonTarget(operator=_COMPARE[type(op)](), comparator=self.expr(right))
+            _new.ComparisonTarget(operator=_COMPARE[type(op)], comparator=self.expr(right))
             for op, right in zip(node.ops, node.comparators, strict=True)
         )
-        return cst.Comparison(left=self.expr(node.left), comparisons=targets)
+        return _new.Comparison(left=self.expr(node.left), comparisons=targets)
 
     def _if_expression(self, node: ast.IfExp) -> cst.BaseExpression:
-        return cst.IfExp(
+        return _new.IfExp(
             test=self.expr(node.test), body=self.expr(node.body), orelse=self.expr(node.orelse)
         )
 
     def _lambda(self, node: ast.Lambda) -> cst.BaseExpression:
-        return cst.Lambda(params=self.parameters(node.args), body=self.expr(node.body))
+        return _new.Lambda(params=self.parameters(node.args), body=self.expr(node.body))
 
     def _named(self, node: ast.NamedExpr) -> cst.BaseExpression:
-        return cst.NamedExpr(target=self.expr(node.target), value=self.expr(node.value))
+        return _new.NamedExpr(target=self.expr(node.target), value=self.expr(node.value))
 
     def _await(self, node: ast.Await) -> cst.BaseExpression:
-        return cst.Await(expression=self.expr(node.value))
+        return _new.Await(expression=self.expr(node.value))
 
     def _yield(self, node: ast.Yield) -> cst.BaseExpression:
-        return cst.Yield(value=self.optional(node.value))
+        return _new.Yield(value=self.optional(node.value))
 
     def _yield_from(self, node: ast.YieldFrom) -> cst.BaseExpression:
-        return cst.Yield(value=cst.From(item=self.expr(node.value)))
+        return _new.Yield(value=_new.From(item=self.expr(node.value)))
 
     def _elements(self, nodes: list[ast.expr]) -> tuple[cst.BaseElement, ...]:
         return tuple(
-            cst.StarredElement(value=self.expr(n.value))
+            _new.StarredElement(value=self.expr(n.value))
             if isinstance(n, ast.Starred)
-            else cst.Element(value=self.expr(n))
+            else _new.Element(value=self.expr(n))
             for n in nodes
         )
 
     def _tuple(self, node: ast.Tuple) -> cst.BaseExpression:
-        built = cst.Tuple(elements=self._elements(node.elts))
+        built = _new.Tuple(elements=self._elements(node.elts))
         if node.elts and self._parenthesized(node):
             self._inside_brackets(built, node, node.elts[0], node.elts[-1])
         elif not node.elts:  # ``()``: an empty range just inside the brackets
@@ -760,51 +802,51 @@ class _Builder:
         spans.exact[id(built)] = CodeRange(spans.position(start), spans.position(end))
 
     def _list(self, node: ast.List) -> cst.BaseExpression:
-        return cst.List(elements=self._elements(node.elts))
+        return _new.List(elements=self._elements(node.elts))
 
     def _set(self, node: ast.Set) -> cst.BaseExpression:
-        return cst.Set(elements=self._elements(node.elts))
+        return _new.Set(elements=self._elements(node.elts))
 
     def _dict(self, node: ast.Dict) -> cst.BaseExpression:
         elements: tuple[cst.BaseDictElement, ...] = tuple(
-            cst.StarredDictElement(value=self.expr(value))
+            _new.StarredDictElement(value=self.expr(value))
             if key is None
-            else cst.DictElement(key=self.expr(key), value=self.expr(value))
+            else _new.DictElement(key=self.expr(key), value=self.expr(value))
             for key, value in zip(node.keys, node.values, strict=True)
         )
-        return cst.Dict(elements=elements)
+        return _new.Dict(elements=elements)
 
     def _comprehension(self, generators: list[ast.comprehension]) -> cst.CompFor:
         inner: cst.CompFor | None = None
         for generator in reversed(generators):
-            inner = cst.CompFor(
+            inner = _new.CompFor(
                 target=cast(cst.BaseAssignTargetExpression, self.expr(generator.target)),
                 iter=self.expr(generator.iter),
-                ifs=tuple(cst.CompIf(test=self.expr(test)) for test in generator.ifs),
+                ifs=tuple(_new.CompIf(test=self.expr(test)) for test in generator.ifs),
                 inner_for_in=inner,
-                asynchronous=cst.Asynchronous() if generator.is_async else None,
+                asynchronous=_new.Asynchronous() if generator.is_async else None,
             )
         assert inner is not None
         return inner
 
     def _list_comp(self, node: ast.ListComp) -> cst.BaseExpression:
         for_in = self._comprehension(node.generators)
-        return cst.ListComp(elt=self.expr(node.elt), for_in=for_in)
+        return _new.ListComp(elt=self.expr(node.elt), for_in=for_in)
 
     def _set_comp(self, node: ast.SetComp) -> cst.BaseExpression:
         for_in = self._comprehension(node.generators)
-        return cst.SetComp(elt=self.expr(node.elt), for_in=for_in)
+        return _new.SetComp(elt=self.expr(node.elt), for_in=for_in)
 
     def _generator(self, node: ast.GeneratorExp) -> cst.BaseExpression:
         for_in = self._comprehension(node.generators)
-        built = cst.GeneratorExp(elt=self.expr(node.elt), for_in=for_in)
+        built = _new.GeneratorExp(elt=self.expr(node.elt), for_in=for_in)
         last = node.generators[-1]
         self._inside_brackets(built, node, node.elt, last.ifs[-1] if last.ifs else last.iter)
         return built
 
     def _dict_comp(self, node: ast.DictComp) -> cst.BaseExpression:
         for_in = self._comprehension(node.generators)
-        return cst.DictComp(key=self.expr(node.key), value=self.expr(node.value), for_in=for_in)
+        return _new.DictComp(key=self.expr(node.key), value=self.expr(node.value), for_in=for_in)
 
     def _subscript(self, node: ast.Subscript) -> cst.BaseExpression:
         index = node.slice
@@ -812,22 +854,22 @@ class _Builder:
             elements = tuple(self._subscript_element(e) for e in index.elts)
         else:
             elements = (self._subscript_element(index),)
-        return cst.Subscript(value=self.expr(node.value), slice=elements)
+        return _new.Subscript(value=self.expr(node.value), slice=elements)
 
     def _subscript_element(self, node: ast.expr) -> cst.SubscriptElement:
         if isinstance(node, ast.Slice):
-            two_colons = node.step is not None or _depth_zero(self._text(node)).count(":") > 1
-            part: cst.BaseSlice = cst.Slice(
+            two_colons = node.step is not None or _top_level_colons(self._text(node)) > 1
+            part: cst.BaseSlice = _new.Slice(
                 lower=self.optional(node.lower),
                 upper=self.optional(node.upper),
                 step=self.optional(node.step),
-                second_colon=cst.Colon() if two_colons else cst.MaybeSentinel.DEFAULT,
+                second_colon=_new.Colon() if two_colons else cst.MaybeSentinel.DEFAULT,
             )
         elif isinstance(node, ast.Starred):
-            part = cst.Index(value=self.expr(node.value), star="*")
+            part = _new.Index(value=self.expr(node.value), star="*")
         else:
-            part = cst.Index(value=self.expr(node))
-        return cst.SubscriptElement(slice=part)
+            part = _new.Index(value=self.expr(node))
+        return _new.SubscriptElement(slice=part)
 
     def _parenthesized(self, node: ast.Tuple) -> bool:
         """Whether a tuple's own brackets enclose it (``x[(a, b)]``, not ``x[(a), b]``)."""
@@ -847,9 +889,9 @@ class _Builder:
 
 def _dotted(name: str) -> cst.Name | cst.Attribute:
     parts = name.split(".")
-    built: cst.Name | cst.Attribute = cst.Name(parts[0])
+    built: cst.Name | cst.Attribute = _new.Name(parts[0])
     for part in parts[1:]:
-        built = cst.Attribute(value=built, attr=cst.Name(part))
+        built = _new.Attribute(value=built, attr=_new.Name(part))
     return built
 
 
@@ -861,9 +903,9 @@ _SMALL_BUILDERS: dict[type, Callable[[_Builder, Any], cst.BaseSmallStatement]] =
     ast.Return: _Builder._return,
     ast.Raise: _Builder._raise,
     ast.Assert: _Builder._assert,
-    ast.Pass: lambda _builder, _node: cst.Pass(),
-    ast.Break: lambda _builder, _node: cst.Break(),
-    ast.Continue: lambda _builder, _node: cst.Continue(),
+    ast.Pass: lambda _builder, _node: _new.Pass(),
+    ast.Break: lambda _builder, _node: _new.Break(),
+    ast.Continue: lambda _builder, _node: _new.Continue(),
     ast.Delete: _Builder._delete,
     ast.Global: _Builder._global,
     ast.Nonlocal: _Builder._nonlocal,
@@ -930,29 +972,27 @@ def _skip_layout(text: str, offset: int, limit: int) -> int:
     return offset
 
 
-def _depth_zero(text: str) -> str:
-    """The characters of an expression outside its brackets, strings and comments."""
-    kept = []
-    depth = 0
+def _top_level_colons(text: str) -> int:
+    """How many colons of a slice's text are outside its brackets, strings and comments."""
+    count = depth = 0
     for _, char in _code_characters(text):
         if char in "([{":
             depth += 1
         elif char in ")]}":
             depth -= 1
         elif depth == 0:
-            kept.append(char)
-    return "".join(kept)
+            count += 1
+    return count
 
 
 _STRING_OR_COMMENT = re.compile(r"#[^\r\n]*|" + _ONE_STRING.pattern, re.DOTALL)
 
 
 def _code_characters(text: str) -> list[tuple[int, str]]:
-    """(offset, character) of the code of an expression's text: not in strings or comments."""
-    found: list[tuple[int, str]] = []
-    position = 0
-    for match in _STRING_OR_COMMENT.finditer(text):
-        found.extend((index, text[index]) for index in range(position, match.start()))
-        position = match.end()
-    found.extend((index, text[index]) for index in range(position, len(text)))
-    return found
+    """(offset, character) of each bracket and colon of an expression's text that is code,
+    not in a string or a comment."""
+    code = _STRING_OR_COMMENT.sub(lambda found: " " * len(found.group()), text)
+    return [(found.start(), found.group()) for found in _BRACKETS_OR_COLONS.finditer(code)]
+
+
+_BRACKETS_OR_COLONS = re.compile(r"[()\[\]{}:]")
