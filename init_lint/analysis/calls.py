@@ -759,6 +759,8 @@ class Calls:
         info = ref.info
         if info is not None and info.record_fields is not None:
             return self._record(info, args, frame)
+        if info is not None and info.settings:
+            return self._settings(info, args, frame)
         if info is not None and info.layer_kind is not None:
             instance = host.modules.new_instance(info.layer_kind, info.layer_bases, node, frame)
             reset = info.lookup("reset_parameters")
@@ -808,6 +810,17 @@ class Calls:
                 evaluated = self.host.expressions.eval(default, defaults) if default else UNKNOWN
                 fields[name] = evaluated
         return RecordVal(info.key, fields)
+
+    def _settings(self, info: ClassInfo, args: Arguments, frame: Frame) -> Value:
+        """``Config(act="tanh")`` of a settings class: a record of the attributes its
+        ``__init__`` stores, run with these arguments."""
+        init = info.lookup("__init__")
+        if args.open_ended or init is None:
+            return UNKNOWN
+        attrs: dict[str, Value] = {}
+        inner = Frame(env={}, prefix=frame.prefix, owner=frame.owner, self_info=info, attrs=attrs)
+        self.call_function(init, args.known_positional, args.keywords, inner, bound_self=True)
+        return RecordVal(info.key, attrs)
 
     def _run_layer_subclass(
         self, info: ClassInfo, instance: Instance, args: Arguments, frame: Frame
@@ -1017,6 +1030,13 @@ def _standard_call(qualified: str, args: Arguments) -> Value | None:
     positional = args.positional
     if qualified == "functools.partial" and positional:
         return PartialVal(positional[0], tuple(positional[1:]), args.keywords)
+    if qualified in ("copy.copy", "copy.deepcopy") and positional:
+        original = positional[0]  # a config copied before its fields change
+        return (
+            RecordVal(original.key, dict(original.fields))
+            if isinstance(original, RecordVal)
+            else None
+        )
     if qualified == "dataclasses.replace" and len(positional) == 1:
         original = positional[0]  # replace(cfg, act="tanh"): a copy with those fields
         if isinstance(original, RecordVal) and set(args.keywords) <= set(original.fields):

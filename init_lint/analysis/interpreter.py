@@ -58,7 +58,7 @@ from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
 from .portable import FunctionSource
-from .records import record_fields
+from .records import record_fields, settings_class
 from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program, Scope
 from .userlib import ProjectLibrary, project_library
 from .values import (
@@ -330,11 +330,12 @@ class Interpreter:
         self._collect(self.module.body, top=True)
         for info in self.classes.values():
             info.record_fields = record_fields(info.node, self.imports, self.source)
+            info.settings = info.record_fields is None and settings_class(info.node)
         self._module_constants()
         for info in self.classes.values():
             self._classify_class(info, frozenset())
         for info in self.classes.values():
-            if info.layer_kind is None and info.record_fields is None:
+            if info.layer_kind is None and info.record_fields is None and not info.settings:
                 self._evaluating[info.key] += 1
                 self._evaluate_class(info, info.graph_node)
                 self._evaluating[info.key] -= 1
@@ -472,7 +473,9 @@ class Interpreter:
         )
         frame = Frame(env={}, owner=self.module_node)
         records = frozenset(
-            name for name, info in self.classes.items() if info.record_fields is not None
+            name
+            for name, info in self.classes.items()
+            if info.record_fields is not None or info.settings
         )
         for assign in self._top_assignments:
             name = cst.ensure_type(assign.targets[0].target, cst.Name).value

@@ -5,6 +5,11 @@ from a field. Such a class builds no module: an instance is its fields' values (
 :class:`~.values.RecordVal`), given by the constructor's arguments in field order or by the
 defaults written in the class body. What the class computes itself (``__post_init__``, a
 custom ``__init__``) is not followed: a class with its own ``__init__`` is no record.
+
+A *settings class* is the hand-written form of the same thing: ``class Config:`` with an
+``__init__`` that only stores values on ``self`` (``self.act = act``), and no method that
+could change them later. Its instance is a record too, of the attributes its ``__init__``
+sets, run with the constructor's arguments (see ``Calls.instantiate``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 
 import libcst as cst
 
+from .common import child_nodes
 from .imports import ImportMap, dotted_name
 
 #: Decorators that generate ``__init__`` from the annotated fields, as resolved names.
@@ -59,6 +65,96 @@ def record_fields(node: cst.ClassDef, imports: ImportMap, source: str) -> Fields
                 continue  # a class constant, not a field
             fields.append((small.target.value, _default(small.value, imports)))
     return tuple(fields)
+
+
+def settings_class(node: cst.ClassDef) -> bool:
+    """``class Config: def __init__(self, act="relu"): self.act = act``: no base but
+    ``object``, no decorator, an ``__init__`` that only binds names and ``self``'s attributes
+    (in branches too) and builds no object of a class (``self.net = Net()`` makes a holder of
+    modules, not settings), and no method of an instance besides dunders and properties."""
+    if node.decorators or any(dotted_name(b.value) != "object" for b in node.bases):
+        return False
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    init = None
+    for statement in body:
+        if not isinstance(statement, cst.FunctionDef):
+            continue
+        name = statement.name.value
+        if name == "__init__":
+            init = statement
+        elif not (name.startswith("__") or _not_an_instance_method(statement)):
+            return False  # cfg.update(...) could change what __init__ set
+    return init is not None and _only_stores(init.body) and not _builds_objects(init)
+
+
+def _builds_objects(function: cst.FunctionDef) -> bool:
+    """Whether a function calls something named like a class (``Net()``, ``nn.Linear(...)``)."""
+    pending: list[cst.CSTNode] = [function.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.Call):
+            name = dotted_name(node.func) or ""
+            if name.rsplit(".", 1)[-1][:1].isupper():
+                return True
+        pending.extend(child_nodes(node))
+    return False
+
+
+def _not_an_instance_method(function: cst.FunctionDef) -> bool:
+    names = {dotted_name(d.decorator) for d in function.decorators}
+    return bool(names & {"property", "staticmethod", "classmethod"})
+
+
+def _only_stores(suite: cst.BaseSuite) -> bool:
+    """Statements that bind names or ``self.name``, check, or raise; ``if`` blocks of them."""
+    statements = suite.body if isinstance(suite, cst.IndentedBlock) else (suite,)
+    for statement in statements:
+        if isinstance(statement, cst.If):
+            orelse = statement.orelse
+            if not _only_stores(statement.body):
+                return False
+            if isinstance(orelse, cst.If) and not _only_stores(cst.IndentedBlock([orelse])):
+                return False
+            if isinstance(orelse, cst.Else) and not _only_stores(orelse.body):
+                return False
+            continue
+        small_statements = getattr(statement, "body", ())
+        if isinstance(statement, cst.BaseCompoundStatement) or not all(
+            _stores(small) for small in small_statements
+        ):
+            return False
+    return True
+
+
+def _stores(small: cst.CSTNode) -> bool:
+    if isinstance(small, (cst.Pass, cst.Raise, cst.Assert)):
+        return True
+    if isinstance(small, cst.Expr):  # a docstring, or super().__init__() of object
+        value = small.value
+        if isinstance(value, cst.SimpleString):
+            return True
+        func = value.func if isinstance(value, cst.Call) else None
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "__init__"
+            and isinstance(func.value, cst.Call)
+            and dotted_name(func.value.func) == "super"
+        )
+    if isinstance(small, cst.Assign):
+        targets = [t.target for t in small.targets]
+    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+        targets = [small.target]
+    else:
+        return False
+    return all(
+        isinstance(t, cst.Name)
+        or (
+            isinstance(t, cst.Attribute)
+            and isinstance(t.value, cst.Name)
+            and t.value.value == "self"
+        )
+        for t in targets
+    )
 
 
 def _reassigned(name: str, source: str) -> bool:

@@ -68,6 +68,9 @@ class ClassInfo:
     #: A dataclass or NamedTuple: its fields in order, with their default's expression (None:
     #: none, or a default_factory); None for any other class.
     record_fields: tuple[tuple[str, cst.BaseExpression | None], ...] | None = None
+    #: A settings class (see :func:`~.records.settings_class`): an instance is a record of
+    #: what its ``__init__`` stores on ``self``.
+    settings: bool = False
 
     def mro(self) -> list[ClassInfo]:
         """This class, then its bases defined in the same file (breadth first, no repeats)."""
