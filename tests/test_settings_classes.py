@@ -24,7 +24,7 @@ def _runtime_codes(path: Path) -> dict[str, dict[str, str | None]]:
 
     module = load_module(path)
     codes = {}
-    for name in ("Net", "TanhNet", "OptionNet"):
+    for name in ("Net", "TanhNet", "OptionNet", "SpecNet"):
         torch.manual_seed(0)
         report = verify(getattr(module, name)(), torch.randn(512, 64))
         codes[name] = {layer.name: layer.code for layer in report.layers}
@@ -33,7 +33,7 @@ def _runtime_codes(path: Path) -> dict[str, dict[str, str | None]]:
 
 def test_the_settings_a_module_is_built_with_decide_its_finding() -> None:
     findings = lint_paths([FIXTURE], Options())
-    assert [(f.line, f.code) for f in findings] == [(38, "INI001")]
+    assert [(f.line, f.code) for f in findings] == [(41, "INI001"), (122, "INI001")]
     assert "StageSettings(width=?, act='relu', slope=0.2)" in findings[0].message
 
 
@@ -42,10 +42,13 @@ def test_the_runtime_verifier_agrees_and_the_fix_makes_the_layers_he(tmp_path: P
         "Net": {"stages.0.fc": "INI001", "stages.1.fc": "INI001"},
         "TanhNet": {"stage.fc": None},
         "OptionNet": {"stage.fc": None},
+        "SpecNet": {"blocks.0.fc": "INI001", "blocks.1.fc": "INI001"},
     }
     fixed = Path(shutil.copy(FIXTURE, tmp_path / "settings_classes.py"))
     assert main(["--quiet", "--no-cache", "--fix", str(fixed)]) in (0, 1)
-    assert _runtime_codes(fixed)["Net"] == {"stages.0.fc": None, "stages.1.fc": None}
+    after = _runtime_codes(fixed)
+    assert after["Net"] == {"stages.0.fc": None, "stages.1.fc": None}
+    assert after["SpecNet"] == {"blocks.0.fc": None, "blocks.1.fc": None}
     text = fixed.read_text()
     assert main(["--quiet", "--no-cache", "--fix", str(fixed)]) == 0
     assert fixed.read_text() == text

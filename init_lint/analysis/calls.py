@@ -493,6 +493,13 @@ class Calls:
             config = config_argument(node, args.known_positional, args.keywords)
             if config is not None:
                 frame.owner.init_config = (config, node)
+        if method is None and name == "__init__" and info.settings and frame.attrs is not None:
+            # A settings class over a record class: the record's __init__ sets its fields.
+            base = next((b for b in defining.mro() if b.record_fields is not None), None)
+            record = self._record(base, args, frame) if base is not None else UNKNOWN
+            if isinstance(record, RecordVal):
+                frame.attrs.update(record.fields)
+            return ConstVal(None)
         if method is None and name == "__init__" and self.host.is_sequential(info):
             self._sequential_init(args, frame)
             return ConstVal(None)
@@ -1025,18 +1032,24 @@ def _dict_lookup(mapping: DictVal, method: str, given: list[Value], certain: boo
     return ConstVal(None) if method == "get" else UNKNOWN  # pop of a missing key raises
 
 
+def _copied_records(value: Value) -> Value | None:
+    """A copy of a record, or of each of several (``for cnf in configs: copy.copy(cnf)``);
+    None for anything else."""
+    if isinstance(value, RecordVal):
+        return RecordVal(value.key, dict(value.fields))
+    items = value.items if isinstance(value, GroupVal) and not value.exact else ()
+    if items and all(isinstance(item, RecordVal) for item in items):
+        return GroupVal(tuple(_copied_records(item) or UNKNOWN for item in items), exact=False)
+    return None
+
+
 def _standard_call(qualified: str, args: Arguments) -> Value | None:
     """Standard-library calls whose result the analysis knows (None: not one of them)."""
     positional = args.positional
     if qualified == "functools.partial" and positional:
         return PartialVal(positional[0], tuple(positional[1:]), args.keywords)
     if qualified in ("copy.copy", "copy.deepcopy") and positional:
-        original = positional[0]  # a config copied before its fields change
-        return (
-            RecordVal(original.key, dict(original.fields))
-            if isinstance(original, RecordVal)
-            else None
-        )
+        return _copied_records(positional[0])  # a config copied before its fields change
     if qualified == "dataclasses.replace" and len(positional) == 1:
         original = positional[0]  # replace(cfg, act="tanh"): a copy with those fields
         if isinstance(original, RecordVal) and set(args.keywords) <= set(original.fields):

@@ -330,7 +330,9 @@ class Interpreter:
         self._collect(self.module.body, top=True)
         for info in self.classes.values():
             info.record_fields = record_fields(info.node, self.imports, self.source)
-            info.settings = info.record_fields is None and settings_class(info.node)
+        records = frozenset(n for n, info in self.classes.items() if info.record_fields is not None)
+        for info in self.classes.values():
+            info.settings = info.record_fields is None and settings_class(info.node, records)
         self._module_constants()
         for info in self.classes.values():
             self._classify_class(info, frozenset())
@@ -959,12 +961,15 @@ class Interpreter:
                 statement = frame.loop_statement or frame.statement
                 self._record_container(value, f"self.{attribute}", statement, frame.owner)
         elif isinstance(target, cst.Attribute):
-            record = self.expressions.eval(target.value, frame)
-            if isinstance(record, RecordVal):  # cfg.act = "tanh" on a config the code holds
-                old = record.fields.get(target.attr.value, UNKNOWN)
-                record.fields[target.attr.value] = (
-                    value if frame.cond_depth == 0 else union((old, value))
-                )
+            held = self.expressions.eval(target.value, frame)
+            # cfg.act = "tanh" on a config the code holds (or on each of several it may be)
+            several = held.items if isinstance(held, GroupVal) and not held.exact else ()
+            for record in several if several else (held,):
+                if isinstance(record, RecordVal):
+                    old = record.fields.get(target.attr.value, UNKNOWN)
+                    record.fields[target.attr.value] = (
+                        value if frame.cond_depth == 0 else union((old, value))
+                    )
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = value.items if isinstance(value, GroupVal) and value.exact else None
             for index, element in enumerate(target.elements):

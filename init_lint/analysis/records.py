@@ -67,12 +67,14 @@ def record_fields(node: cst.ClassDef, imports: ImportMap, source: str) -> Fields
     return tuple(fields)
 
 
-def settings_class(node: cst.ClassDef) -> bool:
+def settings_class(node: cst.ClassDef, records: frozenset[str] = frozenset()) -> bool:
     """``class Config: def __init__(self, act="relu"): self.act = act``: no base but
-    ``object``, no decorator, an ``__init__`` that only binds names and ``self``'s attributes
-    (in branches too) and builds no object of a class (``self.net = Net()`` makes a holder of
-    modules, not settings), and no method of an instance besides dunders and properties."""
-    if node.decorators or any(dotted_name(b.value) != "object" for b in node.bases):
+    ``object`` or a record class of the file (``records``: its ``super().__init__(...)`` sets
+    the record's fields), no decorator, an ``__init__`` that only binds names and ``self``'s
+    attributes (in branches too) and builds no object of a class (``self.net = Net()`` makes
+    a holder of modules, not settings), and no method of an instance besides dunders,
+    properties and static or class methods."""
+    if node.decorators or any(dotted_name(b.value) not in {"object", *records} for b in node.bases):
         return False
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
     init = None
