@@ -179,6 +179,21 @@ def without_numbers(signature: Signature) -> Signature:
     return tuple(widen(d) for d in positional), tuple((k, widen(d)) for k, d in keywords)
 
 
+def unknowns(signature: Signature) -> int:
+    """How many of a signature's values are unknown, at any depth."""
+    count = 0
+    pending: list[Data] = [*signature[0], *(data for _, data in signature[1])]
+    while pending:
+        data = pending.pop()
+        if data == UNKNOWN_DATA:
+            count += 1
+        elif data[0] == "tuple":
+            pending.extend(data[1])
+        elif data[0] == "record":
+            pending.extend(d for _, d in data[2])
+    return count
+
+
 def digest(signature: Signature) -> str:
     """A short, stable name for a signature (node keys, cache keys)."""
     return hashlib.sha256(repr(signature).encode()).hexdigest()[:12]

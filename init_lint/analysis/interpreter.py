@@ -50,6 +50,7 @@ from .contexts import (
     digest,
     signature_of,
     thaw,
+    unknowns,
     without_numbers,
 )
 from .expressions import Expressions, code_of
@@ -311,6 +312,18 @@ class Interpreter:
         self.nodes.append(node)
         return node
 
+    def _set_field(self, target: cst.Attribute, value: Value, frame: Frame) -> None:
+        """``cfg.act = "tanh"`` on a config record the code holds (or on each of several it
+        may be); certain only where the assignment certainly runs."""
+        held = self.expressions.eval(target.value, frame)
+        several = held.items if isinstance(held, GroupVal) and not held.exact else ()
+        for record in several if several else (held,):
+            if isinstance(record, RecordVal):
+                old = record.fields.get(target.attr.value, UNKNOWN)
+                record.fields[target.attr.value] = (
+                    value if frame.cond_depth == 0 else union((old, value))
+                )
+
     def code_of(self, node: cst.CSTNode) -> str:
         """A node's source text: the file's own, else as LibCST renders it."""
         text = self.spans.source(node) if self.spans is not None else None
@@ -349,9 +362,11 @@ class Interpreter:
         for function in self._root_functions():
             node = self.new_node(f"{self.module_name}:{function.name}()", f"{function.name}()")
             self.calls.call_function(function, [], {}, Frame(env={}, owner=node))
-        for request in requests:
-            if not isinstance(request, FunctionSource):
-                self._answer(*request)
+        # The most specific first: past MAX_CONTEXTS_TOTAL a class's contexts are not run, and
+        # one with its choices unknown (activation_layer=?) can tell less than one without.
+        answered = [r for r in requests if not isinstance(r, FunctionSource)]
+        for key, signature in sorted(answered, key=lambda r: (unknowns(r[1]), repr(r))):
+            self._answer(key, signature)
         self._summarise_init_functions()
 
     def _summarise_init_functions(self) -> None:
@@ -961,15 +976,7 @@ class Interpreter:
                 statement = frame.loop_statement or frame.statement
                 self._record_container(value, f"self.{attribute}", statement, frame.owner)
         elif isinstance(target, cst.Attribute):
-            held = self.expressions.eval(target.value, frame)
-            # cfg.act = "tanh" on a config the code holds (or on each of several it may be)
-            several = held.items if isinstance(held, GroupVal) and not held.exact else ()
-            for record in several if several else (held,):
-                if isinstance(record, RecordVal):
-                    old = record.fields.get(target.attr.value, UNKNOWN)
-                    record.fields[target.attr.value] = (
-                        value if frame.cond_depth == 0 else union((old, value))
-                    )
+            self._set_field(target, value, frame)
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = value.items if isinstance(value, GroupVal) and value.exact else None
             for index, element in enumerate(target.elements):

@@ -71,6 +71,9 @@ class Graph:
         self._runs: dict[CallFacts, list[tuple[str, set[str]]]] = {}  # see loop_wants
         #: Owners with more contexts than are walked: a fix there cannot be checked in all.
         self.truncated: set[str] = set()
+        #: Owners in a class some contexts of which were not run (too many, see the
+        #: interpreter's MAX_CONTEXTS_TOTAL): the same, for the contexts never run.
+        self.partly_run: set[str] = set()
         self._chains: dict[str, list[list[NodeFacts]]] = {}  # see chains
         self._entries: dict[str, tuple[UseFacts, ...]] = {}  # see _entry_uses
         #: (path, line, column) of a layer -> what its init must be, over its contexts.
@@ -100,6 +103,12 @@ class Graph:
             node.class_key
             for node in self.nodes.values()
             if node.class_key is not None and self._surely_built(node.key)
+        }
+        #: Classes built in more contexts than were run.
+        self._partly_run_classes = {
+            self.qualified(key[: -len(NOT_RUN)])
+            for key in (*self.nodes, *self.parents)
+            if key.endswith(NOT_RUN)
         }
         for key in sorted(self.parents.keys() - self.nodes.keys()):  # built in a context not run
             suffix = _CONTEXT_SUFFIX.search(key)
@@ -229,6 +238,13 @@ class Graph:
             known = self._chains[key] = list(self.contexts(key))
             if len(known) >= MAX_CONTEXTS:  # some may be left out: none may block a fix
                 self.truncated.add(key)
+            classes = self._partly_run_classes
+            owner = self.nodes.get(key)
+            if classes and (
+                (owner is not None and owner.class_key in classes)
+                or any(node.class_key in classes for chain in known for node in chain)
+            ):  # a context of one of its containers was not run: it could not block a fix
+                self.partly_run.add(key)
         return known
 
     def loop_wants(self, program: ProgramFacts, wanted: fix_plans.Requirement) -> bool:
@@ -451,6 +467,7 @@ def _finding(
     scattered = False
     lazy = instance.kind.startswith("Lazy")
     unchecked = instance.owner in graph.truncated
+    unrun = instance.owner in graph.partly_run
     if not (divergent or reset_elsewhere or lazy):
         fixes = {
             fix_plans.plan(
@@ -469,13 +486,15 @@ def _finding(
         }
         # A fix must work in every context: one edit that each context's wrong init meets.
         scattered = len(fixes) > 1
-        fix = next(iter(fixes)) if not (scattered or unchecked) else None
+        fix = next(iter(fixes)) if not (scattered or unchecked or unrun) else None
     message = _message(instance, problem, facts, graph, options)
     owner = graph.nodes.get(instance.owner)
     if owner is not None and owner.class_key not in (None, owner.key):
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
     if fix is None:
-        message += _no_fix_reason(problem, divergent, reset_elsewhere, scattered, lazy, unchecked)
+        message += _no_fix_reason(
+            problem, divergent, reset_elsewhere, scattered, lazy, unchecked, unrun
+        )
     return Finding(
         facts.path,
         instance.line,
@@ -495,6 +514,7 @@ def _no_fix_reason(
     scattered: bool,
     lazy: bool,
     unchecked: bool,
+    unrun: bool = False,
 ) -> str:
     """`` (no autofix: why)`` for a finding without a fix."""
     scale = problem.scheme.scheme.scale
@@ -508,6 +528,8 @@ def _no_fix_reason(
         reason = SCATTERED
     elif unchecked:  # what holds in the contexts walked says nothing of the others
         reason = f"built in more than {MAX_CONTEXTS} contexts, too many to check one edit in all"
+    elif unrun:
+        reason = "some contexts of its class are not analysed (too many), so one edit is unchecked"
     elif scale != 1.0:
         reason = f"the init is rescaled ×{scale:g} after its call"
     else:
