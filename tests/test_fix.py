@@ -465,33 +465,42 @@ def test_a_shared_init_helper_gets_no_call_naming_one_callers_module(tmp_path: P
         assert float(weight.std()) * weight[0].numel() ** 0.5 == pytest.approx(gain, rel=0.1)
 
 
-def test_a_site_in_more_contexts_than_are_walked_gets_no_fix() -> None:
-    """One edit must hold in every context of a site; when there are more contexts than the
-    analysis walks, the ones left out may initialise it again: no autofix (the finding stays,
-    true in the contexts walked)."""
+def _built_by_holders(count: int, tag: bool) -> str:
+    """A module with a Block (a Linear before a ReLU) and ``count`` classes that build it, with
+    the same arguments or (``tag``) each with its own."""
+
+    def arguments(index: int) -> str:
+        return f"tag='t{index}'" if tag else ""
+
     holders = "\n".join(
         f"class Holder{i}(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
-        "        self.block = Block()\n\n"
+        f"        self.block = Block({arguments(i)})\n\n"
         "    def forward(self, x):\n"
         "        return self.block(x)\n"
-        for i in range(MAX_CONTEXTS + 8)
+        for i in range(count)
     )
-    block = (  # a building block every holder builds: one context per holder
+    block = (
         "class Block(nn.Module):\n"
-        "    def __init__(self):\n"
+        "    def __init__(self, tag=None):\n"
         "        super().__init__()\n"
+        "        self.tag = tag\n"
         "        self.net = nn.Sequential(nn.Linear(8, 8), nn.ReLU())\n\n"
         "    def forward(self, x):\n"
         "        return self.net(x)\n"
     )
-    source = f"import torch.nn as nn\n\n\n{block}\n\n{holders}\n"
-    [finding] = lint_sources([("m.py", source)])
+    return f"import torch.nn as nn\n\n\n{block}\n\n{holders}\n"
+
+
+def test_a_site_in_more_contexts_than_are_walked_gets_no_fix() -> None:
+    """One edit must hold in every context of a site; when there are more contexts than the
+    analysis walks, the ones left out may initialise it again: no autofix (the finding stays,
+    true in the contexts walked)."""
+    [finding] = lint_sources([("m.py", _built_by_holders(MAX_CONTEXTS + 8, tag=False))])
     assert finding.code == "INI001" and finding.fix is None, finding
     assert f"built in more than {MAX_CONTEXTS} contexts" in finding.message
-    few = source.split("class Holder3(")[0]
-    [fixable] = lint_sources([("m.py", few)])
+    [fixable] = lint_sources([("m.py", _built_by_holders(3, tag=False))])
     assert fixable.fix is not None, fixable
 
 
@@ -500,28 +509,8 @@ def test_a_site_in_a_class_with_contexts_not_run_gets_no_fix() -> None:
     (MAX_CONTEXTS_TOTAL) has contexts nobody looked into: one of them may initialise the layer
     again, so no edit is offered (measured on timm: a fix in Mlp that 30 layers of models in
     contexts not run overwrote)."""
-    holders = "\n".join(
-        f"class Holder{i}(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        f"        self.block = Block(tag='t{i}')\n\n"
-        "    def forward(self, x):\n"
-        "        return self.block(x)\n"
-        for i in range(MAX_CONTEXTS_TOTAL + 8)
-    )
-    block = (  # one context per tag: more than are run
-        "class Block(nn.Module):\n"
-        "    def __init__(self, tag='x'):\n"
-        "        super().__init__()\n"
-        "        self.tag = tag\n"
-        "        self.net = nn.Sequential(nn.Linear(8, 8), nn.ReLU())\n\n"
-        "    def forward(self, x):\n"
-        "        return self.net(x)\n"
-    )
-    source = f"import torch.nn as nn\n\n\n{block}\n\n{holders}\n"
-    [finding] = lint_sources([("m.py", source)])
+    [finding] = lint_sources([("m.py", _built_by_holders(MAX_CONTEXTS_TOTAL + 8, tag=True))])
     assert finding.code == "INI001" and finding.fix is None, finding
     assert "some contexts of its class are not analysed" in finding.message
-    few = source.split("class Holder40(")[0]
-    [fixable] = lint_sources([("m.py", few)])
+    [fixable] = lint_sources([("m.py", _built_by_holders(40, tag=True))])
     assert fixable.fix is not None, fixable

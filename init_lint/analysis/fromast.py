@@ -511,6 +511,13 @@ class _Builder:
             decorators=self._decorators(node.decorator_list),
         )
 
+    def _name_at(self, identifier: str, node: Any) -> cst.Name:
+        """A name written first in an AST node (a parameter, a keyword argument)."""
+        built = _new.Name(identifier)
+        size = len(identifier.encode("utf-8", "surrogatepass"))
+        self.raw[id(built)] = (node.lineno, node.col_offset, node.lineno, node.col_offset + size)
+        return built
+
     def _defined_name(self, node: Any, name: str) -> cst.Name:
         """The name after ``def``/``class``: found on the statement's first line."""
         built = _new.Name(name)
@@ -551,13 +558,7 @@ class _Builder:
 
     def _param(self, node: ast.arg, default: ast.expr | None, star: str = "") -> cst.Param:
         annotation = self._annotation(node.annotation) if node.annotation is not None else None
-        name = _new.Name(node.arg)
-        self.raw[id(name)] = (
-            node.lineno,
-            node.col_offset,
-            node.lineno,
-            node.col_offset + len(node.arg.encode("utf-8", "surrogatepass")),
-        )
+        name = self._name_at(node.arg, node)
         return _new.Param(
             name=name, annotation=annotation, default=self.optional(default), star=star
         )
@@ -692,14 +693,7 @@ class _Builder:
         if node.arg is None:
             arg = _new.Arg(value=self.expr(node.value), star="**")
         else:
-            name = _new.Name(node.arg)
-            self.raw[id(name)] = (
-                node.lineno,
-                node.col_offset,
-                node.lineno,
-                node.col_offset + len(node.arg.encode("utf-8", "surrogatepass")),
-            )
-            arg = _new.Arg(value=self.expr(node.value), keyword=name)
+            arg = _new.Arg(value=self.expr(node.value), keyword=self._name_at(node.arg, node))
         self.raw[id(arg)] = node
         return arg
 
@@ -876,15 +870,10 @@ class _Builder:
         text = self._text(node)
         if not (text.startswith("(") and text.endswith(")")):
             return False
-        depth = 0
-        for position, char in _code_characters(text):
-            if char in "([{":
-                depth += 1
-            elif char in ")]}":
-                depth -= 1
-                if depth == 0:
-                    return position == len(text) - 1
-        return False
+        first_closed = next(
+            (at for at, char, depth in _code_marks(text) if char in ")]}" and depth == 1), None
+        )
+        return first_closed == len(text) - 1
 
 
 def _dotted(name: str) -> cst.Name | cst.Attribute:
@@ -974,25 +963,25 @@ def _skip_layout(text: str, offset: int, limit: int) -> int:
 
 def _top_level_colons(text: str) -> int:
     """How many colons of a slice's text are outside its brackets, strings and comments."""
-    count = depth = 0
-    for _, char in _code_characters(text):
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif depth == 0:
-            count += 1
-    return count
+    return sum(1 for _, char, depth in _code_marks(text) if char == ":" and not depth)
 
 
 _STRING_OR_COMMENT = re.compile(r"#[^\r\n]*|" + _ONE_STRING.pattern, re.DOTALL)
 
 
-def _code_characters(text: str) -> list[tuple[int, str]]:
-    """(offset, character) of each bracket and colon of an expression's text that is code,
-    not in a string or a comment."""
+def _code_marks(text: str) -> list[tuple[int, str, int]]:
+    """(offset, character, depth) of each bracket and colon of an expression's text that is
+    code, not in a string or a comment; depth: the brackets around it (a bracket counts as
+    inside the pair it opens or closes)."""
     code = _STRING_OR_COMMENT.sub(lambda found: " " * len(found.group()), text)
-    return [(found.start(), found.group()) for found in _BRACKETS_OR_COLONS.finditer(code)]
+    marks: list[tuple[int, str, int]] = []
+    depth = 0
+    for found in _BRACKETS_OR_COLONS.finditer(code):
+        char = found.group()
+        depth += char in "([{"
+        marks.append((found.start(), char, depth))
+        depth -= char in ")]}"
+    return marks
 
 
 _BRACKETS_OR_COLONS = re.compile(r"[()\[\]{}:]")
