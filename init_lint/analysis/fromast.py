@@ -9,15 +9,19 @@ each node's source span, so that positions need no code-generation pass either.
 The tree equals what ``libcst.parse_module`` gives for the same text, up to layout fields
 (``tests/test_fromast.py`` checks nodes and positions on every fixture, and on timm and
 torchvision when they are at hand). What it does not build returns None and the caller parses
-with LibCST: syntax this module does not know (``match``, type parameters). String literals
-made of several tokens and f-strings are parsed by LibCST alone (an expression each: few).
+with LibCST: syntax this module does not know (``match``, type parameters), a name CPython's
+AST spells otherwise than the text (NFKC), a backslash before a lone CR (LibCST numbers the
+lines after it otherwise). String literals made of several tokens and f-strings are parsed by
+LibCST alone (an expression each: few).
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import io
 import re
+import tokenize
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -140,8 +144,10 @@ def module_from_ast(
     """LibCST's tree of ``text`` (whose AST is ``tree``) and its spans; None for syntax this
     module does not build. ``elided``: container literals the analysis is to see as
     ``(...)`` (see :mod:`init_lint.shape`)."""
-    if not text.isascii() and _normalized_names(text, tree):
+    if not text.isascii() and _normalized_names(text):
         return None
+    if "\r" in text and _BACKSLASH_CR.search(text):
+        return None  # LibCST counts the lines after a backslash and a lone CR otherwise
     spans = Spans(text)
     builder = _Builder(spans, {id(node) for node in elided})
     try:
@@ -151,7 +157,7 @@ def module_from_ast(
                 body=cast(Sequence[cst.SimpleStatementLine | cst.BaseCompoundStatement], body),
                 default_indent=builder.indent or "    ",
                 default_newline=_first_newline(text),
-                has_trailing_newline=bool(text) and text[-1] in "\r\n",
+                has_trailing_newline=_ends_with_newline(text),
             )
     except (Unsupported, cst.ParserSyntaxError, KeyError):
         return None
@@ -159,28 +165,35 @@ def module_from_ast(
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")
-_NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*")
 
 
-def _normalized_names(text: str, tree: ast.Module) -> bool:
-    """Whether an identifier is written otherwise than CPython's AST spells it (in NFKC: a
-    name with a superscript or full-width letter); LibCST keeps what is written."""
-    changed = {
-        unicodedata.normalize("NFKC", word)
-        for word in _NON_ASCII_WORD.findall(text)
-        if unicodedata.normalize("NFKC", word) != word
-    }
-    if not changed:  # the usual case: no such word, even in comments and strings
+def _normalized_names(text: str) -> bool:
+    """Whether a name is written otherwise than CPython's AST spells it (in NFKC: a letter in
+    bold, superscript or full width); LibCST keeps what is written. Most texts are in NFKC
+    throughout (one check in C); the others are tokenized."""
+    if unicodedata.is_normalized("NFKC", text):
         return False
-    for node in ast.walk(tree):
-        for field in ("id", "attr", "arg", "name", "asname", "module"):
-            value = getattr(node, field, None)
-            if isinstance(value, str) and not changed.isdisjoint(value.split(".")):
-                return True
-        names = getattr(node, "names", None)
-        if isinstance(node, (ast.Global, ast.Nonlocal)) and not changed.isdisjoint(names or ()):
-            return True
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            name = token.string
+            if token.type == tokenize.NAME and not name.isascii():
+                if unicodedata.normalize("NFKC", name) != name:
+                    return True
+    except (tokenize.TokenError, SyntaxError):
+        return True  # cannot tell: leave it to LibCST
     return False
+
+
+_BACKSLASH_CR = re.compile(r"\\\r(?!\n)")
+_CONTINUED = re.compile(r"\\(?:\r\n?|\n)")
+
+
+def _ends_with_newline(text: str) -> bool:
+    """LibCST's reading: a final line break, unless a backslash is right before it (even in
+    a comment)."""
+    if not text or text[-1] not in "\r\n":
+        return False
+    return not (_CONTINUED.fullmatch(text[-2:]) or _CONTINUED.fullmatch(text[-3:]))
 
 
 def _first_newline(text: str) -> str:
@@ -274,15 +287,15 @@ class _Builder:
 
     # ------------------------------------------------------------------ statements
     def block(self, statements: list[ast.stmt]) -> tuple[cst.BaseStatement, ...]:
-        """Statements as LibCST groups them: small ones that share a line (``a = 1; b = 2``)
-        are one SimpleStatementLine."""
+        """Statements as LibCST groups them: small ones that share a logical line (``a = 1;
+        b = 2``) are one SimpleStatementLine."""
         built: list[cst.BaseStatement] = []
         group: list[cst.BaseSmallStatement] = []
         first: ast.stmt | None = None
         last: ast.stmt | None = None
         for statement in statements:
             if isinstance(statement, _SMALL):
-                if group and last is not None and statement.lineno != last.end_lineno:
+                if group and last is not None and not self._same_line(last, statement):
                     built.append(self._line_of(group, first, last))
                     group = []
                 if not group:
@@ -298,6 +311,17 @@ class _Builder:
             built.append(self._line_of(group, first, last))
         return tuple(built)
 
+    def _same_line(self, last: ast.stmt, statement: ast.stmt) -> bool:
+        """Whether a statement follows the last after a ``;`` (on its line, or after a
+        backslash continuation: ``a \\`` then ``; b``)."""
+        if statement.lineno == last.end_lineno:
+            return True
+        if not self._line(last.end_lineno or last.lineno).rstrip().endswith("\\"):
+            return False
+        spans = self.spans
+        end = spans.offset(spans.range_of(last).end)
+        return spans.text[_skip_layout(spans.text, end, len(spans.text)) :][:1] == ";"
+
     def _line_of(
         self, body: list[cst.BaseSmallStatement], first: Any, last: Any
     ) -> cst.SimpleStatementLine:
@@ -311,10 +335,7 @@ class _Builder:
             suite: cst.BaseSuite = _new.SimpleStatementSuite(
                 body=tuple(self.small(cast(ast.stmt, s)) for s in statements)
             )
-            last = statements[-1]
-            self.raw[id(suite)] = (
-                first.lineno, first.col_offset, last.end_lineno, last.end_col_offset
-            )  # fmt: skip
+            self.raw[id(suite)] = _from_to(first, statements[-1])
             return suite
         if self._indent_line is None or first.lineno < self._indent_line:
             # The first indented block of the file (blocks are not built in file order).
@@ -322,8 +343,7 @@ class _Builder:
             self._indent_line = first.lineno
             self.indent = line[: len(line) - len(line.lstrip())] or None
         block = _new.IndentedBlock(body=self.block(statements))
-        last = statements[-1]
-        self.raw[id(block)] = (first.lineno, first.col_offset, last.end_lineno, last.end_col_offset)
+        self.raw[id(block)] = _from_to(first, statements[-1])
         return block
 
     def small(self, node: ast.stmt) -> cst.BaseSmallStatement:
@@ -336,7 +356,7 @@ class _Builder:
         if builder is None:
             raise Unsupported(type(node).__name__)
         built = builder(self, node)
-        self.raw[id(built)] = node
+        self.raw[id(built)] = _from_to(node, node)
         return built
 
     def _else(self, statements: list[ast.stmt]) -> cst.Else | None:
@@ -457,7 +477,7 @@ class _Builder:
             built = handler_class(
                 body=self.suite(handler.body), type=self.optional(handler.type), name=name
             )
-            self.raw[id(built)] = handler
+            self.raw[id(built)] = _from_to(handler, handler)
             handlers.append(built)
         finalbody = _new.Finally(body=self.suite(node.finalbody)) if node.finalbody else None
         try_class: Any = _new.TryStar if star else _new.Try
@@ -874,6 +894,18 @@ class _Builder:
             (at for at, char, depth in _code_marks(text) if char in ")]}" and depth == 1), None
         )
         return first_closed == len(text) - 1
+
+
+def _from_to(first: Any, last: Any) -> tuple[Any, ...]:
+    """The span from one statement's start to another's end, as LibCST has it: a compound
+    statement ends with the last small statement of its last block (CPython's range also
+    takes a ``;`` after it)."""
+    while not isinstance(last, _SMALL):
+        blocks = [getattr(last, name, None) for name in ("finalbody", "orelse")]
+        handlers = getattr(last, "handlers", None)
+        block = next((b for b in blocks if b), None) or (handlers[-1].body if handlers else None)
+        last = (block or last.body)[-1]
+    return first.lineno, first.col_offset, last.end_lineno, last.end_col_offset
 
 
 def _dotted(name: str) -> cst.Name | cst.Attribute:
