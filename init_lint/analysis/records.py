@@ -112,12 +112,12 @@ def _only_stores(suite: cst.BaseSuite) -> bool:
     statements = suite.body if isinstance(suite, cst.IndentedBlock) else (suite,)
     for statement in statements:
         if isinstance(statement, cst.If):
-            orelse = statement.orelse
-            if not _only_stores(statement.body):
-                return False
-            if isinstance(orelse, cst.If) and not _only_stores(cst.IndentedBlock([orelse])):
-                return False
-            if isinstance(orelse, cst.Else) and not _only_stores(orelse.body):
+            branch: cst.If | cst.Else | None = statement
+            while isinstance(branch, cst.If):  # if / elif / ... / else
+                if not _only_stores(branch.body):
+                    return False
+                branch = branch.orelse
+            if branch is not None and not _only_stores(branch.body):
                 return False
             continue
         small_statements = getattr(statement, "body", ())

@@ -28,6 +28,10 @@ from .values import DEFAULT_INIT, UNKNOWN_INIT, AppliedInit
 #: Chains of containers walked per layer owner. A site built in more gets no autofix: a context
 #: left out may initialise it again (timm's SEModule has over 32 once its configs are read).
 MAX_CONTEXTS = 256
+TOO_MANY_CHAINS = f"built in more than {MAX_CONTEXTS} contexts, too many to check one edit in all"
+CONTEXTS_NOT_RUN = (
+    "some contexts of its class are not analysed (too many), so one edit is unchecked"
+)
 _OPAQUE = NodeFacts("<opaque>", "unanalysed container", True, False, (), ())
 _CONTEXT_SUFFIX = re.compile(r"\[[0-9a-f]{12}(#\d+)?\]$")
 #: Said of a finding whose site needs different inits in different contexts.
@@ -69,11 +73,9 @@ class Graph:
         self.file_of: dict[str, FileFacts] = {}  # node key -> the file that defines the node
         self._idle: set[str] | None = None  # see _unused_summaries
         self._runs: dict[CallFacts, list[tuple[str, set[str]]]] = {}  # see loop_wants
-        #: Owners with more contexts than are walked: a fix there cannot be checked in all.
-        self.truncated: set[str] = set()
-        #: Owners in a class some contexts of which were not run (too many, see the
-        #: interpreter's MAX_CONTEXTS_TOTAL): the same, for the contexts never run.
-        self.partly_run: set[str] = set()
+        #: Owners some contexts of which the analysis never saw (more chains than are walked,
+        #: or a container class with contexts not run): why a fix cannot be checked in all.
+        self.unchecked: dict[str, str] = {}
         self._chains: dict[str, list[list[NodeFacts]]] = {}  # see chains
         self._entries: dict[str, tuple[UseFacts, ...]] = {}  # see _entry_uses
         #: (path, line, column) of a layer -> what its init must be, over its contexts.
@@ -236,15 +238,15 @@ class Graph:
         known = self._chains.get(key)
         if known is None:
             known = self._chains[key] = list(self.contexts(key))
-            if len(known) >= MAX_CONTEXTS:  # some may be left out: none may block a fix
-                self.truncated.add(key)
             classes = self._partly_run_classes
             owner = self.nodes.get(key)
-            if classes and (
+            if len(known) >= MAX_CONTEXTS:  # some may be left out: none may block a fix
+                self.unchecked[key] = TOO_MANY_CHAINS
+            elif classes and (
                 (owner is not None and owner.class_key in classes)
                 or any(node.class_key in classes for chain in known for node in chain)
             ):  # a context of one of its containers was not run: it could not block a fix
-                self.partly_run.add(key)
+                self.unchecked[key] = CONTEXTS_NOT_RUN
         return known
 
     def loop_wants(self, program: ProgramFacts, wanted: fix_plans.Requirement) -> bool:
@@ -466,8 +468,7 @@ def _finding(
     fix = None
     scattered = False
     lazy = instance.kind.startswith("Lazy")
-    unchecked = instance.owner in graph.truncated
-    unrun = instance.owner in graph.partly_run
+    unchecked = graph.unchecked.get(instance.owner)
     if not (divergent or reset_elsewhere or lazy):
         fixes = {
             fix_plans.plan(
@@ -486,15 +487,13 @@ def _finding(
         }
         # A fix must work in every context: one edit that each context's wrong init meets.
         scattered = len(fixes) > 1
-        fix = next(iter(fixes)) if not (scattered or unchecked or unrun) else None
+        fix = next(iter(fixes)) if not (scattered or unchecked) else None
     message = _message(instance, problem, facts, graph, options)
     owner = graph.nodes.get(instance.owner)
     if owner is not None and owner.class_key not in (None, owner.key):
         message += f" (built as {owner.label})"  # the context that shows it, not the defaults
     if fix is None:
-        message += _no_fix_reason(
-            problem, divergent, reset_elsewhere, scattered, lazy, unchecked, unrun
-        )
+        message += _no_fix_reason(problem, divergent, reset_elsewhere, scattered, lazy, unchecked)
     return Finding(
         facts.path,
         instance.line,
@@ -513,8 +512,7 @@ def _no_fix_reason(
     reset_elsewhere: bool,
     scattered: bool,
     lazy: bool,
-    unchecked: bool,
-    unrun: bool = False,
+    unchecked: str | None,
 ) -> str:
     """`` (no autofix: why)`` for a finding without a fix."""
     scale = problem.scheme.scheme.scale
@@ -527,9 +525,7 @@ def _no_fix_reason(
     elif scattered:
         reason = SCATTERED
     elif unchecked:  # what holds in the contexts walked says nothing of the others
-        reason = f"built in more than {MAX_CONTEXTS} contexts, too many to check one edit in all"
-    elif unrun:
-        reason = "some contexts of its class are not analysed (too many), so one edit is unchecked"
+        reason = unchecked
     elif scale != 1.0:
         reason = f"the init is rescaled ×{scale:g} after its call"
     else:
