@@ -37,9 +37,8 @@ __all__ = ["Options", "lint_paths", "lint_source", "lint_sources"]
 if TYPE_CHECKING:
     import libcst as cst
 
-    from .analysis.contexts import Signature
     from .analysis.facts import FileFacts, Holders
-    from .analysis.portable import FunctionSource
+    from .analysis.portable import Request
 
 #: The referee, named in its messages: a file may use syntax newer than the running Python.
 CPYTHON = f"CPython {sys.version_info[0]}.{sys.version_info[1]}"
@@ -199,7 +198,7 @@ def analyze_source(
     module_name: str | None = None,
     *,
     force: bool = False,
-    requests: Sequence[tuple[str, Signature] | FunctionSource] = (),
+    requests: Sequence[Request] = (),
 ) -> FileFacts | Holders | Finding | None:
     """One file's facts, an INI999 finding, or None for a file that cannot report anything.
 
@@ -263,7 +262,7 @@ def _analyze(
     parsed: _Parsed,
     options: Options,
     module_name: str,
-    requests: Sequence[tuple[str, Signature] | FunctionSource] = (),
+    requests: Sequence[Request] = (),
 ) -> FileFacts | Finding:
     from .deep import call_deep
 
@@ -310,11 +309,14 @@ def lint_sources(
     from .analysis import resolve
     from .analysis.facts import FileFacts
     from .cache import Cache
+    from .module_identity import separate
     from .parallel import analyze_all
 
     options = options or Options()
     sources = list(sources)
-    names = [module_name_for(path) for path, _ in sources]
+    names, renamed = separate(
+        [path for path, _ in sources], [module_name_for(p) for p, _ in sources]
+    )
     # An unchanged project (same files, bytes, options and tool) has the findings it had.
     cache = Cache(cache_dir, options) if cache_dir is not None else None
     run_key = cache.run_key(sources, names) if cache is not None else ""
@@ -327,6 +329,7 @@ def lint_sources(
         sources,
         options,
         names=names,
+        renamed=renamed,
         jobs=jobs,
         cache_dir=cache_dir,
         isolate=isolate,

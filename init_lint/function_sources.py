@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .analysis.portable import FunctionSource, PortableModule
+    from .analysis.imports import Renamed
+    from .analysis.portable import FunctionSource, PortableModule, StarNames
     from .cache import Cache
     from .parallel import Requests
 
 #: A name called somewhere in a file (a cheap over-approximation: strings and comments too).
 _CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+#: A word of a file's text (a name is mentioned where it is one).
+_WORD = re.compile(r"\w+")
 #: A function called through a module (``L.conv1x1(``): the module's name and the function's.
 _ATTRIBUTE_CALLED = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(")
 #: A top-level class statement (a cheap over-approximation: one in a string counts too).
@@ -29,6 +33,8 @@ _TOP_CLASS = re.compile(r"^class[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 #: A top-level def, or a name assigned at top level (``to_2tuple = _ntuple(2)``): the same
 #: over-approximation.
 _TOP_DEFINED = re.compile(r"^(?:(?:async[ \t]+)?def[ \t]+(\w+)|(\w+)[ \t]*[:=,])", re.M)
+#: A top-level ``from module import *`` (its leading dots, its module).
+_STAR_IMPORT = re.compile(r"^from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+\*", re.M)
 #: How many re-exports (``pkg/__init__.py`` importing from ``pkg.mod``) are followed.
 MAX_REEXPORTS = 8
 
@@ -41,15 +47,18 @@ class FunctionSources:
         sources: Sequence[tuple[str, str | bytes]],
         names: list[str],
         cache: Cache | None = None,
+        renamed: Sequence[Renamed | None] = (),
     ) -> None:
         self._sources = sources
         self._names = names
+        self._renamed = renamed  # per file, see .analysis.imports.Renamed
         self._by_module = {name: index for index, name in enumerate(names)}
         self._modules: dict[int, PortableModule] = {}
         self._cache = cache  # a file's portable functions are kept there between runs
         self._imports: dict[int, dict[str, str]] = {}
         self._classes: dict[int, frozenset[str]] = {}
         self._defined: dict[int, frozenset[str]] = {}
+        self._stars: dict[int, list[str]] = {}
         self._usable: dict[str, bool] = {}  # see _is_usable
         self._builds: dict[str, bool] = {}  # see _is_builder
         self._for_run: dict[str, FunctionSource] = {}  # see _run_source
@@ -162,23 +171,69 @@ class FunctionSources:
             return False
         if name in self.imports(index):
             return True
+        return name in self._top_defined(index)
+
+    def _top_defined(self, index: int) -> frozenset[str]:
         known = self._defined.get(index)
         if known is None:
-            source = self._sources[index][1]
-            text = source if isinstance(source, str) else source.decode("latin-1")
+            text = self._text(index)
             known = self._defined[index] = frozenset(
                 word for match in _TOP_DEFINED.finditer(text) for word in match.groups() if word
             )
-        return name in known
+        return known
+
+    def _text(self, index: int) -> str:
+        source = self._sources[index][1]
+        return source if isinstance(source, str) else source.decode("latin-1")
+
+    def renamed(self, index: int) -> Renamed | None:
+        """The top-level module names the file's imports are read with, if the run renames
+        any (see :mod:`init_lint.module_identity`)."""
+        return self._renamed[index] if self._renamed else None
+
+    def _star_modules(self, index: int) -> list[str]:
+        """The modules a file imports with ``*`` at top level, in order (from its text)."""
+        known = self._stars.get(index)
+        if known is None:
+            path = self._sources[index][0]
+            name = self._names[index]
+            package = name if os.path.basename(path) == "__init__.py" else name.rpartition(".")[0]
+            known = self._stars[index] = []
+            renamed = self.renamed(index)
+            for dots, module in _STAR_IMPORT.findall(self._text(index)):
+                if not dots and renamed is not None:
+                    top, dot, rest = module.partition(".")
+                    module = f"{dict(renamed.pairs).get(top, top)}{dot}{rest}"
+                elif dots:
+                    parts = package.split(".") if package else []
+                    parts = parts[: len(parts) - (len(dots) - 1)] if len(dots) > 1 else parts
+                    module = ".".join([*parts, module] if module else parts)
+                known.append(module)
+        return known
+
+    def star_names(self, index: int) -> list[StarNames]:
+        """For a file with more than one ``*`` import of the run's modules (``from models
+        import *`` and ``from datasets import *``), the public names each of them binds: the
+        analysis cannot tell otherwise which one a name comes from."""
+        from .analysis.portable import StarNames
+
+        modules = [m for m in self._star_modules(index) if m in self._by_module]
+        if len(modules) < 2:
+            return []
+        return [
+            StarNames(module, tuple(sorted(self._public_names(self._by_module[module]))))
+            for module in dict.fromkeys(modules)
+        ]
 
     def imported_and_called(self, index: int) -> list[FunctionSource]:
-        """The sources a file needs for the functions it imports by name and calls (asked
-        before its first analysis)."""
+        """The sources a file needs for the functions it imports by name and uses (asked
+        before its first analysis). A use is a call or a value another call receives
+        (``conv_layer=create_conv2d``): any mention of the name besides its import."""
         source = self._sources[index][1]
         text = source if isinstance(source, str) else source.decode("latin-1")
-        called = set(_CALLED.findall(text))
+        mentions = Counter(_WORD.findall(text))
         imported = self.imports(index)
-        calls = [q for name, q in imported.items() if name in called and "." in q]
+        calls = [q for name, q in imported.items() if mentions[name] > 1 and "." in q]
         return self.needed(calls, ())
 
     def calls_builder(self, index: int) -> bool:
@@ -206,19 +261,61 @@ class FunctionSources:
 
             path, source = self._sources[index]
             package = os.path.basename(path) == "__init__.py"
-            known = self._imports[index] = imported_names(source, self._names[index], package)
+            renamed = self.renamed(index)
+            known = self._imports[index] = imported_names(
+                source, self._names[index], package, renamed.pairs if renamed else ()
+            )
         return known
 
     def imported_files(self, index: int) -> set[int]:
-        """The files of the run that a file imports from."""
+        """The files of the run that a file imports from: for a name a package's
+        ``__init__.py`` re-exports, the file that defines it (through the package, every file
+        that imports one of its names would import all the others, and they it)."""
         found = set()
         for qualified in self.imports(index).values():
             module = self._by_module.get(qualified)  # `from pkg import module`
             if module is None:
-                module = self._by_module.get(qualified.rpartition(".")[0])
+                module = self._defining_file(qualified)
             if module is not None:
                 found.add(module)
-        return found
+        found.update(self._by_module[m] for m in self._star_modules(index) if m in self._by_module)
+        # A package the file is in (``import torchvision`` in torchvision/models/vgg.py) is
+        # imported before the file anyway, and importing all of it, it would tie every file
+        # it imports in one cycle with this one.
+        own = self._names[index]
+        return {m for m in found if not own.startswith(f"{self._names[m]}.")}
+
+    def _defining_file(self, name: str) -> int | None:
+        """The file of the run a name is defined in, following re-exports (from the files'
+        imports); the last file reached when the chain leaves the run's files."""
+        reached = None
+        for _ in range(MAX_REEXPORTS):
+            module, _, attr = name.rpartition(".")
+            index = self._by_module.get(module)
+            if index is None:
+                return reached
+            target = self.imports(index).get(attr) or self._star_export(index, attr)
+            if target is None or target == name:
+                return index
+            reached, name = index, target
+        return reached
+
+    def _star_export(self, index: int, name: str) -> str | None:
+        """``module.name`` for a name a file does not define but gets from a module it imports
+        with ``*`` (``torchvision/models/__init__.py``: ``from .resnet import *``)."""
+        modules = self._star_modules(index)
+        if not modules or name in self._top_defined(index) or name in self._top_classes(index):
+            return None
+        for module in reversed(modules):
+            other = self._by_module.get(module)
+            if other is not None and name in self._public_names(other):
+                return f"{module}.{name}"
+        return None
+
+    def _public_names(self, index: int) -> frozenset[str]:
+        """What ``from module import *`` may bind (an over-approximation from the text)."""
+        names = self._top_classes(index) | self._top_defined(index) | self.imports(index).keys()
+        return frozenset(n for n in names if not n.startswith("_"))
 
     def class_home(self, name: str) -> tuple[int, str] | None:
         """The file that defines a class (through re-exports) and its name there, read from
@@ -248,7 +345,9 @@ class FunctionSources:
     def needed(self, calls: Sequence[str], asked: Requests) -> list[FunctionSource]:
         """The portable sources ``calls`` need, one per module, each with the names the file
         calls its functions by; only those that add something to what it was given."""
-        given = {r.module: r for r in asked if not isinstance(r, tuple)}
+        from .analysis.portable import FunctionSource
+
+        given = {r.module: r for r in asked if isinstance(r, FunctionSource)}
         wanted: dict[str, tuple[FunctionSource, set[tuple[str, str]]]] = {}
         pending = list(calls)
         reached: set[str] = set()

@@ -8,7 +8,7 @@ so that the contexts a model file builds a block class in reach the file that de
 before its first analysis (:func:`_seed_requests`); a file the prefilter turns down is analysed
 in its wave too when it imports a class of a file it lets through (:func:`_builders`). The request
 rounds run again only the files that still learn of a new context (an import cycle, a file
-analysed in a later round).
+analysed in a later round), importers first too (:class:`_RequestRounds`).
 
 Workers receive (path, module name, bytes) in chunks and stream back one plain-data result per
 file (:class:`FileFacts`, an INI999 :class:`Finding`, or None); a CST never crosses a process
@@ -45,13 +45,15 @@ from .prefilter import code_words, may_report, names_activation, wanted_names, w
 
 if TYPE_CHECKING:
     from .analysis.contexts import Signature
-    from .analysis.portable import FunctionSource
+    from .analysis.imports import Renamed
+    from .analysis.portable import FunctionSource, Request
 
 #: index, path, module name, source, full, and the contexts other files build its classes in
 _Task = tuple[int, str, str, "str | bytes", bool, "Requests"]
-#: Classes of the file other files build with arguments, and portable functions of other files
-#: that the file calls (see :mod:`init_lint.analysis.portable`).
-Requests = tuple["tuple[str, Signature] | FunctionSource", ...]
+#: Classes of the file other files build with arguments, portable functions of other files
+#: that the file calls, and the names of the modules it imports with ``*`` (see
+#: :mod:`init_lint.analysis.portable`).
+Requests = tuple["Request", ...]
 #: Rounds of requests (a class built with arguments in another file, run there with them; a
 #: file run again with the portable functions it calls).
 MAX_REQUEST_ROUNDS = 4
@@ -103,6 +105,7 @@ def analyze_all(
     progress: Progress | None = None,
     order_seed: str | None = None,
     names: list[str] | None = None,
+    renamed: Sequence[Renamed | None] = (),
 ) -> list[Result]:
     """Each source's analysis result, in input order; cached ones are not analysed again.
 
@@ -112,7 +115,9 @@ def analyze_all(
     order shuffled by it, and look each file up in the cache again just before analysing it
     (in this process), so that processes that analyse the same files at once (flake8's, each
     reading a named file's package) share the work through the cache instead of repeating it.
-    ``names``: the sources' module names, when the caller has them.
+    ``names``: the sources' module names, when the caller has them; ``renamed``: the
+    top-level module names each file's imports are to be read with (see
+    :mod:`init_lint.module_identity`).
     """
     cache = Cache(cache_dir, options) if cache_dir is not None else None
     names = names if names is not None else [module_name_for(path) for path, _ in sources]
@@ -121,7 +126,7 @@ def analyze_all(
     late_hits: set[int] = set()  # found in the cache by :meth:`_Workers.run`'s recheck
     words: dict[int, frozenset[str]] = {}  # see _next_round
     code: dict[int, frozenset[str] | None] = {}
-    functions = FunctionSources(sources, names, cache)
+    functions = FunctionSources(sources, names, cache, renamed)
 
     def recheck(task: _Task) -> Result | Miss:
         index, path, _, _, full, requests = task
@@ -136,7 +141,9 @@ def analyze_all(
         workers.encode = cache is not None
         if cache is not None and order_seed is not None:
             workers.recheck = recheck
-        waves = _waves(functions, len(sources))
+        levels = _levels(functions, len(sources))
+        waves = _waves(levels)
+        request_rounds = _RequestRounds(levels)
         pending, full = (waves.pop(0) if waves else []), False
         seeds = [may_report(source) for _, source in sources]
         builders = _builders(functions, seeds, sources)
@@ -147,16 +154,16 @@ def analyze_all(
         asked: dict[int, Requests] = {}
         given: set[int] = set()  # files given the sources of what they import and call
         done: set[int] = set()  # files with a result
-        rounds = 0
         while pending:
             tasks: list[_Task] = []
             for index in pending:
                 path, source = sources[index]
                 # Before a file's first analysis (a later round's, for a file the prefilter
-                # left out at first), not in one more round after it.
-                if index not in given and (forced(index) or seeds[index]):
+                # left out at first; contexts asked of it make it one), not in one more round.
+                analysed = forced(index) or seeds[index] or _asks_contexts(asked.get(index, ()))
+                if index not in given and analysed:
                     given.add(index)
-                    first = functions.imported_and_called(index)
+                    first = _first_requests(functions, index)
                     if first:
                         asked[index] = tuple(sorted({*asked.get(index, ()), *first}, key=repr))
                 requests = asked.get(index, ())
@@ -183,28 +190,42 @@ def analyze_all(
                 pending = waves.pop(0)
                 continue
             pending, full = _next_round(sources, results, words, code), True
-            if not pending and rounds < MAX_REQUEST_ROUNDS:
+            if not pending:
                 # Classes other files build with arguments: run again with those contexts.
-                rounds += 1
-                pending = _requested(results, names, asked, functions)
+                pending = request_rounds.next(_requested(results, names, asked, functions))
             counter.total += len(pending)
     return results
 
 
-#: Waves of the first round (see _waves): files deeper in the imports share the last one.
-MAX_WAVES = 6
+def _first_requests(functions: FunctionSources, index: int) -> Requests:
+    """What a file's first analysis is given besides contexts: the portable functions it
+    imports and uses, the names of the modules it imports with ``*``, its root's module names
+    (see :mod:`init_lint.module_identity`)."""
+    renamed = functions.renamed(index)
+    return (
+        *functions.imported_and_called(index),
+        *functions.star_names(index),
+        *((renamed,) if renamed is not None else ()),
+    )
 
 
-def _waves(functions: FunctionSources, count: int) -> list[list[int]]:
-    """The first round's files in waves, importers before what they import, so that a class
-    a file builds with arguments is run with them at the first analysis of the file that
-    defines it (see _seed_requests), not in one more. Files no other file imports come first;
-    a file imported by one of wave k is in a later wave (an import cycle, and what is deeper
-    than MAX_WAVES, share the last)."""
+def _asks_contexts(requests: Requests) -> bool:
+    """Whether requests hold a class context: the file is then analysed (see analyze_source)."""
+    return any(isinstance(request, tuple) for request in requests)
+
+
+#: Import levels (see _levels): files deeper in the imports share the last one.
+MAX_LEVELS = 16
+
+
+def _levels(functions: FunctionSources, count: int) -> list[int]:
+    """Each file's depth in the imports: files no other file imports are at 0; a file
+    imported by one at level k is deeper (an import cycle, and what is deeper than MAX_LEVELS,
+    share the last level)."""
     level = [0] * count
     edges = [(i, j) for i in range(count) for j in functions.imported_files(i) if j != i]
-    last = MAX_WAVES - 1
-    for _ in range(MAX_WAVES):  # each pass carries every path one import further
+    last = MAX_LEVELS - 1
+    for _ in range(MAX_LEVELS):  # each pass carries every path one import further
         changed = False
         for importer, imported in edges:
             wanted = min(level[importer] + 1, last)
@@ -212,27 +233,69 @@ def _waves(functions: FunctionSources, count: int) -> list[list[int]]:
                 level[imported], changed = wanted, True
         if not changed:
             break
-    waves: list[list[int]] = [[] for _ in range(MAX_WAVES)]
-    for index, wave in enumerate(level):
-        waves[wave].append(index)
+    return level
+
+
+def _waves(levels: list[int]) -> list[list[int]]:
+    """The first round's files in waves by level, importers before what they import, so that
+    a class a file builds with arguments is run with them at the first analysis of the file
+    that defines it (see _seed_requests), not in one more."""
+    waves: list[list[int]] = [[] for _ in range(MAX_LEVELS)]
+    for index, level in enumerate(levels):
+        waves[level].append(index)
     return [wave for wave in waves if wave]
+
+
+class _RequestRounds:
+    """The files to run again for contexts asked of them since their last run, importers
+    first as in the first round's waves: a block run with a new context asks contexts of the
+    blocks it builds, deeper in the imports, and those are run after it in the same round
+    instead of in one more. A round runs each file at most once; a file asked something new
+    after its run in a round (a class handed to another file's class, which builds it:
+    ``ResNet(block=Bottle2neck)``) waits for the next. At most MAX_REQUEST_ROUNDS are run."""
+
+    def __init__(self, levels: list[int]) -> None:
+        self.levels = levels
+        self.stale: set[int] = set()  # asked something new, not run since
+        self.rounds = 0
+        self.ran: set[int] = set()  # run in this round
+
+    def next(self, asked_anew: list[int]) -> list[int]:
+        """The files to run next, given the files asked something new by the last results."""
+        self.stale.update(asked_anew)
+        waiting = self.stale - self.ran
+        if not waiting or self.rounds == 0:
+            if not self.stale:
+                return []
+            self.rounds += 1
+            if self.rounds > MAX_REQUEST_ROUNDS:
+                self.stale.clear()
+                return []
+            self.ran.clear()
+            waiting = set(self.stale)
+        level = min(self.levels[index] for index in waiting)
+        pending = sorted(index for index in waiting if self.levels[index] == level)
+        self.stale.difference_update(pending)
+        self.ran.update(pending)
+        return pending
 
 
 def _builders(
     functions: FunctionSources, seeds: list[bool], sources: Sequence[tuple[str, str | bytes]]
 ) -> frozenset[int]:
-    """Files the prefilter turns down that import a class from a file it lets through
-    (``from .vision_transformer import VisionTransformer`` in a file that only subclasses or
-    builds it). They are analysed in the first round, in their wave, so that the contexts they
-    build those classes in reach the defining file before its first analysis: found in a later
-    round (see _next_round), they would make it run again. So are files that name an
-    activation and build their layers with another file's function (``conv1x1(...)``): they
-    name no layer class, yet their layers are theirs (see .analysis.portable)."""
+    """Files that import a class from a file the prefilter lets through (``from
+    .vision_transformer import VisionTransformer`` in a file that only subclasses or builds
+    it), whether or not the prefilter lets them through: its second test, on the code's own
+    names, can turn down a file whose text passed the first (an activation named only in a
+    string: ``create_act_layer('relu')``). They are analysed in the first round, in their wave,
+    so that the contexts they build those classes in reach the defining file before its first
+    analysis: found in a later round (see _next_round), they would make it run again. So are
+    files that name an activation and build their layers with another file's function
+    (``conv1x1(...)``): they name no layer class, yet their layers are theirs (see
+    .analysis.portable)."""
     found = set()
     for index, seed in enumerate(seeds):
-        if seed:
-            continue
-        if names_activation(sources[index][1]) and functions.calls_builder(index):
+        if not seed and names_activation(sources[index][1]) and functions.calls_builder(index):
             found.add(index)  # its layers are built by another file's function (a builder)
             continue
         for qualified in functions.imports(index).values():
@@ -357,6 +420,8 @@ def _requested(
             name = target
         return None
 
+    from .analysis.portable import FunctionSource
+
     new: dict[int, set[tuple[str, Signature] | FunctionSource]] = {}
     for index, result in enumerate(results):
         if not isinstance(result, FileFacts):
@@ -369,8 +434,12 @@ def _requested(
         if sources:
             new.setdefault(index, set()).update(sources)
     for index, requests in new.items():
-        replaced = {r.module for r in requests if not isinstance(r, tuple)}
-        kept = [r for r in asked.get(index, ()) if isinstance(r, tuple) or r.module not in replaced]
+        replaced = {r.module for r in requests if isinstance(r, FunctionSource)}
+        kept = [
+            r
+            for r in asked.get(index, ())
+            if not isinstance(r, FunctionSource) or r.module not in replaced
+        ]
         asked[index] = tuple(sorted({*kept, *requests}, key=repr))
     return sorted({*new, *(i for i in follow if results[i] is None)})
 

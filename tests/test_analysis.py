@@ -120,21 +120,62 @@ _INIT_FUNCTIONS = """
 """
 
 
+_DATASETS = """
+import glob
+
+from torch.utils.data import Dataset
+
+
+class ImageDataset(Dataset):
+    def __init__(self, root):
+        self.files = sorted(glob.glob(root))
+"""
+
+
 @pytest.mark.parametrize(
     "import_line",
-    ["from models import *", "from models import Generator, Head, weights_init, init_head"],
+    [
+        "from models import *",
+        "from models import Generator, Head, weights_init, init_head",
+        # the names come from the module that binds them, not from the last * import
+        "from models import *\nfrom datasets import *",
+        "from datasets import *\nfrom models import *",
+    ],
 )
 def test_init_functions_of_another_file_apply_where_they_are_called(
     tmp_path: Path, import_line: str
 ) -> None:
     (tmp_path / "models.py").write_text(textwrap.dedent(_INIT_FUNCTIONS))
+    (tmp_path / "datasets.py").write_text(_DATASETS)
     script = f"{import_line}\n\nnet = Generator()\nnet.apply(weights_init)\nhead = Head()\ninit_head(head)\n"
     (tmp_path / "train.py").write_text(script)
-    findings = lint_paths([tmp_path / "models.py", tmp_path / "train.py"])
+    findings = lint_paths([tmp_path / "models.py", tmp_path / "datasets.py", tmp_path / "train.py"])
     # weights_init overwrites the Kaiming init of the Conv2d before the ReLU with N(0, 0.02);
     # init_head gives the Linear before the ReLU its Kaiming init
     assert [(Path(f.path).name, f.line, f.code) for f in findings] == [("models.py", 19, "INI001")]
     assert "nn.init.normal_(m.weight.data, 0.0, 0.02)" in findings[0].message
+
+
+def test_the_last_star_import_that_binds_a_name_wins(tmp_path: Path) -> None:
+    """As in Python: ``Generator`` is the one of the later ``*`` import that defines it."""
+    (tmp_path / "models.py").write_text(textwrap.dedent(_INIT_FUNCTIONS))
+    (tmp_path / "other.py").write_text(
+        "import torch.nn as nn\n\n\nclass Generator(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n\n"
+        "    def forward(self, x):\n        return nn.functional.relu(self.fc(x))\n"
+    )
+    script = "from models import *\nfrom other import *\n\nnet = Generator()\nnet.apply(weights_init)\n"
+    (tmp_path / "train.py").write_text(script)
+    findings = lint_paths(sorted(tmp_path.glob("*.py")))
+    # other.Generator's Linear keeps its default init (weights_init touches convs only);
+    # models.Generator is built nowhere but in its own defaults, where its Kaiming init holds
+    # (models.Head, built nowhere either, keeps its default init too)
+    assert [(Path(f.path).name, f.line, f.code) for f in findings] == [
+        ("models.py", 28, "INI001"),
+        ("other.py", 7, "INI001"),
+    ]
+    assert "default init" in findings[1].message
 
 
 _FACTORY = """

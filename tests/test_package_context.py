@@ -83,30 +83,31 @@ def test_a_named_file_gets_the_findings_of_the_whole_package_run(
     }
 
 
-def test_a_script_is_judged_with_the_files_beside_it(tmp_path: Path) -> None:
-    """train.py (no package) imports models.py and applies weights_init to its net: models.py
-    named alone sees that apply, as a run over the directory does."""
-    write(
-        tmp_path,
-        "models.py",
+GENERATOR = (
         "import torch.nn as nn\n\n\n"
         "class Generator(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
         "        self.net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1))\n\n"
         "    def forward(self, x):\n"
-        "        return self.net(x)\n",
-    )
-    write(
-        tmp_path,
-        "train.py",
+        "        return self.net(x)\n"
+)
+#: A script (no package) that builds the Generator of the models.py beside it and inits it.
+TRAIN_WITH_INIT_LOOP = (
         "import torch.nn as nn\n\nfrom models import *\n\n\n"
         "def weights_init(m):\n"
         "    if isinstance(m, nn.Linear):\n"
         "        nn.init.normal_(m.weight, 0.0, 0.02)\n\n\n"
         "net = Generator()\n"
-        "net.apply(weights_init)\n",
-    )
+        "net.apply(weights_init)\n"
+)
+
+
+def test_a_script_is_judged_with_the_files_beside_it(tmp_path: Path) -> None:
+    """train.py (no package) imports models.py and applies weights_init to its net: models.py
+    named alone sees that apply, as a run over the directory does."""
+    write(tmp_path, "models.py", GENERATOR)
+    write(tmp_path, "train.py", TRAIN_WITH_INIT_LOOP)
     whole = run("init-lint", ".", cwd=tmp_path)
     alone = run("init-lint", "models.py", cwd=tmp_path)
     assert text_findings(alone.stdout) == text_findings(whole.stdout)
@@ -153,3 +154,43 @@ def test_flake8_on_an_editors_buffer_judges_the_buffer_with_the_package(tmp_path
     )  # fmt: skip
     found = {(path, line, code) for path, line, _, code, _ in text_findings(result.stdout)}
     assert found == {(BLOCKS, 7, "INI002")}, result.stdout + result.stderr
+
+
+def test_scripts_of_two_directories_import_their_own_models(tmp_path: Path) -> None:
+    """Two directories, each a ``models.py`` and a ``train.py`` (no package): each script
+    imports the ``models`` beside it, so the whole tree gets the findings each directory gets
+    alone; one's init loop is no init of the other's layers."""
+    for directory in ("gan", "vae"):
+        write(tmp_path, f"{directory}/models.py", GENERATOR)
+    write(tmp_path, "gan/train.py", TRAIN_WITH_INIT_LOOP)
+    write(tmp_path, "vae/train.py", "from models import Generator\n\nnet = Generator()\n")
+    whole = text_findings(run("init-lint", ".", cwd=tmp_path).stdout)
+    alone = {
+        (f"{directory}/{path}", *rest)
+        for directory in ("gan", "vae")
+        for path, *rest in text_findings(run("init-lint", ".", cwd=tmp_path / directory).stdout)
+    }
+    assert whole == alone
+    [(gan, _, _, _, normal), (vae, _, _, _, default)] = sorted(whole)
+    assert gan == "gan/models.py" and "normal_" in normal and "train.py" in normal
+    assert vae == "vae/models.py" and "default init" in default
+
+
+def test_only_clashing_top_level_names_are_renamed(tmp_path: Path) -> None:
+    """A name found under two roots gets a suffix per root, for every module under it (a
+    package's too); the other names, and a run with no clash, are left as they are."""
+    from init_lint.engine import module_name_for
+    from init_lint.module_identity import separate
+
+    for file in ("a/models.py", "a/train.py", "b/models.py", "b/pkg/__init__.py", "b/pkg/m.py"):
+        write(tmp_path, file, "")
+    write(tmp_path, "c/pkg/__init__.py", "")
+    paths = [str(p) for p in sorted(tmp_path.rglob("*.py"))]
+    names = [module_name_for(p) for p in paths]
+    assert names == ["models", "train", "models", "pkg", "pkg.m", "pkg"]
+    new, renamed = separate(paths, names)
+    assert new[1] == "train" and new[0] != new[2] and new[3] != new[5]
+    assert new[0].startswith("models__") and new[4] == f"{new[3]}.m"
+    assert renamed[0] == renamed[1] and renamed[0] is not None
+    assert dict(renamed[2].pairs) == {"models": new[2], "pkg": new[3]}  # type: ignore[union-attr]
+    assert separate(paths[:2], names[:2]) == (names[:2], [None, None])

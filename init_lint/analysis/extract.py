@@ -1,7 +1,8 @@
 """Per-file facts from one interpreter run: CST references become plain data (lines, text).
 
-Positions cost a code-generation pass, so only files that report something pay for it, and
-only for the nodes the facts mention (collected by a dry run of the same conversion).
+Positions come with a tree built from CPython's AST (its spans, see .fromast). A tree LibCST
+parsed has none: there they cost a code-generation pass, paid only for the nodes the facts
+mention (collected by a dry run of the same conversion).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
@@ -18,7 +20,6 @@ from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, Family
 from ..lines import split_lines
 from ..options import Options
 from .binder import bind
-from .contexts import Signature
 from .facts import (
     ArgumentFacts,
     CallFacts,
@@ -35,7 +36,6 @@ from .facts import (
 from .fix_plans import EXPRESSION
 from .fromast import Spans
 from .interpreter import Interpreter
-from .portable import FunctionSource
 from .positions import positions_of
 from .userlib import project_library
 from .values import (
@@ -51,6 +51,9 @@ from .values import (
     ProgramOrigin,
 )
 
+if TYPE_CHECKING:
+    from .portable import Request
+
 
 def facts_of(
     module: cst.Module,
@@ -58,7 +61,7 @@ def facts_of(
     module_name: str,
     options: Options,
     source: str | None = None,
-    requests: Sequence[tuple[str, Signature] | FunctionSource] = (),
+    requests: Sequence[Request] = (),
     spans: Spans | None = None,
 ) -> FileFacts:
     """Per-file facts. ``source`` is the decoded text when the caller has it (saves a codegen);

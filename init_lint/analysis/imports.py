@@ -8,6 +8,7 @@ imported from them, and local-package imports for cross-file classes) are tracke
 from __future__ import annotations
 
 import builtins
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -38,27 +39,41 @@ def _module_path(node: cst.BaseExpression | None, dots: int, package: str) -> st
     return ".".join([*base, name] if name else base)
 
 
+@dataclass(frozen=True)
+class Renamed:
+    """Top-level module names the run gives a suffix (the same name in two directories, see
+    :mod:`init_lint.module_identity`): (name, new name) for the ones of this file's root."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+
 class ImportMap:
     """Maps local names to fully qualified names ('nn' → 'torch.nn')."""
 
     def __init__(self, module_name: str = "", is_package: bool = False) -> None:
         self.aliases: dict[str, str] = {}
         self.star_modules: list[str] = []
+        #: The names some star-imported modules bind, when the run knows them (see StarNames).
+        self.star_names: dict[str, frozenset[str]] = {}
+        #: Top-level module names as the run knows them (see Renamed).
+        self.renamed: dict[str, str] = {}
         # For relative imports: the package this module lives in.
         self.package = module_name if is_package else module_name.rpartition(".")[0]
 
     def add(self, statement: cst.Import | cst.ImportFrom) -> None:
         if isinstance(statement, cst.Import):
             for alias in statement.names:
-                full = dotted_name(alias.name) or ""
+                full = self._as_run_names_it(dotted_name(alias.name) or "")
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     self.aliases[alias.asname.name.value] = full
                 else:
-                    top = full.split(".")[0]
-                    self.aliases.setdefault(top, top)
+                    top = (dotted_name(alias.name) or "").split(".")[0]
+                    self.aliases.setdefault(top, self._as_run_names_it(top))
             return
         dots = len(statement.relative)
         module = _module_path(statement.module, dots, self.package)
+        if not dots:
+            module = self._as_run_names_it(module)
         if isinstance(statement.names, cst.ImportStar):
             self.star_modules.append(module)
             return
@@ -68,6 +83,12 @@ class ImportMap:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self.aliases[local] = f"{module}.{name}" if module else name
+
+    def _as_run_names_it(self, module: str) -> str:
+        if not self.renamed:
+            return module
+        top, dot, rest = module.partition(".")
+        return f"{self.renamed.get(top, top)}{dot}{rest}"
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """Qualified name of a Name/Attribute chain whose head is an imported name."""
@@ -88,10 +109,17 @@ class ImportMap:
             others = [m for m in self.star_modules if not is_torch(m)]
             if full is None and others and head not in _BUILTINS:
                 # from models import *: a name defined nowhere here is the last such module's
-                full = f"{others[-1]}.{head}"
+                # that binds it (the last one when none is known to)
+                full = f"{self._star_home(head, others)}.{head}"
             if full is None:
                 return None
         return f"{full}.{rest}" if rest else full
+
+    def _star_home(self, name: str, modules: list[str]) -> str:
+        for module in reversed(modules):
+            if name in self.star_names.get(module, ()):
+                return module
+        return modules[-1]
 
 
 _BUILTINS = frozenset(dir(builtins))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -55,10 +56,13 @@ from .contexts import (
 )
 from .expressions import Expressions, code_of
 from .fromast import Spans
-from .imports import ImportMap, dotted_name, torch_nn_member
+from .imports import ImportMap, Renamed, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
-from .portable import FunctionSource
+from .portable import FunctionSource, StarNames
+
+if TYPE_CHECKING:
+    from .portable import Request
 from .records import record_fields, settings_class
 from .state import ClassInfo, Frame, FunctionInfo, LocalFinding, Program, Scope
 from .userlib import ProjectLibrary, project_library
@@ -252,6 +256,7 @@ class Interpreter:
         #: The file's global names (its imports, classes, functions, constants); ``scope`` is
         #: another file's while one of its portable functions runs (see _load_portable).
         self.home = Scope(ImportMap(module_name, is_package))
+        self.renamed: dict[str, str] = {}  # see Renamed
         self.scope = self.home
         #: Other files' portable functions by qualified name: called like this file's own.
         self.portable: dict[str, Value] = {}
@@ -334,12 +339,18 @@ class Interpreter:
         ``id``, which the facts must not carry: they are cached and compared)."""
         return self._ordinals.setdefault(id(node), len(self._ordinals))
 
-    def run(self, requests: Sequence[tuple[str, Signature] | FunctionSource] = ()) -> None:
+    def run(self, requests: Sequence[Request] = ()) -> None:
         """Analyse the file; ``requests`` are contexts other files build its classes in, and
         other files' portable functions that this file calls."""
+        for given in requests:  # first: the other files' sources are read with them
+            if isinstance(given, Renamed):
+                self.renamed = dict(given.pairs)
+                self.home.imports.renamed = self.renamed
         for source in requests:
             if isinstance(source, FunctionSource):
                 self._load_portable(source)
+            elif isinstance(source, StarNames):
+                self.home.imports.star_names[source.module] = frozenset(source.names)
         self._collect(self.module.body, top=True)
         for info in self.classes.values():
             info.record_fields = record_fields(info.node, self.imports, self.source)
@@ -364,7 +375,7 @@ class Interpreter:
             self.calls.call_function(function, [], {}, Frame(env={}, owner=node))
         # The most specific first: past MAX_CONTEXTS_TOTAL a class's contexts are not run, and
         # one with its choices unknown (activation_layer=?) can tell less than one without.
-        answered = [r for r in requests if not isinstance(r, FunctionSource)]
+        answered = [r for r in requests if isinstance(r, tuple)]
         for key, signature in sorted(answered, key=lambda r: (unknowns(r[1]), repr(r))):
             self._answer(key, signature)
         self._summarise_init_functions()
@@ -409,9 +420,9 @@ class Interpreter:
             module = _portable_tree(source.text)
         except cst.ParserSyntaxError:
             return
-        scope = Scope(
-            ImportMap(source.module, source.is_package), foreign=True, module=source.module
-        )
+        imports = ImportMap(source.module, source.is_package)
+        imports.renamed = self.renamed  # another file of the same root, as a rule
+        scope = Scope(imports, foreign=True, module=source.module)
         for name in source.classes:
             scope.imports.aliases[name] = f"{source.module}.{name}"
         outer, self.scope = self.scope, scope

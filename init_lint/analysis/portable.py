@@ -40,10 +40,22 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..knowledge import NORM_LAYERS, PASS_THROUGH_LAYERS, WEIGHT_LAYERS, activation_from_module
 from ..lines import split_lines
 from ..source import decode
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .contexts import Signature
+    from .imports import Renamed
+
+    #: What the run gives a file's analysis: a context another file builds one of its classes
+    #: in, another file's portable functions, the names of its ``*`` imports, its root's
+    #: module names.
+    Request: TypeAlias = "tuple[str, Signature] | FunctionSource | StarNames | Renamed"
 
 #: Builtins a portable function may call: they compute values from values.
 SAFE_BUILTINS = frozenset(
@@ -89,6 +101,15 @@ class FunctionSource:
     unusable: tuple[str, ...] = ()
     #: Other names the requesting file calls them by (a re-export): (that name, own name).
     aliases: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class StarNames:
+    """The public names another file of the run defines or imports, for a file that imports
+    it with ``*`` beside another ``*`` import: which of them a name comes from."""
+
+    module: str
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -154,9 +175,15 @@ _TOP_IMPORT = re.compile(
 )
 
 
-def imported_names(source: str | bytes, module_name: str, is_package: bool) -> dict[str, str]:
+def imported_names(
+    source: str | bytes,
+    module_name: str,
+    is_package: bool,
+    renamed: tuple[tuple[str, str], ...] = (),
+) -> dict[str, str]:
     """What a file's top-level imports bind (local name -> qualified name), from its import
-    lines alone: the caller needs no more than that, on every run, for every file."""
+    lines alone: the caller needs no more than that, on every run, for every file.
+    ``renamed``: top-level module names the run gives another name (see .imports.Renamed)."""
     text = decode(source)
     snippet = "\n".join(match.group(0) for match in _TOP_IMPORT.finditer(text))
     try:
@@ -165,20 +192,28 @@ def imported_names(source: str | bytes, module_name: str, is_package: bool) -> d
         return portable_module(source, module_name, is_package).imported
     package = module_name if is_package else module_name.rpartition(".")[0]
     imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
-    return _imported_names(imports, package)
+    return _imported_names(imports, package, dict(renamed))
 
 
-def _imported_names(imports: list[ast.Import | ast.ImportFrom], package: str) -> dict[str, str]:
+def _imported_names(
+    imports: list[ast.Import | ast.ImportFrom], package: str, renamed: dict[str, str] | None = None
+) -> dict[str, str]:
+    def absolute(module: str) -> str:  # (a relative one is under its package's new name)
+        top, dot, rest = module.partition(".")
+        return f"{renamed.get(top, top)}{dot}{rest}" if renamed else module
+
     names: dict[str, str] = {}
     for statement in imports:
         if isinstance(statement, ast.Import):
             for alias in statement.names:
-                names[alias.asname or alias.name.split(".")[0]] = (
+                names[alias.asname or alias.name.split(".")[0]] = absolute(
                     alias.name if alias.asname else alias.name.split(".")[0]
                 )
             continue
         base = statement.module or ""
-        if statement.level:
+        if not statement.level:
+            base = absolute(base)
+        else:
             parts = package.split(".") if package else []
             parts = parts[: len(parts) - (statement.level - 1)] if statement.level > 1 else parts
             base = ".".join([*parts, base] if base else parts)
