@@ -755,3 +755,40 @@ def test_an_init_in_the_branch_that_builds_the_model_is_not_conditional(
     assert [(f.line, f.code) for f in findings] == [(7, "INI001")]
     assert "normal_(0.0, 0.02)" in findings[0].message
     assert ("or keeps PyTorch's default init" in findings[0].message) is kept
+
+
+_BUILT_IN_A_METHOD = """
+    import torch.nn as nn
+
+
+    class Detector(nn.Module):
+        @classmethod
+        def from_config(cls, cfg):
+            return {"head": Head(cfg.channels)}
+
+
+    class Head(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            self.tower = nn.Sequential(nn.Conv2d(channels, channels, 3), nn.ReLU())
+            self.score = nn.Conv2d(channels, 4, 3)
+            for modules in [self.tower, self.score]:
+                for layer in modules.modules():
+                    if isinstance(layer, nn.Conv2d):
+                        nn.init.normal_(layer.weight, mean=0, std=0.01)
+
+        def forward(self, x):
+            return self.score(self.tower(x))
+"""
+
+
+def test_a_model_built_in_another_classes_method_keeps_its_own_inits(tmp_path: Path) -> None:
+    """What a method other than ``__init__``/``forward`` does to existing layers' inits is
+    undone (it may never run before training), but a model it builds (``from_config``'s
+    ``Head(cfg)``) keeps the inits of its own construction: the finding names the loop's
+    N(0, 0.01), and no fix is offered before the loop that would overwrite it."""
+    path = tmp_path / "heads.py"
+    path.write_text(textwrap.dedent(_BUILT_IN_A_METHOD))
+    [finding] = lint_paths([path])
+    assert (finding.line, finding.code, finding.fix) == (14, "INI001", None)
+    assert "normal_(layer.weight, mean=0, std=0.01)" in finding.message

@@ -619,6 +619,7 @@ class Interpreter:
         # policy(x), encode(x)...: code that training calls applies activations too. Only where
         # tensors go counts: what such a method does to inits and attributes is undone.
         events = len(node.events)
+        built = len(self.instances)
         self._journals.append({})
         for method in self._other_methods(info):
             frame = Frame(
@@ -630,8 +631,7 @@ class Interpreter:
                 uses_only=True,
             )
             self.calls.call_function(method, [], {}, frame, bound_self=True, inputs=True)
-        for instance, old in self._journals.pop().items():
-            instance.inits = old
+        self._undo(self._journals.pop(), built)
         del node.events[events:]
 
     def is_sequential(self, info: ClassInfo) -> bool:
@@ -737,10 +737,19 @@ class Interpreter:
 
     def run_undone(self, body: Sequence[cst.CSTNode], frame: Frame) -> None:
         """Run ``body`` for its findings only: every init state it changes is restored."""
+        built = len(self.instances)
         self._journals.append({})
         self.exec_block(body, frame)
-        for instance, old in self._journals.pop().items():
-            instance.inits = old
+        self._undo(self._journals.pop(), built)
+
+    def _undo(self, journal: Journal, built: int) -> None:
+        """Restore the init states ``journal`` recorded, but those of the layers built since
+        ``len(self.instances)`` was ``built``: a model a method builds (``from_config``'s
+        ``Head(cfg)``) keeps the inits of its own construction."""
+        new = {id(instance) for instance in self.instances[built:]}
+        for instance, old in journal.items():
+            if id(instance) not in new:
+                instance.inits = old
 
     # ------------------------------------------------------------------ statements
     def exec_block(self, statements: Sequence[cst.CSTNode], frame: Frame) -> None:
