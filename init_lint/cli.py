@@ -563,9 +563,11 @@ def _error(message: str) -> None:
 def _fixed_files(run: LintRun, outcome: FixRun) -> tuple[dict[str, bytes], bool]:
     """What to write for each changed file (a notebook's JSON, for a notebook); and whether
     anything went wrong, said on stderr."""
-    failed = bool(outcome.unstable)
+    failed = bool(outcome.unstable or outcome.ineffective)
     for path in outcome.unstable:
         _error(f"{path}: the fixes did not reach a fixed point; please report it")
+    for path in outcome.ineffective:
+        _error(f"{path}: not fixed: a fix did not remove its finding; please report it")
     for result in outcome.results.values():
         if result.error:
             print(f"init-lint: warning: {result.path}: {result.error}", file=sys.stderr)

@@ -12,10 +12,12 @@ import contextlib
 import difflib
 import errno
 import os
+import re
 import stat
 import sys
 import tempfile
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -430,6 +432,8 @@ def fix_findings(findings: Iterable[Finding], sources: dict[str, bytes]) -> list
 #: Rounds of lint-then-fix before giving up. Fixes are planned so that one round reaches the
 #: fixed point; more rounds only apply fixes held back because their edits overlapped another's.
 MAX_FIX_ROUNDS = 4
+#: A finding across fix rounds (see _finding_key).
+FindingKey = tuple[str, str, int, str]
 
 
 @dataclass
@@ -439,6 +443,8 @@ class FixRun:
     results: dict[str, FixResult] = field(default_factory=dict)  # files changed or in error
     findings: list[Finding] = field(default_factory=list)  # what the final sources still report
     unstable: list[str] = field(default_factory=list)  # still changing after MAX_FIX_ROUNDS
+    #: Files left as they were because a fix applied to them did not remove its finding.
+    ineffective: list[str] = field(default_factory=list)
 
     @property
     def applied(self) -> int:
@@ -463,9 +469,18 @@ def fix_until_stable(
     """
     current = dict(sources)
     run = FixRun()
+    before: dict[str, Counter[FindingKey]] = {}  # what the last round's lint reported
+    applied: list[Finding] = []  # the findings its fixes were to remove
+    fixed_from = dict(current)  # the sources they were found in
     for round_ in range(max_rounds + 1):
         run.findings = lint(current)
-        results = fix_findings(run.findings, current)
+        if _revert_ineffective(run, sources, current, before, applied, fixed_from):
+            run.findings = lint(current)
+        fixed_from = dict(current)
+        fixable = _outside(run.findings, set(run.ineffective))
+        before = _by_file(fixable, current)
+        results = fix_findings(fixable, current)
+        applied = [f for r in results if r.changed for f in r.applied]
         for result in results:
             if result.error and result.path not in run.results:
                 run.results[result.path] = result
@@ -480,7 +495,69 @@ def fix_until_stable(
             original = (
                 first.original if first is not None and first.error is None else result.original
             )
-            applied = (first.applied if first is not None else []) + result.applied
-            run.results[result.path] = FixResult(result.path, original, result.fixed, applied)
+            done = first.applied if first is not None else []
+            run.results[result.path] = FixResult(
+                result.path, original, result.fixed, done + result.applied
+            )
             current[result.path] = result.fixed
     return run
+
+
+def _outside(findings: list[Finding], frozen: set[str]) -> list[Finding]:
+    """The findings neither in nor fixed in a file left as it was."""
+    return [
+        f
+        for f in findings
+        if f.path not in frozen and (f.fix is None or f.fix.target(f.path) not in frozen)
+    ]
+
+
+def _finding_key(finding: Finding, sources: dict[str, bytes]) -> tuple[str, str, int, str]:
+    """A finding by what it is about (code, layer, activation) and the text of its line, not
+    by line number: a fix inserts lines above others, and the lines a message names move."""
+    about = _LINE_REFERENCE.sub("", finding.message.split(" but ", 1)[0])
+    lines = split_lines(decode(sources.get(finding.path, b"")))
+    text = lines[finding.line - 1].strip() if 0 < finding.line <= len(lines) else ""
+    return finding.code, about, finding.column, text
+
+
+_LINE_REFERENCE = re.compile(r" \((?:[^()]*, )?line \d+\)")
+
+
+def _by_file(
+    findings: Iterable[Finding], sources: dict[str, bytes]
+) -> dict[str, Counter[FindingKey]]:
+    counts: dict[str, Counter[FindingKey]] = {}
+    for finding in findings:
+        counts.setdefault(finding.path, Counter())[_finding_key(finding, sources)] += 1
+    return counts
+
+
+def _revert_ineffective(
+    run: FixRun,
+    sources: dict[str, bytes],
+    current: dict[str, bytes],
+    before: dict[str, Counter[FindingKey]],
+    applied: list[Finding],
+    fixed_from: dict[str, bytes],
+) -> bool:
+    """Each fix applied in the last round must have removed its finding. Where one did not
+    (the analysis took a fix for effective that a later init overwrites, say), applying it
+    again would only pile up the same useless edit: the files those fixes edited go back to
+    their original bytes, are listed in ``ineffective`` and fixed no more. Whether anything
+    was reverted."""
+    now = _by_file(run.findings, current)
+    removed = _by_file(applied, fixed_from)
+    reverted = False
+    for path, counts in removed.items():
+        left = now.get(path, Counter())
+        if all(left[key] <= before[path][key] - count for key, count in counts.items()):
+            continue
+        for finding in applied:
+            target = finding.fix.target(finding.path) if finding.fix else finding.path
+            if finding.path == path and target not in run.ineffective:
+                current[target] = sources[target]
+                run.results.pop(target, None)
+                run.ineffective.append(target)
+                reverted = True
+    return reverted

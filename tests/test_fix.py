@@ -313,12 +313,35 @@ def test_fixes_that_never_settle_are_reported_by_file_not_dropped() -> None:
     def restless(sources: dict[str, bytes]) -> list[Finding]:
         lines = sources["model.py"].count(b"\n")
         edit = Edit(1, 1, 1, 1, f"x{lines} = {lines}\n")
-        return [Finding("model.py", 1, 1, "INI001", "restless", fix=Fix("append", (edit,)))]
+        message = f"'x{lines}' (Linear) feeds ReLU"  # a new finding each round
+        return [Finding("model.py", 1, 1, "INI001", message, fix=Fix("append", (edit,)))]
 
     run = fix_until_stable({"model.py": b"x = 0\n"}, restless, max_rounds=3)
     assert run.unstable == ["model.py"]
     [result] = run.changed
     assert result.original == b"x = 0\n" and result.fixed.count(b"\n") == 4
+
+
+def test_a_fix_that_does_not_remove_its_finding_is_undone_not_repeated() -> None:
+    """A fix the analysis took for effective but that leaves its finding (an init after it
+    overwrites it) would be inserted again each round: the file goes back to its original
+    bytes, named as not fixed; other files keep their fixes. Fixes held back one round (same
+    finding text, another layer) are no such case."""
+
+    def lint(sources: dict[str, bytes]) -> list[Finding]:
+        insert = Fix("insert", (Edit(2, 1, 2, 1, "fix()\n"),))
+        found = [Finding("stuck.py", 1, 1, "INI001", "'fc' (Linear) feeds ReLU (line 1)", fix=insert)]
+        for k in (1, 2):  # two layers of the same name, each with its own fix
+            if f"fix{k}()".encode() not in sources["two.py"]:
+                own = Fix("insert", (Edit(k + 1, 1, k + 1, 1, f"fix{k}()\n"),))
+                found.append(Finding("two.py", k, 1, "INI001", "'fc' (Linear) feeds ReLU", fix=own))
+        return found
+
+    sources = {"stuck.py": b"a = 1\nb = 2\n", "two.py": b"a = 1\nb = 2\n"}
+    run = fix_until_stable(sources, lint)
+    assert run.ineffective == ["stuck.py"] and run.unstable == []
+    assert "stuck.py" not in run.results
+    assert run.results["two.py"].fixed == b"a = 1\nfix1()\nb = 2\nfix2()\n"
 
 
 def test_an_init_of_one_element_of_a_comprehension_is_not_rewritten_for_the_others() -> None:
@@ -514,3 +537,81 @@ def test_a_site_in_a_class_with_contexts_not_run_gets_no_fix() -> None:
     assert "some contexts of its class are not analysed" in finding.message
     [fixable] = lint_sources([("m.py", _built_by_holders(40, tag=True))])
     assert fixable.fix is not None, fixable
+
+
+TENSOR_METHOD_INIT = """import torch.nn as nn
+
+
+def weights_init(module):
+    if isinstance(module, nn.Linear):
+        module.weight.data.normal_(mean=0.0, std=0.02)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(512, 512)
+        self.apply(weights_init)
+
+    def forward(self, x):
+        return nn.functional.relu(self.hidden(x))
+"""
+
+
+def test_a_tensor_method_init_is_rewritten_as_inits_function(tmp_path: Path) -> None:
+    """``module.weight.data.normal_(...)``: a tensor's method, whatever its receiver is
+    called, is replaced by ``nn.init.kaiming_normal_(module.weight.data, ...)`` (a tensor has
+    no ``kaiming_normal_`` method); real torch then draws He-scaled weights."""
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "net.py"
+    path.write_text(TENSOR_METHOD_INIT)
+    assert fix_paths([path]) == 1
+    fixed = path.read_text()
+    assert 'nn.init.kaiming_normal_(module.weight.data, nonlinearity="relu")' in fixed
+    assert lint_paths([path]) == [] and fix_paths([path]) == 0
+    torch.manual_seed(0)
+    weight = load_module(path).Net().hidden.weight
+    assert abs(weight.std().item() * 512**0.5 - 2**0.5) < 0.05
+
+
+LAYER_INIT_HELPER = """import numpy as np
+import torch.nn as nn
+
+
+def layer_init(layer, std=np.sqrt(2)):
+    nn.init.orthogonal_(layer.weight, std)
+    return layer
+
+
+class Agent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(layer_init(nn.Linear(64, 512)), nn.ReLU())
+        self.extra = nn.Sequential(layer_init(nn.Linear(512, 512), std=0.1), nn.ReLU())
+        self.head = layer_init(nn.Linear(512, 4), std=0.01)
+
+    def forward(self, x):
+        return self.head(self.extra(self.trunk(x)))
+"""
+
+
+def test_a_fix_for_a_layer_a_shared_helper_initialised_goes_after_that_layer(
+    tmp_path: Path,
+) -> None:
+    """``layer_init`` runs for three attributes: the fix for the one it scales wrongly goes
+    after that attribute's statement (before, the layer does not exist yet), not after the
+    first statement that called the helper; real torch builds the fixed model with He weights
+    there and the helper's own scales elsewhere."""
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "agent.py"
+    path.write_text(LAYER_INIT_HELPER)
+    assert [(f.line, f.code) for f in lint_paths([path])] == [(14, "INI001")]
+    fix_paths([path])
+    assert '.ReLU())\n        nn.init.kaiming_normal_(self.extra[0].weight, nonlinearity="relu")\n' in (
+        path.read_text()
+    )
+    assert lint_paths([path]) == [] and fix_paths([path]) == 0
+    torch.manual_seed(0)
+    agent = load_module(path).Agent()
+    assert abs(agent.extra[0].weight.std().item() * 512**0.5 - 2**0.5) < 0.05
+    assert abs(agent.head.weight.std().item() * 512**0.5 - 0.01) < 0.005

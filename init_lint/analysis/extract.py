@@ -284,14 +284,16 @@ def _located(scheme: AppliedInit, locate: Locator) -> AppliedInit:
         after = locate.after(program.statement) if program.statement is not None else None
         call = None
         if program.call is not None:
-            call = _call_facts(CallOrigin(program.call, None), locate)
+            call = _call_facts(CallOrigin(program.call, None, method=program.method), locate)
         origin = ProgramFacts(after, program.handle, program.node.key, call)
     return replace(scheme, line=line, text=text, site=None, origin=origin)
 
 
 def _call_facts(origin: CallOrigin, locate: Locator) -> CallFacts | None:
     call = origin.call
-    method = isinstance(call.func, cst.Attribute) and not _is_init_namespace(call.func.value)
+    method = isinstance(call.func, cst.Attribute) and (
+        origin.method or not _is_init_namespace(call.func.value)
+    )
     if not locate.known(call) or not (call.args or method):  # layer.reset_parameters(): a method
         return None
     if method:
@@ -367,7 +369,8 @@ def _arguments(call: cst.Call, locate: Locator) -> tuple[ArgumentFacts, ...]:
 
 
 def _is_init_namespace(node: cst.BaseExpression) -> bool:
-    """``init``/``nn.init``/``torch.nn.init``: the call is a function, not a tensor method."""
+    """``init``/``nn.init``/``torch.nn.init``: the call is a function, not a tensor method
+    (unless the interpreter saw it as one: ``m.weight.data.normal_(...)``)."""
     while isinstance(node, cst.Attribute):
         node = node.value
     return isinstance(node, cst.Name) and node.value != "self" and not node.value.startswith("_")

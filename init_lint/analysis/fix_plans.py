@@ -314,7 +314,7 @@ class _Planner:
                 return rewritten
         layer = self.layer
         if layer is not None and layer.startswith("self."):
-            return self.targeted(origin.after, layer)
+            return self.targeted(_later(origin.after, self.instance.insert), layer)
         return None
 
     def rewrite(self, origin: CallFacts, rule: Rule, scheme: AppliedInit) -> Fix | None:
@@ -467,6 +467,16 @@ def _container_fix(
     imports = (("torch.nn", "init"),) if facts.needs_init_import else ()
     description = f"insert a loop over {box.expression}.modules() that calls {lines[0]}"
     return Fix(description, (_insert(box.after, statements, facts, options),), imports)
+
+
+def _later(after_call: InsertPoint | None, after_layer: InsertPoint | None) -> InsertPoint | None:
+    """Where a call fixing a layer an init call reached goes: after that call's statement,
+    and after the statement that builds the layer. A helper's call is one node for every
+    statement that hands it a layer (``layer_init(nn.Linear(...))`` in one attribute after
+    another): its statement is the first caller's, before later layers exist."""
+    if after_call is None or after_layer is None:
+        return after_call
+    return after_layer if after_layer.line > after_call.line else after_call
 
 
 def _argument_edits(

@@ -74,6 +74,8 @@ class Inits:
     def __init__(self, host: Host) -> None:
         self.host = host
         self._call_origins: dict[int, CallOrigin] = {}
+        #: ids of the init calls that are a tensor's method (``w.data.normal_(0, 0.02)``).
+        self.method_calls: set[int] = set()
         self._reported: set[tuple[int, str]] = set()
         #: Program outcomes by (program, layer kind): facts are built twice (dry run, then real).
         self.simulations: dict[tuple[int, str], Outcome] = {}
@@ -159,6 +161,7 @@ class Inits:
         if "from" in bound or "to" in bound:
             bound = {new: bound[old] for old, new in (("from", "a"), ("to", "b")) if old in bound}
         applied = initcalls.applied(canonical, bound, self.reader(frame))
+        self.method_calls.add(id(node))  # a rewrite replaces it with init's function
         self.apply_init(owner, applied, False, node, frame)
         return owner
 
@@ -217,7 +220,8 @@ class Inits:
             return
         if frame.probe is None:  # a call aimed at known layers: the autofix may rewrite it
             origin = self._call_origins.setdefault(
-                id(node), CallOrigin(node, frame.insertion_point())
+                id(node),
+                CallOrigin(node, frame.insertion_point(), method=id(node) in self.method_calls),
             )
             if instance not in origin.touched:
                 origin.touched.append(instance)
@@ -365,7 +369,8 @@ class Inits:
         helper = self._call_origins.get(id(call)) if call is not None else None
         if origin is None or call is None or (helper is not None and not helper.rewritable):
             return origin
-        return ProgramOrigin(origin.statement, origin.handle, origin.node, call)
+        method = id(call) in self.method_calls
+        return ProgramOrigin(origin.statement, origin.handle, origin.node, call, method)
 
     def simulated(self, program: Program, kind: str, bases: tuple[str, ...]) -> Outcome:
         """:meth:`simulate` for a layer kind, memoised (facts ask for every kind twice)."""

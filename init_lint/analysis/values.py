@@ -246,6 +246,7 @@ class CallOrigin:
     statement: cst.CSTNode | None
     touched: list[Instance] = field(default_factory=list)
     rewritable: bool = True  # False for a library helper (c2_msra_fill(m)): insert, never rewrite
+    method: bool = False  # a tensor's method (``m.weight.data.normal_(0, 0.02)``), not init's
 
 
 @dataclass(eq=False)
@@ -256,6 +257,7 @@ class ProgramOrigin:
     handle: str | None  # how the program's scope root is spelled there: 'self', 'netG'
     node: Node
     call: cst.Call | None = None  # the init call in its body (a torch-shaped one) that set it
+    method: bool = False  # that call is a tensor's method (see CallOrigin)
 
 
 @dataclass(frozen=True)
