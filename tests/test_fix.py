@@ -615,3 +615,35 @@ def test_a_fix_for_a_layer_a_shared_helper_initialised_goes_after_that_layer(
     agent = load_module(path).Agent()
     assert abs(agent.extra[0].weight.std().item() * 512**0.5 - 2**0.5) < 0.05
     assert abs(agent.head.weight.std().item() * 512**0.5 - 0.01) < 0.005
+
+
+REWRAPPED = """import torch.nn as nn
+
+
+class Critic(nn.Module):
+    def __init__(self, wasserstein=False):
+        super().__init__()
+        self.model = nn.Sequential(nn.Linear(64, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1))
+        if not wasserstein:
+            self.model = nn.Sequential(self.model, nn.Sigmoid())
+
+    def forward(self, x):
+        return self.model(x)
+"""
+
+
+def test_a_layer_whose_container_is_wrapped_again_is_not_fixed_by_its_old_name(
+    tmp_path: Path,
+) -> None:
+    """After ``self.model = nn.Sequential(self.model, nn.Sigmoid())`` the Linear is
+    ``self.model[0][0]``, and ``self.model[0]`` is a Sequential with no weight (real torch):
+    the finding stays, without a fix that names it by the path it had."""
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "critic.py"
+    path.write_text(REWRAPPED)
+    [finding] = lint_paths([path])
+    assert finding.code == "INI001" and finding.fix is None
+    assert "'self.model[...]'" in finding.message
+    assert fix_paths([path]) == 0
+    model = load_module(path).Critic()
+    assert isinstance(model.model[0], torch.nn.Sequential) and not hasattr(model.model[0], "weight")

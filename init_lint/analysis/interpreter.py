@@ -224,6 +224,18 @@ def _fully_known(value: Value) -> bool:
     return True
 
 
+def _unname(previous: Value, expression: str) -> None:
+    """``self.model = nn.Sequential(self.model, nn.Sigmoid())``: the layers the attribute held
+    are no longer where their names say (``self.model[0]`` is the old Sequential now), or no
+    longer in the model: a fix must not name them so."""
+    prefix = len(expression)
+    for instance in instances_in(previous):
+        name = instance.name or ""
+        if name.startswith(expression) and name[prefix : prefix + 1] in ("", ".", "["):
+            instance.name = f"{expression}[...]"
+            instance.anchor = None
+
+
 def _opaque(signature: Signature) -> bool:
     """Arguments that carry a module: the class is run with it, for that call only (its layers'
     data flow through the module is the caller's)."""
@@ -983,6 +995,9 @@ class Interpreter:
             if attribute == CONFIG_NAME and config is not None:
                 frame.owner.init_config = (value, config[1])  # self.init_cfg = [...]
                 return
+            previous = frame.attrs.get(attribute)
+            if previous is not None and previous is not value:
+                _unname(previous, f"self.{attribute}")
             frame.attrs[attribute] = value
             self._naming_owner = frame.owner
             try:
