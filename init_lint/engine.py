@@ -214,7 +214,7 @@ def analyze_source(
         if isinstance(tree, Finding):
             return tree
         # Other files' function sources alone do not make a file worth analysing.
-        forced = force or any(isinstance(request, tuple) for request in requests)
+        forced = force or asks_contexts(requests)
         if not forced and not (may_report(source) and names_report(tree)):
             return _holders(source, tree)
         try:
@@ -232,6 +232,12 @@ def analyze_source(
         return _analyze(path, parsed, options, module_name or module_name_for(path), requests)
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the run
         return internal_error(path, summary(error))
+
+
+def asks_contexts(requests: Sequence[Request]) -> bool:
+    """Whether requests hold a class context (not only other files' sources): the file is
+    then analysed, whatever the prefilter says."""
+    return any(isinstance(request, tuple) for request in requests)
 
 
 def _holders(source: str | bytes, tree: ast.Module) -> Holders | None:

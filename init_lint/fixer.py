@@ -471,7 +471,7 @@ def fix_until_stable(
     run = FixRun()
     before: dict[str, Counter[FindingKey]] = {}  # what the last round's lint reported
     applied: list[Finding] = []  # the findings its fixes were to remove
-    fixed_from = dict(current)  # the sources they were found in
+    fixed_from: dict[str, bytes] = {}  # the sources they were found in
     for round_ in range(max_rounds + 1):
         run.findings = lint(current)
         if _revert_ineffective(run, sources, current, before, applied, fixed_from):
@@ -512,11 +512,11 @@ def _outside(findings: list[Finding], frozen: set[str]) -> list[Finding]:
     ]
 
 
-def _finding_key(finding: Finding, sources: dict[str, bytes]) -> tuple[str, str, int, str]:
-    """A finding by what it is about (code, layer, activation) and the text of its line, not
-    by line number: a fix inserts lines above others, and the lines a message names move."""
+def _finding_key(finding: Finding, lines: list[str]) -> FindingKey:
+    """A finding by what it is about (code, layer, activation) and the text of its line (of
+    its file's ``lines``), not by line number: a fix inserts lines above others, and the
+    lines a message names move."""
     about = _LINE_REFERENCE.sub("", finding.message.split(" but ", 1)[0])
-    lines = split_lines(decode(sources.get(finding.path, b"")))
     text = lines[finding.line - 1].strip() if 0 < finding.line <= len(lines) else ""
     return finding.code, about, finding.column, text
 
@@ -528,8 +528,11 @@ def _by_file(
     findings: Iterable[Finding], sources: dict[str, bytes]
 ) -> dict[str, Counter[FindingKey]]:
     counts: dict[str, Counter[FindingKey]] = {}
+    lines: dict[str, list[str]] = {}  # each file split once
     for finding in findings:
-        counts.setdefault(finding.path, Counter())[_finding_key(finding, sources)] += 1
+        if finding.path not in lines:
+            lines[finding.path] = split_lines(decode(sources.get(finding.path, b"")))
+        counts.setdefault(finding.path, Counter())[_finding_key(finding, lines[finding.path])] += 1
     return counts
 
 

@@ -17,9 +17,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .analysis.imports import Renamed
     from .analysis.portable import FunctionSource, PortableModule, StarNames
     from .cache import Cache
+    from .module_identity import Renamed
     from .parallel import Requests
 
 #: A name called somewhere in a file (a cheap over-approximation: strings and comments too).
@@ -195,20 +195,17 @@ class FunctionSources:
         """The modules a file imports with ``*`` at top level, in order (from its text)."""
         known = self._stars.get(index)
         if known is None:
+            from .analysis.portable import absolute_module
+
             path = self._sources[index][0]
             name = self._names[index]
             package = name if os.path.basename(path) == "__init__.py" else name.rpartition(".")[0]
-            known = self._stars[index] = []
             renamed = self.renamed(index)
-            for dots, module in _STAR_IMPORT.findall(self._text(index)):
-                if not dots and renamed is not None:
-                    top, dot, rest = module.partition(".")
-                    module = f"{dict(renamed.pairs).get(top, top)}{dot}{rest}"
-                elif dots:
-                    parts = package.split(".") if package else []
-                    parts = parts[: len(parts) - (len(dots) - 1)] if len(dots) > 1 else parts
-                    module = ".".join([*parts, module] if module else parts)
-                known.append(module)
+            pairs = dict(renamed.pairs) if renamed is not None else {}
+            known = self._stars[index] = [
+                absolute_module(len(dots), module, package, pairs)
+                for dots, module in _STAR_IMPORT.findall(self._text(index))
+            ]
         return known
 
     def star_names(self, index: int) -> list[StarNames]:
@@ -229,8 +226,7 @@ class FunctionSources:
         """The sources a file needs for the functions it imports by name and uses (asked
         before its first analysis). A use is a call or a value another call receives
         (``conv_layer=create_conv2d``): any mention of the name besides its import."""
-        source = self._sources[index][1]
-        text = source if isinstance(source, str) else source.decode("latin-1")
+        text = self._text(index)
         mentions = Counter(_WORD.findall(text))
         imported = self.imports(index)
         calls = [q for name, q in imported.items() if mentions[name] > 1 and "." in q]
@@ -239,8 +235,7 @@ class FunctionSources:
     def calls_builder(self, index: int) -> bool:
         """Whether a file calls another file's layer builder (see .analysis.portable) by an
         imported name (``conv1x1(...)``) or through an imported module (``L.conv1x1(...)``)."""
-        source = self._sources[index][1]
-        text = source if isinstance(source, str) else source.decode("latin-1")
+        text = self._text(index)
         called = set(_CALLED.findall(text))
         imported = self.imports(index)
         calls = [q for name, q in imported.items() if name in called and "." in q]
@@ -337,8 +332,7 @@ class FunctionSources:
     def _top_classes(self, index: int) -> frozenset[str]:
         known = self._classes.get(index)
         if known is None:
-            source = self._sources[index][1]
-            text = source if isinstance(source, str) else source.decode("latin-1")
+            text = self._text(index)
             known = self._classes[index] = frozenset(_TOP_CLASS.findall(text))
         return known
 

@@ -14,10 +14,25 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from .analysis.imports import Renamed
+
+@dataclass(frozen=True)
+class Renamed:
+    """Top-level module names the run gives a suffix: (name, new name) for the ones of a
+    file's root, which its imports are read with."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+
+def renamed_module(module: str, renamed: Mapping[str, str]) -> str:
+    """An absolute module name as the run names it (``models.x`` → ``models__1a2b3c4d.x``)."""
+    if not renamed:
+        return module
+    top, dot, rest = module.partition(".")
+    return f"{renamed.get(top, top)}{dot}{rest}"
 
 
 def separate(paths: Sequence[str], names: list[str]) -> tuple[list[str], list[Renamed | None]]:
@@ -34,11 +49,10 @@ def separate(paths: Sequence[str], names: list[str]) -> tuple[list[str], list[Re
     for top in sorted(clashing):
         for root in found[top]:
             per_root.setdefault(root, {})[top] = f"{top}__{_digest(root)}"
-    renamed_names = []
-    for name, root in zip(names, roots, strict=True):
-        top, dot, rest = name.partition(".")
-        new = per_root.get(root, {}).get(top)
-        renamed_names.append(f"{new}{dot}{rest}" if new else name)
+    renamed_names = [
+        renamed_module(name, per_root.get(root, {}))
+        for name, root in zip(names, roots, strict=True)
+    ]
     given = {root: Renamed(tuple(sorted(pairs.items()))) for root, pairs in per_root.items()}
     return renamed_names, [given.get(root) for root in roots]
 

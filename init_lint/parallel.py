@@ -39,14 +39,21 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from .cache import MISS, Cache, Miss, Result, encode_result
-from .engine import Options, analyze_source, internal_error, module_name_for, referee
+from .engine import (
+    Options,
+    analyze_source,
+    asks_contexts,
+    internal_error,
+    module_name_for,
+    referee,
+)
 from .function_sources import FunctionSources
 from .prefilter import code_words, may_report, names_activation, wanted_names, words_of
 
 if TYPE_CHECKING:
     from .analysis.contexts import Signature
-    from .analysis.imports import Renamed
     from .analysis.portable import FunctionSource, Request
+    from .module_identity import Renamed
 
 #: index, path, module name, source, full, and the contexts other files build its classes in
 _Task = tuple[int, str, str, "str | bytes", bool, "Requests"]
@@ -160,7 +167,7 @@ def analyze_all(
                 path, source = sources[index]
                 # Before a file's first analysis (a later round's, for a file the prefilter
                 # left out at first; contexts asked of it make it one), not in one more round.
-                analysed = forced(index) or seeds[index] or _asks_contexts(asked.get(index, ()))
+                analysed = forced(index) or seeds[index] or asks_contexts(asked.get(index, ()))
                 if index not in given and analysed:
                     given.add(index)
                     first = _first_requests(functions, index)
@@ -207,11 +214,6 @@ def _first_requests(functions: FunctionSources, index: int) -> Requests:
         *functions.star_names(index),
         *((renamed,) if renamed is not None else ()),
     )
-
-
-def _asks_contexts(requests: Requests) -> bool:
-    """Whether requests hold a class context: the file is then analysed (see analyze_source)."""
-    return any(isinstance(request, tuple) for request in requests)
 
 
 #: Import levels (see _levels): files deeper in the imports share the last one.

@@ -8,9 +8,10 @@ imported from them, and local-package imports for cross-file classes) are tracke
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
 
 import libcst as cst
+
+from ..module_identity import renamed_module
 
 
 def is_torch(qualified: str) -> bool:
@@ -39,14 +40,6 @@ def _module_path(node: cst.BaseExpression | None, dots: int, package: str) -> st
     return ".".join([*base, name] if name else base)
 
 
-@dataclass(frozen=True)
-class Renamed:
-    """Top-level module names the run gives a suffix (the same name in two directories, see
-    :mod:`init_lint.module_identity`): (name, new name) for the ones of this file's root."""
-
-    pairs: tuple[tuple[str, str], ...]
-
-
 class ImportMap:
     """Maps local names to fully qualified names ('nn' → 'torch.nn')."""
 
@@ -55,7 +48,7 @@ class ImportMap:
         self.star_modules: list[str] = []
         #: The names some star-imported modules bind, when the run knows them (see StarNames).
         self.star_names: dict[str, frozenset[str]] = {}
-        #: Top-level module names as the run knows them (see Renamed).
+        #: Top-level module names as the run knows them (see module_identity.Renamed).
         self.renamed: dict[str, str] = {}
         # For relative imports: the package this module lives in.
         self.package = module_name if is_package else module_name.rpartition(".")[0]
@@ -63,17 +56,17 @@ class ImportMap:
     def add(self, statement: cst.Import | cst.ImportFrom) -> None:
         if isinstance(statement, cst.Import):
             for alias in statement.names:
-                full = self._as_run_names_it(dotted_name(alias.name) or "")
+                full = dotted_name(alias.name) or ""
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self.aliases[alias.asname.name.value] = full
+                    self.aliases[alias.asname.name.value] = renamed_module(full, self.renamed)
                 else:
-                    top = (dotted_name(alias.name) or "").split(".")[0]
-                    self.aliases.setdefault(top, self._as_run_names_it(top))
+                    top = full.split(".")[0]
+                    self.aliases.setdefault(top, renamed_module(top, self.renamed))
             return
         dots = len(statement.relative)
         module = _module_path(statement.module, dots, self.package)
         if not dots:
-            module = self._as_run_names_it(module)
+            module = renamed_module(module, self.renamed)
         if isinstance(statement.names, cst.ImportStar):
             self.star_modules.append(module)
             return
@@ -83,12 +76,6 @@ class ImportMap:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self.aliases[local] = f"{module}.{name}" if module else name
-
-    def _as_run_names_it(self, module: str) -> str:
-        if not self.renamed:
-            return module
-        top, dot, rest = module.partition(".")
-        return f"{self.renamed.get(top, top)}{dot}{rest}"
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """Qualified name of a Name/Attribute chain whose head is an imported name."""

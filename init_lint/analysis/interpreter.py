@@ -20,6 +20,7 @@ import libcst as cst
 
 from ..cstparse import parse_module
 from ..knowledge import LAYER_BASES, WEIGHT_LAYERS, activation_from_module
+from ..module_identity import Renamed
 from ..options import Options
 from .binder import bind_values, parameter_names
 from .calls import Calls
@@ -56,7 +57,7 @@ from .contexts import (
 )
 from .expressions import Expressions, code_of
 from .fromast import Spans
-from .imports import ImportMap, Renamed, dotted_name, torch_nn_member
+from .imports import ImportMap, dotted_name, torch_nn_member
 from .inits import Inits
 from .modules import Modules
 from .portable import FunctionSource, StarNames
@@ -268,7 +269,6 @@ class Interpreter:
         #: The file's global names (its imports, classes, functions, constants); ``scope`` is
         #: another file's while one of its portable functions runs (see _load_portable).
         self.home = Scope(ImportMap(module_name, is_package))
-        self.renamed: dict[str, str] = {}  # see Renamed
         self.scope = self.home
         #: Other files' portable functions by qualified name: called like this file's own.
         self.portable: dict[str, Value] = {}
@@ -356,8 +356,7 @@ class Interpreter:
         other files' portable functions that this file calls."""
         for given in requests:  # first: the other files' sources are read with them
             if isinstance(given, Renamed):
-                self.renamed = dict(given.pairs)
-                self.home.imports.renamed = self.renamed
+                self.home.imports.renamed = dict(given.pairs)
         for source in requests:
             if isinstance(source, FunctionSource):
                 self._load_portable(source)
@@ -433,7 +432,7 @@ class Interpreter:
         except cst.ParserSyntaxError:
             return
         imports = ImportMap(source.module, source.is_package)
-        imports.renamed = self.renamed  # another file of the same root, as a rule
+        imports.renamed = self.home.imports.renamed  # another file of the same root, as a rule
         scope = Scope(imports, foreign=True, module=source.module)
         for name in source.classes:
             scope.imports.aliases[name] = f"{source.module}.{name}"

@@ -44,13 +44,14 @@ from typing import TYPE_CHECKING
 
 from ..knowledge import NORM_LAYERS, PASS_THROUGH_LAYERS, WEIGHT_LAYERS, activation_from_module
 from ..lines import split_lines
+from ..module_identity import renamed_module
 from ..source import decode
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
+    from ..module_identity import Renamed
     from .contexts import Signature
-    from .imports import Renamed
 
     #: What the run gives a file's analysis: a context another file builds one of its classes
     #: in, another file's portable functions, the names of its ``*`` imports, its root's
@@ -183,7 +184,7 @@ def imported_names(
 ) -> dict[str, str]:
     """What a file's top-level imports bind (local name -> qualified name), from its import
     lines alone: the caller needs no more than that, on every run, for every file.
-    ``renamed``: top-level module names the run gives another name (see .imports.Renamed)."""
+    ``renamed``: top-level module names the run gives another name (see module_identity)."""
     text = decode(source)
     snippet = "\n".join(match.group(0) for match in _TOP_IMPORT.finditer(text))
     try:
@@ -198,29 +199,30 @@ def imported_names(
 def _imported_names(
     imports: list[ast.Import | ast.ImportFrom], package: str, renamed: dict[str, str] | None = None
 ) -> dict[str, str]:
-    def absolute(module: str) -> str:  # (a relative one is under its package's new name)
-        top, dot, rest = module.partition(".")
-        return f"{renamed.get(top, top)}{dot}{rest}" if renamed else module
-
+    renamed = renamed or {}
     names: dict[str, str] = {}
     for statement in imports:
         if isinstance(statement, ast.Import):
             for alias in statement.names:
-                names[alias.asname or alias.name.split(".")[0]] = absolute(
-                    alias.name if alias.asname else alias.name.split(".")[0]
+                names[alias.asname or alias.name.split(".")[0]] = renamed_module(
+                    alias.name if alias.asname else alias.name.split(".")[0], renamed
                 )
             continue
-        base = statement.module or ""
-        if not statement.level:
-            base = absolute(base)
-        else:
-            parts = package.split(".") if package else []
-            parts = parts[: len(parts) - (statement.level - 1)] if statement.level > 1 else parts
-            base = ".".join([*parts, base] if base else parts)
+        base = absolute_module(statement.level, statement.module or "", package, renamed)
         for alias in statement.names:
             if alias.name != "*":
                 names[alias.asname or alias.name] = f"{base}.{alias.name}"
     return names
+
+
+def absolute_module(level: int, module: str, package: str, renamed: dict[str, str]) -> str:
+    """The module a ``from`` import names: ``..x`` resolved against ``package`` (already as
+    the run names it), an absolute one as the run names it (see module_identity)."""
+    if not level:
+        return renamed_module(module, renamed)
+    parts = package.split(".") if package else []
+    parts = parts[: len(parts) - (level - 1)] if level > 1 else parts
+    return ".".join([*parts, module] if module else parts)
 
 
 def _single_assignments(body: list[ast.stmt]) -> dict[str, ast.Assign]:
